@@ -1,0 +1,48 @@
+# The two commands a newcomer needs are `make run` and `make test`; the rest
+# serve development and CI. Tool versions are pinned in tools/go.mod.
+SHELL   := /bin/bash
+GO      ?= go
+BIN     := bin
+TOOLBIN := .bin
+SERVICES := ingest router publisher devstack
+# Everything the race detector and the end-to-end tests cover.
+TEST_FLAGS ?= -race -count=1 -timeout 20m
+
+.PHONY: all build run test bench generate check-generated lint tidy clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	@for s in $(SERVICES); do $(GO) build -o $(BIN)/$$s ./services/$$s || exit 1; done
+
+## run: the whole system on this machine, with an embedded Redis and MQTT
+## broker unless REDIS_URL / MQTT_URL name real ones (see README).
+run: build
+	$(BIN)/devstack -bin-dir $(BIN)
+
+test:
+	$(GO) vet ./...
+	$(GO) test $(TEST_FLAGS) ./...
+
+bench: build
+	$(GO) run ./test/bench -bin-dir $(BIN)
+
+# buf runs from a binary built out of the pinned tools module; the plugins it
+# calls are run with `go tool` from that same module (see buf.gen.yaml).
+$(TOOLBIN)/buf: tools/go.mod tools/go.sum
+	GOWORK=off $(GO) -C tools build -o ../$(TOOLBIN)/buf github.com/bufbuild/buf/cmd/buf
+
+generate: $(TOOLBIN)/buf
+	rm -rf gen/nemo gen/openapi
+	GOWORK=off $(TOOLBIN)/buf generate
+
+check-generated: generate
+	@git diff --exit-code --stat -- gen || { echo "gen/ is stale: run 'make generate' and commit the result" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- gen)" || { git status --porcelain -- gen; echo "gen/ has files not committed: run 'make generate' and commit" >&2; exit 1; }
+
+lint: $(TOOLBIN)/buf
+	GOWORK=off $(TOOLBIN)/buf lint
+
+clean:
+	rm -rf $(BIN) $(TOOLBIN)

@@ -1,0 +1,3 @@
+module github.com/nemo-mqtt-bridge/bridge/services/ingest
+
+go 1.26

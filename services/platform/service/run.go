@@ -1,0 +1,133 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/logging"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+)
+
+// Setup wires a service into rt (registering its gRPC services and metrics)
+// and returns its main loop, which runs until ctx is cancelled and then
+// finishes or hands back what it has in flight.
+type Setup func(rt *Runtime) (loop func(ctx context.Context) error, err error)
+
+// Run runs one service until ctx is cancelled (SIGTERM in main) or its loop
+// fails. Shutdown order: health turns NOT_SERVING so that load balancers stop
+// sending, the loop is cancelled and given ShutdownTimeout to settle, then
+// the gRPC server stops gracefully, forcibly if that takes too long.
+func Run(ctx context.Context, o Options, setup Setup) error {
+	log, err := logging.New(os.Stderr, o.Name, o.LogLevel, o.LogFormat)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rt := &Runtime{
+		Log:     log,
+		GRPC:    grpc.NewServer(),
+		Metrics: reg,
+		health:  health.NewServer(),
+	}
+	healthpb.RegisterHealthServer(rt.GRPC, rt.health)
+	reflection.Register(rt.GRPC)
+	rt.SetServing(false)
+
+	loop, err := setup(rt)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", o.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("gRPC listen on %s: %w", o.GRPCAddr, err)
+	}
+	var httpSrv *http.Server
+	if o.HTTPAddr != "" {
+		httpLis, err := net.Listen("tcp", o.HTTPAddr)
+		if err != nil {
+			lis.Close()
+			return fmt.Errorf("HTTP listen on %s: %w", o.HTTPAddr, err)
+		}
+		httpSrv = &http.Server{Handler: probeMux(rt), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = httpSrv.Serve(httpLis) }()
+		log.Info("metrics and probes listening", "addr", httpLis.Addr().String())
+	}
+	go func() { _ = rt.GRPC.Serve(lis) }()
+	log.Info("gRPC listening", "addr", lis.Addr().String())
+
+	loopCtx, cancelLoop := context.WithCancel(context.WithoutCancel(ctx))
+	loopDone := make(chan error, 1)
+	go func() { loopDone <- loop(loopCtx) }()
+
+	var loopErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", o.ShutdownTimeout)
+	case loopErr = <-loopDone:
+		loopDone = nil
+		if loopErr != nil {
+			log.Error("service stopped", "err", loopErr)
+		}
+	}
+	rt.health.Shutdown()
+	cancelLoop()
+	deadline := time.NewTimer(o.ShutdownTimeout)
+	defer deadline.Stop()
+	if loopDone != nil {
+		select {
+		case loopErr = <-loopDone:
+		case <-deadline.C:
+			log.Warn("work in flight did not settle before the shutdown timeout")
+		}
+	}
+	stopGRPC(rt.GRPC, deadline.C)
+	if httpSrv != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = httpSrv.Shutdown(shutdownCtx)
+	}
+	if errors.Is(loopErr, context.Canceled) {
+		loopErr = nil
+	}
+	log.Info("stopped")
+	return loopErr
+}
+
+func stopGRPC(s *grpc.Server, deadline <-chan time.Time) {
+	done := make(chan struct{})
+	go func() { s.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-deadline:
+		s.Stop()
+		<-done
+	}
+}
+
+func probeMux(rt *Runtime) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(rt.Metrics, promhttp.HandlerOpts{Registry: rt.Metrics}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !rt.serving() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	return mux
+}

@@ -1,0 +1,35 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// Runtime is what a service gets to wire itself up.
+type Runtime struct {
+	Log     *slog.Logger
+	GRPC    *grpc.Server
+	Metrics *prometheus.Registry
+	health  *health.Server
+}
+
+// SetServing reports the service as able (or not) to do its work, on the
+// gRPC health service (the overall status "" and the service's own name) and
+// on /readyz.
+func (rt *Runtime) SetServing(serving bool) {
+	status := healthpb.HealthCheckResponse_NOT_SERVING
+	if serving {
+		status = healthpb.HealthCheckResponse_SERVING
+	}
+	rt.health.SetServingStatus("", status)
+}
+
+func (rt *Runtime) serving() bool {
+	resp, err := rt.health.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	return err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING
+}
