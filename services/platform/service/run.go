@@ -37,7 +37,7 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rt := &Runtime{
 		Log:     log,
-		GRPC:    grpc.NewServer(),
+		GRPC:    grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive)),
 		Metrics: reg,
 		health:  health.NewServer(),
 	}

@@ -312,7 +312,10 @@ type EventAck struct {
 	EventId string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	Outcome Outcome                `protobuf:"varint,2,opt,name=outcome,proto3,enum=nemo.bridge.v1.Outcome" json:"outcome,omitempty"`
 	// Why the event was rejected, in words, for the dead-letter entry.
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The same reason as a stable name (for example "invalid_topic"), for
+	// metrics and for tools that sort dead letters.
+	Code          string `protobuf:"bytes,4,opt,name=code,proto3" json:"code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -368,6 +371,13 @@ func (x *EventAck) GetReason() string {
 	return ""
 }
 
+func (x *EventAck) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
 var File_nemo_bridge_v1_event_proto protoreflect.FileDescriptor
 
 const file_nemo_bridge_v1_event_proto_rawDesc = "" +
@@ -395,11 +405,12 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\x0fuser_properties\x18\t \x03(\v2+.nemo.bridge.v1.Message.UserPropertiesEntryR\x0euserProperties\x1aA\n" +
 	"\x13UserPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"p\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x01\n" +
 	"\bEventAck\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x121\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x17.nemo.bridge.v1.OutcomeR\aoutcome\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason*e\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04code\x18\x04 \x01(\tR\x04code*e\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11OUTCOME_DELIVERED\x10\x01\x12\x14\n" +

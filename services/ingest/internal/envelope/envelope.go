@@ -1,0 +1,206 @@
+// Package envelope reads the envelope the NEMO plugin writes into Redis and
+// checks it, so that a bad entry is refused with a reason a person can act
+// on instead of stopping the pipeline.
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Rejection codes, as stored in the dead-letter stream's `code` field.
+const (
+	NotJSON         = "not_json"
+	MissingTopic    = "missing_topic"
+	InvalidPayload  = "invalid_payload"
+	PayloadTooLarge = "payload_too_large"
+	InvalidQoS      = "invalid_qos"
+	Deleted         = "deleted"
+)
+
+// Rejection says why an entry cannot become an event.
+type Rejection struct {
+	Code   string
+	Reason string
+}
+
+func reject(code, format string, args ...any) *Rejection {
+	return &Rejection{Code: code, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Limits bound what is accepted.
+type Limits struct {
+	MaxPayloadBytes int
+}
+
+// fields are the envelope's keys, each kept as raw JSON so that loose types
+// (a qos written as "1", a timestamp written as false) can be accepted.
+type fields struct {
+	Topic     json.RawMessage `json:"topic"`
+	Payload   json.RawMessage `json:"payload"`
+	QoS       json.RawMessage `json:"qos"`
+	Retain    json.RawMessage `json:"retain"`
+	Timestamp json.RawMessage `json:"timestamp"`
+}
+
+// FromJSON parses an envelope written as one JSON document (the list, the
+// pub/sub channel, or a stream entry's `event` field).
+func FromJSON(id string, raw []byte, lim Limits) (*bridgev1.Event, *Rejection) {
+	var f fields
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&f); err != nil {
+		return nil, reject(NotJSON, "entry is not a JSON object: %v", err)
+	}
+	return build(id, f, lim)
+}
+
+// FromStreamFields parses a stream entry that carries the envelope's keys as
+// its own fields. Every field value is a string there, so payload is the
+// payload's JSON text and qos is a number written as text.
+func FromStreamFields(id string, values map[string]any, lim Limits) (*bridgev1.Event, *Rejection) {
+	var f fields
+	text := func(key string) json.RawMessage {
+		v, ok := values[key]
+		if !ok {
+			return nil
+		}
+		b, _ := json.Marshal(fmt.Sprint(v))
+		return b
+	}
+	f.Topic, f.Payload, f.Retain, f.Timestamp = text("topic"), text("payload"), text("retain"), text("timestamp")
+	if q, ok := values["qos"]; ok {
+		f.QoS = json.RawMessage(fmt.Sprint(q))
+	}
+	return build(id, f, lim)
+}
+
+func build(id string, f fields, lim Limits) (*bridgev1.Event, *Rejection) {
+	var topic string
+	if len(f.Topic) == 0 || json.Unmarshal(f.Topic, &topic) != nil || strings.TrimSpace(topic) == "" {
+		return nil, reject(MissingTopic, "entry has no topic (want a non-empty string in \"topic\")")
+	}
+	payload, rej := payloadBytes(f.Payload)
+	if rej != nil {
+		return nil, rej
+	}
+	if lim.MaxPayloadBytes > 0 && len(payload) > lim.MaxPayloadBytes {
+		return nil, reject(PayloadTooLarge, "payload is %d bytes, over the limit of %d (-max-payload-bytes)", len(payload), lim.MaxPayloadBytes)
+	}
+	qos, rej := parseQoS(f.QoS)
+	if rej != nil {
+		return nil, rej
+	}
+	ev := &bridgev1.Event{
+		Id:          id,
+		Topic:       topic,
+		Payload:     payload,
+		Qos:         qos,
+		Retain:      parseBool(f.Retain),
+		ReadAt:      timestamppb.Now(),
+		OrderingKey: orderingKey(payload, topic),
+	}
+	if t, ok := parseTime(f.Timestamp); ok {
+		ev.WrittenAt = timestamppb.New(t)
+	}
+	return ev, nil
+}
+
+// payloadBytes unwraps a JSON string payload to its text and keeps an object
+// as written.
+func payloadBytes(raw json.RawMessage) ([]byte, *Rejection) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return nil, reject(InvalidPayload, "entry has no payload (want a JSON string or object in \"payload\")")
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, reject(InvalidPayload, "payload string is malformed: %v", err)
+		}
+		return []byte(s), nil
+	case '{':
+		return raw, nil
+	}
+	return nil, reject(InvalidPayload, "payload is %s; want a JSON string or object", describe(raw))
+}
+
+func parseQoS(raw json.RawMessage) (uint32, *Rejection) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 1, nil
+	}
+	var s string
+	text := string(raw)
+	if json.Unmarshal(raw, &s) == nil {
+		text = s
+	}
+	q, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil || q < 0 || q > 2 {
+		return 0, reject(InvalidQoS, "qos is %s; want 0, 1 or 2", describe(raw))
+	}
+	return uint32(q), nil
+}
+
+// parseBool accepts true/false, 1/0 and their quoted forms; anything else
+// is false, as the plugin never sets retain by accident.
+func parseBool(raw json.RawMessage) bool {
+	var s string
+	text := string(raw)
+	if json.Unmarshal(raw, &s) == nil {
+		text = s
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(text))
+	return err == nil && b
+}
+
+// parseTime accepts Unix seconds (float or text) and ISO 8601; the plugin
+// sometimes writes false, which means "no time".
+func parseTime(raw json.RawMessage) (time.Time, bool) {
+	var s string
+	text := string(raw)
+	if json.Unmarshal(raw, &s) == nil {
+		text = s
+	}
+	text = strings.TrimSpace(text)
+	if secs, err := strconv.ParseFloat(text, 64); err == nil && secs > 0 {
+		return time.Unix(0, int64(secs*1e9)).UTC(), true
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999", "2006-01-02 15:04:05.999999"} {
+		if t, err := time.Parse(layout, text); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// orderingKey is the tool the event is about, so that one tool's events stay
+// in order; events that name no tool are ordered by topic.
+func orderingKey(payload []byte, topic string) string {
+	var p struct {
+		ToolID json.RawMessage `json:"tool_id"`
+	}
+	if json.Unmarshal(payload, &p) == nil && len(p.ToolID) > 0 && string(p.ToolID) != "null" {
+		var s string
+		if json.Unmarshal(p.ToolID, &s) == nil {
+			return "tool:" + s
+		}
+		return "tool:" + string(p.ToolID)
+	}
+	return "topic:" + topic
+}
+
+func describe(raw json.RawMessage) string {
+	const max = 40
+	s := string(raw)
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}

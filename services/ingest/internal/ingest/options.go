@@ -1,0 +1,65 @@
+// Package ingest is the ingest service: it reads NEMO's events from Redis,
+// streams them to the router, and acknowledges each in Redis only once the
+// broker has every message it produced (or it went to the dead letters).
+package ingest
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+)
+
+// Options configure ingest.
+type Options struct {
+	Service          service.Options
+	RedisURL         string
+	Mode             string
+	Stream           source.StreamConfig
+	List             string
+	ProcessingList   string
+	Channel          string
+	DeadLetterStream string
+	DeadLetterMaxLen int64
+	MaxPayloadBytes  int
+	BatchSize        int
+	Window           int
+	RouterAddr       string
+}
+
+// Bind registers ingest's flags.
+func (o *Options) Bind(fs *flag.FlagSet) {
+	host, _ := os.Hostname()
+	o.Service.Bind(fs, "ingest", ":7001", ":9101")
+	fs.StringVar(&o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1)")
+	fs.StringVar(&o.Mode, "ingest-mode", "stream", "stream (durable, default), list (the NEMO plugin's list) or pubsub (best effort, lossy)")
+	fs.StringVar(&o.Stream.Stream, "stream", "nemo:events", "stream mode: the stream NEMO writes to")
+	fs.StringVar(&o.Stream.Group, "group", "nemo-bridge", "stream mode: consumer group")
+	fs.StringVar(&o.Stream.Consumer, "consumer", host, "stream mode: consumer name; keep it stable across restarts (a StatefulSet pod name)")
+	fs.StringVar(&o.Stream.GroupStart, "group-start", "0", "stream mode: where a new consumer group starts: 0 (everything in the stream) or $ (only new entries)")
+	fs.DurationVar(&o.Stream.ClaimIdle, "claim-idle", 30*time.Second, "stream mode: take over entries another consumer left pending this long")
+	fs.StringVar(&o.List, "list", "nemo_mqtt_events", "list mode: the list the NEMO plugin pushes to")
+	fs.StringVar(&o.ProcessingList, "processing-list", "nemo_mqtt_events:processing", "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.Channel, "channel", "nemo_mqtt_events", "pubsub mode: the channel")
+	fs.StringVar(&o.DeadLetterStream, "dead-letter-stream", "nemo:events:dead", "stream receiving refused events with the reason")
+	fs.Int64Var(&o.DeadLetterMaxLen, "dead-letter-maxlen", 100000, "dead letters kept (oldest trimmed first)")
+	fs.IntVar(&o.MaxPayloadBytes, "max-payload-bytes", 65536, "larger payloads go to the dead letters")
+	fs.IntVar(&o.BatchSize, "batch-size", 256, "entries read from Redis at a time")
+	fs.IntVar(&o.Window, "window", 1000, "events in flight at most; reading stops while this many await the broker")
+	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router")
+}
+
+func (o *Options) validate() error {
+	switch o.Mode {
+	case "stream", "list", "pubsub":
+	default:
+		return fmt.Errorf("-ingest-mode %q: want stream, list or pubsub", o.Mode)
+	}
+	if o.Window < 1 || o.BatchSize < 1 {
+		return fmt.Errorf("-window and -batch-size must be at least 1 (got %d and %d)", o.Window, o.BatchSize)
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
+)
+
+// settled is an entry whose fate is known: acknowledged downstream, or
+// rejected (then it goes to the dead letters first).
+type settled struct {
+	entry    source.Entry
+	outcome  string
+	rejected *rejected
+}
+
+// pipeline moves entries from a source to the router and acknowledges them.
+type pipeline struct {
+	log      *slog.Logger
+	src      source.Source
+	limits   envelope.Limits
+	batch    int
+	window   *window
+	link     *relay.Link[*bridgev1.Event, *bridgev1.EventAck]
+	dead     *deadLetters
+	settled  chan settled
+	metrics  *metrics
+	health   *healthState
+}
+
+// read moves entries from Redis to the router until ctx ends.
+func (p *pipeline) read(ctx context.Context) {
+	retry := time.Duration(0)
+	for ctx.Err() == nil {
+		room, err := p.window.waitRoom(ctx)
+		if err != nil {
+			return
+		}
+		entries, err := p.src.Read(ctx, min(room, p.batch))
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			retry = min(max(2*retry, 100*time.Millisecond), 5*time.Second)
+			p.metrics.redisErrors.Inc()
+			p.health.setRedis(false)
+			p.log.Warn("cannot read from Redis; retrying", "source", p.src.Name(), "err", err, "retry_in", retry)
+			sleep(ctx, retry)
+		} else {
+			retry = 0
+			p.health.setRedis(true)
+		}
+		p.forward(entries)
+	}
+}
+
+// forward checks each entry: good ones go to the router, bad ones straight
+// to the dead letters.
+func (p *pipeline) forward(entries []source.Entry) {
+	events := make([]*bridgev1.Event, 0, len(entries))
+	for _, e := range entries {
+		if p.window.has(e.ID) {
+			continue
+		}
+		p.metrics.read.Inc()
+		p.window.add(e)
+		ev, rej := e.Parse(p.limits)
+		if rej != nil {
+			p.log.Warn("refused an entry; it goes to the dead letters", "source", p.src.Name(), "id", e.ID, "code", rej.Code, "reason", rej.Reason)
+			p.settled <- settled{entry: e, outcome: "rejected", rejected: &rejected{entry: e, code: rej.Code, reason: rej.Reason, stage: "ingest"}}
+			continue
+		}
+		events = append(events, ev)
+	}
+	p.link.Submit(events)
+}
+
+// answered is called by the link with the router's verdict on an event.
+func (p *pipeline) answered(ev *bridgev1.Event, ack *bridgev1.EventAck) {
+	e, ok := p.window.get(ev.GetId())
+	if !ok {
+		return
+	}
+	s := settled{entry: e}
+	switch ack.GetOutcome() {
+	case bridgev1.Outcome_OUTCOME_DELIVERED:
+		s.outcome = "delivered"
+	case bridgev1.Outcome_OUTCOME_FILTERED:
+		s.outcome = "filtered"
+	default:
+		s.outcome = "rejected"
+		stage := "router"
+		if ack.GetCode() == "publish_refused" {
+			stage = "publisher"
+		}
+		p.log.Warn("event refused downstream; it goes to the dead letters", "id", e.ID, "code", ack.GetCode(), "reason", ack.GetReason())
+		s.rejected = &rejected{entry: e, code: ack.GetCode(), reason: ack.GetReason(), stage: stage}
+	}
+	p.settled <- s
+}
+
+// acknowledge writes dead letters and acknowledges settled entries in
+// Redis, in batches, retrying until Redis takes them: an entry leaves the
+// window (making room to read more) only once Redis has forgotten it.
+func (p *pipeline) acknowledge(ctx context.Context) {
+	for {
+		var batch []settled
+		select {
+		case s := <-p.settled:
+			batch = append(batch, s)
+		case <-ctx.Done():
+			return
+		}
+	fill:
+		for len(batch) < 512 {
+			select {
+			case s := <-p.settled:
+				batch = append(batch, s)
+			default:
+				break fill
+			}
+		}
+		p.settle(ctx, batch)
+	}
+}
+
+func (p *pipeline) settle(ctx context.Context, batch []settled) {
+	var dead []rejected
+	entries := make([]source.Entry, len(batch))
+	for i, s := range batch {
+		entries[i] = s.entry
+		if s.rejected != nil {
+			dead = append(dead, *s.rejected)
+		}
+	}
+	if len(dead) > 0 {
+		p.retry(ctx, "write dead letters", func() error { return p.dead.write(ctx, dead) })
+		for _, d := range dead {
+			p.metrics.deadLetters.WithLabelValues(d.code).Inc()
+		}
+	}
+	p.retry(ctx, "acknowledge entries", func() error { return p.src.Ack(ctx, entries) })
+	for _, s := range batch {
+		p.metrics.acked.WithLabelValues(s.outcome).Inc()
+	}
+	p.window.release(entries)
+}
+
+func (p *pipeline) retry(ctx context.Context, what string, f func() error) {
+	delay := 100 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		p.metrics.redisErrors.Inc()
+		p.health.setRedis(false)
+		p.log.Warn("Redis refused; retrying", "action", what, "err", err, "retry_in", delay)
+		sleep(ctx, delay)
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+}
+
+// routeStream adapts the generated client stream to relay.Stream.
+type routeStream struct {
+	routerv1.RouterService_RouteClient
+}
+
+func (s routeStream) Send(events []*bridgev1.Event) error {
+	return s.RouterService_RouteClient.Send(&routerv1.RouteRequest{Events: events})
+}
+
+func (s routeStream) Recv() ([]*bridgev1.EventAck, error) {
+	resp, err := s.RouterService_RouteClient.Recv()
+	return resp.GetAcks(), err
+}

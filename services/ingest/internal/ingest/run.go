@@ -1,0 +1,131 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+)
+
+// Run runs ingest until ctx is cancelled.
+func Run(ctx context.Context, o Options) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	redisOpts, err := redis.ParseURL(o.RedisURL)
+	if err != nil {
+		return fmt.Errorf("-redis-url %q: %w", o.RedisURL, err)
+	}
+	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
+		rdb := redis.NewClient(redisOpts)
+		conn, err := service.DialPeer(o.RouterAddr)
+		if err != nil {
+			return nil, err
+		}
+		client := routerv1.NewRouterServiceClient(conn)
+		p := &pipeline{
+			log:     rt.Log,
+			limits:  envelope.Limits{MaxPayloadBytes: o.MaxPayloadBytes},
+			batch:   o.BatchSize,
+			window:  newWindow(o.Window),
+			settled: make(chan settled, o.Window),
+			health:  &healthState{report: rt.SetServing},
+			dead:    &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
+		}
+		p.metrics = newMetrics(rt.Metrics, func() float64 { return float64(p.window.len()) })
+		p.link = relay.NewLink(relay.LinkConfig[*bridgev1.Event, *bridgev1.EventAck]{
+			Name: "router " + o.RouterAddr,
+			Dial: func(ctx context.Context) (relay.Stream[*bridgev1.Event, *bridgev1.EventAck], error) {
+				s, err := client.Route(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return routeStream{s}, nil
+			},
+			ItemID:      (*bridgev1.Event).GetId,
+			ResultID:    (*bridgev1.EventAck).GetEventId,
+			OnResult:    p.answered,
+			MaxBatch:    o.BatchSize,
+			Log:         rt.Log,
+			OnConnected: p.health.setRouter,
+		})
+		return func(ctx context.Context) error {
+			defer conn.Close()
+			defer rdb.Close()
+			src, err := openSource(ctx, rdb, o, p)
+			if err != nil {
+				return err
+			}
+			p.src, p.dead.source = src, src.Name()
+			rt.Log.Info("reading events", "source", src.Name(), "redis", redisOpts.Addr, "db", redisOpts.DB)
+			return p.run(ctx, drainTime(o.Service.ShutdownTimeout))
+		}, nil
+	})
+}
+
+// run moves events until ctx ends, then stops reading and gives what is in
+// flight time to be acknowledged; what is not stays in Redis for next time.
+func (p *pipeline) run(ctx context.Context, drain time.Duration) error {
+	background, stop := context.WithCancel(context.Background())
+	defer stop()
+	linkDone := make(chan struct{})
+	go func() { defer close(linkDone); _ = p.link.Run(background) }()
+	ackDone := make(chan struct{})
+	go func() { defer close(ackDone); p.acknowledge(background) }()
+
+	p.read(ctx)
+
+	drainCtx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := p.window.waitEmpty(drainCtx); err != nil {
+		p.log.Warn("stopping with events in flight; they stay pending in Redis and are read again at the next start", "in_flight", p.window.len())
+	}
+	stop()
+	<-linkDone
+	<-ackDone
+	return nil
+}
+
+// openSource connects to the configured input, waiting for Redis if needed.
+func openSource(ctx context.Context, rdb *redis.Client, o Options, p *pipeline) (source.Source, error) {
+	for {
+		src, err := newSource(ctx, rdb, o)
+		if err == nil {
+			p.health.setRedis(true)
+			return src, nil
+		}
+		p.health.setRedis(false)
+		p.log.Warn("cannot reach Redis; retrying", "err", err)
+		select {
+		case <-time.After(2 * time.Second):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func newSource(ctx context.Context, rdb *redis.Client, o Options) (source.Source, error) {
+	switch o.Mode {
+	case "list":
+		return source.NewList(rdb, o.List, o.ProcessingList), rdb.Ping(ctx).Err()
+	case "pubsub":
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return nil, err
+		}
+		return source.NewPubSub(ctx, rdb, o.Channel), nil
+	}
+	return source.NewStream(ctx, rdb, o.Stream)
+}
+
+// drainTime leaves part of the shutdown timeout for closing connections.
+func drainTime(shutdown time.Duration) time.Duration {
+	return shutdown * 8 / 10
+}

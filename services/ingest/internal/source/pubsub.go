@@ -1,0 +1,58 @@
+package source
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// PubSub reads a Redis channel. It is best effort: a message published while
+// ingest is down, or while it waits for the broker and its buffer is full,
+// is lost. Use the stream or the list when every event matters.
+type PubSub struct {
+	sub     *redis.PubSub
+	ch      <-chan *redis.Message
+	channel string
+	seq     uint64
+}
+
+func NewPubSub(ctx context.Context, rdb *redis.Client, channel string) *PubSub {
+	sub := rdb.Subscribe(ctx, channel)
+	return &PubSub{sub: sub, ch: sub.Channel(redis.WithChannelSize(10000)), channel: channel}
+}
+
+func (p *PubSub) Name() string { return "channel " + p.channel }
+
+func (p *PubSub) Read(ctx context.Context, max int) ([]Entry, error) {
+	var out []Entry
+	select {
+	case m := <-p.ch:
+		out = append(out, p.entry(m))
+	case <-time.After(time.Second):
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	for len(out) < max {
+		select {
+		case m := <-p.ch:
+			out = append(out, p.entry(m))
+		default:
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+func (p *PubSub) entry(m *redis.Message) Entry {
+	p.seq++
+	return jsonEntry("pubsub-"+strconv.FormatUint(p.seq, 10), m.Payload)
+}
+
+// Ack has nothing to do: a channel keeps no record of what was read.
+func (p *PubSub) Ack(context.Context, []Entry) error { return nil }
+
+// Close unsubscribes.
+func (p *PubSub) Close() error { return p.sub.Close() }

@@ -1,0 +1,67 @@
+// Package source reads NEMO's events from Redis in one of three ways and
+// acknowledges them once their fate is settled.
+package source
+
+import (
+	"context"
+	"encoding/json"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/envelope"
+)
+
+// Entry is one item read from Redis.
+type Entry struct {
+	// ID is unique among the entries in flight: the stream entry id, or a
+	// sequence number for the list and the channel.
+	ID string
+	// Original is the entry as Redis held it, for the dead letters: the raw
+	// string, or a stream entry's fields as JSON.
+	Original string
+	// ackToken is what Ack needs: the raw value for the list.
+	ackToken string
+	parse    func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection)
+}
+
+// Parse checks the entry and turns it into an event.
+func (e Entry) Parse(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
+	return e.parse(lim)
+}
+
+func jsonEntry(id, raw string) Entry {
+	return Entry{ID: id, Original: raw, ackToken: raw, parse: func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
+		return envelope.FromJSON(id, []byte(raw), lim)
+	}}
+}
+
+func fieldsEntry(id string, values map[string]any) Entry {
+	original, _ := json.Marshal(values)
+	e := Entry{ID: id, Original: string(original)}
+	if len(values) == 0 { // XREADGROUP returns trimmed entries with no fields
+		e.parse = func(envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
+			return nil, &envelope.Rejection{Code: envelope.Deleted, Reason: "the stream entry was trimmed or deleted before it could be delivered"}
+		}
+		return e
+	}
+	if ev, ok := values["event"].(string); ok {
+		e.parse = func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
+			return envelope.FromJSON(id, []byte(ev), lim)
+		}
+	} else {
+		e.parse = func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
+			return envelope.FromStreamFields(id, values, lim)
+		}
+	}
+	return e
+}
+
+// Source is one way of reading Redis.
+type Source interface {
+	// Name says where events come from, e.g. "stream nemo:events".
+	Name() string
+	// Read returns up to max entries, oldest first. It waits about a second
+	// for the first one and returns none when nothing came.
+	Read(ctx context.Context, max int) ([]Entry, error)
+	// Ack removes settled entries from Redis for good.
+	Ack(ctx context.Context, entries []Entry) error
+}

@@ -1,0 +1,50 @@
+package relay
+
+import "context"
+
+// Replies is the answering side of a stream: handlers Put answers from any
+// goroutine, and Run sends them in batches. Answers put after the stream is
+// gone are dropped; the sender resends those items on its next stream.
+type Replies[R any] struct {
+	ctx context.Context
+	ch  chan R
+	max int
+}
+
+// NewReplies buffers up to size answers and sends at most max per message.
+func NewReplies[R any](ctx context.Context, size, max int) *Replies[R] {
+	return &Replies[R]{ctx: ctx, ch: make(chan R, size), max: max}
+}
+
+// Put queues an answer; it blocks while the buffer is full.
+func (r *Replies[R]) Put(v R) {
+	select {
+	case r.ch <- v:
+	case <-r.ctx.Done():
+	}
+}
+
+// Run sends queued answers with send until the context ends or send fails.
+func (r *Replies[R]) Run(send func([]R) error) error {
+	for {
+		var first R
+		select {
+		case first = <-r.ch:
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		}
+		batch := []R{first}
+	fill:
+		for len(batch) < r.max {
+			select {
+			case v := <-r.ch:
+				batch = append(batch, v)
+			default:
+				break fill
+			}
+		}
+		if err := send(batch); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,85 @@
+// Package mqttsession owns the bridge's one MQTT v5 session with the broker:
+// connection settings, TLS, reconnects, and the connection's state for
+// health and status.
+package mqttsession
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+)
+
+// Config is how to reach and authenticate to the broker.
+type Config struct {
+	URL           string
+	ClientID      string
+	Username      string
+	Password      string
+	CAFile        string
+	CertFile      string
+	KeyFile       string
+	ServerName    string
+	KeepAlive     time.Duration
+	SessionExpiry time.Duration
+}
+
+// brokerURL parses the URL and maps the schemes people write (mqtt, mqtts,
+// tcp, ssl, tls) onto the two autopaho dials.
+func (c Config) brokerURL() (*url.URL, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("MQTT URL %q: %w", c.URL, err)
+	}
+	switch u.Scheme {
+	case "mqtt", "tcp":
+		u.Scheme = "mqtt"
+	case "mqtts", "ssl", "tls":
+		u.Scheme = "tls"
+	default:
+		return nil, fmt.Errorf("MQTT URL %q: scheme %q is not supported, use mqtt:// or mqtts://", c.URL, u.Scheme)
+	}
+	if u.Port() == "" {
+		port := "1883"
+		if u.Scheme == "tls" {
+			port = "8883"
+		}
+		u.Host = u.Hostname() + ":" + port
+	}
+	return u, nil
+}
+
+func (c Config) usesTLS() bool {
+	u, err := c.brokerURL()
+	return err == nil && u.Scheme == "tls"
+}
+
+// tlsConfig reads the CA and client certificate files. Every problem names
+// the file and what is wrong with it.
+func (c Config) tlsConfig() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("MQTT CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("MQTT CA file %s: no PEM certificate found in it", c.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return nil, fmt.Errorf("MQTT client certificate: give both the certificate file and the key file (got certificate %q, key %q)", c.CertFile, c.KeyFile)
+	}
+	if c.CertFile != "" {
+		pair, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("MQTT client certificate %s with key %s: %w", c.CertFile, c.KeyFile, err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,102 @@
+package mqttsession
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
+)
+
+// State is what health and status report about the session.
+type State struct {
+	Connected bool
+	Since     time.Time // when the session last went up or down
+	LastError string    // why the last connection attempt failed, if it did
+}
+
+// Session is the live connection manager plus its state.
+type Session struct {
+	*autopaho.ConnectionManager
+	log *slog.Logger
+
+	mu    sync.Mutex
+	state State
+	watch func(State)
+}
+
+// Start begins connecting in the background and returns at once; the
+// session reconnects with backoff until ctx is cancelled. watch is told of
+// every change of state.
+func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (*Session, error) {
+	u, err := c.brokerURL()
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{log: log, watch: watch, state: State{Since: time.Now()}}
+	cfg := autopaho.ClientConfig{
+		ServerUrls:                    []*url.URL{u},
+		KeepAlive:                     uint16(c.KeepAlive / time.Second),
+		CleanStartOnInitialConnection: true,
+		SessionExpiryInterval:         uint32(c.SessionExpiry / time.Second),
+		ReconnectBackoff:              autopaho.NewExponentialBackoff(250*time.Millisecond, 15*time.Second, time.Second, 2),
+		ConnectTimeout:                10 * time.Second,
+		ConnectUsername:               c.Username,
+		ConnectPassword:               []byte(c.Password),
+		OnConnectionUp: func(_ *autopaho.ConnectionManager, ack *paho.Connack) {
+			log.Info("connected to MQTT broker", "broker", u.Redacted(), "session_present", ack.SessionPresent)
+			s.set(State{Connected: true, Since: time.Now()})
+		},
+		OnConnectionDown: func() bool {
+			log.Warn("connection to MQTT broker lost; reconnecting", "broker", u.Redacted())
+			s.set(State{Connected: false, Since: time.Now()})
+			return true
+		},
+		OnConnectError: func(err error) {
+			log.Warn("cannot connect to MQTT broker", "broker", u.Redacted(), "err", err)
+			s.fail(err)
+		},
+		ClientConfig: paho.ClientConfig{ClientID: c.ClientID},
+	}
+	if u.Scheme == "tls" {
+		if cfg.TlsCfg, err = c.tlsConfig(); err != nil {
+			return nil, err
+		}
+	}
+	cm, err := autopaho.NewConnection(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)
+	}
+	s.ConnectionManager = cm
+	return s, nil
+}
+
+// State returns the session's current state.
+func (s *Session) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+func (s *Session) set(st State) {
+	s.mu.Lock()
+	s.state = st
+	s.mu.Unlock()
+	s.watch(st)
+}
+
+func (s *Session) fail(err error) {
+	s.mu.Lock()
+	st := s.state
+	if st.Connected {
+		st = State{Since: time.Now()}
+	}
+	st.LastError = err.Error()
+	s.state = st
+	s.mu.Unlock()
+	s.watch(st)
+}

@@ -1,0 +1,35 @@
+// Package publisher is the publisher service: it owns the bridge's MQTT
+// session and publishes what the router sends, answering for each message
+// once the broker acknowledged it.
+package publisher
+
+import (
+	"flag"
+	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
+)
+
+// Options configure the publisher.
+type Options struct {
+	Service service.Options
+	MQTT    mqttsession.Config
+	Workers int
+}
+
+// Bind registers the publisher's flags.
+func (o *Options) Bind(fs *flag.FlagSet) {
+	o.Service.Bind(fs, "publisher", ":7003", ":9103")
+	fs.StringVar(&o.MQTT.URL, "mqtt-url", "mqtt://localhost:1883", "broker URL: mqtt://host:port or mqtts://host:port for TLS")
+	fs.StringVar(&o.MQTT.ClientID, "mqtt-client-id", "nemo-bridge", "MQTT client identifier of the bridge's session")
+	fs.StringVar(&o.MQTT.Username, "mqtt-username", "", "MQTT user name")
+	fs.StringVar(&o.MQTT.Password, "mqtt-password", "", "MQTT password")
+	fs.StringVar(&o.MQTT.CAFile, "mqtt-ca-file", "", "PEM file of the CA that signed the broker's certificate (empty: the system's)")
+	fs.StringVar(&o.MQTT.CertFile, "mqtt-cert-file", "", "PEM client certificate, for brokers that require one")
+	fs.StringVar(&o.MQTT.KeyFile, "mqtt-key-file", "", "PEM key of the client certificate")
+	fs.StringVar(&o.MQTT.ServerName, "mqtt-server-name", "", "name to expect in the broker's certificate (empty: the URL's host)")
+	fs.DurationVar(&o.MQTT.KeepAlive, "mqtt-keepalive", 30*time.Second, "MQTT keepalive interval")
+	fs.DurationVar(&o.MQTT.SessionExpiry, "mqtt-session-expiry", 10*time.Minute, "how long the broker keeps the session across a reconnect, so unacknowledged messages are resent")
+	fs.IntVar(&o.Workers, "workers", 64, "messages published concurrently; each tool always uses the same worker, so its messages stay in order")
+}

@@ -1,0 +1,132 @@
+package publisher
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/eclipse/paho.golang/paho"
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
+)
+
+// server answers the router's Publish streams.
+type server struct {
+	publisherv1.UnimplementedPublisherServiceServer
+	dispatcher *dispatch.Dispatcher
+
+	// On shutdown every stream ends and the router resends whatever was not
+	// answered to the next publisher; the dispatcher may only close once no
+	// stream can enqueue any more.
+	mu      sync.Mutex
+	closed  bool
+	streams sync.WaitGroup
+	cancels map[*context.CancelFunc]struct{}
+}
+
+func newServer(d *dispatch.Dispatcher) *server {
+	return &server{dispatcher: d, cancels: map[*context.CancelFunc]struct{}{}}
+}
+
+// shutdown ends every stream and waits until their handlers returned.
+func (s *server) shutdown() {
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.cancels {
+		(*c)()
+	}
+	s.mu.Unlock()
+	s.streams.Wait()
+}
+
+func (s *server) begin(cancel *context.CancelFunc) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.streams.Add(1)
+	s.cancels[cancel] = struct{}{}
+	return true
+}
+
+func (s *server) end(cancel *context.CancelFunc) {
+	s.mu.Lock()
+	delete(s.cancels, cancel)
+	s.mu.Unlock()
+	s.streams.Done()
+}
+
+func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	if !s.begin(&cancel) {
+		return status.Error(codes.Unavailable, "publisher is shutting down")
+	}
+	defer s.end(&cancel)
+
+	replies := relay.NewReplies[*publisherv1.PublishResult](ctx, 4096, 512)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = replies.Run(func(rs []*publisherv1.PublishResult) error {
+			return stream.Send(&publisherv1.PublishResponse{Results: rs})
+		})
+		cancel()
+	}()
+	err := s.receive(ctx, stream, replies)
+	cancel()
+	wg.Wait()
+	if errors.Is(err, io.EOF) || ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (s *server) receive(ctx context.Context, stream publisherv1.PublisherService_PublishServer, replies *relay.Replies[*publisherv1.PublishResult]) error {
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		for _, m := range req.GetMessages() {
+			id := m.GetId()
+			s.dispatcher.Enqueue(dispatch.Job{
+				Ctx:     ctx,
+				Key:     m.GetOrderingKey(),
+				Publish: toPaho(m),
+				Done: func(err error) {
+					r := &publisherv1.PublishResult{MessageId: id}
+					if err != nil {
+						r.Error = err.Error()
+					}
+					replies.Put(r)
+				},
+			})
+		}
+	}
+}
+
+func toPaho(m *bridgev1.Message) *paho.Publish {
+	props := &paho.PublishProperties{ContentType: m.GetContentType()}
+	if e := m.GetExpirySeconds(); e > 0 {
+		props.MessageExpiry = &e
+	}
+	for k, v := range m.GetUserProperties() {
+		props.User.Add(k, v)
+	}
+	return &paho.Publish{
+		Topic:      m.GetTopic(),
+		Payload:    m.GetPayload(),
+		QoS:        byte(m.GetQos()),
+		Retain:     m.GetRetain(),
+		Properties: props,
+	}
+}

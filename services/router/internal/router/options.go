@@ -1,0 +1,24 @@
+// Package router is the router service: it turns each event from ingest into
+// MQTT messages, hands them to the publisher, and acknowledges the event
+// upstream once the broker has every one of them.
+package router
+
+import (
+	"flag"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+)
+
+// Options configure the router.
+type Options struct {
+	Service       service.Options
+	PublisherAddr string
+	TopicPrefix   string
+}
+
+// Bind registers the router's flags.
+func (o *Options) Bind(fs *flag.FlagSet) {
+	o.Service.Bind(fs, "router", ":7002", ":9102")
+	fs.StringVar(&o.PublisherAddr, "publisher-addr", "localhost:7003", "gRPC address of the publisher")
+	fs.StringVar(&o.TopicPrefix, "topic-prefix", "", "prepended to every topic, for example site1/")
+}

@@ -1,0 +1,62 @@
+package router
+
+import (
+	"context"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/route"
+)
+
+// Run runs the router until ctx is cancelled.
+func Run(ctx context.Context, o Options) error {
+	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
+		conn, err := service.DialPeer(o.PublisherAddr)
+		if err != nil {
+			return nil, err
+		}
+		client := publisherv1.NewPublisherServiceClient(conn)
+		stopping, stop := context.WithCancel(context.Background())
+		srv := &server{routes: route.Passthrough{Prefix: o.TopicPrefix}, tracker: newTracker(), stopping: stopping}
+		srv.link = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
+			Name: "publisher " + o.PublisherAddr,
+			Dial: func(ctx context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
+				s, err := client.Publish(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return publishStream{s}, nil
+			},
+			ItemID:      (*bridgev1.Message).GetId,
+			ResultID:    (*publisherv1.PublishResult).GetMessageId,
+			OnResult:    srv.settled,
+			Log:         rt.Log,
+			OnConnected: rt.SetServing,
+		})
+		srv.metrics = newMetrics(rt.Metrics, func() float64 { return float64(srv.link.Pending()) })
+		routerv1.RegisterRouterServiceServer(rt.GRPC, srv)
+		return func(ctx context.Context) error {
+			err := srv.link.Run(ctx)
+			stop()
+			conn.Close()
+			return err
+		}, nil
+	})
+}
+
+// publishStream adapts the generated client stream to relay.Stream.
+type publishStream struct {
+	publisherv1.PublisherService_PublishClient
+}
+
+func (s publishStream) Send(msgs []*bridgev1.Message) error {
+	return s.PublisherService_PublishClient.Send(&publisherv1.PublishRequest{Messages: msgs})
+}
+
+func (s publishStream) Recv() ([]*publisherv1.PublishResult, error) {
+	resp, err := s.PublisherService_PublishClient.Recv()
+	return resp.GetResults(), err
+}

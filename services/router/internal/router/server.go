@@ -1,0 +1,89 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/route"
+)
+
+// server answers ingest's Route streams.
+type server struct {
+	routerv1.UnimplementedRouterServiceServer
+	routes   route.Passthrough
+	tracker  *tracker
+	link     *relay.Link[*bridgev1.Message, *publisherv1.PublishResult]
+	metrics  *metrics
+	stopping context.Context
+}
+
+// Route routes every event of the stream and answers for each once it is
+// settled. On shutdown the stream ends at once: ingest resends what was not
+// answered to the next router, so nothing in flight is lost.
+func (s *server) Route(stream routerv1.RouterService_RouteServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	defer context.AfterFunc(s.stopping, cancel)()
+
+	replies := relay.NewReplies[*bridgev1.EventAck](ctx, 4096, 512)
+	sendDone := make(chan struct{})
+	go func() {
+		defer close(sendDone)
+		_ = replies.Run(func(acks []*bridgev1.EventAck) error {
+			return stream.Send(&routerv1.RouteResponse{Acks: acks})
+		})
+		cancel()
+	}()
+	err := s.receive(stream, replies)
+	cancel()
+	<-sendDone
+	if errors.Is(err, io.EOF) || ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (s *server) receive(stream routerv1.RouterService_RouteServer, replies *relay.Replies[*bridgev1.EventAck]) error {
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		var out []*bridgev1.Message
+		for _, ev := range req.GetEvents() {
+			msgs, rejection := s.routes.Route(ev)
+			switch {
+			case rejection != nil:
+				s.metrics.events.WithLabelValues("rejected").Inc()
+				replies.Put(&bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Code: rejection.Code, Reason: rejection.Reason})
+			case len(msgs) == 0:
+				s.metrics.events.WithLabelValues("filtered").Inc()
+				replies.Put(&bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_FILTERED})
+			default:
+				s.tracker.track(ev.GetId(), msgs, replies.Put)
+				out = append(out, msgs...)
+			}
+		}
+		s.metrics.messages.Add(float64(len(out)))
+		s.link.Submit(out)
+	}
+}
+
+// settled is called by the link with the broker's answer for a message.
+func (s *server) settled(m *bridgev1.Message, r *publisherv1.PublishResult) {
+	ack, reply := s.tracker.settle(m, r)
+	if ack == nil {
+		return
+	}
+	if ack.GetOutcome() == bridgev1.Outcome_OUTCOME_REJECTED {
+		s.metrics.events.WithLabelValues("rejected").Inc()
+	} else {
+		s.metrics.events.WithLabelValues("delivered").Inc()
+	}
+	reply(ack)
+}
