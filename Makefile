@@ -10,6 +10,8 @@ MODULES  := gen services/platform services/ingest services/router services/publi
 PKGS     := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 # Everything the race detector and the end-to-end tests cover.
 TEST_FLAGS ?= -race -count=1 -timeout 20m
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/nemo-mqtt-bridge/bridge/services/platform/service.Version=$(VERSION)
 
 .PHONY: all build run test bench generate check-generated lint tidy clean
 
@@ -17,7 +19,7 @@ all: build
 
 build:
 	@mkdir -p $(BIN)
-	@for s in $(SERVICES); do $(GO) build -o $(BIN)/$$s ./services/$$s || exit 1; done
+	@for s in $(SERVICES); do $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/$$s ./services/$$s || exit 1; done
 
 ## run: the whole system on this machine, with an embedded Redis and MQTT
 ## broker unless REDIS_URL / MQTT_URL name real ones (see README).

@@ -24,6 +24,11 @@ type Config struct {
 	ServerName    string
 	KeepAlive     time.Duration
 	SessionExpiry time.Duration
+	// StatusTopic receives the bridge's retained online/offline status and
+	// last will; empty turns it off.
+	StatusTopic string
+	// Version is announced on the status topic.
+	Version string
 }
 
 // brokerURL parses the URL and maps the schemes people write (mqtt, mqtts,

@@ -22,7 +22,9 @@ type State struct {
 // Session is the live connection manager plus its state.
 type Session struct {
 	*autopaho.ConnectionManager
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	started time.Time
 
 	mu    sync.Mutex
 	state State
@@ -37,7 +39,8 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{log: log, watch: watch, state: State{Since: time.Now()}}
+	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}}
+	will, willProps := c.will()
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
 		KeepAlive:                     uint16(c.KeepAlive / time.Second),
@@ -47,9 +50,16 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 		ConnectTimeout:                10 * time.Second,
 		ConnectUsername:               c.Username,
 		ConnectPassword:               []byte(c.Password),
-		OnConnectionUp: func(_ *autopaho.ConnectionManager, ack *paho.Connack) {
+		WillMessage:                   will,
+		WillProperties:                willProps,
+		OnConnectionUp: func(cm *autopaho.ConnectionManager, ack *paho.Connack) {
 			log.Info("connected to MQTT broker", "broker", u.Redacted(), "session_present", ack.SessionPresent)
 			s.set(State{Connected: true, Since: time.Now()})
+			go func() { // OnConnectionUp must not block
+				if err := s.announce(ctx, cm, bridgeStatus{State: "online", Version: c.Version, StartedAt: s.started}); err != nil {
+					log.Warn("could not announce online status", "topic", c.StatusTopic, "err", err)
+				}
+			}()
 		},
 		OnConnectionDown: func() bool {
 			log.Warn("connection to MQTT broker lost; reconnecting", "broker", u.Redacted())

@@ -31,5 +31,6 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.MQTT.ServerName, "mqtt-server-name", "", "name to expect in the broker's certificate (empty: the URL's host)")
 	fs.DurationVar(&o.MQTT.KeepAlive, "mqtt-keepalive", 30*time.Second, "MQTT keepalive interval")
 	fs.DurationVar(&o.MQTT.SessionExpiry, "mqtt-session-expiry", 10*time.Minute, "how long the broker keeps the session across a reconnect, so unacknowledged messages are resent")
+	fs.StringVar(&o.MQTT.StatusTopic, "status-topic", "nemo/bridge/status", "retained topic where the bridge says it is online or offline (also its last will); empty: off")
 	fs.IntVar(&o.Workers, "workers", 64, "messages published concurrently; each tool always uses the same worker, so its messages stay in order")
 }

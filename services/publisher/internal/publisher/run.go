@@ -14,6 +14,7 @@ import (
 func Run(ctx context.Context, o Options) error {
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		m := newMetrics(rt.Metrics)
+		o.MQTT.Version = service.Version
 		// The session outlives the loop's context so that messages in flight
 		// at shutdown can still be acknowledged before it disconnects.
 		sessionCtx, closeSession := context.WithCancel(context.Background())
@@ -43,7 +44,7 @@ func Run(ctx context.Context, o Options) error {
 			d.Close()
 			disconnectCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			_ = session.Disconnect(disconnectCtx)
+			session.Stop(disconnectCtx)
 			closeSession()
 			return nil
 		}, nil
