@@ -39,7 +39,7 @@ $(TOOLBIN)/buf: tools/go.mod tools/go.sum
 	GOWORK=off $(GO) -C tools build -o ../$(TOOLBIN)/buf github.com/bufbuild/buf/cmd/buf
 
 generate: $(TOOLBIN)/buf
-	rm -rf gen/nemo gen/openapi
+	rm -rf gen/nemo gen/openapi/*.json
 	GOWORK=off $(TOOLBIN)/buf generate
 
 check-generated: generate
