@@ -7,11 +7,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -97,16 +96,18 @@ func build(id string, f fields, lim Limits) (*bridgev1.Event, *Rejection) {
 	if rej != nil {
 		return nil, rej
 	}
+	// The plugin never sets retain by accident: anything unreadable is false.
+	retain, _ := loosejson.Bool(f.Retain)
 	ev := &bridgev1.Event{
 		Id:          id,
 		Topic:       topic,
 		Payload:     payload,
 		Qos:         qos,
-		Retain:      parseBool(f.Retain),
+		Retain:      retain,
 		ReadAt:      timestamppb.Now(),
 		OrderingKey: orderingKey(payload, topic),
 	}
-	if t, ok := parseTime(f.Timestamp); ok {
+	if t, ok := loosejson.Time(f.Timestamp); ok {
 		ev.WrittenAt = timestamppb.New(t)
 	}
 	return ev, nil
@@ -136,48 +137,11 @@ func parseQoS(raw json.RawMessage) (uint32, *Rejection) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return 1, nil
 	}
-	var s string
-	text := string(raw)
-	if json.Unmarshal(raw, &s) == nil {
-		text = s
-	}
-	q, err := strconv.Atoi(strings.TrimSpace(text))
-	if err != nil || q < 0 || q > 2 {
+	q, ok := loosejson.Int(raw)
+	if !ok || q < 0 || q > 2 {
 		return 0, reject(InvalidQoS, "qos is %s; want 0, 1 or 2", describe(raw))
 	}
 	return uint32(q), nil
-}
-
-// parseBool accepts true/false, 1/0 and their quoted forms; anything else
-// is false, as the plugin never sets retain by accident.
-func parseBool(raw json.RawMessage) bool {
-	var s string
-	text := string(raw)
-	if json.Unmarshal(raw, &s) == nil {
-		text = s
-	}
-	b, err := strconv.ParseBool(strings.TrimSpace(text))
-	return err == nil && b
-}
-
-// parseTime accepts Unix seconds (float or text) and ISO 8601; the plugin
-// sometimes writes false, which means "no time".
-func parseTime(raw json.RawMessage) (time.Time, bool) {
-	var s string
-	text := string(raw)
-	if json.Unmarshal(raw, &s) == nil {
-		text = s
-	}
-	text = strings.TrimSpace(text)
-	if secs, err := strconv.ParseFloat(text, 64); err == nil && secs > 0 {
-		return time.Unix(0, int64(secs*1e9)).UTC(), true
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999", "2006-01-02 15:04:05.999999"} {
-		if t, err := time.Parse(layout, text); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
 }
 
 // orderingKey is the tool the event is about, so that one tool's events stay
@@ -186,12 +150,10 @@ func orderingKey(payload []byte, topic string) string {
 	var p struct {
 		ToolID json.RawMessage `json:"tool_id"`
 	}
-	if json.Unmarshal(payload, &p) == nil && len(p.ToolID) > 0 && string(p.ToolID) != "null" {
-		var s string
-		if json.Unmarshal(p.ToolID, &s) == nil {
-			return "tool:" + s
+	if json.Unmarshal(payload, &p) == nil {
+		if id, ok := loosejson.String(p.ToolID); ok {
+			return "tool:" + id
 		}
-		return "tool:" + string(p.ToolID)
 	}
 	return "topic:" + topic
 }

@@ -22,16 +22,16 @@ type settled struct {
 
 // pipeline moves entries from a source to the router and acknowledges them.
 type pipeline struct {
-	log      *slog.Logger
-	src      source.Source
-	limits   envelope.Limits
-	batch    int
-	window   *window
-	link     *relay.Link[*bridgev1.Event, *bridgev1.EventAck]
-	dead     *deadLetters
-	settled  chan settled
-	metrics  *metrics
-	health   *healthState
+	log     *slog.Logger
+	src     source.Source
+	limits  envelope.Limits
+	batch   int
+	window  *window
+	link    *relay.Link[*bridgev1.Event, *bridgev1.EventAck]
+	dead    *deadLetters
+	settled chan settled
+	metrics *metrics
+	health  *healthState
 }
 
 // read moves entries from Redis to the router until ctx ends.

@@ -26,7 +26,7 @@ type Stream struct {
 	cfg StreamConfig
 	// recovering is true until this consumer's own pending entries (left
 	// by its previous run) have been read again.
-	recovering bool
+	recovering  bool
 	pendingFrom string
 	nextClaim   time.Time
 	claimFrom   string
