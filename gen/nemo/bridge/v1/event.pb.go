@@ -102,7 +102,12 @@ type Event struct {
 	ReadAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=read_at,json=readAt,proto3" json:"read_at,omitempty"`
 	// The tool the event is about, or empty when the payload names none.
 	// Events with the same ordering key reach the broker in order.
-	OrderingKey   string `protobuf:"bytes,8,opt,name=ordering_key,json=orderingKey,proto3" json:"ordering_key,omitempty"`
+	OrderingKey string `protobuf:"bytes,8,opt,name=ordering_key,json=orderingKey,proto3" json:"ordering_key,omitempty"`
+	// Position of the event in its source, when the source has one that
+	// survives restarts: the stream entry id ("1760468411106-0"). The tool
+	// state uses it to ignore an older event delivered again; without it,
+	// written_at orders events.
+	Sequence      string `protobuf:"bytes,9,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +194,13 @@ func (x *Event) GetReadAt() *timestamppb.Timestamp {
 func (x *Event) GetOrderingKey() string {
 	if x != nil {
 		return x.OrderingKey
+	}
+	return ""
+}
+
+func (x *Event) GetSequence() string {
+	if x != nil {
+		return x.Sequence
 	}
 	return ""
 }
@@ -382,7 +394,7 @@ var File_nemo_bridge_v1_event_proto protoreflect.FileDescriptor
 
 const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x02\n" +
+	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x02\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +
@@ -392,7 +404,8 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\n" +
 	"written_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\twrittenAt\x123\n" +
 	"\aread_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x06readAt\x12!\n" +
-	"\fordering_key\x18\b \x01(\tR\vorderingKey\"\xf9\x02\n" +
+	"\fordering_key\x18\b \x01(\tR\vorderingKey\x12\x1a\n" +
+	"\bsequence\x18\t \x01(\tR\bsequence\"\xf9\x02\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +

@@ -43,14 +43,18 @@ func fieldsEntry(id string, values map[string]any) Entry {
 		}
 		return e
 	}
-	if ev, ok := values["event"].(string); ok {
-		e.parse = func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
-			return envelope.FromJSON(id, []byte(ev), lim)
+	e.parse = func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
+		var ev *bridgev1.Event
+		var rej *envelope.Rejection
+		if doc, ok := values["event"].(string); ok {
+			ev, rej = envelope.FromJSON(id, []byte(doc), lim)
+		} else {
+			ev, rej = envelope.FromStreamFields(id, values, lim)
 		}
-	} else {
-		e.parse = func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
-			return envelope.FromStreamFields(id, values, lim)
+		if ev != nil {
+			ev.Sequence = id // stream ids only grow, across restarts too
 		}
+		return ev, rej
 	}
 	return e
 }

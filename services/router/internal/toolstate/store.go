@@ -1,0 +1,127 @@
+package toolstate
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+)
+
+// Keys of the state in Redis: one hash of tool id → state as JSON (what
+// the gateway serves), and one of tool id → sequence of that state.
+const (
+	ToolsKey     = "nemo:bridge:tools"
+	sequencesKey = "nemo:bridge:tools:seq"
+)
+
+// Marshal is the JSON form of a state, in Redis and on the status topic:
+// NEMO's snake_case names, with false and zero fields written out so that
+// a display reading "in_use" finds it.
+var Marshal = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal
+
+// writeIfNewer stores a state unless Redis already holds a newer one (from
+// another router, or before this one restarted), atomically.
+var writeIfNewer = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[2], ARGV[1])
+if cur and ARGV[2] ~= '' and string.sub(cur, 1, 2) == string.sub(ARGV[2], 1, 2) and cur > ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+`)
+
+// Store folds events into the state of their tools and keeps it in Redis.
+// It remembers the states in memory, loaded once at start, so an event
+// costs no read.
+type Store struct {
+	rdb   *redis.Client
+	mu    sync.Mutex
+	tools map[int64]*statusv1.Tool
+}
+
+// Open loads every tool's state from Redis.
+func Open(ctx context.Context, rdb *redis.Client) (*Store, error) {
+	s := &Store{rdb: rdb, tools: map[int64]*statusv1.Tool{}}
+	all, err := rdb.HGetAll(ctx, ToolsKey).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load tool state from %s: %w", ToolsKey, err)
+	}
+	for id, doc := range all {
+		t := &statusv1.Tool{}
+		if err := protojson.Unmarshal([]byte(doc), t); err != nil {
+			return nil, fmt.Errorf("tool state %s in %s is not valid: %w", id, ToolsKey, err)
+		}
+		s.tools[t.GetId()] = t
+	}
+	return s, nil
+}
+
+// Apply folds a batch of events, in order, and writes the tools they
+// changed. It returns each event's resulting state (nil for an event that
+// changed none), so that the caller can publish snapshots in event order.
+func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.Tool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*statusv1.Tool, len(evs))
+	changed := map[int64]*statusv1.Tool{}
+	for i, ev := range evs {
+		id, ok := ToolID(ev)
+		if !ok {
+			continue
+		}
+		if next, ok := Fold(s.tools[id], ev); ok {
+			s.tools[id], changed[id], out[i] = next, next, next
+		}
+	}
+	if len(changed) == 0 {
+		return out, nil
+	}
+	pipe := s.rdb.Pipeline()
+	writes := map[int64]*redis.Cmd{}
+	for id, t := range changed {
+		doc, err := Marshal(t)
+		if err != nil {
+			return nil, err
+		}
+		writes[id] = writeIfNewer.Run(ctx, pipe, []string{ToolsKey, sequencesKey}, strconv.FormatInt(id, 10), t.GetSequence(), doc)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		// Forget what was folded so that a retry of the batch starts from
+		// what Redis holds.
+		for id := range changed {
+			delete(s.tools, id)
+		}
+		s.reload(ctx, changed)
+		return nil, fmt.Errorf("save tool state: %w", err)
+	}
+	stale := map[int64]*statusv1.Tool{}
+	for id, w := range writes {
+		if n, _ := w.Int(); n == 0 {
+			stale[id] = nil
+		}
+	}
+	s.reload(ctx, stale) // Redis knew newer states: take them
+	return out, nil
+}
+
+// reload reads back the tools of a failed write (best effort: what cannot be
+// read now starts from scratch and is corrected by Redis's newer sequence).
+func (s *Store) reload(ctx context.Context, ids map[int64]*statusv1.Tool) {
+	for id := range ids {
+		doc, err := s.rdb.HGet(ctx, ToolsKey, strconv.FormatInt(id, 10)).Result()
+		if err != nil {
+			continue
+		}
+		t := &statusv1.Tool{}
+		if protojson.Unmarshal([]byte(doc), t) == nil {
+			s.tools[id] = t
+		}
+	}
+}
