@@ -29,16 +29,18 @@ const (
 
 // Tool is what the bridge knows of one tool, derived from NEMO's events.
 // Field names follow NEMO's /api/tool_status/ where they overlap.
+// Ids are int32, as NEMO's are, so that JSON carries them as numbers
+// (proto3 JSON writes 64-bit integers as strings).
 type Tool struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id    int32                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Someone is using the tool now.
 	InUse bool `protobuf:"varint,3,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
 	// Who is using it (or used it last), as NEMO names them.
 	User       string                 `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
 	InUseSince *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=in_use_since,json=inUseSince,proto3" json:"in_use_since,omitempty"`
-	UsageId    int64                  `protobuf:"varint,6,opt,name=usage_id,json=usageId,proto3" json:"usage_id,omitempty"`
+	UsageId    int32                  `protobuf:"varint,6,opt,name=usage_id,json=usageId,proto3" json:"usage_id,omitempty"`
 	// False while the tool is shut down (non-operational).
 	Operational bool `protobuf:"varint,7,opt,name=operational,proto3" json:"operational,omitempty"`
 	// True while any task (problem report) is open.
@@ -85,7 +87,7 @@ func (*Tool) Descriptor() ([]byte, []int) {
 	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *Tool) GetId() int64 {
+func (x *Tool) GetId() int32 {
 	if x != nil {
 		return x.Id
 	}
@@ -120,7 +122,7 @@ func (x *Tool) GetInUseSince() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *Tool) GetUsageId() int64 {
+func (x *Tool) GetUsageId() int32 {
 	if x != nil {
 		return x.UsageId
 	}
@@ -179,7 +181,7 @@ func (x *Tool) GetSequence() string {
 // Task is an open problem report on a tool.
 type Task struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
-	Id                 int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id                 int32                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	ProblemDescription string                 `protobuf:"bytes,2,opt,name=problem_description,json=problemDescription,proto3" json:"problem_description,omitempty"`
 	ForceShutdown      bool                   `protobuf:"varint,3,opt,name=force_shutdown,json=forceShutdown,proto3" json:"force_shutdown,omitempty"`
 	SafetyHazard       bool                   `protobuf:"varint,4,opt,name=safety_hazard,json=safetyHazard,proto3" json:"safety_hazard,omitempty"`
@@ -218,7 +220,7 @@ func (*Task) Descriptor() ([]byte, []int) {
 	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *Task) GetId() int64 {
+func (x *Task) GetId() int32 {
 	if x != nil {
 		return x.Id
 	}
@@ -255,7 +257,7 @@ func (x *Task) GetCreatedAt() *timestamppb.Timestamp {
 
 type GetToolRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Id            int32                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -290,7 +292,7 @@ func (*GetToolRequest) Descriptor() ([]byte, []int) {
 	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *GetToolRequest) GetId() int64 {
+func (x *GetToolRequest) GetId() int32 {
 	if x != nil {
 		return x.Id
 	}
@@ -713,7 +715,7 @@ type Message struct {
 	Retain        bool                   `protobuf:"varint,4,opt,name=retain,proto3" json:"retain,omitempty"`
 	SentAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
 	EventId       string                 `protobuf:"bytes,6,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	ToolId        int64                  `protobuf:"varint,7,opt,name=tool_id,json=toolId,proto3" json:"tool_id,omitempty"`
+	ToolId        int32                  `protobuf:"varint,7,opt,name=tool_id,json=toolId,proto3" json:"tool_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -790,7 +792,7 @@ func (x *Message) GetEventId() string {
 	return ""
 }
 
-func (x *Message) GetToolId() int64 {
+func (x *Message) GetToolId() int32 {
 	if x != nil {
 		return x.ToolId
 	}
@@ -802,7 +804,7 @@ type ListMessagesRequest struct {
 	// At most this many (default 50, at most 1000).
 	Limit int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
 	// Only messages about this tool, when set.
-	ToolId *int64 `protobuf:"varint,2,opt,name=tool_id,json=toolId,proto3,oneof" json:"tool_id,omitempty"`
+	ToolId *int32 `protobuf:"varint,2,opt,name=tool_id,json=toolId,proto3,oneof" json:"tool_id,omitempty"`
 	// Only topics that match this MQTT filter (+ and # allowed), when set.
 	TopicFilter   string `protobuf:"bytes,3,opt,name=topic_filter,json=topicFilter,proto3" json:"topic_filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -846,7 +848,7 @@ func (x *ListMessagesRequest) GetLimit() int32 {
 	return 0
 }
 
-func (x *ListMessagesRequest) GetToolId() int64 {
+func (x *ListMessagesRequest) GetToolId() int32 {
 	if x != nil && x.ToolId != nil {
 		return *x.ToolId
 	}
@@ -1268,13 +1270,13 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\n" +
 	"\x1bnemo/status/v1/status.proto\x12\x0enemo.status.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x03\n" +
 	"\x04Tool\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
+	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x15\n" +
 	"\x06in_use\x18\x03 \x01(\bR\x05inUse\x12\x12\n" +
 	"\x04user\x18\x04 \x01(\tR\x04user\x12<\n" +
 	"\fin_use_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"inUseSince\x12\x19\n" +
-	"\busage_id\x18\x06 \x01(\x03R\ausageId\x12 \n" +
+	"\busage_id\x18\x06 \x01(\x05R\ausageId\x12 \n" +
 	"\voperational\x18\a \x01(\bR\voperational\x12 \n" +
 	"\vproblematic\x18\b \x01(\bR\vproblematic\x12\x1a\n" +
 	"\bshutdown\x18\t \x01(\bR\bshutdown\x123\n" +
@@ -1286,14 +1288,14 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\rlast_event_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vlastEventAt\x12\x1a\n" +
 	"\bsequence\x18\r \x01(\tR\bsequence\"\xce\x01\n" +
 	"\x04Task\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\x12/\n" +
+	"\x02id\x18\x01 \x01(\x05R\x02id\x12/\n" +
 	"\x13problem_description\x18\x02 \x01(\tR\x12problemDescription\x12%\n" +
 	"\x0eforce_shutdown\x18\x03 \x01(\bR\rforceShutdown\x12#\n" +
 	"\rsafety_hazard\x18\x04 \x01(\bR\fsafetyHazard\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\" \n" +
 	"\x0eGetToolRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\";\n" +
+	"\x02id\x18\x01 \x01(\x05R\x02id\";\n" +
 	"\x0fGetToolResponse\x12(\n" +
 	"\x04tool\x18\x01 \x01(\v2\x14.nemo.status.v1.ToolR\x04tool\"\xe3\x01\n" +
 	"\x10ListToolsRequest\x12\x1a\n" +
@@ -1334,10 +1336,10 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\x06retain\x18\x04 \x01(\bR\x06retain\x123\n" +
 	"\asent_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12\x19\n" +
 	"\bevent_id\x18\x06 \x01(\tR\aeventId\x12\x17\n" +
-	"\atool_id\x18\a \x01(\x03R\x06toolId\"x\n" +
+	"\atool_id\x18\a \x01(\x05R\x06toolId\"x\n" +
 	"\x13ListMessagesRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x1c\n" +
-	"\atool_id\x18\x02 \x01(\x03H\x00R\x06toolId\x88\x01\x01\x12!\n" +
+	"\atool_id\x18\x02 \x01(\x05H\x00R\x06toolId\x88\x01\x01\x12!\n" +
 	"\ftopic_filter\x18\x03 \x01(\tR\vtopicFilterB\n" +
 	"\n" +
 	"\b_tool_id\"K\n" +

@@ -14,6 +14,7 @@ type Options struct {
 	Service       service.Options
 	PublisherAddr string
 	TopicPrefix   string
+	RedisURL      string
 }
 
 // Bind registers the router's flags.
@@ -21,4 +22,5 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	o.Service.Bind(fs, "router", ":7002", ":9102")
 	fs.StringVar(&o.PublisherAddr, "publisher-addr", "localhost:7003", "gRPC address of the publisher")
 	fs.StringVar(&o.TopicPrefix, "topic-prefix", "", "prepended to every topic, for example site1/")
+	fs.StringVar(&o.RedisURL, "redis-url", "", "Redis keeping the current state of every tool, published retained on nemo/tools/{id}/status (empty: no tool state)")
 }

@@ -2,6 +2,9 @@ package router
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
@@ -19,8 +22,20 @@ func Run(ctx context.Context, o Options) error {
 			return nil, err
 		}
 		client := publisherv1.NewPublisherServiceClient(conn)
+		var rdb *redis.Client
+		var state *stateKeeper
+		if o.RedisURL != "" {
+			redisOpts, err := redis.ParseURL(o.RedisURL)
+			if err != nil {
+				return nil, fmt.Errorf("-redis-url %q: %w", o.RedisURL, err)
+			}
+			rdb = redis.NewClient(redisOpts)
+			state = newStateKeeper(rdb, rt.Log)
+		} else {
+			rt.Log.Warn("no -redis-url: the router keeps no tool state and publishes no status snapshots")
+		}
 		stopping, stop := context.WithCancel(context.Background())
-		srv := &server{routes: route.Passthrough{Prefix: o.TopicPrefix}, tracker: newTracker(), stopping: stopping}
+		srv := &server{routes: route.Passthrough{Prefix: o.TopicPrefix}, tracker: newTracker(), stopping: stopping, state: state}
 		srv.link = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
 			Name: "publisher " + o.PublisherAddr,
 			Dial: func(ctx context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
@@ -39,6 +54,10 @@ func Run(ctx context.Context, o Options) error {
 		srv.metrics = newMetrics(rt.Metrics, func() float64 { return float64(srv.link.Pending()) })
 		routerv1.RegisterRouterServiceServer(rt.GRPC, srv)
 		return func(ctx context.Context) error {
+			if srv.state != nil {
+				go srv.state.open(ctx)
+				defer rdb.Close()
+			}
 			err := srv.link.Run(ctx)
 			stop()
 			conn.Close()

@@ -20,6 +20,8 @@ type server struct {
 	link     *relay.Link[*bridgev1.Message, *publisherv1.PublishResult]
 	metrics  *metrics
 	stopping context.Context
+	// state is nil when the router keeps no tool state.
+	state *stateKeeper
 }
 
 // Route routes every event of the stream and answers for each once it is
@@ -39,7 +41,7 @@ func (s *server) Route(stream routerv1.RouterService_RouteServer) error {
 		})
 		cancel()
 	}()
-	err := s.receive(stream, replies)
+	err := s.receive(ctx, stream, replies)
 	cancel()
 	<-sendDone
 	if errors.Is(err, io.EOF) || ctx.Err() != nil {
@@ -48,15 +50,26 @@ func (s *server) Route(stream routerv1.RouterService_RouteServer) error {
 	return err
 }
 
-func (s *server) receive(stream routerv1.RouterService_RouteServer, replies *relay.Replies[*bridgev1.EventAck]) error {
+func (s *server) receive(ctx context.Context, stream routerv1.RouterService_RouteServer, replies *relay.Replies[*bridgev1.EventAck]) error {
 	for {
 		req, err := stream.Recv()
 		if err != nil {
 			return err
 		}
+		states, err := s.state.apply(ctx, req.GetEvents())
+		if err != nil {
+			return err
+		}
 		var out []*bridgev1.Message
-		for _, ev := range req.GetEvents() {
+		for i, ev := range req.GetEvents() {
 			msgs, rejection := s.routes.Route(ev)
+			if rejection == nil && states[i] != nil {
+				snap, err := snapshot(s.routes.Prefix, states[i], ev)
+				if err != nil {
+					return err
+				}
+				msgs = append(msgs, snap)
+			}
 			switch {
 			case rejection != nil:
 				s.metrics.events.WithLabelValues("rejected").Inc()

@@ -17,13 +17,17 @@ import (
 // payload is an event's payload, each field kept raw for loose reading.
 type payload map[string]json.RawMessage
 
-func (p payload) int(key string) (int64, bool)      { return loosejson.Int(p[key]) }
+// int reads an id; NEMO's ids are 32-bit.
+func (p payload) int(key string) (int32, bool) {
+	n, ok := loosejson.Int(p[key])
+	return int32(n), ok && n == int64(int32(n))
+}
 func (p payload) str(key string) (string, bool)     { return loosejson.String(p[key]) }
 func (p payload) flag(key string) bool              { b, _ := loosejson.Bool(p[key]); return b }
 func (p payload) time(key string) (time.Time, bool) { return loosejson.Time(p[key]) }
 
 // ToolID is the tool an event is about, if any.
-func ToolID(ev *bridgev1.Event) (int64, bool) {
+func ToolID(ev *bridgev1.Event) (int32, bool) {
 	var p payload
 	if json.Unmarshal(ev.GetPayload(), &p) != nil {
 		return 0, false

@@ -26,7 +26,9 @@ const (
 var Marshal = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal
 
 // writeIfNewer stores a state unless Redis already holds a newer one (from
-// another router, or before this one restarted), atomically.
+// another router, or before this one restarted), atomically. It is sent
+// whole (EVAL) because a pipeline cannot fall back from EVALSHA when Redis
+// restarted and forgot the script.
 var writeIfNewer = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 if cur and ARGV[2] ~= '' and string.sub(cur, 1, 2) == string.sub(ARGV[2], 1, 2) and cur > ARGV[2] then
@@ -43,12 +45,12 @@ return 1
 type Store struct {
 	rdb   *redis.Client
 	mu    sync.Mutex
-	tools map[int64]*statusv1.Tool
+	tools map[int32]*statusv1.Tool
 }
 
 // Open loads every tool's state from Redis.
 func Open(ctx context.Context, rdb *redis.Client) (*Store, error) {
-	s := &Store{rdb: rdb, tools: map[int64]*statusv1.Tool{}}
+	s := &Store{rdb: rdb, tools: map[int32]*statusv1.Tool{}}
 	all, err := rdb.HGetAll(ctx, ToolsKey).Result()
 	if err != nil {
 		return nil, fmt.Errorf("load tool state from %s: %w", ToolsKey, err)
@@ -70,7 +72,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*statusv1.Tool, len(evs))
-	changed := map[int64]*statusv1.Tool{}
+	changed := map[int32]*statusv1.Tool{}
 	for i, ev := range evs {
 		id, ok := ToolID(ev)
 		if !ok {
@@ -84,13 +86,13 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 		return out, nil
 	}
 	pipe := s.rdb.Pipeline()
-	writes := map[int64]*redis.Cmd{}
+	writes := map[int32]*redis.Cmd{}
 	for id, t := range changed {
 		doc, err := Marshal(t)
 		if err != nil {
 			return nil, err
 		}
-		writes[id] = writeIfNewer.Run(ctx, pipe, []string{ToolsKey, sequencesKey}, strconv.FormatInt(id, 10), t.GetSequence(), doc)
+		writes[id] = writeIfNewer.Eval(ctx, pipe, []string{ToolsKey, sequencesKey}, strconv.Itoa(int(id)), t.GetSequence(), doc)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Forget what was folded so that a retry of the batch starts from
@@ -101,7 +103,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 		s.reload(ctx, changed)
 		return nil, fmt.Errorf("save tool state: %w", err)
 	}
-	stale := map[int64]*statusv1.Tool{}
+	stale := map[int32]*statusv1.Tool{}
 	for id, w := range writes {
 		if n, _ := w.Int(); n == 0 {
 			stale[id] = nil
@@ -113,9 +115,9 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 
 // reload reads back the tools of a failed write (best effort: what cannot be
 // read now starts from scratch and is corrected by Redis's newer sequence).
-func (s *Store) reload(ctx context.Context, ids map[int64]*statusv1.Tool) {
+func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 	for id := range ids {
-		doc, err := s.rdb.HGet(ctx, ToolsKey, strconv.FormatInt(id, 10)).Result()
+		doc, err := s.rdb.HGet(ctx, ToolsKey, strconv.Itoa(int(id))).Result()
 		if err != nil {
 			continue
 		}

@@ -1,0 +1,29 @@
+package router
+
+import (
+	"fmt"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
+)
+
+// snapshot is the retained message carrying a tool's whole current state,
+// so that a display or dashboard that connects at any time reads it at
+// once. It goes with the event's ordering key, after the event's own
+// messages.
+func snapshot(prefix string, t *statusv1.Tool, ev *bridgev1.Event) (*bridgev1.Message, error) {
+	doc, err := toolstate.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	return &bridgev1.Message{
+		Topic:          fmt.Sprintf("%snemo/tools/%d/status", prefix, t.GetId()),
+		Payload:        doc,
+		Qos:            1,
+		Retain:         true,
+		OrderingKey:    ev.GetOrderingKey(),
+		ContentType:    "application/json",
+		UserProperties: map[string]string{"event_id": ev.GetId()},
+	}, nil
+}
