@@ -13,6 +13,7 @@ import (
 	v1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -25,6 +26,121 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type GetSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSessionRequest) Reset() {
+	*x = GetSessionRequest{}
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSessionRequest) ProtoMessage() {}
+
+func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
+func (*GetSessionRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{0}
+}
+
+type GetSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The broker, without credentials, e.g. "mqtts://broker.lab.edu:8883".
+	Broker    string `protobuf:"bytes,1,opt,name=broker,proto3" json:"broker,omitempty"`
+	ClientId  string `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	Connected bool   `protobuf:"varint,3,opt,name=connected,proto3" json:"connected,omitempty"`
+	// When the session last went up or down.
+	Since *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
+	// Why the last connection attempt failed, in words an admin can act on.
+	LastError     string `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSessionResponse) Reset() {
+	*x = GetSessionResponse{}
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSessionResponse) ProtoMessage() {}
+
+func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
+func (*GetSessionResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetSessionResponse) GetBroker() string {
+	if x != nil {
+		return x.Broker
+	}
+	return ""
+}
+
+func (x *GetSessionResponse) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *GetSessionResponse) GetConnected() bool {
+	if x != nil {
+		return x.Connected
+	}
+	return false
+}
+
+func (x *GetSessionResponse) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *GetSessionResponse) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
 type PublishRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Messages      []*v1.Message          `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
@@ -34,7 +150,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +162,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,7 +175,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{0}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PublishRequest) GetMessages() []*v1.Message {
@@ -78,7 +194,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -90,7 +206,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -103,7 +219,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{1}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PublishResponse) GetResults() []*PublishResult {
@@ -125,7 +241,7 @@ type PublishResult struct {
 
 func (x *PublishResult) Reset() {
 	*x = PublishResult{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -137,7 +253,7 @@ func (x *PublishResult) String() string {
 func (*PublishResult) ProtoMessage() {}
 
 func (x *PublishResult) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -150,7 +266,7 @@ func (x *PublishResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResult.ProtoReflect.Descriptor instead.
 func (*PublishResult) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{2}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PublishResult) GetMessageId() string {
@@ -171,7 +287,15 @@ var File_nemo_publisher_v1_publisher_proto protoreflect.FileDescriptor
 
 const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\n" +
-	"!nemo/publisher/v1/publisher.proto\x12\x11nemo.publisher.v1\x1a\x1anemo/bridge/v1/event.proto\"E\n" +
+	"!nemo/publisher/v1/publisher.proto\x12\x11nemo.publisher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"\x13\n" +
+	"\x11GetSessionRequest\"\xb8\x01\n" +
+	"\x12GetSessionResponse\x12\x16\n" +
+	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x1b\n" +
+	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1c\n" +
+	"\tconnected\x18\x03 \x01(\bR\tconnected\x120\n" +
+	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x05 \x01(\tR\tlastError\"E\n" +
 	"\x0ePublishRequest\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.bridge.v1.MessageR\bmessages\"M\n" +
 	"\x0fPublishResponse\x12:\n" +
@@ -179,9 +303,11 @@ const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\rPublishResult\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error2h\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error2\xc3\x01\n" +
 	"\x10PublisherService\x12T\n" +
-	"\aPublish\x12!.nemo.publisher.v1.PublishRequest\x1a\".nemo.publisher.v1.PublishResponse(\x010\x01B\xd3\x01\n" +
+	"\aPublish\x12!.nemo.publisher.v1.PublishRequest\x1a\".nemo.publisher.v1.PublishResponse(\x010\x01\x12Y\n" +
+	"\n" +
+	"GetSession\x12$.nemo.publisher.v1.GetSessionRequest\x1a%.nemo.publisher.v1.GetSessionResponseB\xd3\x01\n" +
 	"\x15com.nemo.publisher.v1B\x0ePublisherProtoP\x01ZDgithub.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1;publisherv1\xa2\x02\x03NPX\xaa\x02\x11Nemo.Publisher.V1\xca\x02\x11Nemo\\Publisher\\V1\xe2\x02\x1dNemo\\Publisher\\V1\\GPBMetadata\xea\x02\x13Nemo::Publisher::V1b\x06proto3"
 
 var (
@@ -196,23 +322,29 @@ func file_nemo_publisher_v1_publisher_proto_rawDescGZIP() []byte {
 	return file_nemo_publisher_v1_publisher_proto_rawDescData
 }
 
-var file_nemo_publisher_v1_publisher_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_nemo_publisher_v1_publisher_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_nemo_publisher_v1_publisher_proto_goTypes = []any{
-	(*PublishRequest)(nil),  // 0: nemo.publisher.v1.PublishRequest
-	(*PublishResponse)(nil), // 1: nemo.publisher.v1.PublishResponse
-	(*PublishResult)(nil),   // 2: nemo.publisher.v1.PublishResult
-	(*v1.Message)(nil),      // 3: nemo.bridge.v1.Message
+	(*GetSessionRequest)(nil),     // 0: nemo.publisher.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),    // 1: nemo.publisher.v1.GetSessionResponse
+	(*PublishRequest)(nil),        // 2: nemo.publisher.v1.PublishRequest
+	(*PublishResponse)(nil),       // 3: nemo.publisher.v1.PublishResponse
+	(*PublishResult)(nil),         // 4: nemo.publisher.v1.PublishResult
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*v1.Message)(nil),            // 6: nemo.bridge.v1.Message
 }
 var file_nemo_publisher_v1_publisher_proto_depIdxs = []int32{
-	3, // 0: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
-	2, // 1: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
-	0, // 2: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
-	1, // 3: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	5, // 0: nemo.publisher.v1.GetSessionResponse.since:type_name -> google.protobuf.Timestamp
+	6, // 1: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
+	4, // 2: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
+	2, // 3: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
+	0, // 4: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
+	3, // 5: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
+	1, // 6: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
+	5, // [5:7] is the sub-list for method output_type
+	3, // [3:5] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_nemo_publisher_v1_publisher_proto_init() }
@@ -226,7 +358,7 @@ func file_nemo_publisher_v1_publisher_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_publisher_v1_publisher_proto_rawDesc), len(file_nemo_publisher_v1_publisher_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,7 +22,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PublisherService_Publish_FullMethodName = "/nemo.publisher.v1.PublisherService/Publish"
+	PublisherService_Publish_FullMethodName    = "/nemo.publisher.v1.PublisherService/Publish"
+	PublisherService_GetSession_FullMethodName = "/nemo.publisher.v1.PublisherService/GetSession"
 )
 
 // PublisherServiceClient is the client API for PublisherService service.
@@ -34,6 +35,8 @@ type PublisherServiceClient interface {
 	// order they were sent. A message is retried until the broker takes it or
 	// the stream ends, so a result is either success or a permanent refusal.
 	Publish(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PublishRequest, PublishResponse], error)
+	// GetSession reports the MQTT session with the broker, for health pages.
+	GetSession(ctx context.Context, in *GetSessionRequest, opts ...grpc.CallOption) (*GetSessionResponse, error)
 }
 
 type publisherServiceClient struct {
@@ -57,6 +60,16 @@ func (c *publisherServiceClient) Publish(ctx context.Context, opts ...grpc.CallO
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PublisherService_PublishClient = grpc.BidiStreamingClient[PublishRequest, PublishResponse]
 
+func (c *publisherServiceClient) GetSession(ctx context.Context, in *GetSessionRequest, opts ...grpc.CallOption) (*GetSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSessionResponse)
+	err := c.cc.Invoke(ctx, PublisherService_GetSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PublisherServiceServer is the server API for PublisherService service.
 // All implementations must embed UnimplementedPublisherServiceServer
 // for forward compatibility.
@@ -66,6 +79,8 @@ type PublisherServiceServer interface {
 	// order they were sent. A message is retried until the broker takes it or
 	// the stream ends, so a result is either success or a permanent refusal.
 	Publish(grpc.BidiStreamingServer[PublishRequest, PublishResponse]) error
+	// GetSession reports the MQTT session with the broker, for health pages.
+	GetSession(context.Context, *GetSessionRequest) (*GetSessionResponse, error)
 	mustEmbedUnimplementedPublisherServiceServer()
 }
 
@@ -78,6 +93,9 @@ type UnimplementedPublisherServiceServer struct{}
 
 func (UnimplementedPublisherServiceServer) Publish(grpc.BidiStreamingServer[PublishRequest, PublishResponse]) error {
 	return status.Error(codes.Unimplemented, "method Publish not implemented")
+}
+func (UnimplementedPublisherServiceServer) GetSession(context.Context, *GetSessionRequest) (*GetSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSession not implemented")
 }
 func (UnimplementedPublisherServiceServer) mustEmbedUnimplementedPublisherServiceServer() {}
 func (UnimplementedPublisherServiceServer) testEmbeddedByValue()                          {}
@@ -107,13 +125,36 @@ func _PublisherService_Publish_Handler(srv interface{}, stream grpc.ServerStream
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PublisherService_PublishServer = grpc.BidiStreamingServer[PublishRequest, PublishResponse]
 
+func _PublisherService_GetSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PublisherServiceServer).GetSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PublisherService_GetSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PublisherServiceServer).GetSession(ctx, req.(*GetSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PublisherService_ServiceDesc is the grpc.ServiceDesc for PublisherService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var PublisherService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "nemo.publisher.v1.PublisherService",
 	HandlerType: (*PublisherServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetSession",
+			Handler:    _PublisherService_GetSession_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Publish",

@@ -36,7 +36,7 @@ func Run(ctx context.Context, o Options) error {
 				m.latency.Observe(took.Seconds())
 			}
 		})
-		srv := newServer(d)
+		srv := newServer(d, session)
 		publisherv1.RegisterPublisherServiceServer(rt.GRPC, srv)
 		return func(ctx context.Context) error {
 			<-ctx.Done()

@@ -14,12 +14,15 @@ import (
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // server answers the router's Publish streams.
 type server struct {
 	publisherv1.UnimplementedPublisherServiceServer
 	dispatcher *dispatch.Dispatcher
+	session    *mqttsession.Session
 
 	// On shutdown every stream ends and the router resends whatever was not
 	// answered to the next publisher; the dispatcher may only close once no
@@ -30,8 +33,19 @@ type server struct {
 	cancels map[*context.CancelFunc]struct{}
 }
 
-func newServer(d *dispatch.Dispatcher) *server {
-	return &server{dispatcher: d, cancels: map[*context.CancelFunc]struct{}{}}
+func newServer(d *dispatch.Dispatcher, session *mqttsession.Session) *server {
+	return &server{dispatcher: d, session: session, cancels: map[*context.CancelFunc]struct{}{}}
+}
+
+func (s *server) GetSession(context.Context, *publisherv1.GetSessionRequest) (*publisherv1.GetSessionResponse, error) {
+	st := s.session.State()
+	return &publisherv1.GetSessionResponse{
+		Broker:    s.session.Broker(),
+		ClientId:  s.session.ClientID(),
+		Connected: st.Connected,
+		Since:     timestamppb.New(st.Since),
+		LastError: st.LastError,
+	}, nil
 }
 
 // shutdown ends every stream and waits until their handlers returned.
