@@ -11,10 +11,11 @@ import (
 
 // Options configure the router.
 type Options struct {
-	Service       service.Options
-	PublisherAddr string
-	TopicPrefix   string
-	RedisURL      string
+	Service        service.Options
+	PublisherAddr  string
+	TopicPrefix    string
+	RedisURL       string
+	RecentMessages int64
 }
 
 // Bind registers the router's flags.
@@ -23,4 +24,5 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.PublisherAddr, "publisher-addr", "localhost:7003", "gRPC address of the publisher")
 	fs.StringVar(&o.TopicPrefix, "topic-prefix", "", "prepended to every topic, for example site1/")
 	fs.StringVar(&o.RedisURL, "redis-url", "", "Redis keeping the current state of every tool, published retained on nemo/tools/{id}/status (empty: no tool state)")
+	fs.Int64Var(&o.RecentMessages, "recent-messages", 1000, "delivered messages kept in Redis (nemo:bridge:recent) for the status page's live feed")
 }

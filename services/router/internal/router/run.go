@@ -36,6 +36,9 @@ func Run(ctx context.Context, o Options) error {
 		}
 		stopping, stop := context.WithCancel(context.Background())
 		srv := &server{routes: route.Passthrough{Prefix: o.TopicPrefix}, tracker: newTracker(), stopping: stopping, state: state}
+		if rdb != nil {
+			srv.recent = newRecentLog(rdb, o.RecentMessages, rt.Log, rt.Metrics)
+		}
 		srv.link = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
 			Name: "publisher " + o.PublisherAddr,
 			Dial: func(ctx context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
@@ -54,8 +57,9 @@ func Run(ctx context.Context, o Options) error {
 		srv.metrics = newMetrics(rt.Metrics, func() float64 { return float64(srv.link.Pending()) })
 		routerv1.RegisterRouterServiceServer(rt.GRPC, srv)
 		return func(ctx context.Context) error {
-			if srv.state != nil {
+			if rdb != nil {
 				go srv.state.open(ctx)
+				go srv.recent.run(ctx)
 				defer rdb.Close()
 			}
 			err := srv.link.Run(ctx)

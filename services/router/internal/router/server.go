@@ -20,8 +20,9 @@ type server struct {
 	link     *relay.Link[*bridgev1.Message, *publisherv1.PublishResult]
 	metrics  *metrics
 	stopping context.Context
-	// state is nil when the router keeps no tool state.
-	state *stateKeeper
+	// state and recent are nil when the router has no Redis.
+	state  *stateKeeper
+	recent *recentLog
 }
 
 // Route routes every event of the stream and answers for each once it is
@@ -89,6 +90,9 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 
 // settled is called by the link with the broker's answer for a message.
 func (s *server) settled(m *bridgev1.Message, r *publisherv1.PublishResult) {
+	if s.recent != nil && r.GetError() == "" {
+		s.recent.record(m)
+	}
 	ack, reply := s.tracker.settle(m, r)
 	if ack == nil {
 		return

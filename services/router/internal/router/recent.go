@@ -1,0 +1,98 @@
+package router
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+)
+
+// RecentKey is the capped stream of the messages the broker acknowledged
+// last, which the gateway shows as the live feed.
+const RecentKey = "nemo:bridge:recent"
+
+// recentLog records delivered messages in Redis. It is diagnostics, so it
+// never slows the pipeline: when Redis is slow it drops (and counts) what
+// does not fit in its buffer.
+type recentLog struct {
+	rdb     *redis.Client
+	keep    int64
+	queue   chan recentEntry
+	dropped prometheus.Counter
+	log     *slog.Logger
+}
+
+type recentEntry struct {
+	msg    *bridgev1.Message
+	sentAt time.Time
+}
+
+func newRecentLog(rdb *redis.Client, keep int64, log *slog.Logger, reg prometheus.Registerer) *recentLog {
+	r := &recentLog{rdb: rdb, keep: keep, queue: make(chan recentEntry, 4096), log: log,
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nemo_router_recent_dropped_total",
+			Help: "Delivered messages left out of the recent-messages feed because Redis was too slow.",
+		})}
+	reg.MustRegister(r.dropped)
+	return r
+}
+
+func (r *recentLog) record(m *bridgev1.Message) {
+	select {
+	case r.queue <- recentEntry{msg: m, sentAt: time.Now()}:
+	default:
+		r.dropped.Inc()
+	}
+}
+
+// run writes the queue to Redis in batches until ctx ends.
+func (r *recentLog) run(ctx context.Context) {
+	for {
+		var batch []recentEntry
+		select {
+		case e := <-r.queue:
+			batch = append(batch, e)
+		case <-ctx.Done():
+			return
+		}
+	fill:
+		for len(batch) < 256 {
+			select {
+			case e := <-r.queue:
+				batch = append(batch, e)
+			default:
+				break fill
+			}
+		}
+		pipe := r.rdb.Pipeline()
+		for _, e := range batch {
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: RecentKey, MaxLen: r.keep, Approx: true, Values: fields(e)})
+		}
+		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+			r.dropped.Add(float64(len(batch)))
+			r.log.Debug("could not record recent messages", "err", err)
+		}
+	}
+}
+
+func fields(e recentEntry) []any {
+	m := e.msg
+	v := []any{
+		"topic", m.GetTopic(),
+		"payload", m.GetPayload(),
+		"qos", m.GetQos(),
+		"retain", strconv.FormatBool(m.GetRetain()),
+		"event_id", m.GetUserProperties()["event_id"],
+		"sent_at", e.sentAt.UnixMilli(),
+	}
+	if id, ok := strings.CutPrefix(m.GetOrderingKey(), "tool:"); ok {
+		v = append(v, "tool_id", id)
+	}
+	return v
+}
