@@ -41,6 +41,7 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 		Metrics: reg,
 		health:  health.NewServer(),
 	}
+	rt.HTTP = probeMux(rt)
 	healthpb.RegisterHealthServer(rt.GRPC, rt.health)
 	reflection.Register(rt.GRPC)
 	rt.SetServing(false)
@@ -60,7 +61,7 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 			lis.Close()
 			return fmt.Errorf("HTTP listen on %s: %w", o.HTTPAddr, err)
 		}
-		httpSrv = &http.Server{Handler: probeMux(rt), ReadHeaderTimeout: 5 * time.Second}
+		httpSrv = &http.Server{Handler: rt.HTTP, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = httpSrv.Serve(httpLis) }()
 		log.Info("metrics and probes listening", "addr", httpLis.Addr().String())
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"net/http"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +16,10 @@ type Runtime struct {
 	Log     *slog.Logger
 	GRPC    *grpc.Server
 	Metrics *prometheus.Registry
-	health  *health.Server
+	// HTTP serves on -http-addr next to /metrics, /healthz and /readyz;
+	// a service may add its own routes (the gateway's REST API and page).
+	HTTP   *http.ServeMux
+	health *health.Server
 }
 
 // SetServing reports the service as able (or not) to do its work, on the
