@@ -2,8 +2,8 @@ package service
 
 import (
 	"context"
-	"net/http"
 	"log/slog"
+	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
