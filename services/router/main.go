@@ -4,28 +4,12 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/envflag"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/router"
 )
 
 func main() {
 	var o router.Options
-	fs := flag.NewFlagSet("router", flag.ExitOnError)
-	o.Bind(fs)
-	if err := envflag.Parse(fs, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "router:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := router.Run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "router:", err)
-		os.Exit(1)
-	}
+	service.Main("router", o.Bind, func(ctx context.Context) error { return router.Run(ctx, o) })
 }
