@@ -6,14 +6,14 @@ BIN     := bin
 TOOLBIN := .bin
 SERVICES := ingest router publisher devstack
 # Every module in go.work; `./...` does not cross module boundaries there.
-MODULES  := gen services/platform services/ingest services/router services/publisher services/devstack test
+MODULES  := gen services/platform services/ingest services/router services/publisher services/devstack test examples
 PKGS     := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 # Everything the race detector and the end-to-end tests cover.
 TEST_FLAGS ?= -race -count=1 -timeout 20m
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/nemo-mqtt-bridge/bridge/services/platform/service.Version=$(VERSION)
 
-.PHONY: all build run test bench generate check-generated lint tidy clean
+.PHONY: all build run test bench generate check-generated lint breaking clean
 
 all: build
 
@@ -48,6 +48,12 @@ check-generated: generate
 
 lint: $(TOOLBIN)/buf
 	GOWORK=off $(TOOLBIN)/buf lint
+
+# Fails when proto/ changed in a way that breaks clients generated from the
+# main branch's protos (BREAKING_AGAINST overrides what to compare with).
+BREAKING_AGAINST ?= .git\#branch=main
+breaking: $(TOOLBIN)/buf
+	GOWORK=off $(TOOLBIN)/buf breaking --against '$(BREAKING_AGAINST)'
 
 clean:
 	rm -rf $(BIN) $(TOOLBIN)
