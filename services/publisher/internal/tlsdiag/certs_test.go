@@ -33,12 +33,17 @@ type leaf struct {
 
 func newAuthority(t *testing.T, commonName, org string) *authority {
 	t.Helper()
+	return newAuthorityValid(t, commonName, org, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+func newAuthorityValid(t *testing.T, commonName, org string, notBefore, notAfter time.Time) *authority {
+	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(t),
 		Subject:               pkix.Name{CommonName: commonName, Organization: []string{org}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
@@ -123,8 +128,8 @@ func serial(t *testing.T) *big.Int {
 	return n
 }
 
-// writePEM writes into a directory shared by the whole test, so that the
-// files of one test's certificates sit together for mosquitto to read.
+// writePEM writes a PEM file into a directory of the test's own, which
+// the test removes when it ends.
 func writePEM(t *testing.T, name, kind string, der []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -133,3 +138,22 @@ func writePEM(t *testing.T, name, kind string, der []byte) string {
 	}
 	return path
 }
+
+// pool trusts just this authority, as -mqtt-ca-file pointing at it does.
+func (a *authority) pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(a.cert)
+	return p
+}
+
+// loopbackBroker is a server certificate valid for the test servers.
+func loopbackBroker(name string) leafSpec {
+	return leafSpec{name: name, dnsNames: []string{"localhost"}, ips: []net.IP{net.IPv4(127, 0, 0, 1)}}
+}
+
+// Fixed dates, so that the messages the tests expect are fixed too.
+var (
+	lastYear = time.Date(2025, 11, 20, 0, 0, 0, 0, time.UTC)
+	expiry   = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	someday  = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+)
