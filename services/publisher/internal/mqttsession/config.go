@@ -56,9 +56,13 @@ func (c Config) brokerURL() (*url.URL, error) {
 	return u, nil
 }
 
-func (c Config) usesTLS() bool {
-	u, err := c.brokerURL()
-	return err == nil && u.Scheme == "tls"
+// Broker is the broker's URL as configured, without credentials.
+func (c Config) Broker() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
 }
 
 // tlsConfig reads the CA and client certificate files. Every problem names

@@ -85,18 +85,6 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	return s, nil
 }
 
-// Broker is the broker's URL without credentials.
-func (s *Session) Broker() string {
-	u, err := s.cfg.brokerURL()
-	if err != nil {
-		return ""
-	}
-	return u.Redacted()
-}
-
-// ClientID is the session's MQTT client identifier.
-func (s *Session) ClientID() string { return s.cfg.ClientID }
-
 // State returns the session's current state.
 func (s *Session) State() State {
 	s.mu.Lock()

@@ -13,9 +13,11 @@ import (
 
 // Options configure the publisher.
 type Options struct {
-	Service service.Options
-	MQTT    mqttsession.Config
-	Workers int
+	Service       service.Options
+	MQTT          mqttsession.Config
+	Workers       int
+	LeaseRedisURL string
+	LeaseTTL      time.Duration
 }
 
 // Bind registers the publisher's flags.
@@ -32,5 +34,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.MQTT.KeepAlive, "mqtt-keepalive", 30*time.Second, "MQTT keepalive interval")
 	fs.DurationVar(&o.MQTT.SessionExpiry, "mqtt-session-expiry", 10*time.Minute, "how long the broker keeps the session across a reconnect, so unacknowledged messages are resent")
 	fs.StringVar(&o.MQTT.StatusTopic, "status-topic", "nemo/bridge/status", "retained topic where the bridge says it is online or offline (also its last will); empty: off")
+	fs.StringVar(&o.LeaseRedisURL, "lease-redis-url", "", "Redis holding the lease that lets only one publisher per client id be active; others stand by (empty: no lease, run one publisher)")
+	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 5*time.Second, "how long a dead publisher's lease lasts before a standby takes over")
 	fs.IntVar(&o.Workers, "workers", 64, "messages published concurrently; each tool always uses the same worker, so its messages stay in order")
 }

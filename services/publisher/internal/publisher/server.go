@@ -21,6 +21,8 @@ import (
 // server answers the router's Publish streams.
 type server struct {
 	publisherv1.UnimplementedPublisherServiceServer
+	cfg mqttsession.Config
+	// dispatcher and session are nil while this publisher stands by.
 	dispatcher *dispatch.Dispatcher
 	session    *mqttsession.Session
 
@@ -33,15 +35,28 @@ type server struct {
 	cancels map[*context.CancelFunc]struct{}
 }
 
-func newServer(d *dispatch.Dispatcher, session *mqttsession.Session) *server {
-	return &server{dispatcher: d, session: session, cancels: map[*context.CancelFunc]struct{}{}}
+func newServer(cfg mqttsession.Config) *server {
+	return &server{cfg: cfg, cancels: map[*context.CancelFunc]struct{}{}}
+}
+
+// activate starts accepting streams once this publisher holds the session.
+func (s *server) activate(d *dispatch.Dispatcher, session *mqttsession.Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dispatcher, s.session = d, session
 }
 
 func (s *server) GetSession(context.Context, *publisherv1.GetSessionRequest) (*publisherv1.GetSessionResponse, error) {
-	st := s.session.State()
+	s.mu.Lock()
+	session := s.session
+	s.mu.Unlock()
+	if session == nil {
+		return &publisherv1.GetSessionResponse{Broker: s.cfg.Broker(), ClientId: s.cfg.ClientID, LastError: "standing by: another publisher holds the MQTT session"}, nil
+	}
+	st := session.State()
 	return &publisherv1.GetSessionResponse{
-		Broker:    s.session.Broker(),
-		ClientId:  s.session.ClientID(),
+		Broker:    s.cfg.Broker(),
+		ClientId:  s.cfg.ClientID,
 		Connected: st.Connected,
 		Since:     timestamppb.New(st.Since),
 		LastError: st.LastError,
@@ -62,7 +77,7 @@ func (s *server) shutdown() {
 func (s *server) begin(cancel *context.CancelFunc) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.dispatcher == nil {
 		return false
 	}
 	s.streams.Add(1)
@@ -81,7 +96,7 @@ func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) erro
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
 	if !s.begin(&cancel) {
-		return status.Error(codes.Unavailable, "publisher is shutting down")
+		return status.Error(codes.Unavailable, "this publisher is not the active one (standing by or shutting down)")
 	}
 	defer s.end(&cancel)
 

@@ -21,7 +21,7 @@ type Options struct {
 // Bind registers the router's flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
 	o.Service.Bind(fs, "router", ":7002", ":9102")
-	fs.StringVar(&o.PublisherAddr, "publisher-addr", "localhost:7003", "gRPC address of the publisher")
+	fs.StringVar(&o.PublisherAddr, "publisher-addr", "localhost:7003", "gRPC address of the publisher; a comma-separated list when a standby runs beside it")
 	fs.StringVar(&o.TopicPrefix, "topic-prefix", "", "prepended to every topic, for example site1/")
 	fs.StringVar(&o.RedisURL, "redis-url", "", "Redis keeping the current state of every tool, published retained on nemo/tools/{id}/status (empty: no tool state)")
 	fs.Int64Var(&o.RecentMessages, "recent-messages", 1000, "delivered messages kept in Redis (nemo:bridge:recent) for the status page's live feed")

@@ -17,11 +17,10 @@ import (
 // Run runs the router until ctx is cancelled.
 func Run(ctx context.Context, o Options) error {
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
-		conn, err := service.DialPeer(o.PublisherAddr)
+		publishers, err := dialPublishers(o.PublisherAddr)
 		if err != nil {
 			return nil, err
 		}
-		client := publisherv1.NewPublisherServiceClient(conn)
 		var rdb *redis.Client
 		var state *stateKeeper
 		if o.RedisURL != "" {
@@ -40,14 +39,8 @@ func Run(ctx context.Context, o Options) error {
 			srv.recent = newRecentLog(rdb, o.RecentMessages, rt.Log, rt.Metrics)
 		}
 		srv.link = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
-			Name: "publisher " + o.PublisherAddr,
-			Dial: func(ctx context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
-				s, err := client.Publish(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return publishStream{s}, nil
-			},
+			Name:        "publisher " + o.PublisherAddr,
+			Dial:        publishers.dial,
 			ItemID:      (*bridgev1.Message).GetId,
 			ResultID:    (*publisherv1.PublishResult).GetMessageId,
 			OnResult:    srv.settled,
@@ -64,7 +57,7 @@ func Run(ctx context.Context, o Options) error {
 			}
 			err := srv.link.Run(ctx)
 			stop()
-			conn.Close()
+			publishers.close()
 			return err
 		}, nil
 	})
