@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/tlsdiag"
 )
 
 // Config is how to reach and authenticate to the broker.
@@ -91,4 +93,9 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
+}
+
+// target describes the connection for tlsdiag, which explains failures.
+func (c Config) target(addr string, tlsCfg *tls.Config) tlsdiag.Target {
+	return tlsdiag.Target{Addr: addr, TLS: tlsCfg, CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, Username: c.Username, ClientID: c.ClientID}
 }

@@ -2,6 +2,8 @@ package mqttsession
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/tlsdiag"
 )
 
 // State is what health and status report about the session.
@@ -41,6 +45,13 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	}
 	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}}
 	will, willProps := c.will()
+	var tlsCfg *tls.Config
+	if u.Scheme == "tls" {
+		if tlsCfg, err = c.tlsConfig(); err != nil {
+			return nil, errors.New(tlsdiag.Explain(ctx, err, c.target("", nil)))
+		}
+	}
+	target := c.target(u.Host, tlsCfg)
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
 		KeepAlive:                     uint16(c.KeepAlive / time.Second),
@@ -67,16 +78,13 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 			return true
 		},
 		OnConnectError: func(err error) {
-			log.Warn("cannot connect to MQTT broker", "broker", u.Redacted(), "err", err)
-			s.fail(err)
+			problem := tlsdiag.Explain(ctx, err, target)
+			log.Warn("cannot connect to MQTT broker", "broker", u.Redacted(), "problem", problem, "err", err)
+			s.fail(problem)
 		},
 		ClientConfig: paho.ClientConfig{ClientID: c.ClientID},
 	}
-	if u.Scheme == "tls" {
-		if cfg.TlsCfg, err = c.tlsConfig(); err != nil {
-			return nil, err
-		}
-	}
+	cfg.TlsCfg = tlsCfg
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)
@@ -99,13 +107,14 @@ func (s *Session) set(st State) {
 	s.watch(st)
 }
 
-func (s *Session) fail(err error) {
+// fail records why the last connection attempt failed, in words.
+func (s *Session) fail(problem string) {
 	s.mu.Lock()
 	st := s.state
 	if st.Connected {
 		st = State{Since: time.Now()}
 	}
-	st.LastError = err.Error()
+	st.LastError = problem
 	s.state = st
 	s.mu.Unlock()
 	s.watch(st)
