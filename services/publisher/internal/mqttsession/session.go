@@ -85,6 +85,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 		ClientConfig: paho.ClientConfig{ClientID: c.ClientID},
 	}
 	cfg.TlsCfg = tlsCfg
+	cfg.AttemptConnection = dialer(tlsCfg, cfg.ConnectTimeout)
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)

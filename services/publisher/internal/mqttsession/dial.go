@@ -1,0 +1,47 @@
+package mqttsession
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/packets"
+)
+
+// dialer connects to the broker itself rather than through autopaho's
+// default, to answer every packet from the broker with an immediate TCP
+// ACK (see quickAckConn). Without it, a broker that leaves Nagle's
+// algorithm on (mosquitto's default, set_tcp_nodelay false) holds each
+// PUBACK until our delayed ACK of the previous one, up to 40 ms: measured
+// here, the pipeline drained 1,800 events/s instead of 6,000.
+func dialer(tlsCfg *tls.Config, timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
+	return func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		var d net.Dialer
+		raw, err := d.DialContext(ctx, "tcp", u.Host)
+		if err != nil {
+			return nil, err
+		}
+		conn := quickAck(raw)
+		if u.Scheme != "tls" {
+			return conn, nil
+		}
+		cfg := tlsCfg
+		if cfg.ServerName == "" { // what tls.Dialer would do: check the URL's host
+			cfg = tlsCfg.Clone()
+			cfg.ServerName = u.Hostname()
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		// tls.Conn writes are not safe for concurrent use; paho writes
+		// from several goroutines.
+		return packets.NewThreadSafeConn(tc), nil
+	}
+}
