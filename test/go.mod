@@ -1,3 +1,16 @@
 module github.com/nemo-mqtt-bridge/bridge/test
 
-go 1.26
+go 1.26.0
+
+require (
+	github.com/eclipse/paho.golang v0.23.0
+	github.com/redis/go-redis/v9 v9.23.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/net v0.43.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)

@@ -61,10 +61,11 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 		if err != nil {
 			return err
 		}
+		final := lastStatePerTool(states)
 		var out []*bridgev1.Message
 		for i, ev := range req.GetEvents() {
 			msgs, rejection := s.routes.Route(ev)
-			if rejection == nil && states[i] != nil {
+			if rejection == nil && final[i] {
 				snap, err := snapshot(s.routes.Prefix, states[i], ev)
 				if err != nil {
 					return err

@@ -1,0 +1,34 @@
+// Command bench measures the bridge end to end on this machine: it drains
+// a backlog of events from a real Redis through the three services to a
+// real mosquitto and a subscriber, measures latency at a steady rate, and
+// prints both beside the raw MQTT ceiling measured against the same broker
+// in the same run.
+//
+//	make bench
+//	go run ./test/bench -bin-dir bin -events 100000 -broker-inflight 0
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.binDir, "bin-dir", "bin", "where the ingest, router and publisher binaries are")
+	flag.IntVar(&o.events, "events", 100000, "events in the backlog to drain")
+	flag.IntVar(&o.tools, "tools", 50, "tools the events are spread over")
+	flag.IntVar(&o.rate, "rate", 2000, "events per second in the latency phase")
+	flag.IntVar(&o.brokerInFlight, "broker-inflight", 20, "mosquitto's max_inflight_messages (its Receive Maximum; 20 is its default, 0 unlimited)")
+	flag.IntVar(&o.rawInFlight, "raw-inflight", 1000, "publishes outstanding at once in the raw MQTT ceiling")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
