@@ -1,0 +1,61 @@
+package harness
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pipeline is the whole bridge on real components.
+type Pipeline struct {
+	Env                       *Env
+	Bin                       string
+	Redis                     *Redis
+	PKI                       *PKI
+	Broker                    *Mosquitto
+	Ingest, Router, Publisher *Service
+}
+
+// PipelineOptions add flags to each service.
+type PipelineOptions struct {
+	Ingest, Router, Publisher []string
+	Broker                    MosquittoOptions
+}
+
+// StartPipeline starts Redis, mosquitto with TLS, and the three services
+// built into bin, wired together, and waits until they are ready. The
+// publisher talks TLS to the broker; the router keeps tool state.
+func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
+	p := &Pipeline{Env: e, Bin: bin}
+	var err error
+	if p.Redis, err = e.StartRedis(); err != nil {
+		return nil, err
+	}
+	if p.PKI, err = e.NewPKI(); err != nil {
+		return nil, err
+	}
+	if p.Broker, err = e.StartMosquitto(p.PKI, o.Broker); err != nil {
+		return nil, err
+	}
+	if p.Publisher, err = e.StartService(bin, "publisher", append([]string{
+		"-mqtt-url", p.Broker.TLSURL(), "-mqtt-ca-file", p.PKI.CAFile,
+		"-mqtt-client-id", fmt.Sprintf("bridge-%d", time.Now().UnixNano()),
+	}, o.Publisher...)...); err != nil {
+		return nil, err
+	}
+	if p.Router, err = e.StartService(bin, "router", append([]string{
+		"-publisher-addr", p.Publisher.GRPCAddr, "-redis-url", p.Redis.URL(1),
+	}, o.Router...)...); err != nil {
+		return nil, err
+	}
+	if p.Ingest, err = e.StartService(bin, "ingest", append([]string{
+		"-redis-url", p.Redis.URL(1), "-router-addr", p.Router.GRPCAddr,
+	}, o.Ingest...)...); err != nil {
+		return nil, err
+	}
+	for _, s := range []*Service{p.Publisher, p.Router, p.Ingest} {
+		if err := s.WaitReady(30 * time.Second); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}

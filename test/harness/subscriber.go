@@ -1,0 +1,119 @@
+package harness
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
+)
+
+// Message is one message a Subscriber received.
+type Message struct {
+	Topic      string
+	Payload    []byte
+	QoS        byte
+	Retain     bool
+	UserProps  map[string]string
+	ReceivedAt time.Time
+}
+
+// Subscriber is an MQTT v5 client on the broker's TLS listener that
+// records everything it receives.
+type Subscriber struct {
+	cm      *autopaho.ConnectionManager
+	mu      sync.Mutex
+	msgs    []Message
+	arrived chan struct{}
+}
+
+// Subscribe connects over TLS and subscribes to filter at QoS 1.
+func (p *Pipeline) Subscribe(filter string) (*Subscriber, error) {
+	u, _ := url.Parse("tls://" + p.Broker.TLSAddr)
+	s := &Subscriber{arrived: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	cm, err := autopaho.NewConnection(ctx, autopaho.ClientConfig{
+		ServerUrls:                    []*url.URL{u},
+		TlsCfg:                        &tls.Config{RootCAs: p.PKI.Pool(), MinVersion: tls.VersionTLS12},
+		KeepAlive:                     30,
+		CleanStartOnInitialConnection: true,
+		SessionExpiryInterval:         3600, // survive a broker restart, see StartMosquitto
+		// Subscribe again after a reconnect (the broker restarts in tests).
+		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
+			go cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}})
+		},
+		ClientConfig: paho.ClientConfig{
+			ClientID: fmt.Sprintf("test-sub-%d", time.Now().UnixNano()),
+			OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(r paho.PublishReceived) (bool, error) {
+				s.record(r.Packet)
+				return true, nil
+			}},
+		},
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s.cm = cm
+	p.Env.onClose(func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), time.Second)
+		defer dcancel()
+		_ = cm.Disconnect(dctx)
+		cancel()
+	})
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := cm.AwaitConnection(wctx); err != nil {
+		return nil, fmt.Errorf("subscriber: %w", err)
+	}
+	// Subscribe here as well, so that the subscription is in place when this
+	// returns.
+	_, err = cm.Subscribe(wctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}})
+	return s, err
+}
+
+func (s *Subscriber) record(p *paho.Publish) {
+	m := Message{Topic: p.Topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain, ReceivedAt: time.Now(), UserProps: map[string]string{}}
+	if p.Properties != nil {
+		for _, u := range p.Properties.User {
+			m.UserProps[u.Key] = u.Value
+		}
+	}
+	s.mu.Lock()
+	s.msgs = append(s.msgs, m)
+	s.mu.Unlock()
+	select {
+	case s.arrived <- struct{}{}:
+	default:
+	}
+}
+
+// Messages returns what arrived so far, in arrival order.
+func (s *Subscriber) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+// WaitFor waits until done(messages so far) is true, or fails after
+// timeout without any new message, saying how far it got.
+func (s *Subscriber) WaitFor(stall time.Duration, done func([]Message) (bool, string)) error {
+	timer := time.NewTimer(stall)
+	defer timer.Stop()
+	for {
+		ok, progress := done(s.Messages())
+		if ok {
+			return nil
+		}
+		select {
+		case <-s.arrived:
+			timer.Reset(stall)
+		case <-timer.C:
+			return fmt.Errorf("nothing new for %s: %s", stall, progress)
+		}
+	}
+}
