@@ -1,7 +1,9 @@
 package toolstate
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
@@ -22,8 +24,19 @@ const (
 
 // Marshal is the JSON form of a state, in Redis and on the status topic:
 // NEMO's snake_case names, with false and zero fields written out so that
-// a display reading "in_use" finds it.
-var Marshal = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal
+// a display reading "in_use" finds it. protojson varies its white space on
+// purpose; compacting it keeps the bytes stable and small.
+func Marshal(t *statusv1.Tool) ([]byte, error) {
+	doc, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, doc); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
 
 // writeIfNewer stores a state unless Redis already holds a newer one (from
 // another router, or before this one restarted), atomically. It is sent

@@ -1,0 +1,93 @@
+package devstack
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// child is one of the bridge's services, run as a process and restarted
+// when it dies, its output prefixed with its name.
+type child struct {
+	name string
+	bin  string
+	args []string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// supervise runs the child until ctx ends, restarting it after a crash.
+func (c *child) supervise(ctx context.Context, out io.Writer) {
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := c.run(out)
+		if ctx.Err() != nil {
+			return
+		}
+		fmt.Fprintf(out, "%-9s | exited unexpectedly (%v); restarting\n", c.name, err)
+		if time.Since(started) < 5*time.Second {
+			select {
+			case <-time.After(2 * time.Second):
+			case <-ctx.Done():
+			}
+		}
+	}
+}
+
+func (c *child) run(out io.Writer) error {
+	cmd := exec.Command(filepath.Clean(c.bin), c.args...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.cmd, c.done = cmd, done
+	c.mu.Unlock()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			fmt.Fprintf(out, "%-9s | %s\n", c.name, sc.Text())
+		}
+	}()
+	err := cmd.Wait()
+	pw.Close()
+	close(done)
+	return err
+}
+
+// stop sends SIGTERM and waits for the child to finish what it has in
+// flight.
+func (c *child) stop() {
+	c.mu.Lock()
+	cmd, done := c.cmd, c.done
+	c.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+	}
+}
+
+// binary checks that a service was built.
+func binary(dir, name string) (string, error) {
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("%s not found in %s: run `make build` first (make run does)", name, dir)
+	}
+	return path, nil
+}

@@ -1,0 +1,34 @@
+// Package devstack runs the whole bridge on one machine for trying it out.
+package devstack
+
+import (
+	"flag"
+	"time"
+)
+
+// Options configure `make run`; every flag also reads its environment
+// variable (REDIS_URL, MQTT_URL, DEMO, INGEST_MODE, ...).
+type Options struct {
+	BinDir            string
+	RedisURL          string
+	MQTTURL           string
+	Demo              bool
+	DemoInterval      time.Duration
+	DemoSeed          int64
+	IngestMode        string
+	EmbeddedRedisAddr string
+	EmbeddedMQTTAddr  string
+}
+
+// Bind registers the flags.
+func (o *Options) Bind(fs *flag.FlagSet) {
+	fs.StringVar(&o.BinDir, "bin-dir", "bin", "where the ingest, router and publisher binaries are")
+	fs.StringVar(&o.RedisURL, "redis-url", "", "a real Redis (redis://host:6379/1); empty: an embedded one, for trying it out only")
+	fs.StringVar(&o.MQTTURL, "mqtt-url", "", "a real MQTT broker (mqtt://host:1883 or mqtts://host:8883); empty: an embedded one, for trying it out only")
+	fs.BoolVar(&o.Demo, "demo", true, "write realistic NEMO events (DEMO=0 turns it off)")
+	fs.DurationVar(&o.DemoInterval, "demo-interval", 700*time.Millisecond, "time between two demo events")
+	fs.Int64Var(&o.DemoSeed, "demo-seed", 1, "seed of the demo, for a repeatable run")
+	fs.StringVar(&o.IngestMode, "ingest-mode", "stream", "stream, list or pubsub")
+	fs.StringVar(&o.EmbeddedRedisAddr, "embedded-redis-addr", "127.0.0.1:6390", "where the embedded Redis listens")
+	fs.StringVar(&o.EmbeddedMQTTAddr, "embedded-mqtt-addr", "127.0.0.1:1884", "where the embedded MQTT broker listens")
+}
