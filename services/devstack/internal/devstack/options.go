@@ -18,6 +18,8 @@ type Options struct {
 	IngestMode        string
 	EmbeddedRedisAddr string
 	EmbeddedMQTTAddr  string
+	GRPCPortBase      int
+	HTTPPortBase      int
 }
 
 // Bind registers the flags.
@@ -31,4 +33,6 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.IngestMode, "ingest-mode", "stream", "stream, list or pubsub")
 	fs.StringVar(&o.EmbeddedRedisAddr, "embedded-redis-addr", "127.0.0.1:6390", "where the embedded Redis listens")
 	fs.StringVar(&o.EmbeddedMQTTAddr, "embedded-mqtt-addr", "127.0.0.1:1884", "where the embedded MQTT broker listens")
+	fs.IntVar(&o.GRPCPortBase, "grpc-port-base", 7001, "gRPC ports of ingest, router and publisher: this one and the next two")
+	fs.IntVar(&o.HTTPPortBase, "http-port-base", 9101, "metrics ports of ingest, router and publisher: this one and the next two")
 }

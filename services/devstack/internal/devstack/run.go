@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,11 +14,14 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/devstack/internal/demo"
 )
 
-// Local ports of the services, as in their own defaults.
-var ports = map[string][2]string{
-	"publisher": {"127.0.0.1:7003", "127.0.0.1:9103"},
-	"router":    {"127.0.0.1:7002", "127.0.0.1:9102"},
-	"ingest":    {"127.0.0.1:7001", "127.0.0.1:9101"},
+// order of the services, which is also the order of their ports.
+var order = []string{"ingest", "router", "publisher"}
+
+// ports are the gRPC and HTTP addresses of each service on loopback; by
+// default the services' own defaults.
+func (o Options) ports(name string) (grpc, http string) {
+	i := slices.Index(order, name)
+	return fmt.Sprintf("127.0.0.1:%d", o.GRPCPortBase+i), fmt.Sprintf("127.0.0.1:%d", o.HTTPPortBase+i)
 }
 
 // Run starts everything and stops it all, in order, when ctx ends.
@@ -49,7 +53,7 @@ func Run(ctx context.Context, o Options) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.supervise(runCtx, os.Stdout) }()
 	}
-	banner(o, redisURL, mqttURL)
+	o.banner(redisURL, mqttURL)
 
 	if o.Demo {
 		if err := playDemo(ctx, o, redisURL); err != nil {
@@ -67,10 +71,12 @@ func Run(ctx context.Context, o Options) error {
 }
 
 func services(o Options, redisURL, mqttURL string) ([]*child, error) {
+	publisherAddr, _ := o.ports("publisher")
+	routerAddr, _ := o.ports("router")
 	args := map[string][]string{
 		"publisher": {"-mqtt-url", mqttURL},
-		"router":    {"-publisher-addr", ports["publisher"][0], "-redis-url", redisURL},
-		"ingest":    {"-redis-url", redisURL, "-router-addr", ports["router"][0], "-ingest-mode", o.IngestMode},
+		"router":    {"-publisher-addr", publisherAddr, "-redis-url", redisURL},
+		"ingest":    {"-redis-url", redisURL, "-router-addr", routerAddr, "-ingest-mode", o.IngestMode},
 	}
 	var out []*child
 	for _, name := range []string{"publisher", "router", "ingest"} {
@@ -78,7 +84,8 @@ func services(o Options, redisURL, mqttURL string) ([]*child, error) {
 		if err != nil {
 			return nil, err
 		}
-		common := []string{"-grpc-addr", ports[name][0], "-http-addr", ports[name][1], "-log-format", "text"}
+		grpcAddr, httpAddr := o.ports(name)
+		common := []string{"-grpc-addr", grpcAddr, "-http-addr", httpAddr, "-log-format", "text"}
 		out = append(out, &child{name: name, bin: bin, args: append(common, args[name]...)})
 	}
 	return out, nil
@@ -120,7 +127,7 @@ func write(ctx context.Context, rdb *redis.Client, mode, envelope string) error 
 	return rdb.XAdd(ctx, &redis.XAddArgs{Stream: "nemo:events", Values: []any{"event", envelope}}).Err()
 }
 
-func banner(o Options, redisURL, mqttURL string) {
+func (o Options) banner(redisURL, mqttURL string) {
 	b, _ := url.Parse(mqttURL)
 	r, _ := url.Parse(redisURL)
 	embedded := func(given string) string {
@@ -138,10 +145,9 @@ Watch the messages:
   mosquitto_sub -h %s -p %s -t 'nemo/#' -v
 Look into Redis:
   redis-cli -h %s -p %s -n 1 XRANGE nemo:events:dead - +
-Metrics: http://%s/metrics (ingest), http://%s/metrics (router), http://%s/metrics (publisher)
+Metrics: http://127.0.0.1:%d/metrics (ingest; router and publisher on the next two ports)
 Stop with Ctrl-C.
 
 `, redisURL, embedded(o.RedisURL), o.IngestMode, mqttURL, embedded(o.MQTTURL), o.Demo,
-		b.Hostname(), b.Port(), r.Hostname(), r.Port(),
-		ports["ingest"][1], ports["router"][1], ports["publisher"][1])
+		b.Hostname(), b.Port(), r.Hostname(), r.Port(), o.HTTPPortBase)
 }

@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/nemo-mqtt-bridge/bridge/test/harness"
+)
+
+// `make run` with nothing installed: devstack's embedded Redis and broker,
+// the services, and the demo lab; its events reach the embedded broker,
+// and every tool's state is there, retained.
+func TestMakeRunStackDeliversTheDemo(t *testing.T) {
+	t.Parallel()
+	bin, err := harness.BuildRace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t)
+	devstack := filepath.Join(env.Dir, "devstack")
+	if out, err := exec.Command("go", "build", "-C", root, "-o", devstack, "./services/devstack").CombinedOutput(); err != nil {
+		t.Fatalf("build devstack: %v\n%s", err, out)
+	}
+	var ports []int
+	for range 2 {
+		p, err := harness.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, p)
+	}
+	// The services take three consecutive ports from each base; free
+	// ports are not consecutive, so look for a base with three free.
+	grpcBase, httpBase := consecutiveFree(t), consecutiveFree(t)
+	mqttAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	if _, err := env.StartProcess("devstack", devstack, "-bin-dir", bin,
+		"-embedded-redis-addr", "127.0.0.1:"+strconv.Itoa(ports[1]), "-embedded-mqtt-addr", mqttAddr,
+		"-grpc-port-base", strconv.Itoa(grpcBase), "-http-port-base", strconv.Itoa(httpBase),
+		"-demo-interval", "50ms"); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.WaitTCP(mqttAddr, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1000)
+	u, _ := url.Parse("mqtt://" + mqttAddr)
+	cctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cm, err := autopaho.NewConnection(cctx, autopaho.ClientConfig{
+		ServerUrls: []*url.URL{u}, KeepAlive: 30, CleanStartOnInitialConnection: true,
+		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
+			go cm.Subscribe(cctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "nemo/#", QoS: 1}}})
+		},
+		ClientConfig: paho.ClientConfig{ClientID: "make-run-test", OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+			func(r paho.PublishReceived) (bool, error) {
+				select {
+				case got <- r.Packet.Topic:
+				default:
+				}
+				return true, nil
+			}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cm.Disconnect(context.Background())
+	seen := map[string]bool{}
+	deadline := time.After(60 * time.Second)
+	for !(seen["status"] && seen["enabled"] && seen["bridge"]) {
+		select {
+		case topic := <-got:
+			switch {
+			case strings.HasSuffix(topic, "/status") && strings.HasPrefix(topic, "nemo/tools/"):
+				seen["status"] = true
+			case strings.HasSuffix(topic, "/enabled"):
+				seen["enabled"] = true
+			case topic == "nemo/bridge/status":
+				seen["bridge"] = true
+			}
+		case <-deadline:
+			t.Fatalf("after 60 s the embedded broker has had %v (want a tool event, a tool status and the bridge status)", seen)
+		}
+	}
+}
+
+// consecutiveFree finds a port with the next two free as well.
+func consecutiveFree(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		base, err := harness.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if base > 65000 {
+			continue
+		}
+		ok := true
+		for i := 1; i < 3; i++ {
+			if err := harness.WaitTCP("127.0.0.1:"+strconv.Itoa(base+i), time.Millisecond); err == nil {
+				ok = false
+			}
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no three consecutive free ports")
+	return 0
+}
