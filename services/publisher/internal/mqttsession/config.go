@@ -31,6 +31,10 @@ type Config struct {
 	StatusTopic string
 	// Version is announced on the status topic.
 	Version string
+	// TLSMinVersion is "1.2" or "1.3".
+	TLSMinVersion string
+	// InsecureSkipVerify accepts any broker certificate; for tests only.
+	InsecureSkipVerify bool
 }
 
 // brokerURL parses the URL and maps the schemes people write (mqtt, mqtts,
@@ -67,10 +71,17 @@ func (c Config) Broker() string {
 	return u.Redacted()
 }
 
-// tlsConfig reads the CA and client certificate files. Every problem names
-// the file and what is wrong with it.
+// tlsConfig reads the CA and client certificate files. It runs at every
+// connection attempt, so that renewed files (a rotated Kubernetes secret)
+// are used at the next connect, and a missing or broken file is reported
+// and retried rather than stopping the publisher. Every problem names the
+// file and what is wrong with it.
 func (c Config) tlsConfig() (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName}
+	minVersion, err := c.minVersion()
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{MinVersion: minVersion, ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
@@ -95,7 +106,22 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// target describes the connection for tlsdiag, which explains failures.
-func (c Config) target(addr string, tlsCfg *tls.Config) tlsdiag.Target {
-	return tlsdiag.Target{Addr: addr, TLS: tlsCfg, CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, Username: c.Username, ClientID: c.ClientID}
+func (c Config) minVersion() (uint16, error) {
+	switch c.TLSMinVersion {
+	case "", "1.2":
+		return tls.VersionTLS12, nil
+	case "1.3":
+		return tls.VersionTLS13, nil
+	}
+	return 0, fmt.Errorf("MQTT TLS minimum version %q: want 1.2 or 1.3", c.TLSMinVersion)
+}
+
+// target describes the connection to u for tlsdiag, which explains
+// failures.
+func (c Config) target(u *url.URL) tlsdiag.Target {
+	t := tlsdiag.Target{Addr: u.Host, CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, Username: c.Username, ClientID: c.ClientID}
+	if u.Scheme == "tls" {
+		t.TLS, _ = c.tlsConfig()
+	}
+	return t
 }

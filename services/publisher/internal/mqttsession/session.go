@@ -2,8 +2,6 @@ package mqttsession
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -43,15 +41,11 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	if err != nil {
 		return nil, err
 	}
+	if _, err := c.minVersion(); err != nil { // a setting, not a passing fault
+		return nil, err
+	}
 	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}}
 	will, willProps := c.will()
-	var tlsCfg *tls.Config
-	if u.Scheme == "tls" {
-		if tlsCfg, err = c.tlsConfig(); err != nil {
-			return nil, errors.New(tlsdiag.Explain(ctx, err, c.target("", nil)))
-		}
-	}
-	target := c.target(u.Host, tlsCfg)
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
 		KeepAlive:                     uint16(c.KeepAlive / time.Second),
@@ -78,14 +72,13 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 			return true
 		},
 		OnConnectError: func(err error) {
-			problem := tlsdiag.Explain(ctx, err, target)
+			problem := tlsdiag.Explain(ctx, err, c.target(u))
 			log.Warn("cannot connect to MQTT broker", "broker", u.Redacted(), "problem", problem, "err", err)
 			s.fail(problem)
 		},
 		ClientConfig: paho.ClientConfig{ClientID: c.ClientID},
 	}
-	cfg.TlsCfg = tlsCfg
-	cfg.AttemptConnection = dialer(tlsCfg, cfg.ConnectTimeout)
+	cfg.AttemptConnection = c.dialer(log, cfg.ConnectTimeout)
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)
