@@ -22,7 +22,7 @@ func main() {
 	flag.IntVar(&o.events, "events", 100000, "events in the backlog to drain")
 	flag.IntVar(&o.tools, "tools", 50, "tools the events are spread over")
 	flag.IntVar(&o.rate, "rate", 2000, "events per second in the latency phase")
-	flag.IntVar(&o.brokerInFlight, "broker-inflight", 20, "mosquitto's max_inflight_messages (its Receive Maximum; 20 is its default, 0 unlimited)")
+	flag.IntVar(&o.brokerInFlight, "broker-inflight", 0, "mosquitto's max_inflight_messages, the Receive Maximum it announces (0: its default, 20)")
 	flag.IntVar(&o.rawInFlight, "raw-inflight", 1000, "publishes outstanding at once in the raw MQTT ceiling")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -22,6 +22,9 @@ func measured(c *collector, messages int, took time.Duration) result {
 func (r result) rate() float64 { return float64(r.messages) / r.took.Seconds() }
 
 func (r result) String() string {
+	if r.max == 0 { // a drain measures throughput only
+		return fmt.Sprintf("%8d msgs in %7.2fs = %8.0f msg/s", r.messages, r.took.Seconds(), r.rate())
+	}
 	return fmt.Sprintf("%8d msgs in %7.2fs = %8.0f msg/s   latency p50 %8s  p99 %8s  max %8s",
 		r.messages, r.took.Seconds(), r.rate(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.max.Round(10*time.Microsecond))
 }

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/test/harness"
 )
 
 type options struct {
@@ -28,19 +29,23 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	rp, redisAddr, err := startRedis(dir)
+	env := harness.NewEnv(dir)
+	defer env.Close()
+	redisSrv, err := env.StartRedis()
 	if err != nil {
 		return err
 	}
-	defer rp.stop()
-	mp, mqttAddr, err := startMosquitto(dir, o.brokerInFlight)
+	pki, err := env.NewPKI()
 	if err != nil {
 		return err
 	}
-	defer mp.stop()
-	broker, _ := url.Parse("mqtt://" + mqttAddr)
-	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %d, %d events over %d tools\n\n",
-		runtime.NumCPU(), runtime.Version(), o.brokerInFlight, o.events, o.tools)
+	mosq, err := env.StartMosquitto(pki, harness.MosquittoOptions{MaxInflight: o.brokerInFlight})
+	if err != nil {
+		return err
+	}
+	broker, _ := url.Parse("mqtt://" + mosq.PlainAddr)
+	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s, %d events over %d tools\n\n",
+		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight), o.events, o.tools)
 
 	raw, err := ceiling(ctx, broker, o.events, o.rawInFlight)
 	if err != nil {
@@ -48,7 +53,7 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("raw MQTT QoS1 ceiling (paho, %d in flight)   %s\n", o.rawInFlight, raw)
 
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, DB: 1})
+	rdb := redisSrv.Client(1)
 	defer rdb.Close()
 	c := newCollector()
 	sub, err := subscribe(ctx, broker, "nemo/tools/+/enabled", c)
@@ -62,22 +67,26 @@ func run(ctx context.Context, o options) error {
 	if err := writeEvents(ctx, rdb, 0, o.events, o.tools); err != nil {
 		return err
 	}
-	services, ingest, err := startPipeline(ctx, dir, o.binDir, "redis://"+redisAddr+"/1", broker.String())
+	pub, err := env.StartService(o.binDir, "publisher", "-log-level", "warn", "-mqtt-url", broker.String(), "-mqtt-client-id", "bench-bridge")
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, p := range services {
-			p.stop()
+	router, err := env.StartService(o.binDir, "router", "-log-level", "warn", "-publisher-addr", pub.GRPCAddr, "-redis-url", redisSrv.URL(1))
+	if err != nil {
+		return err
+	}
+	for _, s := range []*harness.Service{pub, router} {
+		if err := s.WaitReady(20 * time.Second); err != nil {
+			return err
 		}
-	}()
+	}
 	startedAt := time.Now()
-	if err := ingest(); err != nil {
+	if _, err := env.StartService(o.binDir, "ingest", "-log-level", "warn", "-redis-url", redisSrv.URL(1), "-router-addr", router.GRPCAddr); err != nil {
 		return err
 	}
 	last, err := c.wait(o.events, 60*time.Second)
 	if err != nil {
-		return fmt.Errorf("pipeline drain: %w (logs in %s)", err, dir)
+		return fmt.Errorf("pipeline drain: %w\n%s", err, env.LogTails(20))
 	}
 	drain := result{messages: o.events, took: last.Sub(startedAt)}
 	fmt.Printf("pipeline: drain a backlog of %d events          %s\n", o.events, drain)
@@ -92,49 +101,16 @@ func run(ctx context.Context, o options) error {
 	}
 	steady := measured(c, n, 5*time.Second)
 	fmt.Printf("pipeline: steady %d events/s, Redis→subscriber %s\n\n", o.rate, steady)
-	fmt.Printf("drain throughput is %.0f%% of the raw ceiling (each event also publishes its tool's status snapshot, so the broker carries twice as many messages)\n",
-		100*drain.rate()/raw.rate())
+	fmt.Printf("drain: %.0f events/s, %.0f%% of the raw ceiling (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
+		drain.rate(), 100*drain.rate()/raw.rate())
 	return nil
 }
 
-// startPipeline starts the publisher and the router, waits until they are
-// ready, and returns a function that starts ingest (the clock starts then).
-func startPipeline(ctx context.Context, dir, binDir, redisURL, mqttURL string) ([]*process, func() error, error) {
-	var ports [6]int
-	for i := range ports {
-		p, err := freePort()
-		if err != nil {
-			return nil, nil, err
-		}
-		ports[i] = p
+func inflightText(n int) string {
+	if n == 0 {
+		return "20 (mosquitto's default)"
 	}
-	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
-	common := func(grpc, http int) []string {
-		return []string{"-grpc-addr", addr(grpc), "-http-addr", addr(http), "-log-format", "text", "-log-level", "warn"}
-	}
-	var started []*process
-	launch := func(name string, args ...string) error {
-		p, err := start(dir, name, filepath.Join(binDir, name), args...)
-		if err != nil {
-			return err
-		}
-		started = append(started, p)
-		return nil
-	}
-	if err := launch("publisher", append(common(0, 1), "-mqtt-url", mqttURL, "-mqtt-client-id", "bench-bridge")...); err != nil {
-		return started, nil, err
-	}
-	if err := launch("router", append(common(2, 3), "-publisher-addr", addr(0), "-redis-url", redisURL)...); err != nil {
-		return started, nil, err
-	}
-	for _, http := range []int{1, 3} {
-		if err := waitReady(ctx, addr(http)); err != nil {
-			return started, nil, err
-		}
-	}
-	return started, func() error {
-		return launch("ingest", append(common(4, 5), "-redis-url", redisURL, "-router-addr", addr(2))...)
-	}, nil
+	return strconv.Itoa(n)
 }
 
 // writeEvents writes events from..to-1 in the NEMO plugin's envelope.
