@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -21,6 +22,10 @@ type MosquittoOptions struct {
 	// MaxInflight is max_inflight_messages, the Receive Maximum it
 	// announces (0: mosquitto's default of 20).
 	MaxInflight int
+	// Users and ACL, when set, turn anonymous access off: Users maps user
+	// names to passwords, ACL is mosquitto's acl_file content.
+	Users map[string]string
+	ACL   string
 }
 
 // StartMosquitto runs mosquitto with TLS from pki.
@@ -38,7 +43,7 @@ func (e *Env) StartMosquitto(pki *PKI, o MosquittoOptions) (*Mosquitto, error) {
 	// had not yet passed on: the bridge's promise ends at the broker's
 	// acknowledgement, so a lossless chain needs both.
 	conf := fmt.Sprintf(`per_listener_settings false
-allow_anonymous true
+allow_anonymous %t
 max_queued_messages 0
 persistence true
 persistence_location %s/
@@ -52,7 +57,14 @@ cafile %s
 certfile %s
 keyfile %s
 listener %d 127.0.0.1
-`, e.Dir, filepath.Join(e.Dir, "mosquitto.log"), tlsPort, pki.CAFile, pki.CertFile, pki.KeyFile, plainPort)
+`, len(o.Users) == 0, e.Dir, filepath.Join(e.Dir, "mosquitto.log"), tlsPort, pki.CAFile, pki.CertFile, pki.KeyFile, plainPort)
+	if len(o.Users) > 0 {
+		auth, err := e.writeAuth(o)
+		if err != nil {
+			return nil, err
+		}
+		conf += auth
+	}
 	if o.MaxInflight > 0 {
 		conf += fmt.Sprintf("max_inflight_messages %d\n", o.MaxInflight)
 	}
@@ -95,3 +107,27 @@ func (m *Mosquitto) Restart() error {
 
 // TLSURL is what the publisher is given.
 func (m *Mosquitto) TLSURL() string { return "mqtts://" + m.TLSAddr }
+
+// writeAuth makes the password file with mosquitto_passwd and the ACL
+// file, and returns the configuration lines naming them.
+func (e *Env) writeAuth(o MosquittoOptions) (string, error) {
+	passwords := filepath.Join(e.Dir, "passwords")
+	for user, password := range o.Users {
+		args := []string{"-b", passwords, user, password}
+		if _, err := os.Stat(passwords); err != nil {
+			args = append([]string{"-c"}, args...)
+		}
+		if out, err := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err != nil {
+			return "", fmt.Errorf("mosquitto_passwd: %v: %s", err, out)
+		}
+	}
+	conf := "password_file " + passwords + "\n"
+	if o.ACL != "" {
+		acl := filepath.Join(e.Dir, "acl")
+		if err := os.WriteFile(acl, []byte(o.ACL), 0o600); err != nil {
+			return "", err
+		}
+		conf += "acl_file " + acl + "\n"
+	}
+	return conf, nil
+}

@@ -33,6 +33,11 @@ type Subscriber struct {
 
 // Subscribe connects over TLS and subscribes to filter at QoS 1.
 func (p *Pipeline) Subscribe(filter string) (*Subscriber, error) {
+	return p.SubscribeAs("", "", filter, 1)
+}
+
+// SubscribeAs subscribes with credentials, at the given QoS.
+func (p *Pipeline) SubscribeAs(user, password, filter string, qos byte) (*Subscriber, error) {
 	u, _ := url.Parse("tls://" + p.Broker.TLSAddr)
 	s := &Subscriber{arrived: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -41,10 +46,12 @@ func (p *Pipeline) Subscribe(filter string) (*Subscriber, error) {
 		TlsCfg:                        &tls.Config{RootCAs: p.PKI.Pool(), MinVersion: tls.VersionTLS12},
 		KeepAlive:                     30,
 		CleanStartOnInitialConnection: true,
+		ConnectUsername:               user,
+		ConnectPassword:               []byte(password),
 		SessionExpiryInterval:         3600, // survive a broker restart, see StartMosquitto
 		// Subscribe again after a reconnect (the broker restarts in tests).
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
-			go cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}})
+			go cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos}}})
 		},
 		ClientConfig: paho.ClientConfig{
 			ClientID: fmt.Sprintf("test-sub-%d", time.Now().UnixNano()),
@@ -72,7 +79,7 @@ func (p *Pipeline) Subscribe(filter string) (*Subscriber, error) {
 	}
 	// Subscribe here as well, so that the subscription is in place when this
 	// returns.
-	_, err = cm.Subscribe(wctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}})
+	_, err = cm.Subscribe(wctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos}}})
 	return s, err
 }
 

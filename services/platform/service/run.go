@@ -84,16 +84,17 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	}
 	rt.health.Shutdown()
 	cancelLoop()
-	deadline := time.NewTimer(o.ShutdownTimeout)
-	defer deadline.Stop()
+	deadline := time.Now().Add(o.ShutdownTimeout)
 	if loopDone != nil {
 		select {
 		case loopErr = <-loopDone:
-		case <-deadline.C:
+		case <-time.After(time.Until(deadline)):
 			log.Warn("work in flight did not settle before the shutdown timeout")
 		}
 	}
-	stopGRPC(rt.GRPC, deadline.C)
+	// A fresh timer: the wait above may have used the whole timeout, and
+	// then the streams still open must be cut at once, not waited for.
+	stopGRPC(rt.GRPC, time.After(max(0, time.Until(deadline))))
 	if httpSrv != nil {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
