@@ -41,12 +41,17 @@ type Dispatcher struct {
 	seed    maphash.Seed
 	queues  []chan Job
 	wg      sync.WaitGroup
+
+	// A stream's receiving goroutine may still call Enqueue after Close;
+	// closing marks that, and mu keeps Enqueue off queues being closed.
+	closing chan struct{}
+	mu      sync.RWMutex
 }
 
 // New starts workers publishing through broker. observe is told the result
 // ("ok", "refused", "retry") and duration of every attempt.
 func New(broker Broker, workers, queueLen int, log *slog.Logger, observe func(string, time.Duration)) *Dispatcher {
-	d := &Dispatcher{broker: broker, log: log, observe: observe, seed: maphash.MakeSeed()}
+	d := &Dispatcher{broker: broker, log: log, observe: observe, seed: maphash.MakeSeed(), closing: make(chan struct{})}
 	for range workers {
 		q := make(chan Job, queueLen)
 		d.queues = append(d.queues, q)
@@ -57,10 +62,14 @@ func New(broker Broker, workers, queueLen int, log *slog.Logger, observe func(st
 }
 
 // Enqueue hands a job to the worker of its key. It blocks while that
-// worker's queue is full, which slows the stream feeding it.
+// worker's queue is full, which slows the stream feeding it. After Close
+// the job is dropped: its sender resends it elsewhere.
 func (d *Dispatcher) Enqueue(j Job) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	q := d.queues[maphash.String(d.seed, j.Key)%uint64(len(d.queues))]
 	select {
+	case <-d.closing:
 	case q <- j:
 	case <-j.Ctx.Done():
 	}
@@ -68,9 +77,12 @@ func (d *Dispatcher) Enqueue(j Job) {
 
 // Close stops the workers once their queues are drained.
 func (d *Dispatcher) Close() {
+	close(d.closing)
+	d.mu.Lock() // no Enqueue is sending any more
 	for _, q := range d.queues {
 		close(q)
 	}
+	d.mu.Unlock()
 	d.wg.Wait()
 }
 

@@ -95,3 +95,12 @@ func TestAbandonedJobIsNotPublished(t *testing.T) {
 		t.Fatalf("accepted %v", b.accepted)
 	}
 }
+
+// A stream's receiving goroutine may outlive the shutdown by a moment: its
+// Enqueue after Close drops the job rather than panicking.
+func TestEnqueueAfterCloseDropsTheJob(t *testing.T) {
+	b := &flakyBroker{attempts: map[string]int{}}
+	d := New(b, 2, 1, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string, time.Duration) {})
+	d.Close()
+	d.Enqueue(Job{Ctx: context.Background(), Key: "k", Publish: &paho.Publish{Topic: "t"}, Done: func(error) { t.Error("Done called after Close") }})
+}

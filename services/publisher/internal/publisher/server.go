@@ -110,7 +110,7 @@ func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) erro
 		})
 		cancel()
 	}()
-	err := s.receive(ctx, stream, replies)
+	err := untilDone(ctx, func() error { return s.receive(ctx, stream, replies) })
 	cancel()
 	wg.Wait()
 	if errors.Is(err, io.EOF) || ctx.Err() != nil {
@@ -157,5 +157,19 @@ func toPaho(m *bridgev1.Message) *paho.Publish {
 		QoS:        byte(m.GetQos()),
 		Retain:     m.GetRetain(),
 		Properties: props,
+	}
+}
+
+// untilDone runs receive, but returns as soon as ctx ends: a blocked
+// stream.Recv does not see our context, only the stream's, which ends when
+// the handler returns (and then receive ends too).
+func untilDone(ctx context.Context, receive func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- receive() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

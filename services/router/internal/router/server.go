@@ -42,7 +42,15 @@ func (s *server) Route(stream routerv1.RouterService_RouteServer) error {
 		})
 		cancel()
 	}()
-	err := s.receive(ctx, stream, replies)
+	// A blocked stream.Recv does not see ctx, only the stream's own
+	// context, which ends when this handler returns; so return on ctx.
+	recvDone := make(chan error, 1)
+	go func() { recvDone <- s.receive(ctx, stream, replies) }()
+	var err error
+	select {
+	case err = <-recvDone:
+	case <-ctx.Done():
+	}
 	cancel()
 	<-sendDone
 	if errors.Is(err, io.EOF) || ctx.Err() != nil {
