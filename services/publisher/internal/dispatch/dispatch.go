@@ -67,6 +67,11 @@ func New(broker Broker, workers, queueLen int, log *slog.Logger, observe func(st
 func (d *Dispatcher) Enqueue(j Job) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
+	select { // checked first: a select with a send on a closed queue may pick it
+	case <-d.closing:
+		return
+	default:
+	}
 	q := d.queues[maphash.String(d.seed, j.Key)%uint64(len(d.queues))]
 	select {
 	case <-d.closing:
