@@ -66,13 +66,14 @@ func TestRouterKilledMidRunLosesNothing(t *testing.T) {
 func TestBrokerDownTenSecondsDelaysButLosesNothing(t *testing.T) {
 	t.Parallel()
 	const tools, perTool, window = 50, 500, 500
-	p := startPipeline(t, harness.PipelineOptions{Ingest: []string{"-window", strconv.Itoa(window)}})
+	p := startPipeline(t, harness.PipelineOptions{Ingest: []string{"-window", strconv.Itoa(window)}, GateBridge: true})
 	sub := subscribe(t, p, "nemo/tools/+/enabled")
 	first := harness.Events(tools*100, tools, 0)
 	if err := harness.XAdd(ctx(t), p.Redis.Client(1), "nemo:events", harness.Envelopes(first)); err != nil {
 		t.Fatal(err)
 	}
 	waitForCount(t, sub, 1000)
+	p.BridgeGate.Shut() // the bridge may come back only after the subscriber, see Gate
 	if err := p.Broker.Stop(); err != nil {
 		t.Fatalf("stop broker: %v", err)
 	}
@@ -103,6 +104,13 @@ func TestBrokerDownTenSecondsDelaysButLosesNothing(t *testing.T) {
 	if err := p.Broker.Restart(); err != nil {
 		t.Fatal(err)
 	}
+	eventually(t, 30*time.Second, func() error {
+		if !sub.Subscribed("nemo/tools/+/enabled", 1) {
+			return fmt.Errorf("the test subscriber did not come back after the broker restarted")
+		}
+		return nil
+	})
+	p.BridgeGate.Open()
 	waitInOrder(t, sub, tools, perTool, 90*time.Second)
 	nothingPending(t, p)
 }

@@ -64,7 +64,8 @@ func waitInOrder(t *testing.T, s *harness.Subscriber, tools, perTool int, stall 
 	err := s.WaitFor(stall, func(msgs []harness.Message) (bool, string) {
 		n, err := harness.CheckOrder(msgs, tools, perTool)
 		if err != nil && bytes.Contains([]byte(err.Error()), []byte("arrived when")) {
-			t.Fatalf("order broken: %v", err)
+			time.Sleep(5 * time.Second) // let late arrivals in: were they lost, or reordered?
+			t.Fatalf("order broken: %v\n%s", err, harness.Arrivals(s.Messages(), err))
 		}
 		return err == nil, fmt.Sprintf("%d of %d distinct events arrived (%v)", n, tools*perTool, err)
 	})

@@ -38,10 +38,10 @@ func (e *Env) StartMosquitto(pki *PKI, o MosquittoOptions) (*Mosquitto, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Persistence and the subscribers' persistent sessions make the broker
-	// keep, across its own restart, what it acknowledged to the bridge but
-	// had not yet passed on: the bridge's promise ends at the broker's
-	// acknowledgement, so a lossless chain needs both.
+	// Persistence keeps, across a restart, the retained messages and what
+	// the broker acknowledged but had not passed on yet (the bridge's
+	// promise ends at the broker's acknowledgement). mosquitto 2.0.11 does
+	// not bring MQTT v5 sessions back with it, though: see Gate.
 	conf := fmt.Sprintf(`per_listener_settings false
 allow_anonymous %t
 max_queued_messages 0

@@ -39,3 +39,20 @@ func CheckOrder(msgs []Message, tools, perTool int) (distinct int, err error) {
 	}
 	return len(seen), nil
 }
+
+// Arrivals lists, for the tool named in a CheckOrder error, the sequence
+// numbers in the order they arrived, to tell a loss from a reordering.
+func Arrivals(msgs []Message, orderErr error) string {
+	var tool int
+	if _, err := fmt.Sscanf(orderErr.Error(), "tool %d:", &tool); err != nil {
+		return ""
+	}
+	var seqs []int
+	for _, m := range msgs {
+		var e TestEvent
+		if strings.HasSuffix(m.Topic, "/enabled") && json.Unmarshal(m.Payload, &e) == nil && e.ToolID == tool {
+			seqs = append(seqs, e.Seq)
+		}
+	}
+	return fmt.Sprintf("tool %d, sequence numbers in arrival order: %v", tool, seqs)
+}

@@ -13,12 +13,17 @@ type Pipeline struct {
 	PKI                       *PKI
 	Broker                    *Mosquitto
 	Ingest, Router, Publisher *Service
+	// BridgeGate, when asked for, stands between the publisher and the
+	// broker (see Gate).
+	BridgeGate *Gate
 }
 
 // PipelineOptions add flags to each service.
 type PipelineOptions struct {
 	Ingest, Router, Publisher []string
 	Broker                    MosquittoOptions
+	// GateBridge puts a Gate between the publisher and the broker.
+	GateBridge bool
 }
 
 // StartPipeline starts Redis, mosquitto with TLS, and the three services
@@ -36,8 +41,15 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 	if p.Broker, err = e.StartMosquitto(p.PKI, o.Broker); err != nil {
 		return nil, err
 	}
+	brokerURL := p.Broker.TLSURL()
+	if o.GateBridge {
+		if p.BridgeGate, err = e.StartGate(p.Broker.TLSAddr); err != nil {
+			return nil, err
+		}
+		brokerURL = "mqtts://" + p.BridgeGate.Addr
+	}
 	if p.Publisher, err = e.StartService(bin, "publisher", append([]string{
-		"-mqtt-url", p.Broker.TLSURL(), "-mqtt-ca-file", p.PKI.CAFile,
+		"-mqtt-url", brokerURL, "-mqtt-ca-file", p.PKI.CAFile,
 		"-mqtt-client-id", fmt.Sprintf("bridge-%d", time.Now().UnixNano()),
 	}, o.Publisher...)...); err != nil {
 		return nil, err

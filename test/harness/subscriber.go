@@ -46,9 +46,10 @@ func (p *Pipeline) SubscribeAs(user, password, filter string, qos byte) (*Subscr
 		TlsCfg:                        &tls.Config{RootCAs: p.PKI.Pool(), MinVersion: tls.VersionTLS12},
 		KeepAlive:                     30,
 		CleanStartOnInitialConnection: true,
+		ReconnectBackoff:              autopaho.NewConstantBackoff(50 * time.Millisecond),
 		ConnectUsername:               user,
 		ConnectPassword:               []byte(password),
-		SessionExpiryInterval:         3600, // survive a broker restart, see StartMosquitto
+		SessionExpiryInterval:         3600,
 		// Subscribe again after a reconnect (the broker restarts in tests).
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 			go cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos}}})
@@ -97,6 +98,18 @@ func (s *Subscriber) record(p *paho.Publish) {
 	case s.arrived <- struct{}{}:
 	default:
 	}
+}
+
+// Subscribed says whether the subscription is in place now (the broker
+// acknowledged it on the current connection).
+func (s *Subscriber) Subscribed(filter string, qos byte) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if s.cm.AwaitConnection(ctx) != nil {
+		return false
+	}
+	_, err := s.cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos}}})
+	return err == nil
 }
 
 // Messages returns what arrived so far, in arrival order.
