@@ -26,25 +26,5 @@ func (r *Replies[R]) Put(v R) {
 
 // Run sends queued answers with send until the context ends or send fails.
 func (r *Replies[R]) Run(send func([]R) error) error {
-	for {
-		var first R
-		select {
-		case first = <-r.ch:
-		case <-r.ctx.Done():
-			return r.ctx.Err()
-		}
-		batch := []R{first}
-	fill:
-		for len(batch) < r.max {
-			select {
-			case v := <-r.ch:
-				batch = append(batch, v)
-			default:
-				break fill
-			}
-		}
-		if err := send(batch); err != nil {
-			return err
-		}
-	}
+	return Drain(r.ctx, r.ch, r.max, send)
 }

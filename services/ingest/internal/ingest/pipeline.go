@@ -109,25 +109,10 @@ func (p *pipeline) answered(ev *bridgev1.Event, ack *bridgev1.EventAck) {
 // Redis, in batches, retrying until Redis takes them: an entry leaves the
 // window (making room to read more) only once Redis has forgotten it.
 func (p *pipeline) acknowledge(ctx context.Context) {
-	for {
-		var batch []settled
-		select {
-		case s := <-p.settled:
-			batch = append(batch, s)
-		case <-ctx.Done():
-			return
-		}
-	fill:
-		for len(batch) < 512 {
-			select {
-			case s := <-p.settled:
-				batch = append(batch, s)
-			default:
-				break fill
-			}
-		}
+	_ = relay.Drain(ctx, p.settled, 512, func(batch []settled) error {
 		p.settle(ctx, batch)
-	}
+		return nil
+	})
 }
 
 func (p *pipeline) settle(ctx context.Context, batch []settled) {

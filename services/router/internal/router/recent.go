@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
 
 // RecentKey is the capped stream of the messages the broker acknowledged
@@ -53,23 +54,7 @@ func (r *recentLog) record(m *bridgev1.Message) {
 
 // run writes the queue to Redis in batches until ctx ends.
 func (r *recentLog) run(ctx context.Context) {
-	for {
-		var batch []recentEntry
-		select {
-		case e := <-r.queue:
-			batch = append(batch, e)
-		case <-ctx.Done():
-			return
-		}
-	fill:
-		for len(batch) < 256 {
-			select {
-			case e := <-r.queue:
-				batch = append(batch, e)
-			default:
-				break fill
-			}
-		}
+	_ = relay.Drain(ctx, r.queue, 256, func(batch []recentEntry) error {
 		pipe := r.rdb.Pipeline()
 		for _, e := range batch {
 			pipe.XAdd(ctx, &redis.XAddArgs{Stream: RecentKey, MaxLen: r.keep, Approx: true, Values: fields(e)})
@@ -78,7 +63,8 @@ func (r *recentLog) run(ctx context.Context) {
 			r.dropped.Add(float64(len(batch)))
 			r.log.Debug("could not record recent messages", "err", err)
 		}
-	}
+		return nil
+	})
 }
 
 func fields(e recentEntry) []any {
