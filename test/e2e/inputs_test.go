@@ -134,10 +134,8 @@ func TestPubSubModeDelivers(t *testing.T) {
 	p := startPipeline(t, harness.PipelineOptions{Ingest: []string{"-ingest-mode", "pubsub"}})
 	sub := subscribe(t, p, "nemo/tools/+/enabled")
 	rdb := p.Redis.Client(1)
-	for _, env := range harness.Envelopes(harness.Events(200, 5, 0)) {
-		if err := rdb.Publish(ctx(t), "nemo_mqtt_events", env).Err(); err != nil {
-			t.Fatal(err)
-		}
+	if err := harness.Publish(ctx(t), rdb, "nemo_mqtt_events", harness.Envelopes(harness.Events(200, 5, 0))); err != nil {
+		t.Fatal(err)
 	}
 	waitInOrder(t, sub, 5, 40, 30*time.Second)
 }

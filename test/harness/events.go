@@ -29,6 +29,12 @@ func (e TestEvent) Envelope() string {
 	return string(env)
 }
 
+// Fields is the envelope written as a stream entry's fields instead of
+// JSON in field "event"; Redis keeps every value as a string.
+func (e TestEvent) Fields() []any {
+	return []any{"topic", e.Topic(), "payload", string(e.Payload()), "qos", "1", "retain", "false", "timestamp", "1760468411.106"}
+}
+
 // Payload is what the subscriber must receive, byte for byte.
 func (e TestEvent) Payload() []byte {
 	p, _ := json.Marshal(map[string]any{"event": "tool_enabled", "tool_id": e.ToolID, "seq": e.Seq, "user_name": "Test User"})
@@ -50,25 +56,42 @@ func Events(n, tools, first int) []TestEvent {
 
 // XAdd writes envelopes to the stream in field "event", as NEMO does.
 func XAdd(ctx context.Context, rdb *redis.Client, stream string, envelopes []string) error {
-	pipe := rdb.Pipeline()
-	for i, env := range envelopes {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"event", env}})
-		if pipe.Len() == 500 || i == len(envelopes)-1 {
-			if _, err := pipe.Exec(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return inBatches(ctx, rdb, len(envelopes), func(pipe redis.Pipeliner, i int) {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"event", envelopes[i]}})
+	})
+}
+
+// XAddFields writes entries whose fields are the envelope's keys.
+func XAddFields(ctx context.Context, rdb *redis.Client, stream string, entries [][]any) error {
+	return inBatches(ctx, rdb, len(entries), func(pipe redis.Pipeliner, i int) {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: entries[i]})
+	})
 }
 
 // LPush pushes envelopes one by one, oldest first, exactly as the NEMO
 // plugin does.
 func LPush(ctx context.Context, rdb *redis.Client, list string, envelopes []string) error {
+	return inBatches(ctx, rdb, len(envelopes), func(pipe redis.Pipeliner, i int) {
+		pipe.LPush(ctx, list, envelopes[i])
+	})
+}
+
+// Publish sends envelopes on a pub/sub channel, as sites that publish
+// instead of pushing do.
+func Publish(ctx context.Context, rdb *redis.Client, channel string, envelopes []string) error {
+	return inBatches(ctx, rdb, len(envelopes), func(pipe redis.Pipeliner, i int) {
+		pipe.Publish(ctx, channel, envelopes[i])
+	})
+}
+
+// inBatches queues n commands in a pipeline and sends them 500 at a time:
+// one round trip per batch keeps writing 10,000 events well under a
+// second, and a bounded batch keeps Redis's reply buffer small.
+func inBatches(ctx context.Context, rdb *redis.Client, n int, add func(pipe redis.Pipeliner, i int)) error {
 	pipe := rdb.Pipeline()
-	for i, env := range envelopes {
-		pipe.LPush(ctx, list, env)
-		if pipe.Len() == 500 || i == len(envelopes)-1 {
+	for i := range n {
+		add(pipe, i)
+		if pipe.Len() == 500 || i == n-1 {
 			if _, err := pipe.Exec(ctx); err != nil {
 				return err
 			}

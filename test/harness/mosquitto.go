@@ -26,6 +26,12 @@ type MosquittoOptions struct {
 	// names to passwords, ACL is mosquitto's acl_file content.
 	Users map[string]string
 	ACL   string
+	// ServerCert replaces the PKI's server certificate on the TLS listener,
+	// e.g. with an expired one or one for another name.
+	ServerCert *KeyPair
+	// RequireCertificate makes the TLS listener ask clients for a
+	// certificate signed by the PKI's CA (mutual TLS).
+	RequireCertificate bool
 }
 
 // StartMosquitto runs mosquitto with TLS from pki.
@@ -38,10 +44,16 @@ func (e *Env) StartMosquitto(pki *PKI, o MosquittoOptions) (*Mosquitto, error) {
 	if err != nil {
 		return nil, err
 	}
+	server := KeyPair{CertFile: pki.CertFile, KeyFile: pki.KeyFile}
+	if o.ServerCert != nil {
+		server = *o.ServerCert
+	}
 	// Persistence keeps, across a restart, the retained messages and what
 	// the broker acknowledged but had not passed on yet (the bridge's
 	// promise ends at the broker's acknowledgement). mosquitto 2.0.11 does
 	// not bring MQTT v5 sessions back with it, though: see Gate.
+	// max_queued_messages 0 lifts the per-client queue limit (default
+	// 1000), so a slow test subscriber is never the one losing messages.
 	conf := fmt.Sprintf(`per_listener_settings false
 allow_anonymous %t
 max_queued_messages 0
@@ -56,8 +68,9 @@ listener %d 127.0.0.1
 cafile %s
 certfile %s
 keyfile %s
+require_certificate %t
 listener %d 127.0.0.1
-`, len(o.Users) == 0, e.Dir, filepath.Join(e.Dir, "mosquitto.log"), tlsPort, pki.CAFile, pki.CertFile, pki.KeyFile, plainPort)
+`, len(o.Users) == 0, e.Dir, filepath.Join(e.Dir, "mosquitto.log"), tlsPort, pki.CAFile, server.CertFile, server.KeyFile, o.RequireCertificate, plainPort)
 	if len(o.Users) > 0 {
 		auth, err := e.writeAuth(o)
 		if err != nil {
