@@ -68,16 +68,6 @@ func (e *Env) LogTails(lines int) string {
 	return b.String()
 }
 
-// FreePort asks the kernel for a loopback port nobody uses now.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // WaitTCP waits until something accepts connections on addr.
 func WaitTCP(addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
