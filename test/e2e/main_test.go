@@ -8,12 +8,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/nemo-mqtt-bridge/bridge/test/harness"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	harness.RemoveBuilt()
+	os.Exit(code)
+}
 
 // newEnv gives a test its own environment, stopped when the test ends; a
 // failing test prints the tail of every log.
