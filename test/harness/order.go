@@ -56,3 +56,13 @@ func Arrivals(msgs []Message, orderErr error) string {
 	}
 	return fmt.Sprintf("tool %d, sequence numbers in arrival order: %v", tool, seqs)
 }
+
+// Distinct counts messages that differ in topic or payload: what arrived
+// once a resend's duplicates are set aside.
+func Distinct(msgs []Message) int {
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		seen[m.Topic+"\x00"+string(m.Payload)] = true
+	}
+	return len(seen)
+}

@@ -36,3 +36,10 @@ func TestCheckOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestDistinctSetsResendsAside(t *testing.T) {
+	a0, a1, b0 := TestEvent{0, 0}, TestEvent{0, 1}, TestEvent{1, 0}
+	if n := Distinct(msgs(a0, a1, a0, b0, a1)); n != 3 {
+		t.Errorf("Distinct = %d, want 3", n)
+	}
+}
