@@ -1,0 +1,32 @@
+package rules
+
+import (
+	"testing"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+)
+
+// mustParse parses a rules file made of the header and body.
+func mustParse(t testing.TB, body string) *Set {
+	t.Helper()
+	s, err := Parse("rules.yaml", []byte("version: 1\n"+body))
+	if err != nil {
+		t.Fatalf("parse:\n%v", err)
+	}
+	return s
+}
+
+// event is an event as ingest hands it over, QoS 1 and not retained unless
+// changed.
+func event(topic, payload string) *bridgev1.Event {
+	return &bridgev1.Event{Id: "1760468411106-0", Topic: topic, Payload: []byte(payload), Qos: 1, OrderingKey: "tool:12"}
+}
+
+// topics lists the topics of msgs.
+func topics(msgs []*bridgev1.Message) []string {
+	out := []string{}
+	for _, m := range msgs {
+		out = append(out, m.GetTopic())
+	}
+	return out
+}

@@ -1,0 +1,93 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/topic"
+)
+
+// input is an event as the rules read it: the payload's fields decoded once
+// for every rule, and the source topic made safe.
+type input struct {
+	ev *bridgev1.Event
+	// fields is nil when the payload is not a JSON object (plain text):
+	// then no field condition holds and every field renders as "_".
+	fields map[string]json.RawMessage
+	// topic is the source topic made safe, and levels its levels;
+	// topicErr says why it could not be made safe (empty, too long).
+	topic    string
+	levels   []string
+	topicErr error
+}
+
+func newInput(ev *bridgev1.Event) *input {
+	in := &input{ev: ev}
+	in.topic, in.topicErr = topic.Sanitize(ev.GetTopic())
+	if in.topicErr == nil {
+		in.levels = strings.Split(in.topic, "/")
+	}
+	in.fields = object(ev.GetPayload())
+	return in
+}
+
+// object decodes the top level of a JSON object, or returns nil.
+func object(raw []byte) map[string]json.RawMessage {
+	if raw = bytes.TrimSpace(raw); len(raw) == 0 || raw[0] != '{' {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// field returns the value at a dotted path ("tool.id"), if there is one.
+func (in *input) field(path []string) (json.RawMessage, bool) {
+	fields := in.fields
+	for i, name := range path {
+		v, ok := fields[name]
+		if !ok {
+			return nil, false
+		}
+		if i == len(path)-1 {
+			return v, true
+		}
+		if fields = object(v); fields == nil {
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// text is a field's value as a template writes it: a string's content, a
+// number or boolean as written; "" for null, objects, arrays and absence.
+func (in *input) text(path []string) string {
+	v, ok := in.field(path)
+	if !ok {
+		return ""
+	}
+	if s, ok := loosejson.String(v); ok {
+		return s
+	}
+	if b, ok := scalarBool(v); ok {
+		return strconv.FormatBool(b)
+	}
+	return ""
+}
+
+// scalarBool reads a JSON true or false (not their quoted forms).
+func scalarBool(v json.RawMessage) (value, ok bool) {
+	switch string(bytes.TrimSpace(v)) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}

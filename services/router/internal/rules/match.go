@@ -1,0 +1,101 @@
+package rules
+
+import (
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+)
+
+// conditions are what a rule's match block asks of an event; every one
+// that is given must hold. A nil list means the condition is not given (the
+// loader refuses empty lists, which could match nothing).
+type conditions struct {
+	events  []string
+	toolIDs []idRange
+	topics  [][]string // MQTT filters, split into levels
+	fields  []fieldCondition
+}
+
+// idRange is an inclusive range of tool ids; a single id is lo == hi.
+type idRange struct{ lo, hi int64 }
+
+func (c *conditions) hold(in *input) bool {
+	return c.eventHolds(in) && c.toolIDHolds(in) && c.topicHolds(in) && c.fieldsHold(in)
+}
+
+func (c *conditions) eventHolds(in *input) bool {
+	if c.events == nil {
+		return true
+	}
+	raw, ok := in.field([]string{"event"})
+	if !ok {
+		return false
+	}
+	event, ok := loosejson.String(raw)
+	if !ok {
+		return false
+	}
+	for _, e := range c.events {
+		if e == event {
+			return true
+		}
+	}
+	return false
+}
+
+// toolIDHolds reads tool_id as NEMO writes it: 12 or "12".
+func (c *conditions) toolIDHolds(in *input) bool {
+	if c.toolIDs == nil {
+		return true
+	}
+	raw, ok := in.field([]string{"tool_id"})
+	if !ok {
+		return false
+	}
+	id, ok := loosejson.Int(raw)
+	if !ok {
+		return false
+	}
+	for _, r := range c.toolIDs {
+		if r.lo <= id && id <= r.hi {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *conditions) topicHolds(in *input) bool {
+	if c.topics == nil {
+		return true
+	}
+	if in.topicErr != nil {
+		return false
+	}
+	for _, f := range c.topics {
+		if filterMatches(f, in.levels) {
+			return true
+		}
+	}
+	return false
+}
+
+// filterMatches applies MQTT's filter rules: "+" is one level, a final
+// "#" is the rest, including none ("a/#" matches "a").
+func filterMatches(filter, levels []string) bool {
+	for i, f := range filter {
+		if f == "#" {
+			return true
+		}
+		if i >= len(levels) || (f != "+" && f != levels[i]) {
+			return false
+		}
+	}
+	return len(filter) == len(levels)
+}
+
+func (c *conditions) fieldsHold(in *input) bool {
+	for _, f := range c.fields {
+		if !f.holds(in) {
+			return false
+		}
+	}
+	return true
+}

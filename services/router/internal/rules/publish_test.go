@@ -1,0 +1,140 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"google.golang.org/protobuf/testing/protocmp"
+)
+
+func TestTemplates(t *testing.T) {
+	const payload = `{"event":"tool_usage_start","tool_id":12,"tool_name":"R+D #1/A","user_name":"","lab":{"room":"B 2","id":7},"flag":true,"none":null,"list":[1]}`
+	for _, tc := range []struct {
+		template, want string
+	}{
+		{"{prefix}fixed/topic", "site1/fixed/topic"},
+		{"{prefix}{topic}", "site1/nemo/tools/R_D _1/A/start"},
+		{"x/{event}", "x/tool_usage_start"},
+		{"x/{tool_id}", "x/12"},
+		{"x/{tool_name}/y", "x/R_D _1_A/y"},
+		{"x/{payload.lab.room}/{payload.lab.id}", "x/B 2/7"},
+		{"x/{payload.flag}", "x/true"},
+		{"x/{payload.user_name}", "x/_"},
+		{"x/{payload.none}/{payload.list}/{payload.lab}/{payload.missing}", "x/_/_/_/_"},
+		{"{event}-{tool_id}", "tool_usage_start-12"},
+		{"ünïcode/{tool_id}", "ünïcode/12"},
+	} {
+		s := mustParse(t, "prefix: site1/\nrules:\n  - name: r\n    publish: [{topic: \""+tc.template+"\"}]\n")
+		msgs, _, err := s.Apply(event("nemo/tools/R+D #1/A/start", payload))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.template, err)
+		}
+		if got := msgs[0].GetTopic(); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.template, got, tc.want)
+		}
+	}
+}
+
+func TestVariablesOfPlainTextRenderAsUnderscore(t *testing.T) {
+	s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: \"t/{tool_id}/{event}/{payload.x}\"}]\n")
+	msgs, _, err := s.Apply(event("t", "tool 12 is on"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msgs[0].GetTopic(); got != "t/_/_/_" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestEventValuesAreMadeSafe(t *testing.T) {
+	s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: \"{event}/x\"}]\n")
+	for value, want := range map[string]string{
+		`"$SYS"`:               "_SYS/x",
+		`"a/b+c#d"`:            "a_b_c_d/x",
+		`"tab\tnl\nnul\u0000"`: "tab_nl_nul_/x",
+		`""`:                   "_/x",
+		`"caf\u00e9"`:          "café/x",
+		`12.50`:                "12.50/x",
+	} {
+		msgs, _, err := s.Apply(event("t", `{"event":`+value+`}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := msgs[0].GetTopic(); got != want {
+			t.Errorf("event %s: got %q, want %q", value, got, want)
+		}
+	}
+}
+
+func TestMessageSettings(t *testing.T) {
+	const payload = `{"event":"tool_enabled","tool_id":12,"user_id":5,"user_name":"Ada"}`
+	base := func() *bridgev1.Message {
+		return &bridgev1.Message{Topic: "t", Payload: []byte(payload), Qos: 1, OrderingKey: "tool:12",
+			ContentType: "application/json", UserProperties: map[string]string{"event_id": "1760468411106-0"}}
+	}
+	for _, tc := range []struct {
+		name, publish string
+		retained      bool
+		want          func(m *bridgev1.Message)
+	}{
+		{"defaults are the event's", `{topic: t}`, false, func(*bridgev1.Message) {}},
+		{"retain default from the event", `{topic: t}`, true, func(m *bridgev1.Message) { m.Retain = true }},
+		{"qos override", `{topic: t, qos: 0}`, false, func(m *bridgev1.Message) { m.Qos = 0 }},
+		{"qos 2", `{topic: t, qos: 2}`, false, func(m *bridgev1.Message) { m.Qos = 2 }},
+		{"retain override on", `{topic: t, retain: true}`, false, func(m *bridgev1.Message) { m.Retain = true }},
+		{"retain override off", `{topic: t, retain: false}`, true, func(m *bridgev1.Message) { m.Retain = false }},
+		{"expiry", `{topic: t, expiry: 1h30m}`, false, func(m *bridgev1.Message) { m.ExpirySeconds = 5400 }},
+		{"keep", `{topic: t, keep: [user_name, event]}`, false, func(m *bridgev1.Message) {
+			m.Payload = []byte(`{"event":"tool_enabled","user_name":"Ada"}`)
+		}},
+		{"drop", `{topic: t, drop: [user_id]}`, false, func(m *bridgev1.Message) {
+			m.Payload = []byte(`{"event":"tool_enabled","tool_id":12,"user_name":"Ada"}`)
+		}},
+		{"keep nothing", `{topic: t, keep: []}`, false, func(m *bridgev1.Message) { m.Payload = []byte(`{}`) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustParse(t, "rules:\n  - name: r\n    publish: ["+tc.publish+"]\n")
+			ev := event("src", payload)
+			ev.Retain = tc.retained
+			msgs, _, err := s.Apply(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := base()
+			tc.want(want)
+			if diff := cmp.Diff([]*bridgev1.Message{want}, msgs, protocmp.Transform()); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPlainTextPayload(t *testing.T) {
+	s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: t, keep: [a]}]\n")
+	msgs, _, _ := s.Apply(event("t", "tool is down"))
+	if m := msgs[0]; string(m.GetPayload()) != "tool is down" || m.GetContentType() != "" {
+		t.Errorf("got payload %q, content type %q; want the text untouched and no content type", m.GetPayload(), m.GetContentType())
+	}
+}
+
+func TestApplyErrorNamesTheRule(t *testing.T) {
+	for _, tc := range []struct {
+		name, template, topic, want string
+	}{
+		{"topic too long", "x/{payload.long}", "t", `rule "r", publish[0]: the topic is 70002 bytes long; MQTT allows at most 65535`},
+		{"source topic empty", "{topic}", "", `rule "r", publish[0]: {topic}: source topic "" cannot be published: topic is empty`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: \""+tc.template+"\"}]\n")
+			msgs, matched, err := s.Apply(event(tc.topic, `{"long":"`+strings.Repeat("a", 70000)+`"}`))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got %v, want %s", err, tc.want)
+			}
+			if msgs != nil || len(matched) != 1 {
+				t.Errorf("got messages %d, matched %v; want none and the rule", len(msgs), matched)
+			}
+		})
+	}
+}

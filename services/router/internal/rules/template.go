@@ -1,0 +1,200 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/topic"
+)
+
+// A topicTemplate is a publish topic such as "{prefix}nemo/tools/{tool_id}/enabled",
+// checked and split into parts at load so that rendering cannot fail on
+// anything but length.
+type topicTemplate struct {
+	parts []templatePart
+}
+
+type templatePart struct {
+	kind    partKind
+	literal string   // for literalPart
+	field   []string // for fieldPart: the payload field's dotted path
+}
+
+type partKind int
+
+const (
+	literalPart partKind = iota
+	prefixPart
+	sourceTopicPart
+	fieldPart
+)
+
+// variableNames are what a typo in a variable's name is compared with.
+// {event}, {tool_id} and {tool_name} are payload fields NEMO always writes.
+var variableNames = []string{"prefix", "topic", "event", "tool_id", "tool_name", "payload"}
+
+const payloadVariable = "payload."
+
+// templateProblem is what is wrong in a template, at a byte offset into it,
+// so that the loader can point at the column.
+type templateProblem struct {
+	offset int
+	msg    string
+}
+
+// compileTemplate checks a template and splits it into parts. Literal text
+// may not hold a wildcard, a control character, or start the topic with
+// "$" (reserved for broker topics such as $SYS), even after an empty
+// {prefix}: what a literal says is then true for every prefix.
+func compileTemplate(s string) (topicTemplate, []templateProblem) {
+	var t topicTemplate
+	var problems []templateProblem
+	if s == "" {
+		return t, []templateProblem{{0, "the topic is empty"}}
+	}
+	for i := 0; i < len(s); {
+		brace := strings.IndexAny(s[i:], "{}")
+		if brace < 0 {
+			brace = len(s) - i
+		}
+		if brace > 0 {
+			problems = append(problems, checkLiteral(s[i:i+brace], i)...)
+			t.parts = append(t.parts, templatePart{kind: literalPart, literal: s[i : i+brace]})
+		}
+		i += brace
+		if i == len(s) {
+			break
+		}
+		if s[i] == '}' {
+			problems = append(problems, templateProblem{i, `"}" without a "{" before it`})
+			i++
+			continue
+		}
+		end := strings.IndexAny(s[i+1:], "{}")
+		if end < 0 || s[i+1+end] == '{' {
+			problems = append(problems, templateProblem{i, `"{" without a "}" after it`})
+			i++
+			continue
+		}
+		name := s[i+1 : i+1+end]
+		part, msg := variablePart(name)
+		if msg != "" {
+			problems = append(problems, templateProblem{i, msg})
+		}
+		t.parts = append(t.parts, part)
+		i += end + 2
+	}
+	if first := t.firstNonPrefix(); first != nil && first.kind == literalPart && strings.HasPrefix(first.literal, "$") {
+		problems = append(problems, templateProblem{strings.Index(s, "$"), `the topic starts with "$", which is reserved for the broker's own topics such as $SYS`})
+	}
+	return t, problems
+}
+
+func (t topicTemplate) firstNonPrefix() *templatePart {
+	for i := range t.parts {
+		if t.parts[i].kind != prefixPart {
+			return &t.parts[i]
+		}
+	}
+	return nil
+}
+
+func checkLiteral(lit string, offset int) []templateProblem {
+	if !utf8.ValidString(lit) {
+		return []templateProblem{{offset, "the topic is not valid UTF-8"}}
+	}
+	for i, r := range lit {
+		switch {
+		case r == '+' || r == '#':
+			return []templateProblem{{offset + i, fmt.Sprintf("%q is an MQTT wildcard and cannot be part of a topic one publishes to", r)}}
+		case unicode.IsControl(r):
+			return []templateProblem{{offset + i, fmt.Sprintf("control character %U cannot be part of a topic", r)}}
+		}
+	}
+	return nil
+}
+
+func variablePart(name string) (templatePart, string) {
+	switch name {
+	case "prefix":
+		return templatePart{kind: prefixPart}, ""
+	case "topic":
+		return templatePart{kind: sourceTopicPart}, ""
+	case "event", "tool_id", "tool_name":
+		return templatePart{kind: fieldPart, field: []string{name}}, ""
+	}
+	if path, ok := strings.CutPrefix(name, payloadVariable); ok {
+		if !validFieldPath(path) {
+			return templatePart{}, fmt.Sprintf("{%s}: %q is not a field path (want names separated by dots, such as {payload.user_name} or {payload.tool.id})", name, path)
+		}
+		return templatePart{kind: fieldPart, field: strings.Split(path, ".")}, ""
+	}
+	msg := fmt.Sprintf("unknown variable {%s}", name)
+	if guess := closest(name, variableNames); guess == "payload" {
+		msg += " (a payload field is written {payload.FIELD})"
+	} else if guess != "" {
+		msg += fmt.Sprintf(" (did you mean {%s}?)", guess)
+	}
+	return templatePart{}, msg + "; known variables: {prefix}, {topic}, {event}, {tool_id}, {tool_name}, {payload.FIELD}"
+}
+
+func validFieldPath(path string) bool {
+	for _, name := range strings.Split(path, ".") {
+		if name == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// render writes the topic for one event. Values from the event are made
+// safe to stand in one topic level (see safeLevel), so that the event can
+// add neither a wildcard nor a level; {topic} is the source topic made safe
+// as a whole, keeping its levels. It fails only for a source topic that
+// cannot be published or a topic longer than MQTT allows.
+func (t topicTemplate) render(in *input, prefix string) (string, error) {
+	var b strings.Builder
+	for _, p := range t.parts {
+		switch p.kind {
+		case literalPart:
+			b.WriteString(p.literal)
+		case prefixPart:
+			b.WriteString(prefix)
+		case sourceTopicPart:
+			if in.topicErr != nil {
+				return "", fmt.Errorf("{topic}: source topic %q cannot be published: %v", in.ev.GetTopic(), in.topicErr)
+			}
+			b.WriteString(in.topic)
+		case fieldPart:
+			b.WriteString(safeLevel(in.text(p.field)))
+		}
+	}
+	out := b.String()
+	if strings.HasPrefix(out, "$") {
+		// Only an event's value can get here: literals and the prefix are
+		// checked at load.
+		out = "_" + out[1:]
+	}
+	if len(out) > topic.MaxLen {
+		return "", fmt.Errorf("the topic is %d bytes long; MQTT allows at most %d", len(out), topic.MaxLen)
+	}
+	return out, nil
+}
+
+// safeLevel makes a value from an event fit in one topic level: "/", the
+// wildcards "+" and "#", NUL and the other control characters (which
+// brokers refuse in topics) become "_", as does an empty value, because an
+// empty level is easy to miss in a subscription.
+func safeLevel(v string) string {
+	if v == "" {
+		return "_"
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '+' || r == '#' || unicode.IsControl(r) {
+			return '_'
+		}
+		return r
+	}, v)
+}
