@@ -13,6 +13,7 @@ import (
 	v1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -113,17 +114,419 @@ func (x *RouteResponse) GetAcks() []*v1.EventAck {
 	return nil
 }
 
+type GetRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRulesRequest) Reset() {
+	*x = GetRulesRequest{}
+	mi := &file_nemo_router_v1_router_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRulesRequest) ProtoMessage() {}
+
+func (x *GetRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_router_v1_router_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRulesRequest.ProtoReflect.Descriptor instead.
+func (*GetRulesRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_router_v1_router_proto_rawDescGZIP(), []int{2}
+}
+
+type GetRulesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         *Rules                 `protobuf:"bytes,1,opt,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRulesResponse) Reset() {
+	*x = GetRulesResponse{}
+	mi := &file_nemo_router_v1_router_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRulesResponse) ProtoMessage() {}
+
+func (x *GetRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_router_v1_router_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRulesResponse.ProtoReflect.Descriptor instead.
+func (*GetRulesResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_router_v1_router_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetRulesResponse) GetRules() *Rules {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+// Rules describes the routing rules in force.
+type Rules struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A digest of the rules, e.g. "3f9a0c1b2d4e"; it changes with any edit.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The file they were read from; empty for the built-in rules.
+	Source   string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	LoadedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=loaded_at,json=loadedAt,proto3" json:"loaded_at,omitempty"`
+	// Why the last attempt to reload failed, every mistake by line and
+	// column; empty when the last attempt succeeded.
+	LastError   string                 `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	LastErrorAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_error_at,json=lastErrorAt,proto3" json:"last_error_at,omitempty"`
+	// The names of the rules, in order.
+	RuleNames     []string `protobuf:"bytes,6,rep,name=rule_names,json=ruleNames,proto3" json:"rule_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rules) Reset() {
+	*x = Rules{}
+	mi := &file_nemo_router_v1_router_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rules) ProtoMessage() {}
+
+func (x *Rules) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_router_v1_router_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rules.ProtoReflect.Descriptor instead.
+func (*Rules) Descriptor() ([]byte, []int) {
+	return file_nemo_router_v1_router_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Rules) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Rules) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Rules) GetLoadedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LoadedAt
+	}
+	return nil
+}
+
+func (x *Rules) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *Rules) GetLastErrorAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastErrorAt
+	}
+	return nil
+}
+
+func (x *Rules) GetRuleNames() []string {
+	if x != nil {
+		return x.RuleNames
+	}
+	return nil
+}
+
+type ReloadRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReloadRulesRequest) Reset() {
+	*x = ReloadRulesRequest{}
+	mi := &file_nemo_router_v1_router_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReloadRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReloadRulesRequest) ProtoMessage() {}
+
+func (x *ReloadRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_router_v1_router_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReloadRulesRequest.ProtoReflect.Descriptor instead.
+func (*ReloadRulesRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_router_v1_router_proto_rawDescGZIP(), []int{5}
+}
+
+type ReloadRulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rules *Rules                 `protobuf:"bytes,1,opt,name=rules,proto3" json:"rules,omitempty"`
+	// False when the file had not changed since it was last loaded.
+	Changed       bool `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReloadRulesResponse) Reset() {
+	*x = ReloadRulesResponse{}
+	mi := &file_nemo_router_v1_router_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReloadRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReloadRulesResponse) ProtoMessage() {}
+
+func (x *ReloadRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_router_v1_router_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReloadRulesResponse.ProtoReflect.Descriptor instead.
+func (*ReloadRulesResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_router_v1_router_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ReloadRulesResponse) GetRules() *Rules {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *ReloadRulesResponse) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+type DryRunRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *v1.Event              `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DryRunRequest) Reset() {
+	*x = DryRunRequest{}
+	mi := &file_nemo_router_v1_router_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DryRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DryRunRequest) ProtoMessage() {}
+
+func (x *DryRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_router_v1_router_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DryRunRequest.ProtoReflect.Descriptor instead.
+func (*DryRunRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_router_v1_router_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DryRunRequest) GetEvent() *v1.Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+type DryRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The messages the rules produce, in publishing order (the tool's retained
+	// state snapshot is not included).
+	Messages []*v1.Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// The names of the rules that matched, in order.
+	MatchedRules []string `protobuf:"bytes,2,rep,name=matched_rules,json=matchedRules,proto3" json:"matched_rules,omitempty"`
+	// Why the event would be refused (for example its topic would contain a
+	// wildcard); empty when it would not.
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	RulesVersion  string `protobuf:"bytes,4,opt,name=rules_version,json=rulesVersion,proto3" json:"rules_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DryRunResponse) Reset() {
+	*x = DryRunResponse{}
+	mi := &file_nemo_router_v1_router_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DryRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DryRunResponse) ProtoMessage() {}
+
+func (x *DryRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_router_v1_router_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DryRunResponse.ProtoReflect.Descriptor instead.
+func (*DryRunResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_router_v1_router_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DryRunResponse) GetMessages() []*v1.Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *DryRunResponse) GetMatchedRules() []string {
+	if x != nil {
+		return x.MatchedRules
+	}
+	return nil
+}
+
+func (x *DryRunResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DryRunResponse) GetRulesVersion() string {
+	if x != nil {
+		return x.RulesVersion
+	}
+	return ""
+}
+
 var File_nemo_router_v1_router_proto protoreflect.FileDescriptor
 
 const file_nemo_router_v1_router_proto_rawDesc = "" +
 	"\n" +
-	"\x1bnemo/router/v1/router.proto\x12\x0enemo.router.v1\x1a\x1anemo/bridge/v1/event.proto\"=\n" +
+	"\x1bnemo/router/v1/router.proto\x12\x0enemo.router.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"=\n" +
 	"\fRouteRequest\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.nemo.bridge.v1.EventR\x06events\"=\n" +
 	"\rRouteResponse\x12,\n" +
-	"\x04acks\x18\x01 \x03(\v2\x18.nemo.bridge.v1.EventAckR\x04acks2Y\n" +
+	"\x04acks\x18\x01 \x03(\v2\x18.nemo.bridge.v1.EventAckR\x04acks\"\x11\n" +
+	"\x0fGetRulesRequest\"?\n" +
+	"\x10GetRulesResponse\x12+\n" +
+	"\x05rules\x18\x01 \x01(\v2\x15.nemo.router.v1.RulesR\x05rules\"\xf0\x01\n" +
+	"\x05Rules\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x127\n" +
+	"\tloaded_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bloadedAt\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\x12>\n" +
+	"\rlast_error_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vlastErrorAt\x12\x1d\n" +
+	"\n" +
+	"rule_names\x18\x06 \x03(\tR\truleNames\"\x14\n" +
+	"\x12ReloadRulesRequest\"\\\n" +
+	"\x13ReloadRulesResponse\x12+\n" +
+	"\x05rules\x18\x01 \x01(\v2\x15.nemo.router.v1.RulesR\x05rules\x12\x18\n" +
+	"\achanged\x18\x02 \x01(\bR\achanged\"<\n" +
+	"\rDryRunRequest\x12+\n" +
+	"\x05event\x18\x01 \x01(\v2\x15.nemo.bridge.v1.EventR\x05event\"\xa5\x01\n" +
+	"\x0eDryRunResponse\x123\n" +
+	"\bmessages\x18\x01 \x03(\v2\x17.nemo.bridge.v1.MessageR\bmessages\x12#\n" +
+	"\rmatched_rules\x18\x02 \x03(\tR\fmatchedRules\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12#\n" +
+	"\rrules_version\x18\x04 \x01(\tR\frulesVersion2\xc9\x02\n" +
 	"\rRouterService\x12H\n" +
-	"\x05Route\x12\x1c.nemo.router.v1.RouteRequest\x1a\x1d.nemo.router.v1.RouteResponse(\x010\x01B\xbb\x01\n" +
+	"\x05Route\x12\x1c.nemo.router.v1.RouteRequest\x1a\x1d.nemo.router.v1.RouteResponse(\x010\x01\x12M\n" +
+	"\bGetRules\x12\x1f.nemo.router.v1.GetRulesRequest\x1a .nemo.router.v1.GetRulesResponse\x12V\n" +
+	"\vReloadRules\x12\".nemo.router.v1.ReloadRulesRequest\x1a#.nemo.router.v1.ReloadRulesResponse\x12G\n" +
+	"\x06DryRun\x12\x1d.nemo.router.v1.DryRunRequest\x1a\x1e.nemo.router.v1.DryRunResponseB\xbb\x01\n" +
 	"\x12com.nemo.router.v1B\vRouterProtoP\x01Z>github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1;routerv1\xa2\x02\x03NRX\xaa\x02\x0eNemo.Router.V1\xca\x02\x0eNemo\\Router\\V1\xe2\x02\x1aNemo\\Router\\V1\\GPBMetadata\xea\x02\x10Nemo::Router::V1b\x06proto3"
 
 var (
@@ -138,23 +541,44 @@ func file_nemo_router_v1_router_proto_rawDescGZIP() []byte {
 	return file_nemo_router_v1_router_proto_rawDescData
 }
 
-var file_nemo_router_v1_router_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_nemo_router_v1_router_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_nemo_router_v1_router_proto_goTypes = []any{
-	(*RouteRequest)(nil),  // 0: nemo.router.v1.RouteRequest
-	(*RouteResponse)(nil), // 1: nemo.router.v1.RouteResponse
-	(*v1.Event)(nil),      // 2: nemo.bridge.v1.Event
-	(*v1.EventAck)(nil),   // 3: nemo.bridge.v1.EventAck
+	(*RouteRequest)(nil),          // 0: nemo.router.v1.RouteRequest
+	(*RouteResponse)(nil),         // 1: nemo.router.v1.RouteResponse
+	(*GetRulesRequest)(nil),       // 2: nemo.router.v1.GetRulesRequest
+	(*GetRulesResponse)(nil),      // 3: nemo.router.v1.GetRulesResponse
+	(*Rules)(nil),                 // 4: nemo.router.v1.Rules
+	(*ReloadRulesRequest)(nil),    // 5: nemo.router.v1.ReloadRulesRequest
+	(*ReloadRulesResponse)(nil),   // 6: nemo.router.v1.ReloadRulesResponse
+	(*DryRunRequest)(nil),         // 7: nemo.router.v1.DryRunRequest
+	(*DryRunResponse)(nil),        // 8: nemo.router.v1.DryRunResponse
+	(*v1.Event)(nil),              // 9: nemo.bridge.v1.Event
+	(*v1.EventAck)(nil),           // 10: nemo.bridge.v1.EventAck
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*v1.Message)(nil),            // 12: nemo.bridge.v1.Message
 }
 var file_nemo_router_v1_router_proto_depIdxs = []int32{
-	2, // 0: nemo.router.v1.RouteRequest.events:type_name -> nemo.bridge.v1.Event
-	3, // 1: nemo.router.v1.RouteResponse.acks:type_name -> nemo.bridge.v1.EventAck
-	0, // 2: nemo.router.v1.RouterService.Route:input_type -> nemo.router.v1.RouteRequest
-	1, // 3: nemo.router.v1.RouterService.Route:output_type -> nemo.router.v1.RouteResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	9,  // 0: nemo.router.v1.RouteRequest.events:type_name -> nemo.bridge.v1.Event
+	10, // 1: nemo.router.v1.RouteResponse.acks:type_name -> nemo.bridge.v1.EventAck
+	4,  // 2: nemo.router.v1.GetRulesResponse.rules:type_name -> nemo.router.v1.Rules
+	11, // 3: nemo.router.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	11, // 4: nemo.router.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	4,  // 5: nemo.router.v1.ReloadRulesResponse.rules:type_name -> nemo.router.v1.Rules
+	9,  // 6: nemo.router.v1.DryRunRequest.event:type_name -> nemo.bridge.v1.Event
+	12, // 7: nemo.router.v1.DryRunResponse.messages:type_name -> nemo.bridge.v1.Message
+	0,  // 8: nemo.router.v1.RouterService.Route:input_type -> nemo.router.v1.RouteRequest
+	2,  // 9: nemo.router.v1.RouterService.GetRules:input_type -> nemo.router.v1.GetRulesRequest
+	5,  // 10: nemo.router.v1.RouterService.ReloadRules:input_type -> nemo.router.v1.ReloadRulesRequest
+	7,  // 11: nemo.router.v1.RouterService.DryRun:input_type -> nemo.router.v1.DryRunRequest
+	1,  // 12: nemo.router.v1.RouterService.Route:output_type -> nemo.router.v1.RouteResponse
+	3,  // 13: nemo.router.v1.RouterService.GetRules:output_type -> nemo.router.v1.GetRulesResponse
+	6,  // 14: nemo.router.v1.RouterService.ReloadRules:output_type -> nemo.router.v1.ReloadRulesResponse
+	8,  // 15: nemo.router.v1.RouterService.DryRun:output_type -> nemo.router.v1.DryRunResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_nemo_router_v1_router_proto_init() }
@@ -168,7 +592,7 @@ func file_nemo_router_v1_router_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_router_v1_router_proto_rawDesc), len(file_nemo_router_v1_router_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

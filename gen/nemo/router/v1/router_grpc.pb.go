@@ -22,7 +22,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RouterService_Route_FullMethodName = "/nemo.router.v1.RouterService/Route"
+	RouterService_Route_FullMethodName       = "/nemo.router.v1.RouterService/Route"
+	RouterService_GetRules_FullMethodName    = "/nemo.router.v1.RouterService/GetRules"
+	RouterService_ReloadRules_FullMethodName = "/nemo.router.v1.RouterService/ReloadRules"
+	RouterService_DryRun_FullMethodName      = "/nemo.router.v1.RouterService/DryRun"
 )
 
 // RouterServiceClient is the client API for RouterService service.
@@ -33,6 +36,15 @@ type RouterServiceClient interface {
 	// back in any order; events with the same ordering key are routed in the
 	// order they were sent.
 	Route(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RouteRequest, RouteResponse], error)
+	// GetRules reports the routing rules in force and the last reload.
+	GetRules(ctx context.Context, in *GetRulesRequest, opts ...grpc.CallOption) (*GetRulesResponse, error)
+	// ReloadRules reads the rules file again now. A file with mistakes is
+	// refused (INVALID_ARGUMENT, every mistake named by line and column) and
+	// the rules in force stay.
+	ReloadRules(ctx context.Context, in *ReloadRulesRequest, opts ...grpc.CallOption) (*ReloadRulesResponse, error)
+	// DryRun answers what the rules in force would publish for an event,
+	// without publishing anything or changing any tool state.
+	DryRun(ctx context.Context, in *DryRunRequest, opts ...grpc.CallOption) (*DryRunResponse, error)
 }
 
 type routerServiceClient struct {
@@ -56,6 +68,36 @@ func (c *routerServiceClient) Route(ctx context.Context, opts ...grpc.CallOption
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RouterService_RouteClient = grpc.BidiStreamingClient[RouteRequest, RouteResponse]
 
+func (c *routerServiceClient) GetRules(ctx context.Context, in *GetRulesRequest, opts ...grpc.CallOption) (*GetRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRulesResponse)
+	err := c.cc.Invoke(ctx, RouterService_GetRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routerServiceClient) ReloadRules(ctx context.Context, in *ReloadRulesRequest, opts ...grpc.CallOption) (*ReloadRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReloadRulesResponse)
+	err := c.cc.Invoke(ctx, RouterService_ReloadRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routerServiceClient) DryRun(ctx context.Context, in *DryRunRequest, opts ...grpc.CallOption) (*DryRunResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DryRunResponse)
+	err := c.cc.Invoke(ctx, RouterService_DryRun_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RouterServiceServer is the server API for RouterService service.
 // All implementations must embed UnimplementedRouterServiceServer
 // for forward compatibility.
@@ -64,6 +106,15 @@ type RouterServiceServer interface {
 	// back in any order; events with the same ordering key are routed in the
 	// order they were sent.
 	Route(grpc.BidiStreamingServer[RouteRequest, RouteResponse]) error
+	// GetRules reports the routing rules in force and the last reload.
+	GetRules(context.Context, *GetRulesRequest) (*GetRulesResponse, error)
+	// ReloadRules reads the rules file again now. A file with mistakes is
+	// refused (INVALID_ARGUMENT, every mistake named by line and column) and
+	// the rules in force stay.
+	ReloadRules(context.Context, *ReloadRulesRequest) (*ReloadRulesResponse, error)
+	// DryRun answers what the rules in force would publish for an event,
+	// without publishing anything or changing any tool state.
+	DryRun(context.Context, *DryRunRequest) (*DryRunResponse, error)
 	mustEmbedUnimplementedRouterServiceServer()
 }
 
@@ -76,6 +127,15 @@ type UnimplementedRouterServiceServer struct{}
 
 func (UnimplementedRouterServiceServer) Route(grpc.BidiStreamingServer[RouteRequest, RouteResponse]) error {
 	return status.Error(codes.Unimplemented, "method Route not implemented")
+}
+func (UnimplementedRouterServiceServer) GetRules(context.Context, *GetRulesRequest) (*GetRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRules not implemented")
+}
+func (UnimplementedRouterServiceServer) ReloadRules(context.Context, *ReloadRulesRequest) (*ReloadRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReloadRules not implemented")
+}
+func (UnimplementedRouterServiceServer) DryRun(context.Context, *DryRunRequest) (*DryRunResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DryRun not implemented")
 }
 func (UnimplementedRouterServiceServer) mustEmbedUnimplementedRouterServiceServer() {}
 func (UnimplementedRouterServiceServer) testEmbeddedByValue()                       {}
@@ -105,13 +165,80 @@ func _RouterService_Route_Handler(srv interface{}, stream grpc.ServerStream) err
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type RouterService_RouteServer = grpc.BidiStreamingServer[RouteRequest, RouteResponse]
 
+func _RouterService_GetRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouterServiceServer).GetRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RouterService_GetRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouterServiceServer).GetRules(ctx, req.(*GetRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RouterService_ReloadRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReloadRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouterServiceServer).ReloadRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RouterService_ReloadRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouterServiceServer).ReloadRules(ctx, req.(*ReloadRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RouterService_DryRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DryRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouterServiceServer).DryRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RouterService_DryRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouterServiceServer).DryRun(ctx, req.(*DryRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RouterService_ServiceDesc is the grpc.ServiceDesc for RouterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var RouterService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "nemo.router.v1.RouterService",
 	HandlerType: (*RouterServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetRules",
+			Handler:    _RouterService_GetRules_Handler,
+		},
+		{
+			MethodName: "ReloadRules",
+			Handler:    _RouterService_ReloadRules_Handler,
+		},
+		{
+			MethodName: "DryRun",
+			Handler:    _RouterService_DryRun_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Route",

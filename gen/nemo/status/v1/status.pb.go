@@ -14,6 +14,7 @@ package statusv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -708,14 +709,18 @@ func (x *GetHealthResponse) GetRulesVersion() string {
 
 // Message is one MQTT message sent to the broker.
 type Message struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
-	Payload       []byte                 `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
-	Qos           uint32                 `protobuf:"varint,3,opt,name=qos,proto3" json:"qos,omitempty"`
-	Retain        bool                   `protobuf:"varint,4,opt,name=retain,proto3" json:"retain,omitempty"`
-	SentAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
-	EventId       string                 `protobuf:"bytes,6,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	ToolId        int32                  `protobuf:"varint,7,opt,name=tool_id,json=toolId,proto3" json:"tool_id,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Topic   string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Payload []byte                 `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	Qos     uint32                 `protobuf:"varint,3,opt,name=qos,proto3" json:"qos,omitempty"`
+	Retain  bool                   `protobuf:"varint,4,opt,name=retain,proto3" json:"retain,omitempty"`
+	SentAt  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	EventId string                 `protobuf:"bytes,6,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	ToolId  int32                  `protobuf:"varint,7,opt,name=tool_id,json=toolId,proto3" json:"tool_id,omitempty"`
+	// The payload as text, when it is UTF-8 (NEMO's payloads are JSON).
+	PayloadText string `protobuf:"bytes,8,opt,name=payload_text,json=payloadText,proto3" json:"payload_text,omitempty"`
+	// MQTT v5 message expiry; 0 when the message never expires.
+	ExpirySeconds uint32 `protobuf:"varint,9,opt,name=expiry_seconds,json=expirySeconds,proto3" json:"expiry_seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -795,6 +800,20 @@ func (x *Message) GetEventId() string {
 func (x *Message) GetToolId() int32 {
 	if x != nil {
 		return x.ToolId
+	}
+	return 0
+}
+
+func (x *Message) GetPayloadText() string {
+	if x != nil {
+		return x.PayloadText
+	}
+	return ""
+}
+
+func (x *Message) GetExpirySeconds() uint32 {
+	if x != nil {
+		return x.ExpirySeconds
 	}
 	return 0
 }
@@ -1264,11 +1283,396 @@ func (x *ReplayAllDeadLettersResponse) GetReplayed() int64 {
 	return 0
 }
 
+// Rules describes the routing rules in force.
+type Rules struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A digest of the rules, e.g. "3f9a0c1b2d4e"; it changes with any edit.
+	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The file they were read from; empty for the built-in rules.
+	Source   string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	LoadedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=loaded_at,json=loadedAt,proto3" json:"loaded_at,omitempty"`
+	// Why the last attempt to reload failed, every mistake by line and
+	// column; empty when the last attempt succeeded.
+	LastError   string                 `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	LastErrorAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_error_at,json=lastErrorAt,proto3" json:"last_error_at,omitempty"`
+	// The names of the rules, in order.
+	RuleNames     []string `protobuf:"bytes,6,rep,name=rule_names,json=ruleNames,proto3" json:"rule_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rules) Reset() {
+	*x = Rules{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rules) ProtoMessage() {}
+
+func (x *Rules) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rules.ProtoReflect.Descriptor instead.
+func (*Rules) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Rules) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Rules) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Rules) GetLoadedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LoadedAt
+	}
+	return nil
+}
+
+func (x *Rules) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *Rules) GetLastErrorAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastErrorAt
+	}
+	return nil
+}
+
+func (x *Rules) GetRuleNames() []string {
+	if x != nil {
+		return x.RuleNames
+	}
+	return nil
+}
+
+type GetRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRulesRequest) Reset() {
+	*x = GetRulesRequest{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRulesRequest) ProtoMessage() {}
+
+func (x *GetRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRulesRequest.ProtoReflect.Descriptor instead.
+func (*GetRulesRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{20}
+}
+
+type GetRulesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         *Rules                 `protobuf:"bytes,1,opt,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRulesResponse) Reset() {
+	*x = GetRulesResponse{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRulesResponse) ProtoMessage() {}
+
+func (x *GetRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRulesResponse.ProtoReflect.Descriptor instead.
+func (*GetRulesResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetRulesResponse) GetRules() *Rules {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+type ReloadRulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReloadRulesRequest) Reset() {
+	*x = ReloadRulesRequest{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReloadRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReloadRulesRequest) ProtoMessage() {}
+
+func (x *ReloadRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReloadRulesRequest.ProtoReflect.Descriptor instead.
+func (*ReloadRulesRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{22}
+}
+
+type ReloadRulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rules *Rules                 `protobuf:"bytes,1,opt,name=rules,proto3" json:"rules,omitempty"`
+	// False when the file had not changed since it was last loaded.
+	Changed       bool `protobuf:"varint,2,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReloadRulesResponse) Reset() {
+	*x = ReloadRulesResponse{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReloadRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReloadRulesResponse) ProtoMessage() {}
+
+func (x *ReloadRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReloadRulesResponse.ProtoReflect.Descriptor instead.
+func (*ReloadRulesResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ReloadRulesResponse) GetRules() *Rules {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *ReloadRulesResponse) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
+type DryRunRulesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The topic NEMO's plugin gave the event, e.g. "nemo/tools/12/enabled".
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// The event's payload, as NEMO writes it.
+	Payload       *structpb.Value `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DryRunRulesRequest) Reset() {
+	*x = DryRunRulesRequest{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DryRunRulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DryRunRulesRequest) ProtoMessage() {}
+
+func (x *DryRunRulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DryRunRulesRequest.ProtoReflect.Descriptor instead.
+func (*DryRunRulesRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DryRunRulesRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *DryRunRulesRequest) GetPayload() *structpb.Value {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+type DryRunRulesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The messages the rules produce, in publishing order (sent_at is unset;
+	// the tool's retained state snapshot is not included).
+	Messages []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// The names of the rules that matched, in order.
+	MatchedRules []string `protobuf:"bytes,2,rep,name=matched_rules,json=matchedRules,proto3" json:"matched_rules,omitempty"`
+	// Why the event would be refused; empty when it would not.
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	RulesVersion  string `protobuf:"bytes,4,opt,name=rules_version,json=rulesVersion,proto3" json:"rules_version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DryRunRulesResponse) Reset() {
+	*x = DryRunRulesResponse{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DryRunRulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DryRunRulesResponse) ProtoMessage() {}
+
+func (x *DryRunRulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DryRunRulesResponse.ProtoReflect.Descriptor instead.
+func (*DryRunRulesResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DryRunRulesResponse) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *DryRunRulesResponse) GetMatchedRules() []string {
+	if x != nil {
+		return x.MatchedRules
+	}
+	return nil
+}
+
+func (x *DryRunRulesResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DryRunRulesResponse) GetRulesVersion() string {
+	if x != nil {
+		return x.RulesVersion
+	}
+	return ""
+}
+
 var File_nemo_status_v1_status_proto protoreflect.FileDescriptor
 
 const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\n" +
-	"\x1bnemo/status/v1/status.proto\x12\x0enemo.status.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x03\n" +
+	"\x1bnemo/status/v1/status.proto\x12\x0enemo.status.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x03\n" +
 	"\x04Tool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x15\n" +
@@ -1328,7 +1732,7 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"lagSeconds\x12/\n" +
 	"\x14events_in_per_second\x18\a \x01(\x01R\x11eventsInPerSecond\x125\n" +
 	"\x17messages_out_per_second\x18\b \x01(\x01R\x14messagesOutPerSecond\x12#\n" +
-	"\rrules_version\x18\t \x01(\tR\frulesVersion\"\xcc\x01\n" +
+	"\rrules_version\x18\t \x01(\tR\frulesVersion\"\x96\x02\n" +
 	"\aMessage\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12\x10\n" +
@@ -1336,7 +1740,9 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\x06retain\x18\x04 \x01(\bR\x06retain\x123\n" +
 	"\asent_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12\x19\n" +
 	"\bevent_id\x18\x06 \x01(\tR\aeventId\x12\x17\n" +
-	"\atool_id\x18\a \x01(\x05R\x06toolId\"x\n" +
+	"\atool_id\x18\a \x01(\x05R\x06toolId\x12!\n" +
+	"\fpayload_text\x18\b \x01(\tR\vpayloadText\x12%\n" +
+	"\x0eexpiry_seconds\x18\t \x01(\rR\rexpirySeconds\"x\n" +
 	"\x13ListMessagesRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x1c\n" +
 	"\atool_id\x18\x02 \x01(\x05H\x00R\x06toolId\x88\x01\x01\x12!\n" +
@@ -1365,7 +1771,31 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\x18ReplayDeadLetterResponse\"\x1d\n" +
 	"\x1bReplayAllDeadLettersRequest\":\n" +
 	"\x1cReplayAllDeadLettersResponse\x12\x1a\n" +
-	"\breplayed\x18\x01 \x01(\x03R\breplayed2\x98\x05\n" +
+	"\breplayed\x18\x01 \x01(\x03R\breplayed\"\xf0\x01\n" +
+	"\x05Rules\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x127\n" +
+	"\tloaded_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bloadedAt\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\x12>\n" +
+	"\rlast_error_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vlastErrorAt\x12\x1d\n" +
+	"\n" +
+	"rule_names\x18\x06 \x03(\tR\truleNames\"\x11\n" +
+	"\x0fGetRulesRequest\"?\n" +
+	"\x10GetRulesResponse\x12+\n" +
+	"\x05rules\x18\x01 \x01(\v2\x15.nemo.status.v1.RulesR\x05rules\"\x14\n" +
+	"\x12ReloadRulesRequest\"\\\n" +
+	"\x13ReloadRulesResponse\x12+\n" +
+	"\x05rules\x18\x01 \x01(\v2\x15.nemo.status.v1.RulesR\x05rules\x12\x18\n" +
+	"\achanged\x18\x02 \x01(\bR\achanged\"\\\n" +
+	"\x12DryRunRulesRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x120\n" +
+	"\apayload\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\apayload\"\xaa\x01\n" +
+	"\x13DryRunRulesResponse\x123\n" +
+	"\bmessages\x18\x01 \x03(\v2\x17.nemo.status.v1.MessageR\bmessages\x12#\n" +
+	"\rmatched_rules\x18\x02 \x03(\tR\fmatchedRules\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12#\n" +
+	"\rrules_version\x18\x04 \x01(\tR\frulesVersion2\x97\a\n" +
 	"\rStatusService\x12J\n" +
 	"\aGetTool\x12\x1e.nemo.status.v1.GetToolRequest\x1a\x1f.nemo.status.v1.GetToolResponse\x12P\n" +
 	"\tListTools\x12 .nemo.status.v1.ListToolsRequest\x1a!.nemo.status.v1.ListToolsResponse\x12P\n" +
@@ -1373,7 +1803,10 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\fListMessages\x12#.nemo.status.v1.ListMessagesRequest\x1a$.nemo.status.v1.ListMessagesResponse\x12b\n" +
 	"\x0fListDeadLetters\x12&.nemo.status.v1.ListDeadLettersRequest\x1a'.nemo.status.v1.ListDeadLettersResponse\x12e\n" +
 	"\x10ReplayDeadLetter\x12'.nemo.status.v1.ReplayDeadLetterRequest\x1a(.nemo.status.v1.ReplayDeadLetterResponse\x12q\n" +
-	"\x14ReplayAllDeadLetters\x12+.nemo.status.v1.ReplayAllDeadLettersRequest\x1a,.nemo.status.v1.ReplayAllDeadLettersResponseB\xbb\x01\n" +
+	"\x14ReplayAllDeadLetters\x12+.nemo.status.v1.ReplayAllDeadLettersRequest\x1a,.nemo.status.v1.ReplayAllDeadLettersResponse\x12M\n" +
+	"\bGetRules\x12\x1f.nemo.status.v1.GetRulesRequest\x1a .nemo.status.v1.GetRulesResponse\x12V\n" +
+	"\vReloadRules\x12\".nemo.status.v1.ReloadRulesRequest\x1a#.nemo.status.v1.ReloadRulesResponse\x12V\n" +
+	"\vDryRunRules\x12\".nemo.status.v1.DryRunRulesRequest\x1a#.nemo.status.v1.DryRunRulesResponseB\xbb\x01\n" +
 	"\x12com.nemo.status.v1B\vStatusProtoP\x01Z>github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1;statusv1\xa2\x02\x03NSX\xaa\x02\x0eNemo.Status.V1\xca\x02\x0eNemo\\Status\\V1\xe2\x02\x1aNemo\\Status\\V1\\GPBMetadata\xea\x02\x10Nemo::Status::V1b\x06proto3"
 
 var (
@@ -1388,7 +1821,7 @@ func file_nemo_status_v1_status_proto_rawDescGZIP() []byte {
 	return file_nemo_status_v1_status_proto_rawDescData
 }
 
-var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*Tool)(nil),                         // 0: nemo.status.v1.Tool
 	(*Task)(nil),                         // 1: nemo.status.v1.Task
@@ -1409,40 +1842,60 @@ var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*ReplayDeadLetterResponse)(nil),     // 16: nemo.status.v1.ReplayDeadLetterResponse
 	(*ReplayAllDeadLettersRequest)(nil),  // 17: nemo.status.v1.ReplayAllDeadLettersRequest
 	(*ReplayAllDeadLettersResponse)(nil), // 18: nemo.status.v1.ReplayAllDeadLettersResponse
-	(*timestamppb.Timestamp)(nil),        // 19: google.protobuf.Timestamp
+	(*Rules)(nil),                        // 19: nemo.status.v1.Rules
+	(*GetRulesRequest)(nil),              // 20: nemo.status.v1.GetRulesRequest
+	(*GetRulesResponse)(nil),             // 21: nemo.status.v1.GetRulesResponse
+	(*ReloadRulesRequest)(nil),           // 22: nemo.status.v1.ReloadRulesRequest
+	(*ReloadRulesResponse)(nil),          // 23: nemo.status.v1.ReloadRulesResponse
+	(*DryRunRulesRequest)(nil),           // 24: nemo.status.v1.DryRunRulesRequest
+	(*DryRunRulesResponse)(nil),          // 25: nemo.status.v1.DryRunRulesResponse
+	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
+	(*structpb.Value)(nil),               // 27: google.protobuf.Value
 }
 var file_nemo_status_v1_status_proto_depIdxs = []int32{
-	19, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
+	26, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
 	1,  // 1: nemo.status.v1.Tool.open_tasks:type_name -> nemo.status.v1.Task
-	19, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
-	19, // 3: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	26, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
+	26, // 3: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
 	0,  // 5: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
-	19, // 6: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
+	26, // 6: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
 	7,  // 7: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
-	19, // 8: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	26, // 8: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
 	9,  // 9: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
-	19, // 10: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
+	26, // 10: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
 	12, // 11: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
-	2,  // 12: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
-	4,  // 13: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
-	6,  // 14: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
-	10, // 15: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
-	13, // 16: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
-	15, // 17: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
-	17, // 18: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
-	3,  // 19: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
-	5,  // 20: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
-	8,  // 21: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
-	11, // 22: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
-	14, // 23: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
-	16, // 24: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
-	18, // 25: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
-	19, // [19:26] is the sub-list for method output_type
-	12, // [12:19] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	26, // 12: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	26, // 13: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	19, // 14: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	19, // 15: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	27, // 16: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
+	9,  // 17: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
+	2,  // 18: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
+	4,  // 19: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
+	6,  // 20: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
+	10, // 21: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
+	13, // 22: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
+	15, // 23: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
+	17, // 24: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
+	20, // 25: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
+	22, // 26: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
+	24, // 27: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
+	3,  // 28: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
+	5,  // 29: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
+	8,  // 30: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
+	11, // 31: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
+	14, // 32: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
+	16, // 33: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
+	18, // 34: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
+	21, // 35: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
+	23, // 36: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
+	25, // 37: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
+	28, // [28:38] is the sub-list for method output_type
+	18, // [18:28] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_nemo_status_v1_status_proto_init() }
@@ -1458,7 +1911,7 @@ func file_nemo_status_v1_status_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_status_v1_status_proto_rawDesc), len(file_nemo_status_v1_status_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

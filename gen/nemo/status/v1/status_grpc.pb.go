@@ -31,6 +31,9 @@ const (
 	StatusService_ListDeadLetters_FullMethodName      = "/nemo.status.v1.StatusService/ListDeadLetters"
 	StatusService_ReplayDeadLetter_FullMethodName     = "/nemo.status.v1.StatusService/ReplayDeadLetter"
 	StatusService_ReplayAllDeadLetters_FullMethodName = "/nemo.status.v1.StatusService/ReplayAllDeadLetters"
+	StatusService_GetRules_FullMethodName             = "/nemo.status.v1.StatusService/GetRules"
+	StatusService_ReloadRules_FullMethodName          = "/nemo.status.v1.StatusService/ReloadRules"
+	StatusService_DryRunRules_FullMethodName          = "/nemo.status.v1.StatusService/DryRunRules"
 )
 
 // StatusServiceClient is the client API for StatusService service.
@@ -51,6 +54,14 @@ type StatusServiceClient interface {
 	ReplayDeadLetter(ctx context.Context, in *ReplayDeadLetterRequest, opts ...grpc.CallOption) (*ReplayDeadLetterResponse, error)
 	// Put every dead letter back into the input (needs the admin token when one is set).
 	ReplayAllDeadLetters(ctx context.Context, in *ReplayAllDeadLettersRequest, opts ...grpc.CallOption) (*ReplayAllDeadLettersResponse, error)
+	// The routing rules in force and the last attempt to reload them.
+	GetRules(ctx context.Context, in *GetRulesRequest, opts ...grpc.CallOption) (*GetRulesResponse, error)
+	// Read the rules file again now (needs the admin token when one is set).
+	// A file with mistakes is refused with every mistake named by line and
+	// column, and the rules in force stay.
+	ReloadRules(ctx context.Context, in *ReloadRulesRequest, opts ...grpc.CallOption) (*ReloadRulesResponse, error)
+	// What the rules in force would publish for an event; nothing is sent.
+	DryRunRules(ctx context.Context, in *DryRunRulesRequest, opts ...grpc.CallOption) (*DryRunRulesResponse, error)
 }
 
 type statusServiceClient struct {
@@ -131,6 +142,36 @@ func (c *statusServiceClient) ReplayAllDeadLetters(ctx context.Context, in *Repl
 	return out, nil
 }
 
+func (c *statusServiceClient) GetRules(ctx context.Context, in *GetRulesRequest, opts ...grpc.CallOption) (*GetRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRulesResponse)
+	err := c.cc.Invoke(ctx, StatusService_GetRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statusServiceClient) ReloadRules(ctx context.Context, in *ReloadRulesRequest, opts ...grpc.CallOption) (*ReloadRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReloadRulesResponse)
+	err := c.cc.Invoke(ctx, StatusService_ReloadRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statusServiceClient) DryRunRules(ctx context.Context, in *DryRunRulesRequest, opts ...grpc.CallOption) (*DryRunRulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DryRunRulesResponse)
+	err := c.cc.Invoke(ctx, StatusService_DryRunRules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StatusServiceServer is the server API for StatusService service.
 // All implementations must embed UnimplementedStatusServiceServer
 // for forward compatibility.
@@ -149,6 +190,14 @@ type StatusServiceServer interface {
 	ReplayDeadLetter(context.Context, *ReplayDeadLetterRequest) (*ReplayDeadLetterResponse, error)
 	// Put every dead letter back into the input (needs the admin token when one is set).
 	ReplayAllDeadLetters(context.Context, *ReplayAllDeadLettersRequest) (*ReplayAllDeadLettersResponse, error)
+	// The routing rules in force and the last attempt to reload them.
+	GetRules(context.Context, *GetRulesRequest) (*GetRulesResponse, error)
+	// Read the rules file again now (needs the admin token when one is set).
+	// A file with mistakes is refused with every mistake named by line and
+	// column, and the rules in force stay.
+	ReloadRules(context.Context, *ReloadRulesRequest) (*ReloadRulesResponse, error)
+	// What the rules in force would publish for an event; nothing is sent.
+	DryRunRules(context.Context, *DryRunRulesRequest) (*DryRunRulesResponse, error)
 	mustEmbedUnimplementedStatusServiceServer()
 }
 
@@ -179,6 +228,15 @@ func (UnimplementedStatusServiceServer) ReplayDeadLetter(context.Context, *Repla
 }
 func (UnimplementedStatusServiceServer) ReplayAllDeadLetters(context.Context, *ReplayAllDeadLettersRequest) (*ReplayAllDeadLettersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReplayAllDeadLetters not implemented")
+}
+func (UnimplementedStatusServiceServer) GetRules(context.Context, *GetRulesRequest) (*GetRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRules not implemented")
+}
+func (UnimplementedStatusServiceServer) ReloadRules(context.Context, *ReloadRulesRequest) (*ReloadRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReloadRules not implemented")
+}
+func (UnimplementedStatusServiceServer) DryRunRules(context.Context, *DryRunRulesRequest) (*DryRunRulesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DryRunRules not implemented")
 }
 func (UnimplementedStatusServiceServer) mustEmbedUnimplementedStatusServiceServer() {}
 func (UnimplementedStatusServiceServer) testEmbeddedByValue()                       {}
@@ -327,6 +385,60 @@ func _StatusService_ReplayAllDeadLetters_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StatusService_GetRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatusServiceServer).GetRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatusService_GetRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatusServiceServer).GetRules(ctx, req.(*GetRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatusService_ReloadRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReloadRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatusServiceServer).ReloadRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatusService_ReloadRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatusServiceServer).ReloadRules(ctx, req.(*ReloadRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatusService_DryRunRules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DryRunRulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatusServiceServer).DryRunRules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatusService_DryRunRules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatusServiceServer).DryRunRules(ctx, req.(*DryRunRulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // StatusService_ServiceDesc is the grpc.ServiceDesc for StatusService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -361,6 +473,18 @@ var StatusService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReplayAllDeadLetters",
 			Handler:    _StatusService_ReplayAllDeadLetters_Handler,
+		},
+		{
+			MethodName: "GetRules",
+			Handler:    _StatusService_GetRules_Handler,
+		},
+		{
+			MethodName: "ReloadRules",
+			Handler:    _StatusService_ReloadRules_Handler,
+		},
+		{
+			MethodName: "DryRunRules",
+			Handler:    _StatusService_DryRunRules_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
