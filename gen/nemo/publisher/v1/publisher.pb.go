@@ -71,7 +71,10 @@ type GetSessionResponse struct {
 	// When the session last went up or down.
 	Since *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
 	// Why the last connection attempt failed, in words an admin can act on.
-	LastError     string `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	LastError string `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// True while this publisher waits as hot standby: another one holds the
+	// lease on the client id and the session.
+	Standby       bool `protobuf:"varint,6,opt,name=standby,proto3" json:"standby,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,6 +142,13 @@ func (x *GetSessionResponse) GetLastError() string {
 		return x.LastError
 	}
 	return ""
+}
+
+func (x *GetSessionResponse) GetStandby() bool {
+	if x != nil {
+		return x.Standby
+	}
+	return false
 }
 
 type PublishRequest struct {
@@ -288,14 +298,15 @@ var File_nemo_publisher_v1_publisher_proto protoreflect.FileDescriptor
 const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\n" +
 	"!nemo/publisher/v1/publisher.proto\x12\x11nemo.publisher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"\x13\n" +
-	"\x11GetSessionRequest\"\xb8\x01\n" +
+	"\x11GetSessionRequest\"\xd2\x01\n" +
 	"\x12GetSessionResponse\x12\x16\n" +
 	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1c\n" +
 	"\tconnected\x18\x03 \x01(\bR\tconnected\x120\n" +
 	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1d\n" +
 	"\n" +
-	"last_error\x18\x05 \x01(\tR\tlastError\"E\n" +
+	"last_error\x18\x05 \x01(\tR\tlastError\x12\x18\n" +
+	"\astandby\x18\x06 \x01(\bR\astandby\"E\n" +
 	"\x0ePublishRequest\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.bridge.v1.MessageR\bmessages\"M\n" +
 	"\x0fPublishResponse\x12:\n" +

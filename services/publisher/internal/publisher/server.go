@@ -51,7 +51,7 @@ func (s *server) GetSession(context.Context, *publisherv1.GetSessionRequest) (*p
 	session := s.session
 	s.mu.Unlock()
 	if session == nil {
-		return &publisherv1.GetSessionResponse{Broker: s.cfg.Broker(), ClientId: s.cfg.ClientID, LastError: "standing by: another publisher holds the MQTT session"}, nil
+		return &publisherv1.GetSessionResponse{Broker: s.cfg.Broker(), ClientId: s.cfg.ClientID, Standby: true, LastError: "standing by: another publisher holds the MQTT session"}, nil
 	}
 	st := session.State()
 	return &publisherv1.GetSessionResponse{
