@@ -4,9 +4,9 @@ SHELL   := /bin/bash
 GO      ?= go
 BIN     := bin
 TOOLBIN := .bin
-SERVICES := ingest router publisher devstack
+SERVICES := ingest router publisher gateway devstack
 # Every module in go.work; `./...` does not cross module boundaries there.
-MODULES  := gen services/platform services/ingest services/router services/publisher services/devstack test examples
+MODULES  := gen services/platform services/ingest services/router services/publisher services/gateway services/devstack test examples
 PKGS     := $(addsuffix /...,$(addprefix ./,$(MODULES)))
 # Everything the race detector and the end-to-end tests cover.
 TEST_FLAGS ?= -race -count=1 -timeout 20m

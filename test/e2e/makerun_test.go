@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os/exec"
 	"path/filepath"
@@ -35,21 +36,22 @@ func TestMakeRunStackDeliversTheDemo(t *testing.T) {
 		t.Fatalf("build devstack: %v\n%s", err, out)
 	}
 	var ports []int
-	for range 2 {
+	for range 3 {
 		p, err := harness.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
 		ports = append(ports, p)
 	}
-	// The services take three consecutive ports from each base; free
-	// ports are not consecutive, so look for a base with three free.
-	grpcBase, httpBase := consecutiveFree(t), consecutiveFree(t)
+	// The services take consecutive ports from each base (four gRPC, three
+	// metrics); free ports are not consecutive, so look for such a base.
+	grpcBase, httpBase := consecutiveFree(t, 4), consecutiveFree(t, 3)
 	mqttAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	gatewayAddr := "127.0.0.1:" + strconv.Itoa(ports[2])
 	if _, err := env.StartProcess("devstack", devstack, "-bin-dir", bin,
 		"-embedded-redis-addr", "127.0.0.1:"+strconv.Itoa(ports[1]), "-embedded-mqtt-addr", mqttAddr,
 		"-grpc-port-base", strconv.Itoa(grpcBase), "-http-port-base", strconv.Itoa(httpBase),
-		"-demo-interval", "50ms"); err != nil {
+		"-http-addr", gatewayAddr, "-demo-interval", "50ms"); err != nil {
 		t.Fatal(err)
 	}
 	if err := harness.WaitTCP(mqttAddr, 30*time.Second); err != nil {
@@ -94,10 +96,26 @@ func TestMakeRunStackDeliversTheDemo(t *testing.T) {
 			t.Fatalf("after 60 s the embedded broker has had %v (want a tool event, a tool status and the bridge status)", seen)
 		}
 	}
+	// The gateway is part of the stack: it knows the demo's tools and
+	// finds every hop healthy.
+	eventually(t, 30*time.Second, func() error {
+		var health struct {
+			Healthy bool
+			Summary string
+		}
+		if code := getJSON(t, "http://"+gatewayAddr+"/v1/health", &health); code != 200 || !health.Healthy {
+			return fmt.Errorf("GET /v1/health: %d, %+v", code, health)
+		}
+		var tools struct{ Tools []struct{ ID int32 } }
+		if code := getJSON(t, "http://"+gatewayAddr+"/v1/tools", &tools); code != 200 || len(tools.Tools) == 0 {
+			return fmt.Errorf("GET /v1/tools: %d, %d tools", code, len(tools.Tools))
+		}
+		return nil
+	})
 }
 
-// consecutiveFree finds a port with the next two free as well.
-func consecutiveFree(t *testing.T) int {
+// consecutiveFree finds a port with the next n-1 free as well.
+func consecutiveFree(t *testing.T, n int) int {
 	t.Helper()
 	for range 50 {
 		base, err := harness.FreePort()
@@ -108,7 +126,7 @@ func consecutiveFree(t *testing.T) int {
 			continue
 		}
 		ok := true
-		for i := 1; i < 3; i++ {
+		for i := 1; i < n; i++ {
 			if err := harness.WaitTCP("127.0.0.1:"+strconv.Itoa(base+i), time.Millisecond); err == nil {
 				ok = false
 			}
@@ -117,6 +135,6 @@ func consecutiveFree(t *testing.T) int {
 			return base
 		}
 	}
-	t.Fatal("no three consecutive free ports")
+	t.Fatalf("no %d consecutive free ports", n)
 	return 0
 }

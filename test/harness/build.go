@@ -9,7 +9,7 @@ import (
 )
 
 // Services whose binaries Build makes.
-var Services = []string{"ingest", "router", "publisher"}
+var Services = []string{"ingest", "router", "publisher", "gateway"}
 
 // RepoRoot is the directory holding go.work.
 func RepoRoot() (string, error) {

@@ -20,6 +20,7 @@ type Options struct {
 	EmbeddedMQTTAddr  string
 	GRPCPortBase      int
 	HTTPPortBase      int
+	HTTPAddr          string
 }
 
 // Bind registers the flags.
@@ -33,6 +34,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.IngestMode, "ingest-mode", "stream", "stream, list or pubsub")
 	fs.StringVar(&o.EmbeddedRedisAddr, "embedded-redis-addr", "127.0.0.1:6390", "where the embedded Redis listens")
 	fs.StringVar(&o.EmbeddedMQTTAddr, "embedded-mqtt-addr", "127.0.0.1:1884", "where the embedded MQTT broker listens")
-	fs.IntVar(&o.GRPCPortBase, "grpc-port-base", 7001, "gRPC ports of ingest, router and publisher: this one and the next two")
+	fs.IntVar(&o.GRPCPortBase, "grpc-port-base", 7001, "gRPC ports of ingest, router, publisher and gateway: this one and the next three")
 	fs.IntVar(&o.HTTPPortBase, "http-port-base", 9101, "metrics ports of ingest, router and publisher: this one and the next two")
+	fs.StringVar(&o.HTTPAddr, "http-addr", ":8080", "where the gateway serves the page, the REST API and its metrics")
 }

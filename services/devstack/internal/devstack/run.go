@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -15,12 +16,15 @@ import (
 )
 
 // order of the services, which is also the order of their ports.
-var order = []string{"ingest", "router", "publisher"}
+var order = []string{"ingest", "router", "publisher", "gateway"}
 
 // ports are the gRPC and HTTP addresses of each service on loopback; by
 // default the services' own defaults.
 func (o Options) ports(name string) (grpc, http string) {
 	i := slices.Index(order, name)
+	if name == "gateway" {
+		return fmt.Sprintf("127.0.0.1:%d", o.GRPCPortBase+i), o.HTTPAddr
+	}
 	return fmt.Sprintf("127.0.0.1:%d", o.GRPCPortBase+i), fmt.Sprintf("127.0.0.1:%d", o.HTTPPortBase+i)
 }
 
@@ -61,9 +65,9 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	<-ctx.Done()
-	fmt.Println("stopping: ingest, then router, then publisher")
+	fmt.Println("stopping: gateway, ingest, router, then publisher")
 	stopChildren()
-	for i := len(children) - 1; i >= 0; i-- { // ingest was started last
+	for i := len(children) - 1; i >= 0; i-- { // in reverse order of start
 		children[i].stop()
 	}
 	wg.Wait()
@@ -73,13 +77,16 @@ func Run(ctx context.Context, o Options) error {
 func services(o Options, redisURL, mqttURL string) ([]*child, error) {
 	publisherAddr, _ := o.ports("publisher")
 	routerAddr, _ := o.ports("router")
+	ingestAddr, _ := o.ports("ingest")
 	args := map[string][]string{
 		"publisher": {"-mqtt-url", mqttURL},
 		"router":    {"-publisher-addr", publisherAddr, "-redis-url", redisURL},
 		"ingest":    {"-redis-url", redisURL, "-router-addr", routerAddr, "-ingest-mode", o.IngestMode},
+		"gateway": {"-redis-url", redisURL, "-ingest-mode", o.IngestMode,
+			"-ingest-addr", ingestAddr, "-router-addr", routerAddr, "-publisher-addr", publisherAddr},
 	}
 	var out []*child
-	for _, name := range []string{"publisher", "router", "ingest"} {
+	for _, name := range []string{"publisher", "router", "ingest", "gateway"} {
 		bin, err := binary(o.BinDir, name)
 		if err != nil {
 			return nil, err
@@ -141,6 +148,7 @@ NEMO MQTT bridge is running.
   Redis:        %s%s, input: %s
   MQTT broker:  %s%s
   Demo events:  %v
+The bridge's page:  http://%s/  (REST API under /v1/, OpenAPI at /openapi.json)
 Watch the messages:
   mosquitto_sub -h %s -p %s -t 'nemo/#' -v
 Look into Redis:
@@ -148,6 +156,18 @@ Look into Redis:
 Metrics: http://127.0.0.1:%d/metrics (ingest; router and publisher on the next two ports)
 Stop with Ctrl-C.
 
-`, redisURL, embedded(o.RedisURL), o.IngestMode, mqttURL, embedded(o.MQTTURL), o.Demo,
+`, redisURL, embedded(o.RedisURL), o.IngestMode, mqttURL, embedded(o.MQTTURL), o.Demo, browsable(o.HTTPAddr),
 		b.Hostname(), b.Port(), r.Hostname(), r.Port(), o.HTTPPortBase)
+}
+
+// browsable turns a listen address into one a browser can open.
+func browsable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

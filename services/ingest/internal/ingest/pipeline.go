@@ -29,6 +29,7 @@ type pipeline struct {
 	window  *window
 	link    *relay.Link[*bridgev1.Event, *bridgev1.EventAck]
 	dead    *deadLetters
+	totals  totals
 	settled chan settled
 	metrics *metrics
 	health  *healthState
@@ -135,6 +136,7 @@ func (p *pipeline) settle(ctx context.Context, batch []settled) {
 		p.metrics.acked.WithLabelValues(s.outcome).Inc()
 	}
 	p.window.release(entries)
+	p.totals.addIn(ctx, len(batch))
 }
 
 func (p *pipeline) retry(ctx context.Context, what string, f func() error) {

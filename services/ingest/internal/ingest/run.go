@@ -39,6 +39,7 @@ func Run(ctx context.Context, o Options) error {
 			settled: make(chan settled, o.Window),
 			health:  &healthState{report: rt.SetServing},
 			dead:    &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
+			totals:  totals{rdb: rdb},
 		}
 		p.metrics = newMetrics(rt.Metrics, func() float64 { return float64(p.window.len()) })
 		p.link = relay.NewLink(relay.LinkConfig[*bridgev1.Event, *bridgev1.EventAck]{

@@ -1,0 +1,69 @@
+// Package gateway is the gateway service: StatusService on gRPC, REST
+// through grpc-gateway, the OpenAPI document and the page, on one port.
+package gateway
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+)
+
+// Options configure the gateway.
+type Options struct {
+	Service        service.Options
+	RedisURL       string
+	IngestAddr     string
+	RouterAddr     string
+	PublisherAddrs string
+	Input          status.Input
+	AdminToken     string
+	AdminTokenFile string
+	ProtectReads   bool
+}
+
+// Bind registers the gateway's flags. The input flags take the same
+// defaults as ingest's, so that both look at the same keys.
+func (o *Options) Bind(fs *flag.FlagSet) {
+	o.Service.Bind(fs, "gateway", ":7004", ":8080")
+	fs.StringVar(&o.RedisURL, "redis-url", "redis://localhost:6379/1", "the Redis the bridge uses")
+	fs.StringVar(&o.IngestAddr, "ingest-addr", "localhost:7001", "gRPC address of ingest, for its health")
+	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router (health, rules)")
+	fs.StringVar(&o.PublisherAddrs, "publisher-addr", "localhost:7003", "gRPC addresses of the publishers, comma-separated (the active one and standbys)")
+	fs.StringVar(&o.Input.Mode, "ingest-mode", "stream", "how ingest reads events: stream, list or pubsub (for backlog and lag)")
+	fs.StringVar(&o.Input.Stream, "stream", "nemo:events", "stream mode: the stream NEMO writes to")
+	fs.StringVar(&o.Input.Group, "group", "nemo-bridge", "stream mode: ingest's consumer group")
+	fs.StringVar(&o.Input.List, "list", "nemo_mqtt_events", "list mode: the list the NEMO plugin pushes to")
+	fs.StringVar(&o.Input.ProcessingList, "processing-list", "nemo_mqtt_events:processing", "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.Input.DeadLetterStream, "dead-letter-stream", "nemo:events:dead", "the stream of refused events")
+	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token that write actions (replay, reload) need; empty: no token needed")
+	fs.StringVar(&o.AdminTokenFile, "admin-token-file", "", "read the admin token from this file (a Kubernetes secret) instead")
+	fs.BoolVar(&o.ProtectReads, "protect-reads", false, "reads need the admin token too")
+}
+
+// token is the admin token from the flag or its file.
+func (o *Options) token() (string, error) {
+	if o.AdminTokenFile == "" {
+		return o.AdminToken, nil
+	}
+	b, err := os.ReadFile(o.AdminTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("-admin-token-file: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", fmt.Errorf("-admin-token-file %s is empty", o.AdminTokenFile)
+	}
+	return t, nil
+}
+
+func (o *Options) validate() error {
+	switch o.Input.Mode {
+	case "stream", "list", "pubsub":
+		return nil
+	}
+	return fmt.Errorf("-ingest-mode %q: want stream, list or pubsub", o.Input.Mode)
+}

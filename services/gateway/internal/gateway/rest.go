@@ -1,0 +1,38 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/nemo-mqtt-bridge/bridge/gen/openapi"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+)
+
+// jsonMarshaler writes NEMO's snake_case field names (as the tool state on
+// MQTT does) and every field, so that `"in_use": false` is there to read
+// rather than left out.
+var jsonMarshaler = &runtime.JSONPb{
+	MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+	UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+}
+
+// mountREST serves StatusService as REST (the mapping is in
+// proto/nemo/status/v1/status.gateway.yaml) and the OpenAPI document, on
+// the service's HTTP mux. The REST handlers call srv in-process; srv
+// checks the bearer token itself, so both ways in are guarded alike.
+func mountREST(ctx context.Context, rt *service.Runtime, srv statusv1.StatusServiceServer) error {
+	gw := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler))
+	if err := statusv1.RegisterStatusServiceHandlerServer(ctx, gw, srv); err != nil {
+		return err
+	}
+	rt.HTTP.Handle("/v1/", gw)
+	rt.HTTP.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.Document)
+	})
+	return nil
+}

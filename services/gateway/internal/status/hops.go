@@ -1,0 +1,162 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+)
+
+// Hop names, in the order of the flow.
+const (
+	hopRedis     = "redis"
+	hopIngest    = "ingest"
+	hopRouter    = "router"
+	hopPublisher = "publisher"
+	hopBroker    = "broker"
+)
+
+// transitions remembers since when each hop is in its state, as the
+// gateway saw it, for hops that do not say so themselves.
+type transitions struct {
+	mu    sync.Mutex
+	state map[string]bool
+	since map[string]time.Time
+}
+
+func (t *transitions) observe(hop *statusv1.Hop, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == nil {
+		t.state, t.since = map[string]bool{}, map[string]time.Time{}
+	}
+	if prev, seen := t.state[hop.Name]; !seen || prev != hop.Healthy {
+		t.state[hop.Name], t.since[hop.Name] = hop.Healthy, now
+	}
+	if hop.Since == nil {
+		hop.Since = timestamppb.New(t.since[hop.Name])
+	}
+}
+
+func (s *Server) redisHop(ctx context.Context) *statusv1.Hop {
+	addr := s.rdb.Options().Addr
+	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
+	defer cancel()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return &statusv1.Hop{Name: hopRedis, Summary: "cannot reach Redis at " + addr, Detail: err.Error()}
+	}
+	return &statusv1.Hop{Name: hopRedis, Healthy: true, Summary: "Redis at " + addr + " answers"}
+}
+
+// serviceHop asks a service's health. notReady says, in words, what a
+// service that runs but is not ready is waiting for.
+func serviceHop(ctx context.Context, name string, p *Peer, working, notReady string) *statusv1.Hop {
+	serving, err := p.serving(ctx)
+	switch {
+	case err != nil:
+		return &statusv1.Hop{Name: name, Summary: "not running, or not reachable at " + p.Addr, Detail: err.Error()}
+	case !serving:
+		return &statusv1.Hop{Name: name, Summary: "running, but " + notReady, Detail: p.Addr + " reports NOT_SERVING"}
+	}
+	return &statusv1.Hop{Name: name, Healthy: true, Summary: working, Detail: p.Addr}
+}
+
+// routerHop is the router's health and the rules it has in force.
+func (s *Server) routerHop(ctx context.Context) (*statusv1.Hop, *routerv1.Rules) {
+	hop := serviceHop(ctx, hopRouter, s.peers.Router, "turning events into messages", "it cannot reach the publisher")
+	if !hop.Healthy && strings.HasPrefix(hop.Summary, "not running") {
+		return hop, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
+	defer cancel()
+	resp, err := s.peers.Router.router().GetRules(ctx, &routerv1.GetRulesRequest{})
+	if err != nil {
+		return hop, nil
+	}
+	if last := resp.GetRules().GetLastError(); last != "" {
+		hop.Detail += "; the last rules file was refused: " + last
+	}
+	return hop, resp.GetRules()
+}
+
+// publisherHops asks every publisher: the publisher hop is fine when one
+// runs; the broker hop is the session of the active one (not a standby).
+func (s *Server) publisherHops(ctx context.Context) (publisher, broker *statusv1.Hop) {
+	type answer struct {
+		peer    *Peer
+		session *publisherv1.GetSessionResponse
+		err     error
+	}
+	answers := make([]answer, len(s.peers.Publishers))
+	var wg sync.WaitGroup
+	for i, p := range s.peers.Publishers {
+		wg.Go(func() {
+			sess, err := p.session(ctx)
+			answers[i] = answer{p, sess, err}
+		})
+	}
+	wg.Wait()
+	var active *answer
+	var standbys, down []string
+	for i, a := range answers {
+		switch {
+		case a.err != nil:
+			down = append(down, a.peer.Addr)
+		case a.session.GetStandby():
+			standbys = append(standbys, a.peer.Addr)
+		case active == nil || a.session.GetConnected():
+			active = &answers[i]
+		}
+	}
+	publisher = &statusv1.Hop{Name: hopPublisher, Detail: describePublishers(active != nil, standbys, down)}
+	switch {
+	case active != nil:
+		publisher.Healthy, publisher.Summary = true, "running"
+		if len(standbys) > 0 {
+			publisher.Summary += fmt.Sprintf(", with %d on standby", len(standbys))
+		}
+		publisher.Detail = active.peer.Addr + " is active" + publisher.Detail
+		broker = brokerHop(active.session)
+	case len(standbys) > 0:
+		publisher.Summary = "only standbys run: none holds the MQTT session"
+		broker = &statusv1.Hop{Name: hopBroker, Summary: "not connected: no publisher is active"}
+	default:
+		publisher.Summary = "not running, or not reachable at " + strings.Join(down, ", ")
+		broker = &statusv1.Hop{Name: hopBroker, Summary: "unknown: no publisher answers"}
+	}
+	return publisher, broker
+}
+
+func describePublishers(active bool, standbys, down []string) string {
+	var parts []string
+	if len(standbys) > 0 {
+		parts = append(parts, "standby: "+strings.Join(standbys, ", "))
+	}
+	if len(down) > 0 && active {
+		parts = append(parts, "not answering: "+strings.Join(down, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, "; ")
+}
+
+// brokerHop is the active publisher's session. While it is down, Detail is
+// the publisher's reason in words (what failed and what to do about it).
+func brokerHop(sess *publisherv1.GetSessionResponse) *statusv1.Hop {
+	hop := &statusv1.Hop{Name: hopBroker, Since: sess.GetSince()}
+	if sess.GetConnected() {
+		hop.Healthy, hop.Summary = true, "connected to "+sess.GetBroker()
+		hop.Detail = "client id " + sess.GetClientId()
+		return hop
+	}
+	hop.Summary, hop.Detail = "cannot reach the broker at "+sess.GetBroker(), sess.GetLastError()
+	return hop
+}

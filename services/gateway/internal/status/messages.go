@@ -1,0 +1,94 @@
+package status
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+)
+
+// RecentKey is the capped stream of delivered messages the router keeps.
+const RecentKey = "nemo:bridge:recent"
+
+const (
+	defaultMessages = 50
+	maxMessages     = 1000
+	// scanPage is how many entries one read takes when a filter may skip
+	// most of them; the stream is capped, so the scan is bounded.
+	scanPage = 500
+)
+
+func (s *Server) ListMessages(ctx context.Context, req *statusv1.ListMessagesRequest) (*statusv1.ListMessagesResponse, error) {
+	if err := s.auth.read(ctx); err != nil {
+		return nil, err
+	}
+	limit := int(req.GetLimit())
+	switch {
+	case limit < 0:
+		return nil, invalid("limit %d: it cannot be negative", limit)
+	case limit == 0:
+		limit = defaultMessages
+	}
+	limit = min(limit, maxMessages)
+	var filter []string
+	if f := req.GetTopicFilter(); f != "" {
+		if err := checkFilter(f); err != nil {
+			return nil, invalid("topic_filter %q: %v", f, err)
+		}
+		filter = strings.Split(f, "/")
+	}
+	resp := &statusv1.ListMessagesResponse{}
+	end := "+"
+	for len(resp.Messages) < limit {
+		entries, err := s.rdb.XRevRangeN(ctx, RecentKey, end, "-", scanPage).Result()
+		if err != nil {
+			return nil, redisError(err)
+		}
+		for _, e := range entries {
+			m := recentMessage(e)
+			if (req.ToolId == nil || m.GetToolId() == req.GetToolId()) &&
+				(filter == nil || topicMatches(filter, m.GetTopic())) {
+				resp.Messages = append(resp.Messages, m)
+				if len(resp.Messages) == limit {
+					break
+				}
+			}
+		}
+		if len(entries) < scanPage {
+			break
+		}
+		end = "(" + entries[len(entries)-1].ID
+	}
+	return resp, nil
+}
+
+// recentMessage reads one entry of the recent stream (fields written by the
+// router's recent log).
+func recentMessage(e redis.XMessage) *statusv1.Message {
+	text := func(k string) string { v, _ := e.Values[k].(string); return v }
+	m := &statusv1.Message{
+		Topic:   text("topic"),
+		Payload: []byte(text("payload")),
+		Retain:  text("retain") == "true",
+		EventId: text("event_id"),
+	}
+	if utf8.Valid(m.Payload) {
+		m.PayloadText = string(m.Payload)
+	}
+	if q, err := strconv.ParseUint(text("qos"), 10, 32); err == nil {
+		m.Qos = uint32(q)
+	}
+	if ms, err := strconv.ParseInt(text("sent_at"), 10, 64); err == nil {
+		m.SentAt = timestamppb.New(time.UnixMilli(ms))
+	}
+	if id, err := strconv.ParseInt(text("tool_id"), 10, 32); err == nil {
+		m.ToolId = int32(id)
+	}
+	return m
+}

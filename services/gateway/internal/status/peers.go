@@ -1,0 +1,92 @@
+package status
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+)
+
+// peerTimeout bounds each question to a service, so that one hung service
+// cannot make the health page hang.
+const peerTimeout = 2 * time.Second
+
+// Peer is one service the gateway asks about itself.
+type Peer struct {
+	Addr string
+	conn *grpc.ClientConn
+}
+
+// Peers are the pipeline's services.
+type Peers struct {
+	Ingest     *Peer
+	Router     *Peer
+	Publishers []*Peer
+}
+
+// DialPeers connects (lazily) to every service; publisherAddrs is a
+// comma-separated list.
+func DialPeers(ingestAddr, routerAddr, publisherAddrs string) (*Peers, error) {
+	var p Peers
+	var err error
+	if p.Ingest, err = dialPeer(ingestAddr); err != nil {
+		return nil, err
+	}
+	if p.Router, err = dialPeer(routerAddr); err != nil {
+		return nil, err
+	}
+	for _, addr := range strings.Split(publisherAddrs, ",") {
+		if addr = strings.TrimSpace(addr); addr == "" {
+			continue
+		}
+		pub, err := dialPeer(addr)
+		if err != nil {
+			return nil, err
+		}
+		p.Publishers = append(p.Publishers, pub)
+	}
+	return &p, nil
+}
+
+func dialPeer(addr string) (*Peer, error) {
+	conn, err := service.DialPeer(addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Peer{Addr: addr, conn: conn}, nil
+}
+
+// Close closes every connection.
+func (p *Peers) Close() {
+	for _, peer := range append([]*Peer{p.Ingest, p.Router}, p.Publishers...) {
+		peer.conn.Close()
+	}
+}
+
+// serving asks the service's health service; an error means it did not
+// answer at all.
+func (p *Peer) serving(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
+	defer cancel()
+	resp, err := healthpb.NewHealthClient(p.conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return false, err
+	}
+	return resp.GetStatus() == healthpb.HealthCheckResponse_SERVING, nil
+}
+
+func (p *Peer) router() routerv1.RouterServiceClient {
+	return routerv1.NewRouterServiceClient(p.conn)
+}
+
+func (p *Peer) session(ctx context.Context) (*publisherv1.GetSessionResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
+	defer cancel()
+	return publisherv1.NewPublisherServiceClient(p.conn).GetSession(ctx, &publisherv1.GetSessionRequest{})
+}

@@ -1,0 +1,91 @@
+package status
+
+import (
+	"context"
+
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+)
+
+// ControlChannel is where the NEMO plugin sent its control messages; every
+// router listens there for "reload_config".
+const ControlChannel = "nemo_mqtt_bridge_control"
+
+func (s *Server) GetRules(ctx context.Context, _ *statusv1.GetRulesRequest) (*statusv1.GetRulesResponse, error) {
+	if err := s.auth.read(ctx); err != nil {
+		return nil, err
+	}
+	resp, err := s.peers.Router.router().GetRules(ctx, &routerv1.GetRulesRequest{})
+	if err != nil {
+		return nil, routerError(err)
+	}
+	return &statusv1.GetRulesResponse{Rules: publicRules(resp.GetRules())}, nil
+}
+
+// ReloadRules asks the router it is connected to, whose answer carries the
+// mistakes of a bad file, and then tells every other router replica on the
+// control channel.
+func (s *Server) ReloadRules(ctx context.Context, _ *statusv1.ReloadRulesRequest) (*statusv1.ReloadRulesResponse, error) {
+	if err := s.auth.write(ctx); err != nil {
+		return nil, err
+	}
+	resp, err := s.peers.Router.router().ReloadRules(ctx, &routerv1.ReloadRulesRequest{})
+	if err != nil {
+		return nil, routerError(err)
+	}
+	if err := s.rdb.Publish(ctx, ControlChannel, "reload_config").Err(); err != nil {
+		return nil, redisError(err)
+	}
+	return &statusv1.ReloadRulesResponse{Rules: publicRules(resp.GetRules()), Changed: resp.GetChanged()}, nil
+}
+
+func (s *Server) DryRunRules(ctx context.Context, req *statusv1.DryRunRulesRequest) (*statusv1.DryRunRulesResponse, error) {
+	if err := s.auth.read(ctx); err != nil {
+		return nil, err
+	}
+	if req.GetTopic() == "" {
+		return nil, invalid("topic is empty: give the topic NEMO's plugin used, e.g. nemo/tools/12/enabled")
+	}
+	payload := []byte("{}")
+	if req.GetPayload() != nil {
+		var err error
+		if payload, err = protojson.Marshal(req.GetPayload()); err != nil {
+			return nil, invalid("payload: %v", err)
+		}
+	}
+	ev := &bridgev1.Event{Id: "dry-run", Topic: req.GetTopic(), Payload: payload}
+	resp, err := s.peers.Router.router().DryRun(ctx, &routerv1.DryRunRequest{Event: ev})
+	if err != nil {
+		return nil, routerError(err)
+	}
+	out := &statusv1.DryRunRulesResponse{MatchedRules: resp.GetMatchedRules(), Error: resp.GetError(), RulesVersion: resp.GetRulesVersion()}
+	for _, m := range resp.GetMessages() {
+		out.Messages = append(out.Messages, &statusv1.Message{
+			Topic: m.GetTopic(), Payload: m.GetPayload(), PayloadText: string(m.GetPayload()),
+			Qos: m.GetQos(), Retain: m.GetRetain(), ExpirySeconds: m.GetExpirySeconds(),
+		})
+	}
+	return out, nil
+}
+
+func publicRules(r *routerv1.Rules) *statusv1.Rules {
+	return &statusv1.Rules{
+		Version: r.GetVersion(), Source: r.GetSource(), LoadedAt: r.GetLoadedAt(),
+		LastError: r.GetLastError(), LastErrorAt: r.GetLastErrorAt(), RuleNames: r.GetRuleNames(),
+	}
+}
+
+// routerError keeps the router's own refusals (a bad rules file is
+// INVALID_ARGUMENT) and says in words when the router cannot be reached.
+func routerError(err error) error {
+	st := grpcstatus.Convert(err)
+	if st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded {
+		return grpcstatus.Errorf(codes.Unavailable, "the router is unreachable: %s", st.Message())
+	}
+	return err
+}

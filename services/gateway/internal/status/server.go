@@ -1,0 +1,58 @@
+// Package status answers StatusService from what the pipeline keeps in
+// Redis (tool state, recent messages, dead letters, input backlog) and from
+// the services themselves (health, the broker session, the rules).
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+)
+
+// Input names the keys ingest reads and writes; the defaults are ingest's.
+type Input struct {
+	Mode             string
+	Stream           string
+	Group            string
+	List             string
+	ProcessingList   string
+	DeadLetterStream string
+}
+
+// Server implements StatusService.
+type Server struct {
+	statusv1.UnimplementedStatusServiceServer
+	rdb   *redis.Client
+	input Input
+	peers *Peers
+	rates *Rates
+	auth  *Auth
+	now   func() time.Time
+	// transitions tells since when a hop is up or down.
+	transitions transitions
+}
+
+// NewServer answers from rdb and peers; auth decides who may do what.
+func NewServer(rdb *redis.Client, input Input, peers *Peers, rates *Rates, auth *Auth) *Server {
+	return &Server{rdb: rdb, input: input, peers: peers, rates: rates, auth: auth, now: time.Now}
+}
+
+// redisError turns a Redis failure into UNAVAILABLE (503 over REST), which
+// says the answer may come later, unlike INTERNAL.
+func redisError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return grpcstatus.FromContextError(err).Err()
+	}
+	return grpcstatus.Errorf(codes.Unavailable, "Redis is unreachable: %v", err)
+}
+
+func invalid(format string, args ...any) error {
+	return grpcstatus.Error(codes.InvalidArgument, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,117 @@
+package status
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+)
+
+// ToolsKey is the hash of tool id → state (JSON) that the router keeps.
+const ToolsKey = "nemo:bridge:tools"
+
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+// decodeTool reads a state as the router stored it; fields a newer router
+// added are ignored rather than failing the whole answer.
+func decodeTool(doc string) (*statusv1.Tool, error) {
+	t := &statusv1.Tool{}
+	return t, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal([]byte(doc), t)
+}
+
+func (s *Server) GetTool(ctx context.Context, req *statusv1.GetToolRequest) (*statusv1.GetToolResponse, error) {
+	if err := s.auth.read(ctx); err != nil {
+		return nil, err
+	}
+	if req.GetId() <= 0 {
+		return nil, invalid("tool id %d: tool ids are positive numbers", req.GetId())
+	}
+	doc, err := s.rdb.HGet(ctx, ToolsKey, strconv.Itoa(int(req.GetId()))).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, grpcstatus.Errorf(codes.NotFound, "no tool with id %d: the bridge has had no event for it", req.GetId())
+	}
+	if err != nil {
+		return nil, redisError(err)
+	}
+	t, err := decodeTool(doc)
+	if err != nil {
+		return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %d in Redis (%s) is not valid: %v", req.GetId(), ToolsKey, err)
+	}
+	return &statusv1.GetToolResponse{Tool: t}, nil
+}
+
+func (s *Server) ListTools(ctx context.Context, req *statusv1.ListToolsRequest) (*statusv1.ListToolsResponse, error) {
+	if err := s.auth.read(ctx); err != nil {
+		return nil, err
+	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	after, err := pageAfter(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	docs, err := s.rdb.HGetAll(ctx, ToolsKey).Result()
+	if err != nil {
+		return nil, redisError(err)
+	}
+	var tools []*statusv1.Tool
+	for id, doc := range docs {
+		t, err := decodeTool(doc)
+		if err != nil {
+			return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, ToolsKey, err)
+		}
+		if t.GetId() > after && keep(req, t) {
+			tools = append(tools, t)
+		}
+	}
+	slices.SortFunc(tools, func(a, b *statusv1.Tool) int { return cmp.Compare(a.GetId(), b.GetId()) })
+	resp := &statusv1.ListToolsResponse{}
+	if len(tools) > size {
+		tools = tools[:size]
+		resp.NextPageToken = strconv.Itoa(int(tools[size-1].GetId()))
+	}
+	resp.Tools = tools
+	return resp, nil
+}
+
+func keep(req *statusv1.ListToolsRequest, t *statusv1.Tool) bool {
+	return (req.InUse == nil || req.GetInUse() == t.GetInUse()) &&
+		(req.Operational == nil || req.GetOperational() == t.GetOperational()) &&
+		(req.Problematic == nil || req.GetProblematic() == t.GetProblematic())
+}
+
+func pageSize(n int32) (int, error) {
+	switch {
+	case n < 0:
+		return 0, invalid("page_size %d: it cannot be negative", n)
+	case n == 0:
+		return defaultPageSize, nil
+	}
+	return min(int(n), maxPageSize), nil
+}
+
+// pageAfter reads a page token: the id of the last tool of the previous
+// page, since tools are listed by id.
+func pageAfter(token string) (int32, error) {
+	if token == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(token, 10, 32)
+	if err != nil || id < 0 {
+		return 0, invalid("page_token %q: pass the next_page_token of a previous answer", token)
+	}
+	return int32(id), nil
+}

@@ -1,0 +1,272 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/test/harness"
+)
+
+// getJSON GETs url and decodes the body into v; it returns the status.
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	return doJSON(t, http.MethodGet, url, "", nil, v)
+}
+
+func doJSON(t *testing.T, method, url, token string, body, v any) int {
+	t.Helper()
+	var in io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("%s %s: Content-Type %q, want JSON (body %s)", method, url, ct, raw)
+	}
+	if v != nil {
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, url, err, raw)
+		}
+	}
+	return resp.StatusCode
+}
+
+type restTool struct {
+	ID          int32  `json:"id"`
+	Name        string `json:"name"`
+	InUse       bool   `json:"in_use"`
+	User        string `json:"user"`
+	UsageID     int32  `json:"usage_id"`
+	Operational bool   `json:"operational"`
+	LastEvent   string `json:"last_event"`
+}
+
+type restError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+type restHealth struct {
+	Healthy bool   `json:"healthy"`
+	Summary string `json:"summary"`
+	Hops    []struct {
+		Name    string `json:"name"`
+		Healthy bool   `json:"healthy"`
+		Summary string `json:"summary"`
+	} `json:"hops"`
+	RulesVersion string `json:"rules_version"`
+}
+
+// REST over real HTTP against the whole system on real Redis and
+// mosquitto: tool state, errors with the right codes, the OpenAPI
+// document, and health in words when the broker and Redis go away.
+func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
+	t.Parallel()
+	p := startPipeline(t, harness.PipelineOptions{})
+	gw, err := p.StartGateway()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + gw.HTTPAddr
+	rdb := p.Redis.Client(1)
+	events := []string{
+		`{"topic":"nemo/tools/12/start","payload":{"event":"tool_usage_start","tool_id":12,"tool_name":"Raith EBL","user_name":"Alice Martin","usage_id":77},"qos":1}`,
+		`{"topic":"nemo/tools/13/disabled","payload":{"event":"tool_disabled","tool_id":13,"tool_name":"Oxford ICP"},"qos":1}`,
+	}
+	if err := harness.XAdd(ctx(t), rdb, "nemo:events", events); err != nil {
+		t.Fatal(err)
+	}
+
+	var tool restTool
+	eventually(t, 20*time.Second, func() error {
+		if code := getJSON(t, base+"/v1/tools/12", &tool); code != http.StatusOK {
+			return fmt.Errorf("GET /v1/tools/12: %d", code)
+		}
+		return nil
+	})
+	if !tool.InUse || tool.User != "Alice Martin" || tool.UsageID != 77 || tool.Name != "Raith EBL" || tool.LastEvent != "tool_usage_start" {
+		t.Fatalf("GET /v1/tools/12 = %+v, want Raith EBL in use by Alice Martin (usage 77)", tool)
+	}
+
+	var list struct {
+		Tools         []restTool `json:"tools"`
+		NextPageToken string     `json:"next_page_token"`
+	}
+	eventually(t, 20*time.Second, func() error {
+		getJSON(t, base+"/v1/tools?in_use=false", &list)
+		if len(list.Tools) != 1 || list.Tools[0].ID != 13 {
+			return fmt.Errorf("GET /v1/tools?in_use=false = %+v, want tool 13 alone", list.Tools)
+		}
+		return nil
+	})
+	if code := getJSON(t, base+"/v1/tools?page_size=1", &list); code != 200 || len(list.Tools) != 1 || list.Tools[0].ID != 12 || list.NextPageToken == "" {
+		t.Fatalf("first page of one: %d %+v", code, list)
+	}
+	if code := getJSON(t, base+"/v1/tools?page_size=1&page_token="+list.NextPageToken, &list); code != 200 || len(list.Tools) != 1 || list.Tools[0].ID != 13 || list.NextPageToken != "" {
+		t.Fatalf("second page of one: %d %+v", code, list)
+	}
+
+	var rerr restError
+	if code := getJSON(t, base+"/v1/tools/4040", &rerr); code != http.StatusNotFound || !strings.Contains(rerr.Message, "4040") {
+		t.Fatalf("unknown tool: %d %+v, want 404 naming the id", code, rerr)
+	}
+	if code := getJSON(t, base+"/v1/tools/twelve", &rerr); code != http.StatusBadRequest {
+		t.Fatalf("malformed id: %d %+v, want 400", code, rerr)
+	}
+
+	var messages struct {
+		Messages []struct {
+			Topic       string `json:"topic"`
+			PayloadText string `json:"payload_text"`
+			ToolID      int32  `json:"tool_id"`
+		} `json:"messages"`
+	}
+	eventually(t, 10*time.Second, func() error {
+		getJSON(t, base+"/v1/messages?tool_id=12&topic_filter=nemo/tools/%2B/start", &messages)
+		if len(messages.Messages) != 1 || !strings.Contains(messages.Messages[0].PayloadText, "Alice Martin") {
+			return fmt.Errorf("GET /v1/messages for tool 12 on nemo/tools/+/start = %+v", messages.Messages)
+		}
+		return nil
+	})
+
+	var doc struct {
+		Swagger string         `json:"swagger"`
+		Paths   map[string]any `json:"paths"`
+	}
+	getJSON(t, base+"/openapi.json", &doc)
+	for _, path := range []string{"/v1/tools", "/v1/tools/{id}", "/v1/health", "/v1/messages", "/v1/dead-letters", "/v1/dead-letters/{id}:replay"} {
+		if doc.Paths[path] == nil {
+			t.Errorf("/openapi.json has no %s (paths: %v)", path, keysOf(doc.Paths))
+		}
+	}
+
+	var health restHealth
+	eventually(t, 20*time.Second, func() error {
+		getJSON(t, base+"/v1/health", &health)
+		if !health.Healthy || health.RulesVersion == "" {
+			return fmt.Errorf("health with everything up: %+v", health)
+		}
+		return nil
+	})
+
+	if err := p.Broker.Stop(); err != nil {
+		t.Logf("mosquitto stop: %v", err)
+	}
+	eventually(t, 20*time.Second, func() error {
+		getJSON(t, base+"/v1/health", &health)
+		if health.Healthy || !strings.Contains(health.Summary, "cannot reach the MQTT broker") {
+			return fmt.Errorf("health with the broker stopped: %+v", health)
+		}
+		return nil
+	})
+	t.Logf("broker stopped: %s", health.Summary)
+
+	p.Redis.Kill9()
+	eventually(t, 20*time.Second, func() error {
+		if code := getJSON(t, base+"/v1/tools/12", &rerr); code != http.StatusServiceUnavailable || !strings.Contains(rerr.Message, "Redis") {
+			return fmt.Errorf("GET /v1/tools/12 with Redis down: %d %+v, want 503 saying Redis", code, rerr)
+		}
+		getJSON(t, base+"/v1/health", &health)
+		if !strings.Contains(health.Summary, "Redis") {
+			return fmt.Errorf("health with Redis down: %+v", health)
+		}
+		return nil
+	})
+	t.Logf("Redis stopped: %s", health.Summary)
+}
+
+// Dead letters over REST: listed with the reason, and replayed back into
+// the input only with the admin token.
+func TestRESTDeadLettersReplayNeedsTheToken(t *testing.T) {
+	t.Parallel()
+	p := startPipeline(t, harness.PipelineOptions{})
+	gw, err := p.StartGateway("-admin-token", "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + gw.HTTPAddr
+	rdb := p.Redis.Client(1)
+	if err := rdb.XAdd(ctx(t), &redis.XAddArgs{Stream: "nemo:events", Values: []any{"event", "this is not JSON"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	type letters struct {
+		DeadLetters []struct {
+			ID     string `json:"id"`
+			Code   string `json:"code"`
+			Reason string `json:"reason"`
+			Entry  string `json:"entry"`
+		} `json:"dead_letters"`
+		Total string `json:"total"`
+	}
+	var dl letters
+	eventually(t, 20*time.Second, func() error {
+		getJSON(t, base+"/v1/dead-letters", &dl)
+		if len(dl.DeadLetters) != 1 || dl.DeadLetters[0].Code != "not_json" || dl.DeadLetters[0].Reason == "" {
+			return fmt.Errorf("GET /v1/dead-letters = %+v", dl)
+		}
+		return nil
+	})
+	first := dl.DeadLetters[0].ID
+	var rerr restError
+	if code := doJSON(t, http.MethodPost, base+"/v1/dead-letters/"+first+":replay", "", struct{}{}, &rerr); code != http.StatusUnauthorized {
+		t.Fatalf("replay without the token: %d %+v, want 401", code, rerr)
+	}
+	if code := doJSON(t, http.MethodPost, base+"/v1/dead-letters/"+first+":replay", "wrong", struct{}{}, &rerr); code != http.StatusUnauthorized {
+		t.Fatalf("replay with a wrong token: %d %+v, want 401", code, rerr)
+	}
+	if code := doJSON(t, http.MethodPost, base+"/v1/dead-letters/"+first+":replay", "s3cret", struct{}{}, nil); code != http.StatusOK {
+		t.Fatalf("replay with the token: %d", code)
+	}
+	// Back in the input, it is refused again: a new letter, same entry.
+	eventually(t, 20*time.Second, func() error {
+		getJSON(t, base+"/v1/dead-letters", &dl)
+		if len(dl.DeadLetters) != 1 || dl.DeadLetters[0].ID == first || dl.DeadLetters[0].Entry != `{"event":"this is not JSON"}` {
+			return fmt.Errorf("after replay: %+v", dl)
+		}
+		return nil
+	})
+	if code := doJSON(t, http.MethodPost, base+"/v1/dead-letters/"+first+":replay", "s3cret", struct{}{}, &rerr); code != http.StatusNotFound {
+		t.Fatalf("replaying a letter twice: %d %+v, want 404", code, rerr)
+	}
+	var all struct {
+		Replayed string `json:"replayed"`
+	}
+	if code := doJSON(t, http.MethodPost, base+"/v1/dead-letters:replay", "s3cret", struct{}{}, &all); code != http.StatusOK || all.Replayed != "1" {
+		t.Fatalf("replay all: %d %+v", code, all)
+	}
+}
+
+func keysOf(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

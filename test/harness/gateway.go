@@ -1,0 +1,17 @@
+package harness
+
+import "time"
+
+// StartGateway runs the gateway against the pipeline's Redis and services,
+// with args added, and waits until it is ready. Its REST API and page are
+// on the returned service's HTTPAddr.
+func (p *Pipeline) StartGateway(args ...string) (*Service, error) {
+	s, err := p.Env.StartService(p.Bin, "gateway", append([]string{
+		"-redis-url", p.Redis.URL(1),
+		"-ingest-addr", p.Ingest.GRPCAddr, "-router-addr", p.Router.GRPCAddr, "-publisher-addr", p.Publisher.GRPCAddr,
+	}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.WaitReady(30 * time.Second)
+}
