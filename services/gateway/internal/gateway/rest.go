@@ -7,8 +7,8 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/nemo-mqtt-bridge/bridge/gen/openapi"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/gen/openapi"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
