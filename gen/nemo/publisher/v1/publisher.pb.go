@@ -26,6 +26,111 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RoundTripRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The topic to publish on and subscribe to (no wildcards).
+	Topic         string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Payload       []byte `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoundTripRequest) Reset() {
+	*x = RoundTripRequest{}
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoundTripRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoundTripRequest) ProtoMessage() {}
+
+func (x *RoundTripRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoundTripRequest.ProtoReflect.Descriptor instead.
+func (*RoundTripRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RoundTripRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *RoundTripRequest) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+type RoundTripResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SentAt        *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoundTripResponse) Reset() {
+	*x = RoundTripResponse{}
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoundTripResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoundTripResponse) ProtoMessage() {}
+
+func (x *RoundTripResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoundTripResponse.ProtoReflect.Descriptor instead.
+func (*RoundTripResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RoundTripResponse) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
+func (x *RoundTripResponse) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
 type GetSessionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -34,7 +139,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +151,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,7 +164,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{0}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{2}
 }
 
 type GetSessionResponse struct {
@@ -81,7 +186,7 @@ type GetSessionResponse struct {
 
 func (x *GetSessionResponse) Reset() {
 	*x = GetSessionResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -93,7 +198,7 @@ func (x *GetSessionResponse) String() string {
 func (*GetSessionResponse) ProtoMessage() {}
 
 func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -106,7 +211,7 @@ func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{1}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetSessionResponse) GetBroker() string {
@@ -160,7 +265,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -172,7 +277,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -185,7 +290,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{2}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PublishRequest) GetMessages() []*v1.Message {
@@ -204,7 +309,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -216,7 +321,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -229,7 +334,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{3}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PublishResponse) GetResults() []*PublishResult {
@@ -251,7 +356,7 @@ type PublishResult struct {
 
 func (x *PublishResult) Reset() {
 	*x = PublishResult{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -263,7 +368,7 @@ func (x *PublishResult) String() string {
 func (*PublishResult) ProtoMessage() {}
 
 func (x *PublishResult) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -276,7 +381,7 @@ func (x *PublishResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResult.ProtoReflect.Descriptor instead.
 func (*PublishResult) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{4}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *PublishResult) GetMessageId() string {
@@ -297,7 +402,14 @@ var File_nemo_publisher_v1_publisher_proto protoreflect.FileDescriptor
 
 const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\n" +
-	"!nemo/publisher/v1/publisher.proto\x12\x11nemo.publisher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"\x13\n" +
+	"!nemo/publisher/v1/publisher.proto\x12\x11nemo.publisher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"B\n" +
+	"\x10RoundTripRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x18\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\"\x85\x01\n" +
+	"\x11RoundTripResponse\x123\n" +
+	"\asent_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12;\n" +
+	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\"\x13\n" +
 	"\x11GetSessionRequest\"\xd2\x01\n" +
 	"\x12GetSessionResponse\x12\x16\n" +
 	"\x06broker\x18\x01 \x01(\tR\x06broker\x12\x1b\n" +
@@ -314,11 +426,12 @@ const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\rPublishResult\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error2\xc3\x01\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error2\x9b\x02\n" +
 	"\x10PublisherService\x12T\n" +
 	"\aPublish\x12!.nemo.publisher.v1.PublishRequest\x1a\".nemo.publisher.v1.PublishResponse(\x010\x01\x12Y\n" +
 	"\n" +
-	"GetSession\x12$.nemo.publisher.v1.GetSessionRequest\x1a%.nemo.publisher.v1.GetSessionResponseB\xd3\x01\n" +
+	"GetSession\x12$.nemo.publisher.v1.GetSessionRequest\x1a%.nemo.publisher.v1.GetSessionResponse\x12V\n" +
+	"\tRoundTrip\x12#.nemo.publisher.v1.RoundTripRequest\x1a$.nemo.publisher.v1.RoundTripResponseB\xd3\x01\n" +
 	"\x15com.nemo.publisher.v1B\x0ePublisherProtoP\x01ZDgithub.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1;publisherv1\xa2\x02\x03NPX\xaa\x02\x11Nemo.Publisher.V1\xca\x02\x11Nemo\\Publisher\\V1\xe2\x02\x1dNemo\\Publisher\\V1\\GPBMetadata\xea\x02\x13Nemo::Publisher::V1b\x06proto3"
 
 var (
@@ -333,29 +446,35 @@ func file_nemo_publisher_v1_publisher_proto_rawDescGZIP() []byte {
 	return file_nemo_publisher_v1_publisher_proto_rawDescData
 }
 
-var file_nemo_publisher_v1_publisher_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_nemo_publisher_v1_publisher_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_nemo_publisher_v1_publisher_proto_goTypes = []any{
-	(*GetSessionRequest)(nil),     // 0: nemo.publisher.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),    // 1: nemo.publisher.v1.GetSessionResponse
-	(*PublishRequest)(nil),        // 2: nemo.publisher.v1.PublishRequest
-	(*PublishResponse)(nil),       // 3: nemo.publisher.v1.PublishResponse
-	(*PublishResult)(nil),         // 4: nemo.publisher.v1.PublishResult
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(*v1.Message)(nil),            // 6: nemo.bridge.v1.Message
+	(*RoundTripRequest)(nil),      // 0: nemo.publisher.v1.RoundTripRequest
+	(*RoundTripResponse)(nil),     // 1: nemo.publisher.v1.RoundTripResponse
+	(*GetSessionRequest)(nil),     // 2: nemo.publisher.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),    // 3: nemo.publisher.v1.GetSessionResponse
+	(*PublishRequest)(nil),        // 4: nemo.publisher.v1.PublishRequest
+	(*PublishResponse)(nil),       // 5: nemo.publisher.v1.PublishResponse
+	(*PublishResult)(nil),         // 6: nemo.publisher.v1.PublishResult
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*v1.Message)(nil),            // 8: nemo.bridge.v1.Message
 }
 var file_nemo_publisher_v1_publisher_proto_depIdxs = []int32{
-	5, // 0: nemo.publisher.v1.GetSessionResponse.since:type_name -> google.protobuf.Timestamp
-	6, // 1: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
-	4, // 2: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
-	2, // 3: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
-	0, // 4: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
-	3, // 5: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
-	1, // 6: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	7, // 0: nemo.publisher.v1.RoundTripResponse.sent_at:type_name -> google.protobuf.Timestamp
+	7, // 1: nemo.publisher.v1.RoundTripResponse.received_at:type_name -> google.protobuf.Timestamp
+	7, // 2: nemo.publisher.v1.GetSessionResponse.since:type_name -> google.protobuf.Timestamp
+	8, // 3: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
+	6, // 4: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
+	4, // 5: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
+	2, // 6: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
+	0, // 7: nemo.publisher.v1.PublisherService.RoundTrip:input_type -> nemo.publisher.v1.RoundTripRequest
+	5, // 8: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
+	3, // 9: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
+	1, // 10: nemo.publisher.v1.PublisherService.RoundTrip:output_type -> nemo.publisher.v1.RoundTripResponse
+	8, // [8:11] is the sub-list for method output_type
+	5, // [5:8] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_nemo_publisher_v1_publisher_proto_init() }
@@ -369,7 +488,7 @@ func file_nemo_publisher_v1_publisher_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_publisher_v1_publisher_proto_rawDesc), len(file_nemo_publisher_v1_publisher_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

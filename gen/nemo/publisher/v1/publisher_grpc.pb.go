@@ -24,6 +24,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	PublisherService_Publish_FullMethodName    = "/nemo.publisher.v1.PublisherService/Publish"
 	PublisherService_GetSession_FullMethodName = "/nemo.publisher.v1.PublisherService/GetSession"
+	PublisherService_RoundTrip_FullMethodName  = "/nemo.publisher.v1.PublisherService/RoundTrip"
 )
 
 // PublisherServiceClient is the client API for PublisherService service.
@@ -37,6 +38,10 @@ type PublisherServiceClient interface {
 	Publish(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PublishRequest, PublishResponse], error)
 	// GetSession reports the MQTT session with the broker, for health pages.
 	GetSession(ctx context.Context, in *GetSessionRequest, opts ...grpc.CallOption) (*GetSessionResponse, error)
+	// RoundTrip publishes a message on a test topic over the bridge's own
+	// session, waits until the broker sends it back to the same session,
+	// and says how long that took: proof that the broker path works.
+	RoundTrip(ctx context.Context, in *RoundTripRequest, opts ...grpc.CallOption) (*RoundTripResponse, error)
 }
 
 type publisherServiceClient struct {
@@ -70,6 +75,16 @@ func (c *publisherServiceClient) GetSession(ctx context.Context, in *GetSessionR
 	return out, nil
 }
 
+func (c *publisherServiceClient) RoundTrip(ctx context.Context, in *RoundTripRequest, opts ...grpc.CallOption) (*RoundTripResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RoundTripResponse)
+	err := c.cc.Invoke(ctx, PublisherService_RoundTrip_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PublisherServiceServer is the server API for PublisherService service.
 // All implementations must embed UnimplementedPublisherServiceServer
 // for forward compatibility.
@@ -81,6 +96,10 @@ type PublisherServiceServer interface {
 	Publish(grpc.BidiStreamingServer[PublishRequest, PublishResponse]) error
 	// GetSession reports the MQTT session with the broker, for health pages.
 	GetSession(context.Context, *GetSessionRequest) (*GetSessionResponse, error)
+	// RoundTrip publishes a message on a test topic over the bridge's own
+	// session, waits until the broker sends it back to the same session,
+	// and says how long that took: proof that the broker path works.
+	RoundTrip(context.Context, *RoundTripRequest) (*RoundTripResponse, error)
 	mustEmbedUnimplementedPublisherServiceServer()
 }
 
@@ -96,6 +115,9 @@ func (UnimplementedPublisherServiceServer) Publish(grpc.BidiStreamingServer[Publ
 }
 func (UnimplementedPublisherServiceServer) GetSession(context.Context, *GetSessionRequest) (*GetSessionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSession not implemented")
+}
+func (UnimplementedPublisherServiceServer) RoundTrip(context.Context, *RoundTripRequest) (*RoundTripResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RoundTrip not implemented")
 }
 func (UnimplementedPublisherServiceServer) mustEmbedUnimplementedPublisherServiceServer() {}
 func (UnimplementedPublisherServiceServer) testEmbeddedByValue()                          {}
@@ -143,6 +165,24 @@ func _PublisherService_GetSession_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PublisherService_RoundTrip_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RoundTripRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PublisherServiceServer).RoundTrip(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PublisherService_RoundTrip_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PublisherServiceServer).RoundTrip(ctx, req.(*RoundTripRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PublisherService_ServiceDesc is the grpc.ServiceDesc for PublisherService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -153,6 +193,10 @@ var PublisherService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSession",
 			Handler:    _PublisherService_GetSession_Handler,
+		},
+		{
+			MethodName: "RoundTrip",
+			Handler:    _PublisherService_RoundTrip_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1668,6 +1668,111 @@ func (x *DryRunRulesResponse) GetRulesVersion() string {
 	return ""
 }
 
+type SendTestMessageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendTestMessageRequest) Reset() {
+	*x = SendTestMessageRequest{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendTestMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendTestMessageRequest) ProtoMessage() {}
+
+func (x *SendTestMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendTestMessageRequest.ProtoReflect.Descriptor instead.
+func (*SendTestMessageRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{26}
+}
+
+type SendTestMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where it went, e.g. "nemo/bridge/test/1732540000123".
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	SentAt        *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	RoundTripMs   float64                `protobuf:"fixed64,4,opt,name=round_trip_ms,json=roundTripMs,proto3" json:"round_trip_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendTestMessageResponse) Reset() {
+	*x = SendTestMessageResponse{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendTestMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendTestMessageResponse) ProtoMessage() {}
+
+func (x *SendTestMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendTestMessageResponse.ProtoReflect.Descriptor instead.
+func (*SendTestMessageResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *SendTestMessageResponse) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *SendTestMessageResponse) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
+func (x *SendTestMessageResponse) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *SendTestMessageResponse) GetRoundTripMs() float64 {
+	if x != nil {
+		return x.RoundTripMs
+	}
+	return 0
+}
+
 var File_nemo_status_v1_status_proto protoreflect.FileDescriptor
 
 const file_nemo_status_v1_status_proto_rawDesc = "" +
@@ -1795,7 +1900,14 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.status.v1.MessageR\bmessages\x12#\n" +
 	"\rmatched_rules\x18\x02 \x03(\tR\fmatchedRules\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12#\n" +
-	"\rrules_version\x18\x04 \x01(\tR\frulesVersion2\x97\a\n" +
+	"\rrules_version\x18\x04 \x01(\tR\frulesVersion\"\x18\n" +
+	"\x16SendTestMessageRequest\"\xc5\x01\n" +
+	"\x17SendTestMessageResponse\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x123\n" +
+	"\asent_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12;\n" +
+	"\vreceived_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\x12\"\n" +
+	"\rround_trip_ms\x18\x04 \x01(\x01R\vroundTripMs2\xfb\a\n" +
 	"\rStatusService\x12J\n" +
 	"\aGetTool\x12\x1e.nemo.status.v1.GetToolRequest\x1a\x1f.nemo.status.v1.GetToolResponse\x12P\n" +
 	"\tListTools\x12 .nemo.status.v1.ListToolsRequest\x1a!.nemo.status.v1.ListToolsResponse\x12P\n" +
@@ -1806,7 +1918,8 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\x14ReplayAllDeadLetters\x12+.nemo.status.v1.ReplayAllDeadLettersRequest\x1a,.nemo.status.v1.ReplayAllDeadLettersResponse\x12M\n" +
 	"\bGetRules\x12\x1f.nemo.status.v1.GetRulesRequest\x1a .nemo.status.v1.GetRulesResponse\x12V\n" +
 	"\vReloadRules\x12\".nemo.status.v1.ReloadRulesRequest\x1a#.nemo.status.v1.ReloadRulesResponse\x12V\n" +
-	"\vDryRunRules\x12\".nemo.status.v1.DryRunRulesRequest\x1a#.nemo.status.v1.DryRunRulesResponseB\xbb\x01\n" +
+	"\vDryRunRules\x12\".nemo.status.v1.DryRunRulesRequest\x1a#.nemo.status.v1.DryRunRulesResponse\x12b\n" +
+	"\x0fSendTestMessage\x12&.nemo.status.v1.SendTestMessageRequest\x1a'.nemo.status.v1.SendTestMessageResponseB\xbb\x01\n" +
 	"\x12com.nemo.status.v1B\vStatusProtoP\x01Z>github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1;statusv1\xa2\x02\x03NSX\xaa\x02\x0eNemo.Status.V1\xca\x02\x0eNemo\\Status\\V1\xe2\x02\x1aNemo\\Status\\V1\\GPBMetadata\xea\x02\x10Nemo::Status::V1b\x06proto3"
 
 var (
@@ -1821,7 +1934,7 @@ func file_nemo_status_v1_status_proto_rawDescGZIP() []byte {
 	return file_nemo_status_v1_status_proto_rawDescData
 }
 
-var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*Tool)(nil),                         // 0: nemo.status.v1.Tool
 	(*Task)(nil),                         // 1: nemo.status.v1.Task
@@ -1849,53 +1962,59 @@ var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*ReloadRulesResponse)(nil),          // 23: nemo.status.v1.ReloadRulesResponse
 	(*DryRunRulesRequest)(nil),           // 24: nemo.status.v1.DryRunRulesRequest
 	(*DryRunRulesResponse)(nil),          // 25: nemo.status.v1.DryRunRulesResponse
-	(*timestamppb.Timestamp)(nil),        // 26: google.protobuf.Timestamp
-	(*structpb.Value)(nil),               // 27: google.protobuf.Value
+	(*SendTestMessageRequest)(nil),       // 26: nemo.status.v1.SendTestMessageRequest
+	(*SendTestMessageResponse)(nil),      // 27: nemo.status.v1.SendTestMessageResponse
+	(*timestamppb.Timestamp)(nil),        // 28: google.protobuf.Timestamp
+	(*structpb.Value)(nil),               // 29: google.protobuf.Value
 }
 var file_nemo_status_v1_status_proto_depIdxs = []int32{
-	26, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
+	28, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
 	1,  // 1: nemo.status.v1.Tool.open_tasks:type_name -> nemo.status.v1.Task
-	26, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
-	26, // 3: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	28, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
+	28, // 3: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
 	0,  // 5: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
-	26, // 6: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
+	28, // 6: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
 	7,  // 7: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
-	26, // 8: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	28, // 8: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
 	9,  // 9: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
-	26, // 10: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
+	28, // 10: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
 	12, // 11: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
-	26, // 12: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
-	26, // 13: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	28, // 12: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	28, // 13: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
 	19, // 14: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
 	19, // 15: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	27, // 16: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
+	29, // 16: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
 	9,  // 17: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
-	2,  // 18: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
-	4,  // 19: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
-	6,  // 20: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
-	10, // 21: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
-	13, // 22: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
-	15, // 23: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
-	17, // 24: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
-	20, // 25: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
-	22, // 26: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
-	24, // 27: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
-	3,  // 28: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
-	5,  // 29: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
-	8,  // 30: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
-	11, // 31: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
-	14, // 32: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
-	16, // 33: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
-	18, // 34: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
-	21, // 35: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
-	23, // 36: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
-	25, // 37: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
-	28, // [28:38] is the sub-list for method output_type
-	18, // [18:28] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	28, // 18: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
+	28, // 19: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
+	2,  // 20: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
+	4,  // 21: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
+	6,  // 22: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
+	10, // 23: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
+	13, // 24: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
+	15, // 25: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
+	17, // 26: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
+	20, // 27: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
+	22, // 28: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
+	24, // 29: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
+	26, // 30: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
+	3,  // 31: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
+	5,  // 32: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
+	8,  // 33: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
+	11, // 34: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
+	14, // 35: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
+	16, // 36: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
+	18, // 37: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
+	21, // 38: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
+	23, // 39: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
+	25, // 40: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
+	27, // 41: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
+	31, // [31:42] is the sub-list for method output_type
+	20, // [20:31] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_nemo_status_v1_status_proto_init() }
@@ -1911,7 +2030,7 @@ func file_nemo_status_v1_status_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_status_v1_status_proto_rawDesc), len(file_nemo_status_v1_status_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,7 @@ const (
 	StatusService_GetRules_FullMethodName             = "/nemo.status.v1.StatusService/GetRules"
 	StatusService_ReloadRules_FullMethodName          = "/nemo.status.v1.StatusService/ReloadRules"
 	StatusService_DryRunRules_FullMethodName          = "/nemo.status.v1.StatusService/DryRunRules"
+	StatusService_SendTestMessage_FullMethodName      = "/nemo.status.v1.StatusService/SendTestMessage"
 )
 
 // StatusServiceClient is the client API for StatusService service.
@@ -62,6 +63,10 @@ type StatusServiceClient interface {
 	ReloadRules(ctx context.Context, in *ReloadRulesRequest, opts ...grpc.CallOption) (*ReloadRulesResponse, error)
 	// What the rules in force would publish for an event; nothing is sent.
 	DryRunRules(ctx context.Context, in *DryRunRulesRequest, opts ...grpc.CallOption) (*DryRunRulesResponse, error)
+	// Send a test message to the broker over the bridge's own session and
+	// receive it back: proof, with its round-trip time, that the broker
+	// path works end to end.
+	SendTestMessage(ctx context.Context, in *SendTestMessageRequest, opts ...grpc.CallOption) (*SendTestMessageResponse, error)
 }
 
 type statusServiceClient struct {
@@ -172,6 +177,16 @@ func (c *statusServiceClient) DryRunRules(ctx context.Context, in *DryRunRulesRe
 	return out, nil
 }
 
+func (c *statusServiceClient) SendTestMessage(ctx context.Context, in *SendTestMessageRequest, opts ...grpc.CallOption) (*SendTestMessageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendTestMessageResponse)
+	err := c.cc.Invoke(ctx, StatusService_SendTestMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StatusServiceServer is the server API for StatusService service.
 // All implementations must embed UnimplementedStatusServiceServer
 // for forward compatibility.
@@ -198,6 +213,10 @@ type StatusServiceServer interface {
 	ReloadRules(context.Context, *ReloadRulesRequest) (*ReloadRulesResponse, error)
 	// What the rules in force would publish for an event; nothing is sent.
 	DryRunRules(context.Context, *DryRunRulesRequest) (*DryRunRulesResponse, error)
+	// Send a test message to the broker over the bridge's own session and
+	// receive it back: proof, with its round-trip time, that the broker
+	// path works end to end.
+	SendTestMessage(context.Context, *SendTestMessageRequest) (*SendTestMessageResponse, error)
 	mustEmbedUnimplementedStatusServiceServer()
 }
 
@@ -237,6 +256,9 @@ func (UnimplementedStatusServiceServer) ReloadRules(context.Context, *ReloadRule
 }
 func (UnimplementedStatusServiceServer) DryRunRules(context.Context, *DryRunRulesRequest) (*DryRunRulesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DryRunRules not implemented")
+}
+func (UnimplementedStatusServiceServer) SendTestMessage(context.Context, *SendTestMessageRequest) (*SendTestMessageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendTestMessage not implemented")
 }
 func (UnimplementedStatusServiceServer) mustEmbedUnimplementedStatusServiceServer() {}
 func (UnimplementedStatusServiceServer) testEmbeddedByValue()                       {}
@@ -439,6 +461,24 @@ func _StatusService_DryRunRules_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StatusService_SendTestMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendTestMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatusServiceServer).SendTestMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatusService_SendTestMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatusServiceServer).SendTestMessage(ctx, req.(*SendTestMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // StatusService_ServiceDesc is the grpc.ServiceDesc for StatusService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -485,6 +525,10 @@ var StatusService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DryRunRules",
 			Handler:    _StatusService_DryRunRules_Handler,
+		},
+		{
+			MethodName: "SendTestMessage",
+			Handler:    _StatusService_SendTestMessage_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
