@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 )
 
@@ -15,12 +16,25 @@ func Name(flagName string) string {
 	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// declared matches a variable named in a flag's usage, "[$RULES_FILE]".
+var declared = regexp.MustCompile(`\[\$([A-Z][A-Z0-9_]*)\]`)
+
+// variable is the environment variable backing f: the one its usage names
+// as "[$VAR]", for a name users already know (such as RULES_FILE for
+// -rules), else Name(f.Name).
+func variable(f *flag.Flag) string {
+	if m := declared.FindStringSubmatch(f.Usage); m != nil {
+		return m[1]
+	}
+	return Name(f.Name)
+}
+
 // Parse parses args into fs, then fills every flag that was not given on the
-// command line from its environment variable. A malformed value names both
-// the variable and the flag.
+// command line from its environment variable (see variable). A malformed
+// value names both the variable and the flag.
 func Parse(fs *flag.FlagSet, args []string) error {
 	fs.VisitAll(func(f *flag.Flag) {
-		if !strings.Contains(f.Usage, "$"+Name(f.Name)) {
+		if !declared.MatchString(f.Usage) {
 			f.Usage += " [$" + Name(f.Name) + "]"
 		}
 	})
@@ -34,7 +48,7 @@ func Parse(fs *flag.FlagSet, args []string) error {
 		if err != nil || given[f.Name] {
 			return
 		}
-		env := Name(f.Name)
+		env := variable(f)
 		if v, ok := os.LookupEnv(env); ok {
 			if setErr := fs.Set(f.Name, v); setErr != nil {
 				err = fmt.Errorf("environment variable %s (flag -%s): %w", env, f.Name, setErr)

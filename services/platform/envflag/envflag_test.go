@@ -40,3 +40,19 @@ func TestMalformedEnvironmentValueNamesVariableAndFlag(t *testing.T) {
 		t.Fatalf("err = %v, want it to name BATCH_SIZE and -batch-size", err)
 	}
 }
+
+func TestUsageMayNameAnotherVariable(t *testing.T) {
+	t.Setenv("RULES_FILE", "/etc/bridge/rules.yaml")
+	t.Setenv("RULES", "/wrong")
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	rules := fs.String("rules", "", "rules file [$RULES_FILE]")
+	if err := Parse(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if *rules != "/etc/bridge/rules.yaml" {
+		t.Errorf("rules = %q, want RULES_FILE's value", *rules)
+	}
+	if u := fs.Lookup("rules").Usage; u != "rules file [$RULES_FILE]" {
+		t.Errorf("usage = %q, want it unchanged", u)
+	}
+}

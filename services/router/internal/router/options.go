@@ -14,6 +14,7 @@ type Options struct {
 	Service        service.Options
 	PublisherAddr  string
 	TopicPrefix    string
+	RulesFile      string
 	RedisURL       string
 	RecentMessages int64
 }
@@ -22,7 +23,8 @@ type Options struct {
 func (o *Options) Bind(fs *flag.FlagSet) {
 	o.Service.Bind(fs, "router", ":7002", ":9102")
 	fs.StringVar(&o.PublisherAddr, "publisher-addr", "localhost:7003", "gRPC address of the publisher; a comma-separated list when a standby runs beside it")
-	fs.StringVar(&o.TopicPrefix, "topic-prefix", "", "prepended to every topic, for example site1/")
+	fs.StringVar(&o.TopicPrefix, "topic-prefix", "", "the rules' {prefix}, for example site1/, in place of the rules file's own (empty: the file's)")
+	fs.StringVar(&o.RulesFile, "rules", "", "YAML rules file saying which messages each event becomes, reloaded when it changes (empty: the built-in rules, every event on its own topic) [$RULES_FILE]")
 	fs.StringVar(&o.RedisURL, "redis-url", "", "Redis keeping the current state of every tool, published retained on nemo/tools/{id}/status (empty: no tool state)")
 	fs.Int64Var(&o.RecentMessages, "recent-messages", 1000, "delivered messages kept in Redis (nemo:bridge:recent) for the status page's live feed")
 }

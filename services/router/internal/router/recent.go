@@ -18,6 +18,9 @@ import (
 // last, which the gateway shows as the live feed.
 const RecentKey = "nemo:bridge:recent"
 
+// CountersKey is a hash of running totals for the status page.
+const CountersKey = "nemo:bridge:counters"
+
 // recentLog records delivered messages in Redis. It is diagnostics, so it
 // never slows the pipeline: when Redis is slow it drops (and counts) what
 // does not fit in its buffer.
@@ -53,12 +56,14 @@ func (r *recentLog) record(m *bridgev1.Message) {
 }
 
 // run writes the queue to Redis in batches until ctx ends.
+// Each batch also adds its size to CountersKey's messages_out in the same pipeline, so a status page can compute messages/s.
 func (r *recentLog) run(ctx context.Context) {
 	_ = relay.Drain(ctx, r.queue, 256, func(batch []recentEntry) error {
 		pipe := r.rdb.Pipeline()
 		for _, e := range batch {
 			pipe.XAdd(ctx, &redis.XAddArgs{Stream: RecentKey, MaxLen: r.keep, Approx: true, Values: fields(e)})
 		}
+		pipe.HIncrBy(ctx, CountersKey, "messages_out", int64(len(batch)))
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 			r.dropped.Add(float64(len(batch)))
 			r.log.Debug("could not record recent messages", "err", err)

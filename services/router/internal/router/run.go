@@ -11,12 +11,15 @@ import (
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
-	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/route"
 )
 
 // Run runs the router until ctx is cancelled.
 func Run(ctx context.Context, o Options) error {
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
+		book, err := openRulebook(o.RulesFile, o.TopicPrefix, rt.Log, rt.Metrics)
+		if err != nil {
+			return nil, fmt.Errorf("rules refused, the router does not start:\n%w", err)
+		}
 		publishers, err := dialPublishers(o.PublisherAddr)
 		if err != nil {
 			return nil, err
@@ -34,7 +37,7 @@ func Run(ctx context.Context, o Options) error {
 			rt.Log.Warn("no -redis-url: the router keeps no tool state and publishes no status snapshots")
 		}
 		stopping, stop := context.WithCancel(context.Background())
-		srv := &server{routes: route.Passthrough{Prefix: o.TopicPrefix}, tracker: newTracker(), stopping: stopping, state: state}
+		srv := &server{rules: book, tracker: newTracker(), stopping: stopping, state: state}
 		if rdb != nil {
 			srv.recent = newRecentLog(rdb, o.RecentMessages, rt.Log, rt.Metrics)
 		}
@@ -50,9 +53,13 @@ func Run(ctx context.Context, o Options) error {
 		srv.metrics = newMetrics(rt.Metrics, func() float64 { return float64(srv.link.Pending()) })
 		routerv1.RegisterRouterServiceServer(rt.GRPC, srv)
 		return func(ctx context.Context) error {
+			go book.watch(ctx)
 			if rdb != nil {
 				go srv.state.open(ctx)
 				go srv.recent.run(ctx)
+				if o.RulesFile != "" {
+					go followControl(ctx, rdb, book, rt.Log)
+				}
 				defer rdb.Close()
 			}
 			err := srv.link.Run(ctx)

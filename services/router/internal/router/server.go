@@ -9,13 +9,12 @@ import (
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
-	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/route"
 )
 
 // server answers ingest's Route streams.
 type server struct {
 	routerv1.UnimplementedRouterServiceServer
-	routes   route.Passthrough
+	rules    *rulebook
 	tracker  *tracker
 	link     *relay.Link[*bridgev1.Message, *publisherv1.PublishResult]
 	metrics  *metrics
@@ -70,20 +69,23 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 			return err
 		}
 		final := lastStatePerTool(states)
+		// One version of the rules for the whole batch, even if a reload
+		// lands in the middle of it.
+		set := s.rules.current()
 		var out []*bridgev1.Message
 		for i, ev := range req.GetEvents() {
-			msgs, rejection := s.routes.Route(ev)
-			if rejection == nil && final[i] {
-				snap, err := snapshot(s.routes.Prefix, states[i], ev)
+			msgs, _, applyErr := set.Apply(ev)
+			if applyErr == nil && final[i] {
+				snap, err := snapshot(set.Prefix(), states[i], ev)
 				if err != nil {
 					return err
 				}
 				msgs = append(msgs, snap)
 			}
 			switch {
-			case rejection != nil:
+			case applyErr != nil:
 				s.metrics.events.WithLabelValues("rejected").Inc()
-				replies.Put(&bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Code: rejection.Code, Reason: rejection.Reason})
+				replies.Put(&bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Code: "invalid_topic", Reason: applyErr.Error()})
 			case len(msgs) == 0:
 				s.metrics.events.WithLabelValues("filtered").Inc()
 				replies.Put(&bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_FILTERED})

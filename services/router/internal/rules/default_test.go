@@ -1,11 +1,11 @@
 package rules
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/route"
 	"google.golang.org/protobuf/testing/protocmp"
 )
 
@@ -47,17 +47,21 @@ func TestDefaultReproducesThePluginsTopics(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", pe.topic, err)
 			}
-			if len(got) != 1 || got[0].GetTopic() != prefix+pe.published || got[0].GetQos() != pe.qos || got[0].GetRetain() != pe.retain ||
-				string(got[0].GetPayload()) != pe.payload {
-				t.Errorf("%s: got %v", pe.topic, got)
-			}
-			// The plugin's behaviour as the router had it before rules.
-			want, rej := route.Passthrough{Prefix: prefix}.Route(ev)
-			if rej != nil {
-				t.Fatal(rej.Reason)
+			// The message the router published before it had rules: the
+			// plugin's, with the topic made safe.
+			want := []*bridgev1.Message{{
+				Topic:          prefix + pe.published,
+				Payload:        []byte(pe.payload),
+				Qos:            pe.qos,
+				Retain:         pe.retain,
+				OrderingKey:    "tool:12",
+				UserProperties: map[string]string{"event_id": "7-0"},
+			}}
+			if json.Valid(want[0].Payload) {
+				want[0].ContentType = "application/json"
 			}
 			if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
-				t.Errorf("%s: differs from passthrough (-want +got):\n%s", pe.topic, diff)
+				t.Errorf("%s: differs from the plugin's message (-want +got):\n%s", pe.topic, diff)
 			}
 			if diff := cmp.Diff([]string{"plugin-topics"}, matched); diff != "" {
 				t.Errorf("%s: matched (-want +got):\n%s", pe.topic, diff)

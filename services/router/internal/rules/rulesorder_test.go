@@ -93,3 +93,10 @@ func TestApplyConcurrently(t *testing.T) {
 		<-done
 	}
 }
+
+func TestNamesInFileOrder(t *testing.T) {
+	s := mustParse(t, "rules:\n  - name: b\n    publish: []\n  - name: a\n    publish: []\n")
+	if diff := cmp.Diff([]string{"b", "a"}, s.Names()); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+}

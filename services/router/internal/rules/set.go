@@ -45,6 +45,16 @@ func (s *Set) Prefix() string {
 	return s.prefix
 }
 
+// Names lists the rules' names in the order they are tried, for status
+// pages to show which rules are in force.
+func (s *Set) Names() []string {
+	names := make([]string, len(s.rules))
+	for i, r := range s.rules {
+		names[i] = r.name
+	}
+	return names
+}
+
 // WithPrefix returns the rules with {prefix} standing for prefix instead
 // of the file's value: a prefix given on the command line then applies to
 // the built-in rules too. Its Version differs from the original's.
