@@ -176,6 +176,15 @@ func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 		return nil
 	})
 
+	var trip struct {
+		Topic       string  `json:"topic"`
+		RoundTripMs float64 `json:"round_trip_ms"`
+	}
+	if code := doJSON(t, http.MethodPost, base+"/v1/test-message", "", struct{}{}, &trip); code != http.StatusOK || trip.RoundTripMs <= 0 || !strings.HasPrefix(trip.Topic, "nemo/bridge/test/") {
+		t.Fatalf("test message with the broker up: %d %+v", code, trip)
+	}
+	t.Logf("test message round trip: %.2f ms", trip.RoundTripMs)
+
 	if err := p.Broker.Stop(); err != nil {
 		t.Logf("mosquitto stop: %v", err)
 	}
@@ -187,6 +196,10 @@ func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 		return nil
 	})
 	t.Logf("broker stopped: %s", health.Summary)
+	if code := doJSON(t, http.MethodPost, base+"/v1/test-message", "", struct{}{}, &rerr); code != http.StatusServiceUnavailable || rerr.Message == "" {
+		t.Fatalf("test message with the broker down: %d %+v, want 503 in words", code, rerr)
+	}
+	t.Logf("test message with the broker down: %s", rerr.Message)
 
 	p.Redis.Kill9()
 	eventually(t, 20*time.Second, func() error {

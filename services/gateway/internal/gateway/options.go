@@ -23,6 +23,7 @@ type Options struct {
 	AdminToken     string
 	AdminTokenFile string
 	ProtectReads   bool
+	TestTopic      string
 }
 
 // Bind registers the gateway's flags. The input flags take the same
@@ -42,6 +43,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token that write actions (replay, reload) need; empty: no token needed")
 	fs.StringVar(&o.AdminTokenFile, "admin-token-file", "", "read the admin token from this file (a Kubernetes secret) instead")
 	fs.BoolVar(&o.ProtectReads, "protect-reads", false, "reads need the admin token too")
+	fs.StringVar(&o.TestTopic, "test-topic", "nemo/bridge/test", "test messages go below this topic (the bridge's MQTT user must be allowed to publish and subscribe there)")
 }
 
 // token is the admin token from the flag or its file.

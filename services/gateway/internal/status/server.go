@@ -34,14 +34,17 @@ type Server struct {
 	peers *Peers
 	rates *Rates
 	auth  *Auth
-	now   func() time.Time
+	// testTopic is where test messages go, below it one level per message.
+	testTopic string
+	now       func() time.Time
 	// transitions tells since when a hop is up or down.
 	transitions transitions
 }
 
-// NewServer answers from rdb and peers; auth decides who may do what.
-func NewServer(rdb *redis.Client, input Input, peers *Peers, rates *Rates, auth *Auth) *Server {
-	return &Server{rdb: rdb, input: input, peers: peers, rates: rates, auth: auth, now: time.Now}
+// NewServer answers from rdb and peers; auth decides who may do what;
+// test messages go below testTopic.
+func NewServer(rdb *redis.Client, input Input, testTopic string, peers *Peers, rates *Rates, auth *Auth) *Server {
+	return &Server{rdb: rdb, input: input, testTopic: testTopic, peers: peers, rates: rates, auth: auth, now: time.Now}
 }
 
 // redisError turns a Redis failure into UNAVAILABLE (503 over REST), which

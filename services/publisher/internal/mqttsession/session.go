@@ -28,9 +28,10 @@ type Session struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu    sync.Mutex
-	state State
-	watch func(State)
+	mu     sync.Mutex
+	state  State
+	watch  func(State)
+	echoes echoes
 }
 
 // Start begins connecting in the background and returns at once; the
@@ -76,7 +77,8 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 			log.Warn("cannot connect to MQTT broker", "broker", u.Redacted(), "problem", problem, "err", err)
 			s.fail(problem)
 		},
-		ClientConfig: paho.ClientConfig{ClientID: c.ClientID},
+		ClientConfig: paho.ClientConfig{ClientID: c.ClientID,
+			OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.echoes.received}},
 	}
 	cfg.AttemptConnection = c.dialer(log, cfg.ConnectTimeout)
 	cm, err := autopaho.NewConnection(ctx, cfg)

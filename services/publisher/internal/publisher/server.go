@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -173,3 +175,31 @@ func untilDone(ctx context.Context, receive func() error) error {
 		return ctx.Err()
 	}
 }
+
+// RoundTrip sends a test message through the session and waits for it to
+// come back; the gateway's "send a test message" button.
+func (s *server) RoundTrip(ctx context.Context, req *publisherv1.RoundTripRequest) (*publisherv1.RoundTripResponse, error) {
+	s.mu.Lock()
+	session := s.session
+	s.mu.Unlock()
+	if session == nil {
+		return nil, status.Error(codes.FailedPrecondition, "this publisher stands by; ask the active one")
+	}
+	if req.GetTopic() == "" || strings.ContainsAny(req.GetTopic(), "+#\x00") {
+		return nil, status.Errorf(codes.InvalidArgument, "topic %q: give one topic, without wildcards", req.GetTopic())
+	}
+	if st := session.State(); !st.Connected {
+		return nil, status.Errorf(codes.Unavailable, "the bridge is not connected to the broker %s. %s", s.cfg.Broker(), st.LastError)
+	}
+	ctx, cancel := context.WithTimeout(ctx, roundTripTimeout)
+	defer cancel()
+	sent, received, err := session.RoundTrip(ctx, req.GetTopic(), req.GetPayload())
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	return &publisherv1.RoundTripResponse{SentAt: timestamppb.New(sent), ReceivedAt: timestamppb.New(received)}, nil
+}
+
+// roundTripTimeout bounds a test message; on a healthy broker it takes
+// milliseconds.
+const roundTripTimeout = 10 * time.Second

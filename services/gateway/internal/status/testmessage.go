@@ -1,0 +1,45 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+)
+
+// SendTestMessage asks the active publisher to send a message to itself
+// through the broker. It reads nothing and changes no tool, so it needs no
+// admin token: anyone looking at the page may check the path.
+func (s *Server) SendTestMessage(ctx context.Context, _ *statusv1.SendTestMessageRequest) (*statusv1.SendTestMessageResponse, error) {
+	if err := s.auth.read(ctx); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	topic := fmt.Sprintf("%s/%d", s.testTopic, now.UnixNano())
+	payload := fmt.Appendf(nil, `{"test":true,"sent_by":"gateway","at":%q}`, now.UTC().Format(time.RFC3339Nano))
+	var lastErr error
+	for _, p := range s.peers.Publishers {
+		resp, err := publisherv1.NewPublisherServiceClient(p.conn).RoundTrip(ctx, &publisherv1.RoundTripRequest{Topic: topic, Payload: payload})
+		if grpcstatus.Code(err) == codes.FailedPrecondition { // a standby
+			continue
+		}
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		rtt := resp.GetReceivedAt().AsTime().Sub(resp.GetSentAt().AsTime())
+		return &statusv1.SendTestMessageResponse{
+			Topic: topic, SentAt: resp.GetSentAt(), ReceivedAt: resp.GetReceivedAt(),
+			RoundTripMs: float64(rtt.Microseconds()) / 1000,
+		}, nil
+	}
+	if lastErr != nil {
+		return nil, grpcstatus.Errorf(codes.Unavailable, "the test message did not come back: %s", grpcstatus.Convert(lastErr).Message())
+	}
+	return nil, grpcstatus.Error(codes.Unavailable, "no publisher is active to send the test message")
+}
