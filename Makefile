@@ -13,7 +13,7 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/nemo-mqtt-bridge/bridge/services/platform/service.Version=$(VERSION)
 
-.PHONY: all build run test bench generate check-generated lint breaking clean
+.PHONY: all build run test fuzz bench generate check-generated lint breaking clean
 
 all: build
 
@@ -29,6 +29,17 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	$(MAKE) fuzz
+
+# A short run of every fuzzer beyond its committed seed corpus (which the
+# plain test run already replays); FUZZTIME=5m for a longer hunt.
+FUZZTIME ?= 10s
+FUZZERS  := services/router/internal/rules:FuzzParse services/router/internal/rules:FuzzRender \
+            services/router/internal/topic:FuzzSanitizeAlwaysYieldsAPublishableTopic
+fuzz:
+	@for f in $(FUZZERS); do \
+		$(GO) test -run '^$$' -fuzz "^$${f##*:}$$" -fuzztime $(FUZZTIME) ./$${f%%:*} || exit 1; \
+	done
 
 bench: build
 	$(GO) run ./test/bench -bin-dir $(BIN)
