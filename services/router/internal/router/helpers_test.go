@@ -72,7 +72,7 @@ func testLog(t *testing.T) *slog.Logger {
 
 func newTestBook(t *testing.T, path, prefix string) *rulebook {
 	t.Helper()
-	b, err := openRulebook(path, prefix, testLog(t), prometheus.NewRegistry())
+	b, err := openRulebook(path, rulesConfig{prefix: prefix}, testLog(t), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/rules"
 )
 
 // Options configure the router.
@@ -17,6 +18,14 @@ type Options struct {
 	RulesFile      string
 	RedisURL       string
 	RecentMessages int64
+	// The displays profile.
+	Displays          bool
+	DisplayTimezone   string
+	DisplayNameLength int
+	// Signed payloads; the key itself comes from SigningKeyFile or the
+	// environment variable SIGNING_KEY, never from a flag.
+	SigningKeyFile string
+	SignAll        bool
 }
 
 // Bind registers the router's flags.
@@ -27,4 +36,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.RulesFile, "rules", "", "YAML rules file saying which messages each event becomes, reloaded when it changes (empty: the built-in rules, every event on its own topic) [$RULES_FILE]")
 	fs.StringVar(&o.RedisURL, "redis-url", "", "Redis keeping the current state of every tool, published retained on nemo/tools/{id}/status (empty: no tool state)")
 	fs.Int64Var(&o.RecentMessages, "recent-messages", 1000, "delivered messages kept in Redis (nemo:bridge:recent) for the status page's live feed")
+	fs.BoolVar(&o.Displays, "displays", false, "also publish what the ESP32 tool displays read (nemo/esp32/...), with the built-in displays profile, beside the rules")
+	fs.StringVar(&o.DisplayTimezone, "display-timezone", "UTC", "IANA time zone of the times the displays show, for example America/Los_Angeles")
+	fs.IntVar(&o.DisplayNameLength, "display-name-length", rules.DefaultDisplayNameLength, "longest user name a display shows; a longer one becomes the first name, cut to this")
+	fs.StringVar(&o.SigningKeyFile, "signing-key-file", "", "file holding the HMAC-SHA256 key that signs payloads (publishes with sign: true, or all with -sign-all); the environment variable SIGNING_KEY gives the key itself instead")
+	fs.BoolVar(&o.SignAll, "sign-all", false, "sign every payload whose publish does not say sign: false (needs a signing key)")
 }

@@ -31,8 +31,8 @@ type rulebook struct {
 	inForce atomic.Pointer[rules.Set]
 	// source is the rules file; empty for the built-in rules.
 	source string
-	// prefix is -topic-prefix; when set it replaces the file's prefix.
-	prefix  string
+	// cfg is what the router adds to every rules file it loads.
+	cfg     rulesConfig
 	log     *slog.Logger
 	metrics *rulesMetrics
 
@@ -42,10 +42,19 @@ type rulebook struct {
 	lastErrAt time.Time
 }
 
+// rulesConfig is what the router's settings add to the rules of a file.
+type rulesConfig struct {
+	// prefix is -topic-prefix; when set it replaces the file's prefix.
+	prefix string
+	// displays runs the built-in displays profile alongside the rules.
+	displays bool
+	settings rules.Settings
+}
+
 // openRulebook loads the rules the router starts with; mistakes in the
 // file stop the start.
-func openRulebook(source, prefix string, log *slog.Logger, reg prometheus.Registerer) (*rulebook, error) {
-	b := &rulebook{source: source, prefix: prefix, log: log}
+func openRulebook(source string, cfg rulesConfig, log *slog.Logger, reg prometheus.Registerer) (*rulebook, error) {
+	b := &rulebook{source: source, cfg: cfg, log: log}
 	s := rules.Default()
 	if source != "" {
 		var err error
@@ -53,7 +62,7 @@ func openRulebook(source, prefix string, log *slog.Logger, reg prometheus.Regist
 			return nil, err
 		}
 	}
-	s, err := b.withPrefix(s)
+	s, err := b.finish(s)
 	if err != nil {
 		return nil, err
 	}
@@ -68,11 +77,28 @@ func openRulebook(source, prefix string, log *slog.Logger, reg prometheus.Regist
 // current is the rules to route with.
 func (b *rulebook) current() *rules.Set { return b.inForce.Load() }
 
-func (b *rulebook) withPrefix(s *rules.Set) (*rules.Set, error) {
-	if b.prefix == "" {
-		return s, nil
+// finish adds the router's settings to rules read from a file: the topic
+// prefix, the displays profile, display and signing settings. It fails
+// for a bad prefix, or rules that ask to sign without a key.
+func (b *rulebook) finish(s *rules.Set) (*rules.Set, error) {
+	withPrefix := func(s *rules.Set) (*rules.Set, error) {
+		if b.cfg.prefix == "" {
+			return s, nil
+		}
+		return s.WithPrefix(b.cfg.prefix)
 	}
-	return s.WithPrefix(b.prefix)
+	s, err := withPrefix(s)
+	if err != nil {
+		return nil, err
+	}
+	if b.cfg.displays {
+		d, err := withPrefix(rules.Displays())
+		if err != nil {
+			return nil, err
+		}
+		s = s.Alongside(d)
+	}
+	return s.WithSettings(b.cfg.settings)
 }
 
 // reload reads the file again now. It reports whether the rules in force
@@ -105,7 +131,7 @@ func (b *rulebook) watch(ctx context.Context) {
 // the file for err.
 func (b *rulebook) settleLocked(s *rules.Set, err error, trigger string) (changed bool, _ error) {
 	if err == nil {
-		s, err = b.withPrefix(s)
+		s, err = b.finish(s)
 	}
 	if err != nil {
 		b.refuseLocked(err, trigger)

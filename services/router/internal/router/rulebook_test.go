@@ -15,7 +15,7 @@ import (
 
 func topicFor(t *testing.T, b *rulebook, topic string) string {
 	t.Helper()
-	msgs, _, err := b.current().Apply(&bridgev1.Event{Topic: topic})
+	msgs, _, err := b.current().Apply(&bridgev1.Event{Topic: topic}, nil)
 	if err != nil || len(msgs) == 0 {
 		t.Fatalf("apply: %v, %d messages", err, len(msgs))
 	}
@@ -44,11 +44,11 @@ func TestTopicPrefixReplacesTheFilesOnlyWhenGiven(t *testing.T) {
 }
 
 func TestBadRulesStopTheStart(t *testing.T) {
-	_, err := openRulebook(rulesFile(t, rulesBroken), "", testLog(t), prometheus.NewRegistry())
+	_, err := openRulebook(rulesFile(t, rulesBroken), rulesConfig{}, testLog(t), prometheus.NewRegistry())
 	if err == nil || !strings.Contains(err.Error(), "rules.yaml:6:9:") {
 		t.Errorf("got %v, want the mistake by line and column", err)
 	}
-	if _, err := openRulebook("", "a/+/", testLog(t), prometheus.NewRegistry()); err == nil {
+	if _, err := openRulebook("", rulesConfig{prefix: "a/+/"}, testLog(t), prometheus.NewRegistry()); err == nil {
 		t.Error("a prefix with a wildcard was accepted")
 	}
 }

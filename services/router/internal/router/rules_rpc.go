@@ -34,13 +34,14 @@ func (s *server) ReloadRules(context.Context, *routerv1.ReloadRulesRequest) (*ro
 }
 
 // DryRun applies the rules in force to an event and stops there: nothing
-// is published and the tool state is not touched.
+// is published and the tool state is not touched. The rules read the
+// tool's state as the event would leave it.
 func (s *server) DryRun(_ context.Context, req *routerv1.DryRunRequest) (*routerv1.DryRunResponse, error) {
 	if req.GetEvent() == nil {
 		return nil, status.Error(codes.InvalidArgument, "event is missing")
 	}
 	set := s.rules.current()
-	msgs, matched, err := set.Apply(req.GetEvent())
+	msgs, matched, err := set.Apply(req.GetEvent(), s.state.after(req.GetEvent()))
 	resp := &routerv1.DryRunResponse{Messages: msgs, MatchedRules: matched, RulesVersion: set.Version()}
 	if err != nil {
 		resp.Error = err.Error()

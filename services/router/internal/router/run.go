@@ -16,7 +16,12 @@ import (
 // Run runs the router until ctx is cancelled.
 func Run(ctx context.Context, o Options) error {
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
-		book, err := openRulebook(o.RulesFile, o.TopicPrefix, rt.Log, rt.Metrics)
+		settings, err := o.rulesSettings()
+		if err != nil {
+			return nil, fmt.Errorf("the router does not start: %w", err)
+		}
+		cfg := rulesConfig{prefix: o.TopicPrefix, displays: o.Displays, settings: settings}
+		book, err := openRulebook(o.RulesFile, cfg, rt.Log, rt.Metrics)
 		if err != nil {
 			return nil, fmt.Errorf("rules refused, the router does not start:\n%w", err)
 		}

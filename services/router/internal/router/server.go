@@ -74,9 +74,15 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 		set := s.rules.current()
 		var out []*bridgev1.Message
 		for i, ev := range req.GetEvents() {
-			msgs, _, applyErr := set.Apply(ev)
+			state := states[i]
+			if state == nil {
+				// The event changed no state (an older one delivered
+				// again): the rules read the state as it stands.
+				state = s.state.current(ev)
+			}
+			msgs, _, applyErr := set.Apply(ev, state)
 			if applyErr == nil && final[i] {
-				snap, err := snapshot(set.Prefix(), states[i], ev)
+				snap, err := snapshot(set, states[i], ev)
 				if err != nil {
 					return err
 				}

@@ -5,6 +5,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/rules"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
 )
 
@@ -12,11 +13,14 @@ import (
 // so that a display or dashboard that connects at any time reads it at
 // once. It goes with the event's ordering key, after the event's own
 // messages.
-func snapshot(prefix string, t *statusv1.Tool, ev *bridgev1.Event) (*bridgev1.Message, error) {
+// With -sign-all and a key it is signed, as the rules' own publishes are.
+func snapshot(set *rules.Set, t *statusv1.Tool, ev *bridgev1.Event) (*bridgev1.Message, error) {
 	doc, err := toolstate.Marshal(t)
 	if err != nil {
 		return nil, err
 	}
+	doc = set.SignByDefault(doc)
+	prefix := set.Prefix()
 	return &bridgev1.Message{
 		Topic:          fmt.Sprintf("%snemo/tools/%d/status", prefix, t.GetId()),
 		Payload:        doc,

@@ -72,3 +72,31 @@ func (k *stateKeeper) apply(ctx context.Context, evs []*bridgev1.Event) ([]*stat
 		delay = min(2*delay, 5*time.Second)
 	}
 }
+
+// current is the state of ev's tool as it stands, without ev, or nil: no
+// tool, no state kept, or the state not loaded yet.
+func (k *stateKeeper) current(ev *bridgev1.Event) *statusv1.Tool {
+	if k == nil {
+		return nil
+	}
+	select {
+	case <-k.ready:
+	default:
+		return nil
+	}
+	id, ok := toolstate.ToolID(ev)
+	if !ok {
+		return nil
+	}
+	return k.store.Current(id)
+}
+
+// after is the state of ev's tool after ev, computed from the state as it
+// stands, with nothing stored: what a dry run shows.
+func (k *stateKeeper) after(ev *bridgev1.Event) *statusv1.Tool {
+	cur := k.current(ev)
+	if next, ok := toolstate.Fold(cur, ev); ok {
+		return next
+	}
+	return cur
+}

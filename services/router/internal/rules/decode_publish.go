@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var publishFields = []string{"topic", "qos", "retain", "expiry", "keep", "drop"}
+var publishFields = []string{"topic", "qos", "retain", "expiry", "keep", "drop", "payload", "about", "max_bytes", "sign"}
 
 func (d *decoder) publication(n *yaml.Node, path string) publication {
 	var p publication
@@ -34,7 +34,49 @@ func (d *decoder) publication(n *yaml.Node, path string) publication {
 		p.expirySeconds = d.expiry(e.value, path+".expiry")
 	}
 	p.filter = d.fieldFilter(f, path)
+	if e, ok := f.byKey["about"]; ok {
+		if about, ok := d.str(e.value, path+".about"); ok {
+			if about == "open_task" {
+				p.aboutOpenTask = true
+			} else {
+				d.errorf(e.value, path+".about", "unknown subject %q (want open_task: the tool's newest open task)", about)
+			}
+		}
+	}
+	if e, ok := f.byKey["max_bytes"]; ok {
+		p.maxBytes = d.positive(e.value, path+".max_bytes", "a number of bytes")
+	}
+	if e, ok := f.byKey["sign"]; ok {
+		if b, ok := d.boolean(e.value, path+".sign"); ok {
+			p.sign = &b
+			v := resolve(e.value)
+			p.signAt = &Error{File: d.file, Line: v.Line, Column: v.Column, Path: path + ".sign"}
+		}
+	}
+	if e, ok := f.byKey["payload"]; ok {
+		for _, other := range []string{"keep", "drop"} {
+			if o, both := f.byKey[other]; both {
+				second := e.key
+				if o.key.Line > e.key.Line || (o.key.Line == e.key.Line && o.key.Column > e.key.Column) {
+					second = o.key
+				}
+				d.errorf(second, join(path, second.Value), "payload and %s cannot both be given: payload builds a new message, %s chooses fields of the event's", other, other)
+			}
+		}
+		p.payload = d.payload(e.value, path+".payload", valueContext{aboutTask: p.aboutOpenTask, maxBytes: p.maxBytes > 0})
+	}
 	return p
+}
+
+// positive reads a whole number above 0.
+func (d *decoder) positive(n *yaml.Node, path, what string) int {
+	n = resolve(n)
+	var v int
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&v) != nil || v <= 0 {
+		d.typeError(n, path, what+" above 0")
+		return 0
+	}
+	return v
 }
 
 // template compiles a topic template, pointing each problem at its column.

@@ -43,7 +43,7 @@ func TestDefaultReproducesThePluginsTopics(t *testing.T) {
 		}
 		for _, pe := range pluginEvents {
 			ev := &bridgev1.Event{Id: "7-0", Topic: pe.topic, Payload: []byte(pe.payload), Qos: pe.qos, Retain: pe.retain, OrderingKey: "tool:12"}
-			got, matched, err := rules.Apply(ev)
+			got, matched, err := rules.Apply(ev, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", pe.topic, err)
 			}

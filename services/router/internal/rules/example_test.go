@@ -50,7 +50,7 @@ func TestExampleFile(t *testing.T) {
 			[]string{"usage-by-user"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			msgs, matched, err := s.Apply(event(tc.topic, tc.payload))
+			msgs, matched, err := s.Apply(event(tc.topic, tc.payload), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -43,7 +43,7 @@ func FuzzParse(f *testing.F) {
 			{Topic: "nemo/tools/12/tasks", Payload: []byte(`{"event":"task_shutdown","force_shutdown":true,"a":{"b":"c/d"}}`)},
 			{Topic: "t", Payload: []byte("plain text")},
 		} {
-			msgs, _, err := s.Apply(ev)
+			msgs, _, err := s.Apply(ev, nil)
 			if err != nil {
 				continue
 			}

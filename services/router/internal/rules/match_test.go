@@ -61,7 +61,7 @@ func TestMatchConditions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, "rules:\n  - name: r\n    match: {"+tc.match+"}\n    publish: [{topic: hit}]\n  - name: rest\n    publish: [{topic: miss}]\n")
-			msgs, _, err := s.Apply(event(tc.topic, tc.payload))
+			msgs, _, err := s.Apply(event(tc.topic, tc.payload), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

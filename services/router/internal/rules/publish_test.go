@@ -27,7 +27,7 @@ func TestTemplates(t *testing.T) {
 		{"ünïcode/{tool_id}", "ünïcode/12"},
 	} {
 		s := mustParse(t, "prefix: site1/\nrules:\n  - name: r\n    publish: [{topic: \""+tc.template+"\"}]\n")
-		msgs, _, err := s.Apply(event("nemo/tools/R+D #1/A/start", payload))
+		msgs, _, err := s.Apply(event("nemo/tools/R+D #1/A/start", payload), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.template, err)
 		}
@@ -39,7 +39,7 @@ func TestTemplates(t *testing.T) {
 
 func TestVariablesOfPlainTextRenderAsUnderscore(t *testing.T) {
 	s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: \"t/{tool_id}/{event}/{payload.x}\"}]\n")
-	msgs, _, err := s.Apply(event("t", "tool 12 is on"))
+	msgs, _, err := s.Apply(event("t", "tool 12 is on"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestEventValuesAreMadeSafe(t *testing.T) {
 		`"caf\u00e9"`:          "café/x",
 		`12.50`:                "12.50/x",
 	} {
-		msgs, _, err := s.Apply(event("t", `{"event":`+value+`}`))
+		msgs, _, err := s.Apply(event("t", `{"event":`+value+`}`), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestMessageSettings(t *testing.T) {
 			s := mustParse(t, "rules:\n  - name: r\n    publish: ["+tc.publish+"]\n")
 			ev := event("src", payload)
 			ev.Retain = tc.retained
-			msgs, _, err := s.Apply(ev)
+			msgs, _, err := s.Apply(ev, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestMessageSettings(t *testing.T) {
 
 func TestPlainTextPayload(t *testing.T) {
 	s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: t, keep: [a]}]\n")
-	msgs, _, _ := s.Apply(event("t", "tool is down"))
+	msgs, _, _ := s.Apply(event("t", "tool is down"), nil)
 	if m := msgs[0]; string(m.GetPayload()) != "tool is down" || m.GetContentType() != "" {
 		t.Errorf("got payload %q, content type %q; want the text untouched and no content type", m.GetPayload(), m.GetContentType())
 	}
@@ -128,7 +128,7 @@ func TestApplyErrorNamesTheRule(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: \""+tc.template+"\"}]\n")
-			msgs, matched, err := s.Apply(event(tc.topic, `{"long":"`+strings.Repeat("a", 70000)+`"}`))
+			msgs, matched, err := s.Apply(event(tc.topic, `{"long":"`+strings.Repeat("a", 70000)+`"}`), nil)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("got %v, want %s", err, tc.want)
 			}

@@ -34,7 +34,7 @@ rules:
 			[]string{"last"}, []string{"everything"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			msgs, matched, err := s.Apply(event(tc.topic, tc.payload))
+			msgs, matched, err := s.Apply(event(tc.topic, tc.payload), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +57,7 @@ rules:
   - name: everything
     publish: [{topic: "{topic}"}]
 `)
-	msgs, matched, err := s.Apply(event("nemo/reservations/7", `{"event":"reservation_created"}`))
+	msgs, matched, err := s.Apply(event("nemo/reservations/7", `{"event":"reservation_created"}`), nil)
 	if err != nil || len(msgs) != 0 {
 		t.Fatalf("got %v, %v; want no messages", topics(msgs), err)
 	}
@@ -68,7 +68,7 @@ rules:
 
 func TestNoRuleMatchingPublishesNothing(t *testing.T) {
 	s := mustParse(t, "rules:\n  - name: only-tools\n    match: {topic: \"nemo/tools/#\"}\n    publish: [{topic: x}]\n")
-	msgs, matched, err := s.Apply(event("nemo/areas/1", `{}`))
+	msgs, matched, err := s.Apply(event("nemo/areas/1", `{}`), nil)
 	if err != nil || msgs != nil || matched != nil {
 		t.Fatalf("got %v %v %v; want nothing", msgs, matched, err)
 	}
@@ -82,7 +82,7 @@ func TestApplyConcurrently(t *testing.T) {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			for range 100 {
-				if msgs, _, err := s.Apply(event("t", `{"tool_id":1,"a":2}`)); err != nil || msgs[0].GetTopic() != "1" {
+				if msgs, _, err := s.Apply(event("t", `{"tool_id":1,"a":2}`), nil); err != nil || msgs[0].GetTopic() != "1" {
 					t.Errorf("got %v, %v", msgs, err)
 					return
 				}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 )
 
 // Set is a loaded rules file. It is never changed once loaded, so one Set
@@ -22,6 +23,10 @@ type Set struct {
 	// sum identifies the content the Set came from, and a prefix
 	// given by WithPrefix.
 	sum [sha256.Size]byte
+	// settings are the router's (see WithSettings); nil is the defaults.
+	settings *Settings
+	// extra are rules run alongside these (see Alongside).
+	extra []*Set
 }
 
 type rule struct {
@@ -45,12 +50,14 @@ func (s *Set) Prefix() string {
 	return s.prefix
 }
 
-// Names lists the rules' names in the order they are tried, for status
-// pages to show which rules are in force.
+// Names lists the rules' names in the order they are tried, those run
+// alongside after, for status pages to show which rules are in force.
 func (s *Set) Names() []string {
-	names := make([]string, len(s.rules))
-	for i, r := range s.rules {
-		names[i] = r.name
+	var names []string
+	for _, x := range s.all() {
+		for _, r := range x.rules {
+			names = append(names, r.name)
+		}
 	}
 	return names
 }
@@ -68,30 +75,37 @@ func (s *Set) WithPrefix(prefix string) (*Set, error) {
 	return &c, nil
 }
 
-// Apply returns the messages the rules make of ev, in rule order, and the
-// names of the rules that matched. No messages and no error means the
-// event is filtered: no rule matched, or those that did publish nothing.
-// Messages have no id; the event's ordering key and its id (as
-// the user property "event_id") go with each. The error names the rule
-// and says why it cannot make a topic for this event (a source topic that
-// cannot be published, a topic over MQTT's 65,535 bytes): the event
-// cannot be published as the rules say, and no message of it should be.
-func (s *Set) Apply(ev *bridgev1.Event) (msgs []*bridgev1.Message, matched []string, err error) {
+// Apply returns the messages the rules make of ev, in rule order (those
+// of the rules run alongside after), and the names of the rules that
+// matched. state is the state of the event's tool after the event, which
+// payloads may read ({state: …}, {tasks: …}, "about: open_task"); nil
+// when there is none (no tool, or a router without Redis). No messages and
+// no error means the event is filtered: no rule matched, or those that did
+// publish nothing. Messages have no id; the event's ordering key and its
+// id (as the user property "event_id") go with each. The error names the
+// rule and says why it cannot make a message for this event (a source
+// topic that cannot be published, a topic over MQTT's 65,535 bytes, a
+// message that cannot be kept within its max_bytes): the event cannot be
+// published as the rules say, and no message of it should be.
+func (s *Set) Apply(ev *bridgev1.Event, state *statusv1.Tool) (msgs []*bridgev1.Message, matched []string, err error) {
 	in := newInput(ev)
-	for _, r := range s.rules {
-		if !r.when.hold(in) {
-			continue
-		}
-		matched = append(matched, r.name)
-		for i := range r.publish {
-			m, err := r.publish[i].message(in, s.prefix)
-			if err != nil {
-				return nil, matched, fmt.Errorf("rule %q, publish[%d]: %w", r.name, i, err)
+	for _, x := range s.all() {
+		sc := &scope{in: in, prefix: x.prefix, settings: x.settings, state: state}
+		for _, r := range x.rules {
+			if !r.when.hold(in) {
+				continue
 			}
-			msgs = append(msgs, m)
-		}
-		if !r.continues {
-			break
+			matched = append(matched, r.name)
+			for i := range r.publish {
+				out, err := r.publish[i].messages(sc)
+				if err != nil {
+					return nil, matched, fmt.Errorf("rule %q, publish[%d]: %w", r.name, i, err)
+				}
+				msgs = append(msgs, out...)
+			}
+			if !r.continues {
+				break
+			}
 		}
 	}
 	return msgs, matched, nil

@@ -49,9 +49,22 @@ type templateProblem struct {
 // "$" (reserved for broker topics such as $SYS), even after an empty
 // {prefix}: what a literal says is then true for every prefix.
 func compileTemplate(s string) (topicTemplate, []templateProblem) {
+	return compile(s, true)
+}
+
+// compileText checks a text template, a string value of a built payload:
+// the same variables as a topic, and any literal text.
+func compileText(s string) (topicTemplate, []templateProblem) {
+	return compile(s, false)
+}
+
+func compile(s string, isTopic bool) (topicTemplate, []templateProblem) {
 	var t topicTemplate
 	var problems []templateProblem
 	if s == "" {
+		if !isTopic {
+			return t, nil
+		}
 		return t, []templateProblem{{0, "the topic is empty"}}
 	}
 	for i := 0; i < len(s); {
@@ -60,7 +73,9 @@ func compileTemplate(s string) (topicTemplate, []templateProblem) {
 			brace = len(s) - i
 		}
 		if brace > 0 {
-			problems = append(problems, checkLiteral(s[i:i+brace], i)...)
+			if isTopic {
+				problems = append(problems, checkLiteral(s[i:i+brace], i)...)
+			}
 			t.parts = append(t.parts, templatePart{kind: literalPart, literal: s[i : i+brace]})
 		}
 		i += brace
@@ -86,7 +101,7 @@ func compileTemplate(s string) (topicTemplate, []templateProblem) {
 		t.parts = append(t.parts, part)
 		i += end + 2
 	}
-	if first := t.firstNonPrefix(); first != nil && first.kind == literalPart && strings.HasPrefix(first.literal, "$") {
+	if first := t.firstNonPrefix(); isTopic && first != nil && first.kind == literalPart && strings.HasPrefix(first.literal, "$") {
 		problems = append(problems, templateProblem{strings.Index(s, "$"), `the topic starts with "$", which is reserved for the broker's own topics such as $SYS`})
 	}
 	return t, problems
@@ -181,6 +196,25 @@ func (t topicTemplate) render(in *input, prefix string) (string, error) {
 		return "", fmt.Errorf("the topic is %d bytes long; MQTT allows at most %d", len(out), topic.MaxLen)
 	}
 	return out, nil
+}
+
+// text renders a text template: values as they are, not made safe for a
+// topic; {topic} is the source topic as NEMO wrote it.
+func (t topicTemplate) text(in *input, prefix string) string {
+	var b strings.Builder
+	for _, p := range t.parts {
+		switch p.kind {
+		case literalPart:
+			b.WriteString(p.literal)
+		case prefixPart:
+			b.WriteString(prefix)
+		case sourceTopicPart:
+			b.WriteString(in.ev.GetTopic())
+		case fieldPart:
+			b.WriteString(in.text(p.field))
+		}
+	}
+	return b.String()
 }
 
 // safeLevel makes a value from an event fit in one topic level: "/", the

@@ -63,7 +63,7 @@ func TestWatch(t *testing.T) {
 		t.Helper()
 		select {
 		case s := <-loads:
-			msgs, _, _ := s.Apply(event("t", "{}"))
+			msgs, _, _ := s.Apply(event("t", "{}"), nil)
 			if got := msgs[0].GetTopic(); got != topic {
 				t.Fatalf("%s: loaded rules publish to %q, want %q", step, got, topic)
 			}

@@ -140,3 +140,11 @@ func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 		}
 	}
 }
+
+// Current returns the state of tool id as it stands, or nil; the caller
+// may not change it.
+func (s *Store) Current(id int32) *statusv1.Tool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tools[id]
+}

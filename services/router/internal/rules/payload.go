@@ -1,0 +1,398 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// A value is one field of a payload that a publish builds ("payload:"):
+// a literal, a text template, or a source such as {field: user_name}.
+type value interface {
+	// eval returns the value as JSON, or false when its source holds
+	// nothing (an absent or null field, no tool state); a default, if
+	// given, then stands in.
+	eval(sc *scope) (json.RawMessage, bool)
+}
+
+// scope is what values read: the event, the tool's state after it, and the
+// task a publish is about.
+type scope struct {
+	in       *input
+	prefix   string
+	settings *Settings
+	state    *statusv1.Tool
+	// task is the open task an "about: open_task" publish, or one entry of
+	// a tasks list, is about.
+	task *statusv1.Task
+
+	stateDoc map[string]json.RawMessage
+}
+
+// namedValue is one output field of a built payload.
+type namedValue struct {
+	name string
+	v    value
+	// fit marks a text that is shortened to keep the message within the
+	// publish's max_bytes.
+	fit bool
+}
+
+var jsonNull = json.RawMessage("null")
+
+// jsonString encodes s without escaping <, > and &, which only cost bytes
+// on a screen's small buffer.
+func jsonString(s string) json.RawMessage {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+func present(raw json.RawMessage, ok bool) bool {
+	return ok && string(bytes.TrimSpace(raw)) != "null"
+}
+
+// literalValue is a scalar written in the rules file.
+type literalValue struct{ raw json.RawMessage }
+
+func (v literalValue) eval(*scope) (json.RawMessage, bool) { return v.raw, true }
+
+// textValue is a string with template variables, written as plain text.
+type textValue struct{ t topicTemplate }
+
+func (v textValue) eval(sc *scope) (json.RawMessage, bool) {
+	return jsonString(v.t.text(sc.in, sc.prefix)), true
+}
+
+// fieldValue is a payload field as its JSON value.
+type fieldValue struct{ path []string }
+
+func (v fieldValue) eval(sc *scope) (json.RawMessage, bool) {
+	raw, ok := sc.in.field(v.path)
+	if !present(raw, ok) {
+		return nil, false
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return nil, false
+	}
+	return b.Bytes(), true
+}
+
+// stateValue is a field of the tool's state after the event.
+type stateValue struct{ name string }
+
+func (v stateValue) eval(sc *scope) (json.RawMessage, bool) {
+	if sc.state == nil {
+		return nil, false
+	}
+	if sc.stateDoc == nil {
+		doc, err := toolstate.Marshal(sc.state)
+		if err != nil {
+			return nil, false
+		}
+		sc.stateDoc = object(doc)
+	}
+	raw, ok := sc.stateDoc[v.name]
+	return raw, present(raw, ok)
+}
+
+// taskValue is a field of the task a publish is about.
+type taskValue struct{ name string }
+
+func (v taskValue) eval(sc *scope) (json.RawMessage, bool) {
+	if sc.task == nil {
+		return nil, false
+	}
+	raw, ok := taskDoc(sc.task)[v.name]
+	return raw, present(raw, ok)
+}
+
+func taskDoc(t *statusv1.Task) map[string]json.RawMessage {
+	doc, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(t)
+	if err != nil {
+		return nil
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, doc) != nil {
+		return nil
+	}
+	return object(b.Bytes())
+}
+
+// tasksValue is the list of the tool's open tasks, oldest first, each an
+// object of the given fields.
+type tasksValue struct{ fields []namedValue }
+
+func (v tasksValue) eval(sc *scope) (json.RawMessage, bool) {
+	out := []byte{'['}
+	for i, t := range sc.state.GetOpenTasks() {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		each := *sc
+		each.task = t
+		out = append(out, encodeObject(evalFields(&each, v.fields))...)
+	}
+	return append(out, ']'), true
+}
+
+// timeValue is the first of some payload fields that holds a time, else
+// when NEMO wrote the event, formatted for people or machines.
+type timeValue struct {
+	paths [][]string
+	iso   bool
+}
+
+// DisplayTimeLayout is how "format: display" writes a time, in the
+// display time zone: "Nov 24, 10:03 AM".
+const DisplayTimeLayout = "Jan 2, 3:04 PM"
+
+func (v timeValue) eval(sc *scope) (json.RawMessage, bool) {
+	when, ok := time.Time{}, false
+	for _, p := range v.paths {
+		if raw, found := sc.in.field(p); found {
+			if when, ok = loosejson.Time(raw); ok {
+				break
+			}
+		}
+	}
+	if !ok {
+		switch ev := sc.in.ev; {
+		case ev.GetWrittenAt() != nil:
+			when, ok = ev.GetWrittenAt().AsTime(), true
+		case ev.GetReadAt() != nil:
+			when, ok = ev.GetReadAt().AsTime(), true
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	if v.iso {
+		return jsonString(when.UTC().Format(time.RFC3339)), true
+	}
+	return jsonString(when.In(sc.settings.location()).Format(DisplayTimeLayout)), true
+}
+
+// personValue is a user's name made to fit a small screen (see
+// DisplayName), or the tool's last known user when the event names none.
+type personValue struct {
+	path []string
+	max  int // 0: the router's display name length
+}
+
+func (v personValue) eval(sc *scope) (json.RawMessage, bool) {
+	max := v.max
+	if max == 0 {
+		max = sc.settings.nameLength()
+	}
+	name := DisplayName(sc.in.text(v.path), max)
+	if name == "" {
+		name = DisplayName(sc.state.GetUser(), max)
+	}
+	return jsonString(name), true
+}
+
+// DisplayName shortens a NEMO user name for a small screen: the role in
+// parentheses at the end goes ("Emilio Rossi (Admin)" → "Emilio Rossi"),
+// and a name longer than max characters becomes the first name, cut to
+// max.
+func DisplayName(name string, max int) string {
+	name = strings.TrimSpace(name)
+	for strings.HasSuffix(name, ")") {
+		open := strings.LastIndex(name, "(")
+		if open < 0 {
+			break
+		}
+		name = strings.TrimSpace(name[:open])
+	}
+	if utf8.RuneCountInString(name) <= max {
+		return name
+	}
+	first := []rune(strings.Fields(name)[0])
+	if len(first) > max {
+		first = first[:max]
+	}
+	return string(first)
+}
+
+// withDefault stands in def when v holds nothing.
+type withDefault struct{ v, def value }
+
+func (w withDefault) eval(sc *scope) (json.RawMessage, bool) {
+	if raw, ok := w.v.eval(sc); ok {
+		return raw, true
+	}
+	return w.def.eval(sc)
+}
+
+// mapped looks the text of v up in a table; a value not in it holds
+// nothing (so that a default stands in).
+type mapped struct {
+	v      value
+	values map[string]json.RawMessage
+}
+
+func (m mapped) eval(sc *scope) (json.RawMessage, bool) {
+	raw, ok := m.v.eval(sc)
+	if !ok {
+		return nil, false
+	}
+	out, ok := m.values[scalarText(raw)]
+	return out, ok
+}
+
+// scalarText is the text a value is looked up by: a string's content, or
+// a number or boolean as written.
+func scalarText(raw json.RawMessage) string {
+	if s, ok := loosejson.String(raw); ok {
+		return s
+	}
+	return string(bytes.TrimSpace(raw))
+}
+
+// shortened is a text reduced to its first line or a number of
+// characters; a value that is not a string is left as it is.
+type shortened struct {
+	v         value
+	firstLine bool
+	maxChars  int
+}
+
+func (s shortened) eval(sc *scope) (json.RawMessage, bool) {
+	raw, ok := s.v.eval(sc)
+	var str string
+	if !ok || json.Unmarshal(raw, &str) != nil {
+		return raw, ok
+	}
+	if s.firstLine {
+		str, _, _ = strings.Cut(strings.TrimLeftFunc(str, unicode.IsSpace), "\n")
+		str = strings.TrimRightFunc(str, unicode.IsSpace)
+	}
+	if s.maxChars > 0 {
+		str = cut([]rune(str), s.maxChars)
+	}
+	return jsonString(str), true
+}
+
+// cut keeps the first n characters of r, ending in "…" when it shortened
+// them (the ellipsis counting as one of the n).
+func cut(r []rune, n int) string {
+	if len(r) <= n {
+		return string(r)
+	}
+	if n <= 0 {
+		return ""
+	}
+	return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
+}
+
+// builtField is one field of a payload being built.
+type builtField struct {
+	name string
+	raw  json.RawMessage
+	fit  bool
+	// For a fitted text: its characters, and how many are kept.
+	text []rune
+	keep int
+}
+
+func evalFields(sc *scope, fields []namedValue) []builtField {
+	out := make([]builtField, len(fields))
+	for i, f := range fields {
+		raw, ok := f.v.eval(sc)
+		if !ok {
+			raw = jsonNull
+		}
+		out[i] = builtField{name: f.name, raw: raw, fit: f.fit}
+	}
+	return out
+}
+
+func encodeObject(fields []builtField) []byte {
+	out := []byte{'{'}
+	for i, f := range fields {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, jsonString(f.name)...), ':'), f.raw...)
+	}
+	return append(out, '}')
+}
+
+// fitPayload shortens the texts marked fit, the longest first, until the
+// topic and the payload together take at most maxBytes bytes. It fails
+// when they cannot: what is left is not text that may be shortened.
+func fitPayload(topic string, fields []builtField, maxBytes int) ([]byte, error) {
+	for i := range fields {
+		f := &fields[i]
+		var s string
+		if f.fit && json.Unmarshal(f.raw, &s) == nil {
+			f.text, f.keep = []rune(s), utf8.RuneCountInString(s)
+		} else {
+			f.fit = false
+		}
+	}
+	for {
+		payload := encodeObject(fields)
+		size := len(topic) + len(payload)
+		if size <= maxBytes {
+			return payload, nil
+		}
+		longest := -1
+		for i, f := range fields {
+			if f.fit && f.keep > 0 && (longest < 0 || len(f.raw) > len(fields[longest].raw)) {
+				longest = i
+			}
+		}
+		if longest < 0 {
+			return nil, fmt.Errorf("the message takes %d bytes with its topic, over max_bytes %d, and no text marked fit is left to shorten", size, maxBytes)
+		}
+		f := &fields[longest]
+		excess := size - maxBytes
+		if f.keep == len(f.text) {
+			excess += len("…") // the ellipsis that marks the cut
+		}
+		f.keep = max(0, f.keep-excess)
+		s := ""
+		if f.keep > 0 {
+			s = strings.TrimRightFunc(string(f.text[:f.keep]), unicode.IsSpace) + "…"
+		}
+		f.raw = jsonString(s)
+	}
+}
+
+// newestOpenTask is the task opened last among those still open.
+func newestOpenTask(t *statusv1.Tool) *statusv1.Task {
+	tasks := t.GetOpenTasks()
+	if len(tasks) == 0 {
+		return nil
+	}
+	return tasks[len(tasks)-1]
+}
+
+// literalJSON is the JSON of a scalar written in YAML.
+func literalJSON(kind scalarKind, s scalar) json.RawMessage {
+	switch kind {
+	case boolScalar:
+		return json.RawMessage(strconv.FormatBool(s.b))
+	case numberScalar:
+		b, _ := json.Marshal(s.num)
+		return b
+	case stringScalar:
+		return jsonString(s.str)
+	}
+	return jsonNull
+}
