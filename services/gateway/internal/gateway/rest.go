@@ -9,6 +9,8 @@ import (
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/gen/openapi"
+	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/live"
+	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/page"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -21,15 +23,22 @@ var jsonMarshaler = &runtime.JSONPb{
 }
 
 // mountREST serves StatusService as REST (the mapping is in
-// proto/nemo/status/v1/status.gateway.yaml) and the OpenAPI document, on
-// the service's HTTP mux. The REST handlers call srv in-process; srv
-// checks the bearer token itself, so both ways in are guarded alike.
+// proto/nemo/status/v1/status.gateway.yaml), the OpenAPI document, the
+// live stream for the page and the page itself, on the service's HTTP mux.
+// The REST handlers and the stream call srv in-process; srv checks the
+// bearer token itself, so every way in is guarded alike.
 func mountREST(ctx context.Context, rt *service.Runtime, srv statusv1.StatusServiceServer) error {
 	gw := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler))
 	if err := statusv1.RegisterStatusServiceHandlerServer(ctx, gw, srv); err != nil {
 		return err
 	}
 	rt.HTTP.Handle("/v1/", gw)
+	// More specific than "/v1/", so it wins over grpc-gateway.
+	stream := live.New(srv)
+	stream.Stop = ctx.Done()
+	rt.HTTP.Handle("GET /v1/live", stream)
+	// Everything not matched by a more specific route: the page's files.
+	rt.HTTP.Handle("/", page.Handler())
 	rt.HTTP.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Document)
