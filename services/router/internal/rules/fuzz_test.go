@@ -21,6 +21,10 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range validationCases {
 		f.Add([]byte(tc.file))
 	}
+	for _, tc := range payloadValidationCases {
+		f.Add([]byte(tc.file))
+	}
+	f.Add(displaysFile)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("f.yaml", data)
 		if err != nil {

@@ -80,7 +80,7 @@ func Fold(prev *statusv1.Tool, ev *bridgev1.Event) (*statusv1.Tool, bool) {
 			t.Operational = op
 		}
 	case "task_created", "task_updated", "task_shutdown":
-		foldTask(t, p)
+		foldTask(t, event, p)
 	}
 	t.LastEvent = event
 	t.LastEventAt = eventTime(ev, p)
@@ -98,20 +98,45 @@ func setUser(t *statusv1.Tool, p payload) {
 }
 
 // foldTask opens, updates or closes one task; a cancelled or resolved task
-// is no longer open.
-func foldTask(t *statusv1.Tool, p payload) {
+// is no longer open. An update keeps the task's place among the open ones
+// (oldest first, so the last is the newest) and what the event does not
+// say again; task_shutdown is a shutdown even without force_shutdown.
+func foldTask(t *statusv1.Tool, event string, p payload) {
 	id, ok := p.int("task_id")
 	if !ok {
 		return
 	}
-	t.OpenTasks = slices.DeleteFunc(t.OpenTasks, func(x *statusv1.Task) bool { return x.GetId() == id })
-	if !p.flag("cancelled") && !p.flag("resolved") {
-		task := &statusv1.Task{Id: id, ForceShutdown: p.flag("force_shutdown"), SafetyHazard: p.flag("safety_hazard")}
-		task.ProblemDescription, _ = p.str("problem_description")
+	at := slices.IndexFunc(t.OpenTasks, func(x *statusv1.Task) bool { return x.GetId() == id })
+	switch {
+	case p.flag("cancelled") || p.flag("resolved"):
+		if at >= 0 {
+			t.OpenTasks = slices.Delete(t.OpenTasks, at, at+1)
+		}
+	default:
+		task := &statusv1.Task{Id: id}
+		if at >= 0 {
+			task = proto.Clone(t.OpenTasks[at]).(*statusv1.Task)
+		}
+		if _, ok := p["force_shutdown"]; ok || at < 0 {
+			task.ForceShutdown = p.flag("force_shutdown")
+		}
+		if event == "task_shutdown" {
+			task.ForceShutdown = true
+		}
+		if _, ok := p["safety_hazard"]; ok || at < 0 {
+			task.SafetyHazard = p.flag("safety_hazard")
+		}
+		if d, ok := p.str("problem_description"); ok {
+			task.ProblemDescription = d
+		}
 		if created, ok := p.time("created_at"); ok {
 			task.CreatedAt = timestamppb.New(created)
 		}
-		t.OpenTasks = append(t.OpenTasks, task)
+		if at >= 0 {
+			t.OpenTasks[at] = task
+		} else {
+			t.OpenTasks = append(t.OpenTasks, task)
+		}
 		if task.ForceShutdown {
 			t.Operational = false
 		}

@@ -110,3 +110,43 @@ func TestUnknownEventStillRecordedAsLastEvent(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+func TestTaskUpdateKeepsItsPlaceAndWhatItDoesNotRepeat(t *testing.T) {
+	got := fold(t,
+		event("1-0", `{"event":"task_created","task_id":5,"tool_id":3,"problem_description":"Chamber leak","safety_hazard":true,"created_at":"2026-11-24T10:00:00Z"}`),
+		event("2-0", `{"event":"task_created","task_id":6,"tool_id":3,"problem_description":"Pump noise"}`),
+		event("3-0", `{"event":"task_updated","task_id":5,"tool_id":3}`),
+	)
+	want := []*statusv1.Task{
+		{Id: 5, ProblemDescription: "Chamber leak", SafetyHazard: true, CreatedAt: timestamppb.New(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))},
+		{Id: 6, ProblemDescription: "Pump noise"},
+	}
+	if d := cmp.Diff(want, got.GetOpenTasks(), protocmp.Transform()); d != "" {
+		t.Errorf("open tasks (-want +got):\n%s", d)
+	}
+}
+
+func TestCancelledAndResolvedTasksLeaveTheOpenOnes(t *testing.T) {
+	for _, closing := range []string{`"cancelled":true`, `"resolved":true`, `"cancelled":"True"`, `"resolved":1`} {
+		got := fold(t,
+			event("1-0", `{"event":"task_created","task_id":5,"tool_id":3,"problem_description":"a"}`),
+			event("2-0", `{"event":"task_shutdown","task_id":6,"tool_id":3,"problem_description":"b"}`),
+			event("3-0", `{"event":"task_created","task_id":7,"tool_id":3,"problem_description":"c"}`),
+			event("4-0", `{"event":"task_updated","task_id":6,"tool_id":3,`+closing+`}`),
+		)
+		var ids []int32
+		for _, task := range got.GetOpenTasks() {
+			ids = append(ids, task.GetId())
+		}
+		if d := cmp.Diff([]int32{5, 7}, ids); d != "" || got.GetShutdown() || !got.GetProblematic() {
+			t.Errorf("%s: open %v, shutdown %v, problematic %v", closing, ids, got.GetShutdown(), got.GetProblematic())
+		}
+	}
+}
+
+func TestTaskShutdownEventIsAShutdown(t *testing.T) {
+	got := fold(t, event("1-0", `{"event":"task_shutdown","task_id":6,"tool_id":3}`))
+	if !got.GetShutdown() || got.GetOperational() || !got.GetOpenTasks()[0].GetForceShutdown() {
+		t.Fatalf("%v", got)
+	}
+}
