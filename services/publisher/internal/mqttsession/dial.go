@@ -3,7 +3,6 @@ package mqttsession
 import (
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"net"
 	"net/url"
 	"time"
@@ -18,12 +17,21 @@ import (
 // algorithm on (mosquitto's default, set_tcp_nodelay false) holds each
 // PUBACK until our delayed ACK of the previous one, up to 40 ms: measured
 // here, the pipeline drained 1,800 events/s instead of 6,000.
-func (c Config) dialer(log *slog.Logger, timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
+//
+// It reads the TLS files at every attempt, and remembers the connection it
+// made and which files it used, so that the TLS file watcher (reload.go)
+// can tell when they are renewed and end the connection to use them.
+func (s *Session) dialer(timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
+	c, log := s.cfg, s.log
 	return func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
 		var tlsCfg *tls.Config
+		var files tlsFiles
 		if u.Scheme == "tls" {
 			var err error
-			if tlsCfg, err = c.tlsConfig(); err != nil {
+			if files, err = c.readTLSFiles(); err != nil {
+				return nil, err
+			}
+			if tlsCfg, err = c.tlsConfigFrom(files); err != nil {
 				return nil, err
 			}
 			if tlsCfg.InsecureSkipVerify {
@@ -39,6 +47,7 @@ func (c Config) dialer(log *slog.Logger, timeout time.Duration) func(context.Con
 		}
 		conn := quickAck(raw)
 		if u.Scheme != "tls" {
+			s.live.set(conn, nil, files)
 			return conn, nil
 		}
 		cfg := tlsCfg
@@ -53,6 +62,9 @@ func (c Config) dialer(log *slog.Logger, timeout time.Duration) func(context.Con
 		}
 		// tls.Conn writes are not safe for concurrent use; paho writes
 		// from several goroutines.
-		return packets.NewThreadSafeConn(tc), nil
+		safe := packets.NewThreadSafeConn(tc)
+		state := tc.ConnectionState()
+		s.live.set(safe, &state, files)
+		return safe, nil
 	}
 }

@@ -32,6 +32,11 @@ type Session struct {
 	state  State
 	watch  func(State)
 	echoes echoes
+
+	// live is the connection the dialer made last, for the TLS file
+	// watcher; serverName is the name its certificate was checked for.
+	live       liveConn
+	serverName string
 }
 
 // Start begins connecting in the background and returns at once; the
@@ -45,7 +50,10 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	if _, err := c.minVersion(); err != nil { // a setting, not a passing fault
 		return nil, err
 	}
-	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}}
+	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}, serverName: c.ServerName}
+	if s.serverName == "" {
+		s.serverName = u.Hostname()
+	}
 	will, willProps := c.will()
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
@@ -80,12 +88,15 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 		ClientConfig: paho.ClientConfig{ClientID: c.ClientID,
 			OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.echoes.received}},
 	}
-	cfg.AttemptConnection = c.dialer(log, cfg.ConnectTimeout)
+	cfg.AttemptConnection = s.dialer(cfg.ConnectTimeout)
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)
 	}
 	s.ConnectionManager = cm
+	if u.Scheme == "tls" && c.TLSReloadInterval > 0 && (c.CAFile != "" || c.CertFile != "") {
+		go s.watchTLSFiles(ctx, c.TLSReloadInterval)
+	}
 	return s, nil
 }
 

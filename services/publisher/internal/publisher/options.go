@@ -32,6 +32,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.MQTT.KeyFile, "mqtt-key-file", "", "PEM key of the client certificate")
 	fs.StringVar(&o.MQTT.ServerName, "mqtt-server-name", "", "name to expect in the broker's certificate (empty: the URL's host)")
 	fs.StringVar(&o.MQTT.TLSMinVersion, "mqtt-tls-min-version", "1.2", "oldest TLS version accepted: 1.2 or 1.3")
+	fs.DurationVar(&o.MQTT.TLSReloadInterval, "mqtt-tls-reload-interval", 5*time.Second, "how often to check the CA, certificate and key files for renewal while connected; when they change, the bridge reconnects to use them (0: off, renewed files are used at the next reconnect)")
 	fs.BoolVar(&o.MQTT.InsecureSkipVerify, "mqtt-insecure-skip-verify", false, "accept any broker certificate (tests only: a loud warning is logged at every connect)")
 	fs.DurationVar(&o.MQTT.KeepAlive, "mqtt-keepalive", 30*time.Second, "MQTT keepalive interval")
 	fs.DurationVar(&o.MQTT.SessionExpiry, "mqtt-session-expiry", 10*time.Minute, "how long the broker keeps the session across a reconnect, so unacknowledged messages are resent")

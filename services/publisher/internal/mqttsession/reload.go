@@ -1,0 +1,161 @@
+package mqttsession
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/packets"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/tlsdiag"
+)
+
+// Certificates are renewed while the bridge runs: cert-manager or an admin
+// replaces the files of a Kubernetes secret (by swapping its ..data
+// symlink), usually well before the old ones expire. The dialer reads the
+// files at every connection attempt; the watcher here makes a connected
+// session reconnect when they change, so that the renewed certificate is
+// in use within seconds, not only at the next outage, which might come
+// after the old certificate expired.
+//
+// Nothing is lost by the reconnect: the session is persistent (the broker
+// keeps it across the reconnect) and the dispatcher retries every publish
+// the broker did not acknowledge.
+
+// liveConn is the connection the dialer made last.
+type liveConn struct {
+	mu    sync.Mutex
+	conn  net.Conn             // nil once retired
+	state *tls.ConnectionState // nil for mqtt://
+	files [sha256.Size]byte    // sum of the TLS files it was made with
+}
+
+func (l *liveConn) set(conn net.Conn, state *tls.ConnectionState, files tlsFiles) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.conn, l.state, l.files = conn, state, files.sum()
+}
+
+func (l *liveConn) get() (net.Conn, *tls.ConnectionState, [sha256.Size]byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conn, l.state, l.files
+}
+
+// retire forgets conn, if it is still the live one, and reports whether it
+// was: the watcher acts on one connection once.
+func (l *liveConn) retire(conn net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn != conn {
+		return false
+	}
+	l.conn, l.state = nil, nil
+	return true
+}
+
+// watchTLSFiles checks the TLS files every interval until ctx ends.
+func (s *Session) watchTLSFiles(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	reported := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		reported = s.checkTLSFiles(reported)
+	}
+}
+
+// checkTLSFiles compares the TLS files with those the connection was made
+// with. When they changed and make a usable TLS configuration, it ends the
+// connection so that autopaho reconnects with them; when they changed but
+// cannot be used (written halfway, a key that is not the certificate's),
+// it says why and keeps the connection, to look again at the next check.
+// reported is the problem last logged, so that one problem is logged once;
+// checkTLSFiles returns the problem now.
+func (s *Session) checkTLSFiles(reported string) string {
+	conn, state, used := s.live.get()
+	if conn == nil || !s.State().Connected {
+		return "" // the next connection attempt reads the files anyway
+	}
+	files, err := s.cfg.readTLSFiles()
+	if err == nil {
+		if files.sum() == used {
+			return ""
+		}
+		err = s.usable(files, state)
+	}
+	if err != nil {
+		problem := tlsdiag.Explain(context.Background(), err, tlsdiag.Target{CAFile: s.cfg.CAFile, CertFile: s.cfg.CertFile, KeyFile: s.cfg.KeyFile})
+		if problem != reported {
+			s.log.Warn("TLS files changed, but the new ones cannot be used; keeping the current connection and checking again",
+				"problem", problem, "every", s.cfg.TLSReloadInterval)
+		}
+		return problem
+	}
+	if !s.live.retire(conn) {
+		return "" // a new connection came meanwhile, with the files as they are now or later
+	}
+	s.log.Info("TLS files changed; reconnecting to use them",
+		"ca_file", s.cfg.CAFile, "cert_file", s.cfg.CertFile, "key_file", s.cfg.KeyFile)
+	hangUp(conn, time.Second)
+	return ""
+}
+
+// usable checks the new files as far as can be known without connecting:
+// they make a TLS configuration, the client certificate is within its
+// dates, and the CA still vouches for the broker's current certificate.
+// A reconnect that those checks show would fail would trade a working
+// connection for an outage.
+func (s *Session) usable(files tlsFiles, state *tls.ConnectionState) error {
+	cfg, err := s.cfg.tlsConfigFrom(files)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if len(cfg.Certificates) > 0 && cfg.Certificates[0].Leaf != nil {
+		leaf := cfg.Certificates[0].Leaf
+		switch {
+		case now.After(leaf.NotAfter):
+			return fmt.Errorf("the new client certificate %s expired on %s", s.cfg.CertFile, leaf.NotAfter.UTC().Format("2006-01-02"))
+		case now.Before(leaf.NotBefore):
+			return fmt.Errorf("the new client certificate %s is valid only from %s on, and this machine's clock says %s",
+				s.cfg.CertFile, leaf.NotBefore.UTC().Format("2006-01-02 15:04 UTC"), now.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+	}
+	if s.cfg.CAFile != "" && !cfg.InsecureSkipVerify && state != nil && len(state.PeerCertificates) > 0 {
+		broker := state.PeerCertificates[0]
+		intermediates := x509.NewCertPool()
+		for _, c := range state.PeerCertificates[1:] {
+			intermediates.AddCert(c)
+		}
+		if _, err := broker.Verify(x509.VerifyOptions{Roots: cfg.RootCAs, Intermediates: intermediates, DNSName: s.serverName}); err != nil {
+			return fmt.Errorf("the new CA file %s does not vouch for the broker's certificate (issued by %s), so the broker would be refused at the reconnect: %v",
+				s.cfg.CAFile, broker.Issuer.CommonName, err)
+		}
+	}
+	return nil
+}
+
+// hangUp ends a connection the way a client leaving on purpose does: an
+// MQTT DISCONNECT with reason 0 first, so that the broker keeps the
+// session and does not publish the last will (the retained status would
+// say "offline" for a moment), then the close, at the latest after grace
+// if the broker has not closed it by then. autopaho sees the connection
+// go down and reconnects at once.
+func hangUp(conn net.Conn, grace time.Duration) {
+	_ = conn.SetWriteDeadline(time.Now().Add(grace))
+	// The connection is a packets.NewThreadSafeConn (only TLS connections
+	// are watched): WriteTo takes its lock, as paho's writes do, so the
+	// DISCONNECT is not interleaved with a packet paho is writing.
+	_, _ = packets.NewControlPacket(packets.DISCONNECT).WriteTo(conn)
+	time.AfterFunc(grace, func() { _ = conn.Close() })
+}
