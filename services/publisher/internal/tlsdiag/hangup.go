@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"syscall"
 	"time"
@@ -22,8 +23,12 @@ const (
 
 var (
 	// errHungUpInHandshake: the broker hung up halfway through the
-	// handshake, as a plain MQTT port does when spoken to in TLS.
+	// handshake, and hangs up on plain MQTT too.
 	errHungUpInHandshake = errors.New("the broker hung up during the TLS handshake")
+	// errPlainMQTT: the broker hung up halfway through the handshake, as
+	// a plain MQTT port does when spoken to in TLS, and answered a plain
+	// MQTT CONNECT.
+	errPlainMQTT = errors.New("the broker answers plain MQTT, not TLS")
 	// errTLSAccepted: the broker took the handshake and the client
 	// certificate, so its hanging up on the session had another cause.
 	errTLSAccepted = errors.New("the broker accepted the TLS session")
@@ -44,14 +49,22 @@ func hungUp(err error) bool {
 // reset, and the session fails on the reset before it reads the alert.
 // A broker that accepts the certificate stays silent, waiting for CONNECT.
 //
-// probe returns the broker's refusal, errHungUpInHandshake, errTLSAccepted,
-// or nil when it learned nothing.
+// A broker that hangs up halfway through the handshake is either a plain
+// MQTT port, or not a broker at all: a load balancer or port forward
+// whose broker is down takes connections and closes them at once. The
+// probe tells the two apart by speaking plain MQTT to it.
+//
+// probe returns the broker's refusal, errHungUpInHandshake, errPlainMQTT,
+// errTLSAccepted, or nil when it learned nothing.
 func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	conn, err := (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		if hungUp(err) {
+			if speaksPlainMQTT(ctx, addr) {
+				return errPlainMQTT
+			}
 			return fmt.Errorf("%w: %w", errHungUpInHandshake, err)
 		}
 		return err
@@ -70,6 +83,36 @@ func probe(ctx context.Context, addr string, cfg *tls.Config) error {
 		return errTLSAccepted
 	}
 	return nil
+}
+
+// plainConnect is an MQTT 3.1.1 CONNECT with an empty client identifier
+// and a clean session, which any MQTT broker answers with a CONNACK (an
+// empty identifier takes over no one's session).
+var plainConnect = []byte{0x10, 12, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, 0}
+
+// speaksPlainMQTT reports whether addr answers plain MQTT: a CONNACK to
+// plainConnect, whether it lets the probe in or not.
+func speaksPlainMQTT(ctx context.Context, addr string) bool {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if conn.SetDeadline(time.Now().Add(verdictWait)) != nil {
+		return false
+	}
+	if _, err := conn.Write(plainConnect); err != nil {
+		return false
+	}
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(conn, b); err != nil || b[0] != 0x20 {
+		return false
+	}
+	_, _ = conn.Write([]byte{0xE0, 0}) // DISCONNECT
+	return true
 }
 
 // brokerHungUp explains a connection the broker closed without saying why,
@@ -96,11 +139,20 @@ func brokerHungUp(err error, t Target) (string, bool) {
 }
 
 // notTLS explains a TLS connection to a port that does not speak TLS:
-// the broker's plain MQTT port, most often.
+// the broker's plain MQTT port, most often, or something that takes
+// connections and closes them at once.
 func notTLS(err error, t Target) (string, bool) {
-	if _, ok := errors.AsType[tls.RecordHeaderError](err); !ok && !errors.Is(err, errHungUpInHandshake) {
-		return "", false
+	_, answered := errors.AsType[tls.RecordHeaderError](err)
+	switch {
+	case errors.Is(err, errPlainMQTT):
+		return fmt.Sprintf("The broker at %s answers plain MQTT, not TLS: %s is its plain MQTT port (MQTT over TLS usually uses 8883, plain MQTT 1883). Put the broker's TLS port in %s, or use mqtt:// if the broker has no TLS.",
+			t.Addr, port(t.Addr), option("mqtt-url")), true
+	case answered:
+		return fmt.Sprintf("The broker at %s does not answer in TLS, so %s is most likely its plain MQTT port (MQTT over TLS usually uses 8883, plain MQTT 1883). Put the broker's TLS port in %s, or use mqtt:// if the broker has no TLS.",
+			t.Addr, port(t.Addr), option("mqtt-url")), true
+	case errors.Is(err, errHungUpInHandshake):
+		return fmt.Sprintf("Something at %s takes the connection but closes it at once, before TLS, and does not answer plain MQTT either: most likely a load balancer, proxy or port forward whose broker is down or out of its reach. Check that the broker behind %s is running; the bridge keeps trying.",
+			t.Addr, t.Addr), true
 	}
-	return fmt.Sprintf("The broker at %s does not answer in TLS, so %s is most likely its plain MQTT port (MQTT over TLS usually uses 8883, plain MQTT 1883). Put the broker's TLS port in %s, or use mqtt:// if the broker has no TLS.",
-		t.Addr, port(t.Addr), option("mqtt-url")), true
+	return "", false
 }

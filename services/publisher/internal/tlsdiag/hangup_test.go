@@ -43,6 +43,15 @@ func TestHangUpAfterTLS(t *testing.T) {
 			map[string]string{"addr": addr, "cert": bridge.certFile})
 	})
 
+	t.Run("closed at once, TLS and plain MQTT alike", func(t *testing.T) {
+		// Like a load balancer or port forward whose broker is down.
+		addr := serve(t, func(net.Conn) {})
+		err := connectError(t, "tls://"+addr, client, "", "")
+		expect(t, Explain(t.Context(), err, Target{Addr: addr, TLS: client}),
+			"Something at {addr} takes the connection but closes it at once, before TLS, and does not answer plain MQTT either: most likely a load balancer, proxy or port forward whose broker is down or out of its reach. Check that the broker behind {addr} is running; the bridge keeps trying.",
+			map[string]string{"addr": addr})
+	})
+
 	t.Run("not TLS at all", func(t *testing.T) {
 		addr := serve(t, func(c net.Conn) { _, _ = c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n")) })
 		err := connectError(t, "tls://"+addr, client, "", "")

@@ -104,7 +104,7 @@ func TestMosquitto(t *testing.T) {
 		target.Addr = b.plainAddr
 		err := connectError(t, "tls://"+b.plainAddr, cfg, brokerUser, brokerPassword)
 		expect(t, Explain(t.Context(), err, target),
-			"The broker at {addr} does not answer in TLS, so {port} is most likely its plain MQTT port (MQTT over TLS usually uses 8883, plain MQTT 1883). Put the broker's TLS port in -mqtt-url (MQTT_URL), or use mqtt:// if the broker has no TLS.",
+			"The broker at {addr} answers plain MQTT, not TLS: {port} is its plain MQTT port (MQTT over TLS usually uses 8883, plain MQTT 1883). Put the broker's TLS port in -mqtt-url (MQTT_URL), or use mqtt:// if the broker has no TLS.",
 			map[string]string{"addr": b.plainAddr, "port": port(b.plainAddr)})
 	})
 
