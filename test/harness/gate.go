@@ -38,6 +38,13 @@ func (e *Env) StartGate(target string) (*Gate, error) {
 // Shut refuses new connections (those open stay until their peer closes).
 func (g *Gate) Shut() { g.open.Store(false) }
 
+// Cut shuts the gate and closes the connections through it, as a network
+// outage would: the broker keeps running, and keeps the bridge's session.
+func (g *Gate) Cut() {
+	g.Shut()
+	g.cut()
+}
+
 // Open forwards new connections again.
 func (g *Gate) Open() { g.open.Store(true) }
 

@@ -32,6 +32,10 @@ type MosquittoOptions struct {
 	// RequireCertificate makes the TLS listener ask clients for a
 	// certificate signed by the PKI's CA (mutual TLS).
 	RequireCertificate bool
+	// IdentityAsUsername makes the TLS listener take the client
+	// certificate's common name as the user name (use_identity_as_username),
+	// which the broker's log then shows as u'<name>'.
+	IdentityAsUsername bool
 }
 
 // StartMosquitto runs mosquitto with TLS from pki.
@@ -69,8 +73,9 @@ cafile %s
 certfile %s
 keyfile %s
 require_certificate %t
+use_identity_as_username %t
 listener %d 127.0.0.1
-`, len(o.Users) == 0, e.Dir, filepath.Join(e.Dir, "mosquitto.log"), tlsPort, pki.CAFile, server.CertFile, server.KeyFile, o.RequireCertificate, plainPort)
+`, len(o.Users) == 0, e.Dir, filepath.Join(e.Dir, "mosquitto.log"), tlsPort, pki.CAFile, server.CertFile, server.KeyFile, o.RequireCertificate, o.IdentityAsUsername, plainPort)
 	if len(o.Users) > 0 {
 		auth, err := e.writeAuth(o)
 		if err != nil {
@@ -116,6 +121,12 @@ func (m *Mosquitto) Restart() error {
 		return err
 	}
 	return m.waitUp()
+}
+
+// Log is what the broker has logged so far.
+func (m *Mosquitto) Log() (string, error) {
+	b, err := os.ReadFile(filepath.Join(m.env.Dir, "mosquitto.log"))
+	return string(b), err
 }
 
 // TLSURL is what the publisher is given.

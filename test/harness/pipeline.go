@@ -24,6 +24,9 @@ type PipelineOptions struct {
 	Broker                    MosquittoOptions
 	// GateBridge puts a Gate between the publisher and the broker.
 	GateBridge bool
+	// PKI, when set, is used instead of a new one, for a test that issues
+	// certificates (the publisher's own, say) before the pipeline starts.
+	PKI *PKI
 }
 
 // StartPipeline starts Redis, mosquitto with TLS, and the three services
@@ -35,8 +38,10 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 	if p.Redis, err = e.StartRedis(); err != nil {
 		return nil, err
 	}
-	if p.PKI, err = e.NewPKI(); err != nil {
-		return nil, err
+	if p.PKI = o.PKI; p.PKI == nil {
+		if p.PKI, err = e.NewPKI(); err != nil {
+			return nil, err
+		}
 	}
 	if p.Broker, err = e.StartMosquitto(p.PKI, o.Broker); err != nil {
 		return nil, err

@@ -71,6 +71,20 @@ func (p *Process) PID() int {
 	return p.cmd.Process.Pid
 }
 
+// Running reports whether the process is up: started and not exited
+// since, for a test that checks a service neither crashed nor gave up.
+func (p *Process) Running() bool {
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
+	select {
+	case <-done:
+		return false
+	default:
+		return true
+	}
+}
+
 // Stop sends SIGTERM and waits (SIGKILL after 20 s); it returns the exit
 // error, nil for exit code 0.
 func (p *Process) Stop() error {

@@ -14,12 +14,16 @@ import (
 
 // Message is one message a Subscriber received.
 type Message struct {
-	Topic      string
-	Payload    []byte
-	QoS        byte
-	Retain     bool
-	UserProps  map[string]string
-	ReceivedAt time.Time
+	Topic     string
+	Payload   []byte
+	QoS       byte
+	Retain    bool
+	UserProps map[string]string
+	// ContentType and MessageExpiry are the MQTT v5 properties; the
+	// broker passes on the expiry as the seconds left (0: none).
+	ContentType   string
+	MessageExpiry uint32
+	ReceivedAt    time.Time
 }
 
 // Subscriber is an MQTT v5 client on the broker's TLS listener that
@@ -38,12 +42,35 @@ func (p *Pipeline) Subscribe(filter string) (*Subscriber, error) {
 
 // SubscribeAs subscribes with credentials, at the given QoS.
 func (p *Pipeline) SubscribeAs(user, password, filter string, qos byte) (*Subscriber, error) {
+	return p.SubscribeWith(SubscribeOptions{User: user, Password: password, Filter: filter, QoS: qos})
+}
+
+// SubscribeOptions say how a Subscriber connects and what it subscribes to.
+type SubscribeOptions struct {
+	User, Password string
+	Filter         string
+	QoS            byte
+	// ClientCert is presented to a broker that requires a certificate.
+	ClientCert *KeyPair
+}
+
+// SubscribeWith subscribes as o says.
+func (p *Pipeline) SubscribeWith(o SubscribeOptions) (*Subscriber, error) {
+	user, password, filter, qos := o.User, o.Password, o.Filter, o.QoS
+	tlsCfg := &tls.Config{RootCAs: p.PKI.Pool(), MinVersion: tls.VersionTLS12}
+	if o.ClientCert != nil {
+		pair, err := tls.LoadX509KeyPair(o.ClientCert.CertFile, o.ClientCert.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		tlsCfg.Certificates = []tls.Certificate{pair}
+	}
 	u, _ := url.Parse("tls://" + p.Broker.TLSAddr)
 	s := &Subscriber{arrived: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	cm, err := autopaho.NewConnection(ctx, autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
-		TlsCfg:                        &tls.Config{RootCAs: p.PKI.Pool(), MinVersion: tls.VersionTLS12},
+		TlsCfg:                        tlsCfg,
 		KeepAlive:                     30,
 		CleanStartOnInitialConnection: true,
 		ReconnectBackoff:              autopaho.NewConstantBackoff(50 * time.Millisecond),
@@ -89,6 +116,10 @@ func (s *Subscriber) record(p *paho.Publish) {
 	if p.Properties != nil {
 		for _, u := range p.Properties.User {
 			m.UserProps[u.Key] = u.Value
+		}
+		m.ContentType = p.Properties.ContentType
+		if p.Properties.MessageExpiry != nil {
+			m.MessageExpiry = *p.Properties.MessageExpiry
 		}
 	}
 	s.mu.Lock()
