@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/redis/go-redis/v9"
@@ -155,6 +156,14 @@ func TestPageShowsTheBridgeToPeople(t *testing.T) {
 	t.Logf("the page says: %s", b.eval(`document.getElementById('summary').innerText`))
 	b.screenshot("page-broken.png")
 	step("screenshot of the broken page")
+
+	// A browser without the live stream reads the REST API instead.
+	b.do(withoutEventSource(), chromedp.Navigate(base+"/"))
+	b.waitFor("the page without EventSource polls", 5*time.Second, `document.getElementById('connection').dataset.mode === 'polling'
+		&& document.querySelectorAll('#tools .tile').length === 4
+		&& /cannot reach the MQTT broker/.test(document.getElementById('summary').innerText)
+		&& document.getElementById('feed').innerText.includes('Alice Martin started using Raith EBL')`)
+	step("the page polls without EventSource")
 	b.check()
 }
 
@@ -273,6 +282,15 @@ func (b *browserSession) check() {
 	for _, e := range b.errors {
 		b.t.Errorf("the page: %s", e)
 	}
+}
+
+// withoutEventSource makes the pages opened next lack EventSource, as an
+// old browser or a proxy that breaks streams would.
+func withoutEventSource() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: "delete window.EventSource;"})
+		return err
+	})
 }
 
 // choose picks an option of a <select> as a person would, change event

@@ -27,7 +27,8 @@ export function connect(on) {
   async function poll() {
     try {
       on.health(await call('/v1/health'));
-      on.mode('polling');
+      // The stream may have come back while this poll ran.
+      if (pollTimer) on.mode('polling');
     } catch (err) {
       if (err.status === 0) {
         on.unreachable(err.message);
