@@ -92,8 +92,12 @@ func (k *stateKeeper) current(ev *bridgev1.Event) *statusv1.Tool {
 }
 
 // after is the state of ev's tool after ev, computed from the state as it
-// stands, with nothing stored: what a dry run shows.
+// stands, with nothing stored: what a dry run shows. Without Redis there
+// is none, as in routing.
 func (k *stateKeeper) after(ev *bridgev1.Event) *statusv1.Tool {
+	if k == nil {
+		return nil
+	}
 	cur := k.current(ev)
 	if next, ok := toolstate.Fold(cur, ev); ok {
 		return next
