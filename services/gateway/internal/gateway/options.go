@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
+	_ "time/tzdata" // time zones also where the system has no zoneinfo
 
 	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -24,6 +26,7 @@ type Options struct {
 	AdminTokenFile string
 	ProtectReads   bool
 	TestTopic      string
+	TimeZone       string
 }
 
 // Bind registers the gateway's flags. The input flags take the same
@@ -43,6 +46,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token that write actions (replay, reload) need; empty: no token needed")
 	fs.StringVar(&o.AdminTokenFile, "admin-token-file", "", "read the admin token from this file (a Kubernetes secret) instead")
 	fs.BoolVar(&o.ProtectReads, "protect-reads", false, "reads need the admin token too")
+	fs.StringVar(&o.TimeZone, "timezone", "Local", "IANA time zone of the lab, e.g. America/Los_Angeles, for times in sentences (the displays' setting) [$DISPLAY_TIMEZONE]")
 	fs.StringVar(&o.TestTopic, "test-topic", "nemo/bridge/test", "test messages go below this topic (the bridge's MQTT user must be allowed to publish and subscribe there)")
 }
 
@@ -68,4 +72,12 @@ func (o *Options) validate() error {
 		return nil
 	}
 	return fmt.Errorf("-ingest-mode %q: want stream, list or pubsub", o.Input.Mode)
+}
+
+func (o *Options) zone() (*time.Location, error) {
+	z, err := time.LoadLocation(o.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("-timezone %q: not an IANA time zone such as America/Los_Angeles: %w", o.TimeZone, err)
+	}
+	return z, nil
 }

@@ -21,6 +21,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	zone, err := o.zone()
+	if err != nil {
+		return err
+	}
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		redisOpts, err := redis.ParseURL(o.RedisURL)
 		if err != nil {
@@ -40,7 +44,7 @@ func Run(ctx context.Context, o Options) error {
 			rt.Log.Warn("no admin token: anyone who reaches the gateway can replay dead letters and reload the rules; set -admin-token-file (ADMIN_TOKEN_FILE) in production")
 		}
 		rates := status.NewRates(rdb, 5*time.Second)
-		srv := status.NewServer(rdb, o.Input, o.TestTopic, peers, rates, auth)
+		srv := status.NewServer(rdb, o.Input, o.TestTopic, zone, peers, rates, auth)
 		statusv1.RegisterStatusServiceServer(rt.GRPC, srv)
 		if err := mountREST(ctx, rt, srv); err != nil {
 			peers.Close()

@@ -42,9 +42,10 @@ type Server struct {
 }
 
 // NewServer answers from rdb and peers; auth decides who may do what;
-// test messages go below testTopic.
-func NewServer(rdb *redis.Client, input Input, testTopic string, peers *Peers, rates *Rates, auth *Auth) *Server {
-	return &Server{rdb: rdb, input: input, testTopic: testTopic, peers: peers, rates: rates, auth: auth, now: time.Now}
+// test messages go below testTopic; times in sentences are told in zone.
+func NewServer(rdb *redis.Client, input Input, testTopic string, zone *time.Location, peers *Peers, rates *Rates, auth *Auth) *Server {
+	now := func() time.Time { return time.Now().In(zone) }
+	return &Server{rdb: rdb, input: input, testTopic: testTopic, peers: peers, rates: rates, auth: auth, now: now}
 }
 
 // redisError turns a Redis failure into UNAVAILABLE (503 over REST), which

@@ -54,13 +54,14 @@ func problem(h *statusv1.Hop, now time.Time) string {
 	return fmt.Sprintf("The bridge's %s service is %s%s, so tool displays are not being updated. Restart it, or look at its log for why; no event is lost meanwhile.", h.GetName(), h.GetSummary(), since)
 }
 
-// clock says when, for people: the time if it was today, else the day too.
+// clock says when, for people, as the page and the displays do: the time
+// if it was today, else the day too.
 func clock(t, now time.Time) string {
 	t = t.In(now.Location())
 	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
-		return t.Format("15:04")
+		return t.Format("3:04 PM")
 	}
-	return t.Format("Jan 2 15:04")
+	return t.Format("Jan 2, 3:04 PM")
 }
 
 func roundAge(d time.Duration) string {

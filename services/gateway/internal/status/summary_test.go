@@ -29,13 +29,13 @@ func TestSummaryNamesTheHopTheOthersWaitOn(t *testing.T) {
 		{"broker down: the publisher's reason, not the services waiting on it",
 			[]*statusv1.Hop{up("redis"), down("ingest", "running, but x", ""), down("router", "running, but y", ""), up("publisher"),
 				down("broker", "cannot reach the broker at mqtts://broker.lab.edu:8883", expired)}, backlog{},
-			[]string{"cannot reach the MQTT broker at mqtts://broker.lab.edu:8883 since 10:42", expired}},
+			[]string{"cannot reach the MQTT broker at mqtts://broker.lab.edu:8883 since 10:42 AM", expired}},
 		{"broker down, no reason known", []*statusv1.Hop{up("redis"), down("broker", "cannot reach the broker at mqtt://b:1883", "")}, backlog{},
 			[]string{"cannot reach the MQTT broker at mqtt://b:1883", "Check that the broker is running"}},
 		{"redis first", []*statusv1.Hop{down("redis", "cannot reach Redis at r:6379", "dial tcp"), down("broker", "cannot reach the broker at x", "")}, backlog{},
-			[]string{"cannot reach its Redis database at r:6379 since 10:42", "cannot read NEMO's events"}},
+			[]string{"cannot reach its Redis database at r:6379 since 10:42 AM", "cannot read NEMO's events"}},
 		{"a service down", []*statusv1.Hop{up("redis"), up("broker"), down("router", "not running, or not reachable at router:7002", "")}, backlog{},
-			[]string{"The bridge's router service is not running, or not reachable at router:7002 since 10:42", "no event is lost"}},
+			[]string{"The bridge's router service is not running, or not reachable at router:7002 since 10:42 AM", "no event is lost"}},
 		{"behind", []*statusv1.Hop{up("redis")}, backlog{waiting: 900, inFlight: 100, oldest: now.Add(-5 * time.Minute)},
 			[]string{"1000 events are waiting", "5 minutes old", "behind"}},
 		{"a little backlog is not news", []*statusv1.Hop{up("redis")}, backlog{waiting: 10, oldest: now.Add(-2 * time.Second)},
@@ -55,10 +55,10 @@ func TestSummaryNamesTheHopTheOthersWaitOn(t *testing.T) {
 
 func TestClockSaysTheDayOnlyWhenNotToday(t *testing.T) {
 	now := time.Date(2026, 11, 24, 11, 0, 0, 0, time.UTC)
-	if got := clock(now.Add(-time.Hour), now); got != "10:00" {
+	if got := clock(now.Add(-time.Hour), now); got != "10:00 AM" {
 		t.Errorf("today: %q", got)
 	}
-	if got := clock(now.Add(-48*time.Hour), now); got != "Nov 22 11:00" {
+	if got := clock(now.Add(-48*time.Hour), now); got != "Nov 22, 11:00 AM" {
 		t.Errorf("two days ago: %q", got)
 	}
 }
