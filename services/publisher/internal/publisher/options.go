@@ -18,6 +18,9 @@ type Options struct {
 	Workers       int
 	LeaseRedisURL string
 	LeaseTTL      time.Duration
+	// PresenceTopic, when set, gets "online"/"offline" for tool displays
+	// over a second connection (see mqttsession.Presence).
+	PresenceTopic string
 }
 
 // Bind registers the publisher's flags.
@@ -39,5 +42,6 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.MQTT.StatusTopic, "status-topic", "nemo/bridge/status", "retained topic where the bridge says it is online or offline (also its last will); empty: off")
 	fs.StringVar(&o.LeaseRedisURL, "lease-redis-url", "", "Redis holding the lease that lets only one publisher per client id be active; others stand by (empty: no lease, run one publisher)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 5*time.Second, "how long a dead publisher's lease lasts before a standby takes over")
+	fs.StringVar(&o.PresenceTopic, "presence-topic", "", "retained topic where tool displays read whether the bridge is up, as plain online or offline (also the last will of a second connection, client id <client-id>-presence), for example nemo/server/status; empty: off")
 	fs.IntVar(&o.Workers, "workers", 64, "messages published concurrently; each tool always uses the same worker, so its messages stay in order")
 }

@@ -65,6 +65,12 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 		}
 	})
 	srv.activate(d, session)
+	var presence *mqttsession.Presence
+	if o.PresenceTopic != "" {
+		if presence, err = mqttsession.StartPresence(sessionCtx, o.MQTT, o.PresenceTopic, rt.Log); err != nil {
+			return err
+		}
+	}
 
 	lost := make(chan error, 1)
 	keepCtx, stopKeeping := context.WithCancel(ctx)
@@ -88,6 +94,9 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 	stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	session.Stop(stopCtx)
+	if presence != nil {
+		presence.Stop(stopCtx, result == nil)
+	}
 	if held != nil && result == nil {
 		held.Release(stopCtx)
 	}
