@@ -15,6 +15,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/rules"
 )
 
@@ -167,5 +168,33 @@ func TestDryRunWithDisplays(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"plugin-topics", "displays-status-start"}, resp.GetMatchedRules()); diff != "" {
 		t.Errorf("matched (-want +got):\n%s", diff)
+	}
+}
+
+// With -sign-all, the NEMO topics and the tool's status snapshot are
+// signed; the screens' topics never are, as screens cannot unwrap them.
+func TestSignAllSignsNEMOTopicsNotScreens(t *testing.T) {
+	key := []byte("k")
+	book, err := openRulebook("", rulesConfig{displays: true, settings: rules.Settings{SigningKey: key, SignAll: true}}, testLog(t), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &bridgev1.Event{Id: "1-0", Topic: "nemo/tools/12/enabled", Payload: []byte(`{"event":"tool_enabled","tool_id":12,"user_name":"Ada"}`)}
+	msgs, _, err := book.current().Apply(ev, nil)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("%v %v", msgs, err)
+	}
+	if inner, err := rules.Verify(key, msgs[0].GetPayload()); err != nil || string(inner) != string(ev.GetPayload()) {
+		t.Errorf("%s: %s, %v", msgs[0].GetTopic(), msgs[0].GetPayload(), err)
+	}
+	if _, err := rules.Verify(key, msgs[1].GetPayload()); err == nil || msgs[1].GetTopic() != "nemo/esp32/12/status" {
+		t.Errorf("%s is signed: %s", msgs[1].GetTopic(), msgs[1].GetPayload())
+	}
+	snap, err := snapshot(book.current(), &statusv1.Tool{Id: 12, User: "Ada"}, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inner, err := rules.Verify(key, snap.GetPayload()); err != nil || !strings.Contains(string(inner), `"user":"Ada"`) {
+		t.Errorf("snapshot %s: %v", snap.GetPayload(), err)
 	}
 }
