@@ -240,7 +240,9 @@ func (d *decoder) source(n *yaml.Node, path string, ctx valueContext) (value, bo
 		v = mapped{v, d.values(e.value, join(path, "values"))}
 	}
 	if e, ok := f.byKey["default"]; ok {
-		def, _ := d.value(e.value, join(path, "default"), valueContext{aboutTask: ctx.aboutTask, inTasks: ctx.inTasks})
+		// A default is shortened with the value it stands in for; a fit
+		// of its own would say nothing more.
+		def, _ := d.value(e.value, join(path, "default"), ctx)
 		if def == nil {
 			return nil, false
 		}
