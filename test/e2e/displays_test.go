@@ -181,3 +181,71 @@ func TestPresenceTopic(t *testing.T) {
 	}
 	serverStatus("offline")
 }
+
+// Only the active publisher keeps the presence connection: a standby
+// opens none, and opens it when it takes over, which says online again.
+func TestPresenceOnlyFromTheActivePublisher(t *testing.T) {
+	t.Parallel()
+	bin, err := harness.BuildRace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t)
+	redis, err := env.StartRedis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki, err := env.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	broker, err := env.StartMosquitto(pki, harness.MosquittoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &harness.Pipeline{Env: env, Bin: bin, Redis: redis, PKI: pki, Broker: broker}
+	pubArgs := []string{"-mqtt-url", broker.TLSURL(), "-mqtt-ca-file", pki.CAFile, "-mqtt-client-id", "bridge-presence", "-lease-redis-url", redis.URL(1), "-lease-ttl", "2s", "-presence-topic", "nemo/server/status"}
+	active, err := env.StartServiceAs("publisher-a", bin, "publisher", pubArgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := active.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	standby, err := env.StartServiceAs("publisher-b", bin, "publisher", pubArgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverStatus := func(want string) {
+		t.Helper()
+		eventually(t, 30*time.Second, func() error {
+			if got := retained(t, p, "nemo/server/status")["nemo/server/status"]; got != want {
+				return fmt.Errorf("a screen connecting now reads %q on nemo/server/status, want %q", got, want)
+			}
+			return nil
+		})
+	}
+	presenceConnects := func() int {
+		log, err := broker.Log()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(log, "already connected") {
+			t.Fatalf("two presence connections fought:\n%s", grep(log, "bridge-presence"))
+		}
+		return strings.Count(log, "as bridge-presence-presence")
+	}
+	serverStatus("online")
+	time.Sleep(3 * time.Second) // the standby has had time to do wrong
+	if n := presenceConnects(); n != 1 {
+		t.Fatalf("%d presence connections with the standby waiting, want 1", n)
+	}
+	active.Kill9()
+	if err := standby.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	serverStatus("online")
+	if n := presenceConnects(); n != 2 {
+		t.Fatalf("%d presence connections after the takeover, want 2", n)
+	}
+}
