@@ -21,6 +21,7 @@ type Options struct {
 	GRPCPortBase      int
 	HTTPPortBase      int
 	HTTPAddr          string
+	Displays          bool
 }
 
 // Bind registers the flags.
@@ -37,4 +38,5 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&o.GRPCPortBase, "grpc-port-base", 7001, "gRPC ports of ingest, router, publisher and gateway: this one and the next three")
 	fs.IntVar(&o.HTTPPortBase, "http-port-base", 9101, "metrics ports of ingest, router and publisher: this one and the next two")
 	fs.StringVar(&o.HTTPAddr, "http-addr", ":8080", "where the gateway serves the page, the REST API and its metrics")
+	fs.BoolVar(&o.Displays, "displays", false, "also publish what the ESP32 tool displays read (DISPLAYS=1), and their nemo/server/status")
 }

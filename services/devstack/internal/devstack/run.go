@@ -85,6 +85,10 @@ func services(o Options, redisURL, mqttURL string) ([]*child, error) {
 		"gateway": {"-redis-url", redisURL, "-ingest-mode", o.IngestMode,
 			"-ingest-addr", ingestAddr, "-router-addr", routerAddr, "-publisher-addr", publisherAddr},
 	}
+	if o.Displays {
+		args["router"] = append(args["router"], "-displays")
+		args["publisher"] = append(args["publisher"], "-presence-topic", "nemo/server/status")
+	}
 	var out []*child
 	for _, name := range []string{"publisher", "router", "ingest", "gateway"} {
 		bin, err := binary(o.BinDir, name)
@@ -148,6 +152,7 @@ NEMO MQTT bridge is running.
   Redis:        %s%s, input: %s
   MQTT broker:  %s%s
   Demo events:  %v
+  Displays:     %v
 The bridge's page:  http://%s/  (REST API under /v1/, OpenAPI at /openapi.json)
 Watch the messages:
   mosquitto_sub -h %s -p %s -t 'nemo/#' -v
@@ -156,7 +161,7 @@ Look into Redis:
 Metrics: http://127.0.0.1:%d/metrics (ingest; router and publisher on the next two ports)
 Stop with Ctrl-C.
 
-`, redisURL, embedded(o.RedisURL), o.IngestMode, mqttURL, embedded(o.MQTTURL), o.Demo, browsable(o.HTTPAddr),
+`, redisURL, embedded(o.RedisURL), o.IngestMode, mqttURL, embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),
 		b.Hostname(), b.Port(), r.Hostname(), r.Port(), o.HTTPPortBase)
 }
 
