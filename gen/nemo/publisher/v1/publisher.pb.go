@@ -26,6 +26,147 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ReadRetainedRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// An MQTT topic filter, e.g. "nemo/esp32/12/+".
+	Filter        string `protobuf:"bytes,1,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadRetainedRequest) Reset() {
+	*x = ReadRetainedRequest{}
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadRetainedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadRetainedRequest) ProtoMessage() {}
+
+func (x *ReadRetainedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadRetainedRequest.ProtoReflect.Descriptor instead.
+func (*ReadRetainedRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ReadRetainedRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+type ReadRetainedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*RetainedMessage     `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadRetainedResponse) Reset() {
+	*x = ReadRetainedResponse{}
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadRetainedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadRetainedResponse) ProtoMessage() {}
+
+func (x *ReadRetainedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadRetainedResponse.ProtoReflect.Descriptor instead.
+func (*ReadRetainedResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ReadRetainedResponse) GetMessages() []*RetainedMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+type RetainedMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Payload       []byte                 `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetainedMessage) Reset() {
+	*x = RetainedMessage{}
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetainedMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetainedMessage) ProtoMessage() {}
+
+func (x *RetainedMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetainedMessage.ProtoReflect.Descriptor instead.
+func (*RetainedMessage) Descriptor() ([]byte, []int) {
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RetainedMessage) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *RetainedMessage) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
 type RoundTripRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The topic to publish on and subscribe to (no wildcards).
@@ -37,7 +178,7 @@ type RoundTripRequest struct {
 
 func (x *RoundTripRequest) Reset() {
 	*x = RoundTripRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +190,7 @@ func (x *RoundTripRequest) String() string {
 func (*RoundTripRequest) ProtoMessage() {}
 
 func (x *RoundTripRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +203,7 @@ func (x *RoundTripRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundTripRequest.ProtoReflect.Descriptor instead.
 func (*RoundTripRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{0}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RoundTripRequest) GetTopic() string {
@@ -89,7 +230,7 @@ type RoundTripResponse struct {
 
 func (x *RoundTripResponse) Reset() {
 	*x = RoundTripResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -101,7 +242,7 @@ func (x *RoundTripResponse) String() string {
 func (*RoundTripResponse) ProtoMessage() {}
 
 func (x *RoundTripResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -114,7 +255,7 @@ func (x *RoundTripResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundTripResponse.ProtoReflect.Descriptor instead.
 func (*RoundTripResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{1}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RoundTripResponse) GetSentAt() *timestamppb.Timestamp {
@@ -139,7 +280,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -151,7 +292,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -164,7 +305,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{2}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{5}
 }
 
 type GetSessionResponse struct {
@@ -186,7 +327,7 @@ type GetSessionResponse struct {
 
 func (x *GetSessionResponse) Reset() {
 	*x = GetSessionResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -198,7 +339,7 @@ func (x *GetSessionResponse) String() string {
 func (*GetSessionResponse) ProtoMessage() {}
 
 func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -211,7 +352,7 @@ func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{3}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetSessionResponse) GetBroker() string {
@@ -265,7 +406,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -277,7 +418,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -290,7 +431,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{4}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PublishRequest) GetMessages() []*v1.Message {
@@ -309,7 +450,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -321,7 +462,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -334,7 +475,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{5}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PublishResponse) GetResults() []*PublishResult {
@@ -356,7 +497,7 @@ type PublishResult struct {
 
 func (x *PublishResult) Reset() {
 	*x = PublishResult{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -368,7 +509,7 @@ func (x *PublishResult) String() string {
 func (*PublishResult) ProtoMessage() {}
 
 func (x *PublishResult) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -381,7 +522,7 @@ func (x *PublishResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResult.ProtoReflect.Descriptor instead.
 func (*PublishResult) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{6}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PublishResult) GetMessageId() string {
@@ -402,7 +543,14 @@ var File_nemo_publisher_v1_publisher_proto protoreflect.FileDescriptor
 
 const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\n" +
-	"!nemo/publisher/v1/publisher.proto\x12\x11nemo.publisher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"B\n" +
+	"!nemo/publisher/v1/publisher.proto\x12\x11nemo.publisher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"-\n" +
+	"\x13ReadRetainedRequest\x12\x16\n" +
+	"\x06filter\x18\x01 \x01(\tR\x06filter\"V\n" +
+	"\x14ReadRetainedResponse\x12>\n" +
+	"\bmessages\x18\x01 \x03(\v2\".nemo.publisher.v1.RetainedMessageR\bmessages\"A\n" +
+	"\x0fRetainedMessage\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x18\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\"B\n" +
 	"\x10RoundTripRequest\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\"\x85\x01\n" +
@@ -426,12 +574,13 @@ const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\rPublishResult\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error2\x9b\x02\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error2\xfc\x02\n" +
 	"\x10PublisherService\x12T\n" +
 	"\aPublish\x12!.nemo.publisher.v1.PublishRequest\x1a\".nemo.publisher.v1.PublishResponse(\x010\x01\x12Y\n" +
 	"\n" +
 	"GetSession\x12$.nemo.publisher.v1.GetSessionRequest\x1a%.nemo.publisher.v1.GetSessionResponse\x12V\n" +
-	"\tRoundTrip\x12#.nemo.publisher.v1.RoundTripRequest\x1a$.nemo.publisher.v1.RoundTripResponseB\xd3\x01\n" +
+	"\tRoundTrip\x12#.nemo.publisher.v1.RoundTripRequest\x1a$.nemo.publisher.v1.RoundTripResponse\x12_\n" +
+	"\fReadRetained\x12&.nemo.publisher.v1.ReadRetainedRequest\x1a'.nemo.publisher.v1.ReadRetainedResponseB\xd3\x01\n" +
 	"\x15com.nemo.publisher.v1B\x0ePublisherProtoP\x01ZDgithub.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1;publisherv1\xa2\x02\x03NPX\xaa\x02\x11Nemo.Publisher.V1\xca\x02\x11Nemo\\Publisher\\V1\xe2\x02\x1dNemo\\Publisher\\V1\\GPBMetadata\xea\x02\x13Nemo::Publisher::V1b\x06proto3"
 
 var (
@@ -446,35 +595,41 @@ func file_nemo_publisher_v1_publisher_proto_rawDescGZIP() []byte {
 	return file_nemo_publisher_v1_publisher_proto_rawDescData
 }
 
-var file_nemo_publisher_v1_publisher_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_nemo_publisher_v1_publisher_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_nemo_publisher_v1_publisher_proto_goTypes = []any{
-	(*RoundTripRequest)(nil),      // 0: nemo.publisher.v1.RoundTripRequest
-	(*RoundTripResponse)(nil),     // 1: nemo.publisher.v1.RoundTripResponse
-	(*GetSessionRequest)(nil),     // 2: nemo.publisher.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),    // 3: nemo.publisher.v1.GetSessionResponse
-	(*PublishRequest)(nil),        // 4: nemo.publisher.v1.PublishRequest
-	(*PublishResponse)(nil),       // 5: nemo.publisher.v1.PublishResponse
-	(*PublishResult)(nil),         // 6: nemo.publisher.v1.PublishResult
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*v1.Message)(nil),            // 8: nemo.bridge.v1.Message
+	(*ReadRetainedRequest)(nil),   // 0: nemo.publisher.v1.ReadRetainedRequest
+	(*ReadRetainedResponse)(nil),  // 1: nemo.publisher.v1.ReadRetainedResponse
+	(*RetainedMessage)(nil),       // 2: nemo.publisher.v1.RetainedMessage
+	(*RoundTripRequest)(nil),      // 3: nemo.publisher.v1.RoundTripRequest
+	(*RoundTripResponse)(nil),     // 4: nemo.publisher.v1.RoundTripResponse
+	(*GetSessionRequest)(nil),     // 5: nemo.publisher.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),    // 6: nemo.publisher.v1.GetSessionResponse
+	(*PublishRequest)(nil),        // 7: nemo.publisher.v1.PublishRequest
+	(*PublishResponse)(nil),       // 8: nemo.publisher.v1.PublishResponse
+	(*PublishResult)(nil),         // 9: nemo.publisher.v1.PublishResult
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*v1.Message)(nil),            // 11: nemo.bridge.v1.Message
 }
 var file_nemo_publisher_v1_publisher_proto_depIdxs = []int32{
-	7, // 0: nemo.publisher.v1.RoundTripResponse.sent_at:type_name -> google.protobuf.Timestamp
-	7, // 1: nemo.publisher.v1.RoundTripResponse.received_at:type_name -> google.protobuf.Timestamp
-	7, // 2: nemo.publisher.v1.GetSessionResponse.since:type_name -> google.protobuf.Timestamp
-	8, // 3: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
-	6, // 4: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
-	4, // 5: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
-	2, // 6: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
-	0, // 7: nemo.publisher.v1.PublisherService.RoundTrip:input_type -> nemo.publisher.v1.RoundTripRequest
-	5, // 8: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
-	3, // 9: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
-	1, // 10: nemo.publisher.v1.PublisherService.RoundTrip:output_type -> nemo.publisher.v1.RoundTripResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	2,  // 0: nemo.publisher.v1.ReadRetainedResponse.messages:type_name -> nemo.publisher.v1.RetainedMessage
+	10, // 1: nemo.publisher.v1.RoundTripResponse.sent_at:type_name -> google.protobuf.Timestamp
+	10, // 2: nemo.publisher.v1.RoundTripResponse.received_at:type_name -> google.protobuf.Timestamp
+	10, // 3: nemo.publisher.v1.GetSessionResponse.since:type_name -> google.protobuf.Timestamp
+	11, // 4: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
+	9,  // 5: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
+	7,  // 6: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
+	5,  // 7: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
+	3,  // 8: nemo.publisher.v1.PublisherService.RoundTrip:input_type -> nemo.publisher.v1.RoundTripRequest
+	0,  // 9: nemo.publisher.v1.PublisherService.ReadRetained:input_type -> nemo.publisher.v1.ReadRetainedRequest
+	8,  // 10: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
+	6,  // 11: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
+	4,  // 12: nemo.publisher.v1.PublisherService.RoundTrip:output_type -> nemo.publisher.v1.RoundTripResponse
+	1,  // 13: nemo.publisher.v1.PublisherService.ReadRetained:output_type -> nemo.publisher.v1.ReadRetainedResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_nemo_publisher_v1_publisher_proto_init() }
@@ -488,7 +643,7 @@ func file_nemo_publisher_v1_publisher_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_publisher_v1_publisher_proto_rawDesc), len(file_nemo_publisher_v1_publisher_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,9 +22,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PublisherService_Publish_FullMethodName    = "/nemo.publisher.v1.PublisherService/Publish"
-	PublisherService_GetSession_FullMethodName = "/nemo.publisher.v1.PublisherService/GetSession"
-	PublisherService_RoundTrip_FullMethodName  = "/nemo.publisher.v1.PublisherService/RoundTrip"
+	PublisherService_Publish_FullMethodName      = "/nemo.publisher.v1.PublisherService/Publish"
+	PublisherService_GetSession_FullMethodName   = "/nemo.publisher.v1.PublisherService/GetSession"
+	PublisherService_RoundTrip_FullMethodName    = "/nemo.publisher.v1.PublisherService/RoundTrip"
+	PublisherService_ReadRetained_FullMethodName = "/nemo.publisher.v1.PublisherService/ReadRetained"
 )
 
 // PublisherServiceClient is the client API for PublisherService service.
@@ -42,6 +43,9 @@ type PublisherServiceClient interface {
 	// session, waits until the broker sends it back to the same session,
 	// and says how long that took: proof that the broker path works.
 	RoundTrip(ctx context.Context, in *RoundTripRequest, opts ...grpc.CallOption) (*RoundTripResponse, error)
+	// ReadRetained answers the messages the broker keeps retained on the
+	// topics matching a filter, as a device subscribing now would get them.
+	ReadRetained(ctx context.Context, in *ReadRetainedRequest, opts ...grpc.CallOption) (*ReadRetainedResponse, error)
 }
 
 type publisherServiceClient struct {
@@ -85,6 +89,16 @@ func (c *publisherServiceClient) RoundTrip(ctx context.Context, in *RoundTripReq
 	return out, nil
 }
 
+func (c *publisherServiceClient) ReadRetained(ctx context.Context, in *ReadRetainedRequest, opts ...grpc.CallOption) (*ReadRetainedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadRetainedResponse)
+	err := c.cc.Invoke(ctx, PublisherService_ReadRetained_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PublisherServiceServer is the server API for PublisherService service.
 // All implementations must embed UnimplementedPublisherServiceServer
 // for forward compatibility.
@@ -100,6 +114,9 @@ type PublisherServiceServer interface {
 	// session, waits until the broker sends it back to the same session,
 	// and says how long that took: proof that the broker path works.
 	RoundTrip(context.Context, *RoundTripRequest) (*RoundTripResponse, error)
+	// ReadRetained answers the messages the broker keeps retained on the
+	// topics matching a filter, as a device subscribing now would get them.
+	ReadRetained(context.Context, *ReadRetainedRequest) (*ReadRetainedResponse, error)
 	mustEmbedUnimplementedPublisherServiceServer()
 }
 
@@ -118,6 +135,9 @@ func (UnimplementedPublisherServiceServer) GetSession(context.Context, *GetSessi
 }
 func (UnimplementedPublisherServiceServer) RoundTrip(context.Context, *RoundTripRequest) (*RoundTripResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RoundTrip not implemented")
+}
+func (UnimplementedPublisherServiceServer) ReadRetained(context.Context, *ReadRetainedRequest) (*ReadRetainedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadRetained not implemented")
 }
 func (UnimplementedPublisherServiceServer) mustEmbedUnimplementedPublisherServiceServer() {}
 func (UnimplementedPublisherServiceServer) testEmbeddedByValue()                          {}
@@ -183,6 +203,24 @@ func _PublisherService_RoundTrip_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PublisherService_ReadRetained_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadRetainedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PublisherServiceServer).ReadRetained(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PublisherService_ReadRetained_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PublisherServiceServer).ReadRetained(ctx, req.(*ReadRetainedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PublisherService_ServiceDesc is the grpc.ServiceDesc for PublisherService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -197,6 +235,10 @@ var PublisherService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RoundTrip",
 			Handler:    _PublisherService_RoundTrip_Handler,
+		},
+		{
+			MethodName: "ReadRetained",
+			Handler:    _PublisherService_ReadRetained_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1773,6 +1773,106 @@ func (x *SendTestMessageResponse) GetRoundTripMs() float64 {
 	return 0
 }
 
+type GetDisplayRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ToolId        int32                  `protobuf:"varint,1,opt,name=tool_id,json=toolId,proto3" json:"tool_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDisplayRequest) Reset() {
+	*x = GetDisplayRequest{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDisplayRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDisplayRequest) ProtoMessage() {}
+
+func (x *GetDisplayRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDisplayRequest.ProtoReflect.Descriptor instead.
+func (*GetDisplayRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetDisplayRequest) GetToolId() int32 {
+	if x != nil {
+		return x.ToolId
+	}
+	return 0
+}
+
+type GetDisplayResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The retained screen messages (nemo/esp32/{tool_id}/...), by topic;
+	// sent_at is unset, since the broker does not say.
+	Messages []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// The bridge's presence as the screens read it (nemo/server/status),
+	// empty when nothing is retained there.
+	ServerStatus  string `protobuf:"bytes,2,opt,name=server_status,json=serverStatus,proto3" json:"server_status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDisplayResponse) Reset() {
+	*x = GetDisplayResponse{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDisplayResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDisplayResponse) ProtoMessage() {}
+
+func (x *GetDisplayResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDisplayResponse.ProtoReflect.Descriptor instead.
+func (*GetDisplayResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetDisplayResponse) GetMessages() []*Message {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+func (x *GetDisplayResponse) GetServerStatus() string {
+	if x != nil {
+		return x.ServerStatus
+	}
+	return ""
+}
+
 var File_nemo_status_v1_status_proto protoreflect.FileDescriptor
 
 const file_nemo_status_v1_status_proto_rawDesc = "" +
@@ -1907,7 +2007,12 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\asent_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12;\n" +
 	"\vreceived_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12\"\n" +
-	"\rround_trip_ms\x18\x04 \x01(\x01R\vroundTripMs2\xfb\a\n" +
+	"\rround_trip_ms\x18\x04 \x01(\x01R\vroundTripMs\",\n" +
+	"\x11GetDisplayRequest\x12\x17\n" +
+	"\atool_id\x18\x01 \x01(\x05R\x06toolId\"n\n" +
+	"\x12GetDisplayResponse\x123\n" +
+	"\bmessages\x18\x01 \x03(\v2\x17.nemo.status.v1.MessageR\bmessages\x12#\n" +
+	"\rserver_status\x18\x02 \x01(\tR\fserverStatus2\xd0\b\n" +
 	"\rStatusService\x12J\n" +
 	"\aGetTool\x12\x1e.nemo.status.v1.GetToolRequest\x1a\x1f.nemo.status.v1.GetToolResponse\x12P\n" +
 	"\tListTools\x12 .nemo.status.v1.ListToolsRequest\x1a!.nemo.status.v1.ListToolsResponse\x12P\n" +
@@ -1919,7 +2024,9 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\bGetRules\x12\x1f.nemo.status.v1.GetRulesRequest\x1a .nemo.status.v1.GetRulesResponse\x12V\n" +
 	"\vReloadRules\x12\".nemo.status.v1.ReloadRulesRequest\x1a#.nemo.status.v1.ReloadRulesResponse\x12V\n" +
 	"\vDryRunRules\x12\".nemo.status.v1.DryRunRulesRequest\x1a#.nemo.status.v1.DryRunRulesResponse\x12b\n" +
-	"\x0fSendTestMessage\x12&.nemo.status.v1.SendTestMessageRequest\x1a'.nemo.status.v1.SendTestMessageResponseB\xbb\x01\n" +
+	"\x0fSendTestMessage\x12&.nemo.status.v1.SendTestMessageRequest\x1a'.nemo.status.v1.SendTestMessageResponse\x12S\n" +
+	"\n" +
+	"GetDisplay\x12!.nemo.status.v1.GetDisplayRequest\x1a\".nemo.status.v1.GetDisplayResponseB\xbb\x01\n" +
 	"\x12com.nemo.status.v1B\vStatusProtoP\x01Z>github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1;statusv1\xa2\x02\x03NSX\xaa\x02\x0eNemo.Status.V1\xca\x02\x0eNemo\\Status\\V1\xe2\x02\x1aNemo\\Status\\V1\\GPBMetadata\xea\x02\x10Nemo::Status::V1b\x06proto3"
 
 var (
@@ -1934,7 +2041,7 @@ func file_nemo_status_v1_status_proto_rawDescGZIP() []byte {
 	return file_nemo_status_v1_status_proto_rawDescData
 }
 
-var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*Tool)(nil),                         // 0: nemo.status.v1.Tool
 	(*Task)(nil),                         // 1: nemo.status.v1.Task
@@ -1964,57 +2071,62 @@ var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*DryRunRulesResponse)(nil),          // 25: nemo.status.v1.DryRunRulesResponse
 	(*SendTestMessageRequest)(nil),       // 26: nemo.status.v1.SendTestMessageRequest
 	(*SendTestMessageResponse)(nil),      // 27: nemo.status.v1.SendTestMessageResponse
-	(*timestamppb.Timestamp)(nil),        // 28: google.protobuf.Timestamp
-	(*structpb.Value)(nil),               // 29: google.protobuf.Value
+	(*GetDisplayRequest)(nil),            // 28: nemo.status.v1.GetDisplayRequest
+	(*GetDisplayResponse)(nil),           // 29: nemo.status.v1.GetDisplayResponse
+	(*timestamppb.Timestamp)(nil),        // 30: google.protobuf.Timestamp
+	(*structpb.Value)(nil),               // 31: google.protobuf.Value
 }
 var file_nemo_status_v1_status_proto_depIdxs = []int32{
-	28, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
+	30, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
 	1,  // 1: nemo.status.v1.Tool.open_tasks:type_name -> nemo.status.v1.Task
-	28, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
-	28, // 3: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	30, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
+	30, // 3: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
 	0,  // 5: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
-	28, // 6: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
+	30, // 6: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
 	7,  // 7: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
-	28, // 8: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	30, // 8: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
 	9,  // 9: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
-	28, // 10: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
+	30, // 10: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
 	12, // 11: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
-	28, // 12: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
-	28, // 13: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	30, // 12: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	30, // 13: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
 	19, // 14: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
 	19, // 15: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	29, // 16: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
+	31, // 16: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
 	9,  // 17: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
-	28, // 18: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
-	28, // 19: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
-	2,  // 20: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
-	4,  // 21: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
-	6,  // 22: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
-	10, // 23: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
-	13, // 24: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
-	15, // 25: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
-	17, // 26: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
-	20, // 27: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
-	22, // 28: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
-	24, // 29: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
-	26, // 30: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
-	3,  // 31: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
-	5,  // 32: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
-	8,  // 33: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
-	11, // 34: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
-	14, // 35: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
-	16, // 36: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
-	18, // 37: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
-	21, // 38: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
-	23, // 39: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
-	25, // 40: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
-	27, // 41: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
-	31, // [31:42] is the sub-list for method output_type
-	20, // [20:31] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	30, // 18: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
+	30, // 19: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
+	9,  // 20: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
+	2,  // 21: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
+	4,  // 22: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
+	6,  // 23: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
+	10, // 24: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
+	13, // 25: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
+	15, // 26: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
+	17, // 27: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
+	20, // 28: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
+	22, // 29: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
+	24, // 30: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
+	26, // 31: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
+	28, // 32: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
+	3,  // 33: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
+	5,  // 34: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
+	8,  // 35: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
+	11, // 36: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
+	14, // 37: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
+	16, // 38: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
+	18, // 39: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
+	21, // 40: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
+	23, // 41: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
+	25, // 42: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
+	27, // 43: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
+	29, // 44: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
+	33, // [33:45] is the sub-list for method output_type
+	21, // [21:33] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_nemo_status_v1_status_proto_init() }
@@ -2030,7 +2142,7 @@ func file_nemo_status_v1_status_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_status_v1_status_proto_rawDesc), len(file_nemo_status_v1_status_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,7 @@ const (
 	StatusService_ReloadRules_FullMethodName          = "/nemo.status.v1.StatusService/ReloadRules"
 	StatusService_DryRunRules_FullMethodName          = "/nemo.status.v1.StatusService/DryRunRules"
 	StatusService_SendTestMessage_FullMethodName      = "/nemo.status.v1.StatusService/SendTestMessage"
+	StatusService_GetDisplay_FullMethodName           = "/nemo.status.v1.StatusService/GetDisplay"
 )
 
 // StatusServiceClient is the client API for StatusService service.
@@ -67,6 +68,9 @@ type StatusServiceClient interface {
 	// receive it back: proof, with its round-trip time, that the broker
 	// path works end to end.
 	SendTestMessage(ctx context.Context, in *SendTestMessageRequest, opts ...grpc.CallOption) (*SendTestMessageResponse, error)
+	// What the display next to a tool shows now: the retained messages the
+	// broker holds for its screen, as the screen reads them.
+	GetDisplay(ctx context.Context, in *GetDisplayRequest, opts ...grpc.CallOption) (*GetDisplayResponse, error)
 }
 
 type statusServiceClient struct {
@@ -187,6 +191,16 @@ func (c *statusServiceClient) SendTestMessage(ctx context.Context, in *SendTestM
 	return out, nil
 }
 
+func (c *statusServiceClient) GetDisplay(ctx context.Context, in *GetDisplayRequest, opts ...grpc.CallOption) (*GetDisplayResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDisplayResponse)
+	err := c.cc.Invoke(ctx, StatusService_GetDisplay_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StatusServiceServer is the server API for StatusService service.
 // All implementations must embed UnimplementedStatusServiceServer
 // for forward compatibility.
@@ -217,6 +231,9 @@ type StatusServiceServer interface {
 	// receive it back: proof, with its round-trip time, that the broker
 	// path works end to end.
 	SendTestMessage(context.Context, *SendTestMessageRequest) (*SendTestMessageResponse, error)
+	// What the display next to a tool shows now: the retained messages the
+	// broker holds for its screen, as the screen reads them.
+	GetDisplay(context.Context, *GetDisplayRequest) (*GetDisplayResponse, error)
 	mustEmbedUnimplementedStatusServiceServer()
 }
 
@@ -259,6 +276,9 @@ func (UnimplementedStatusServiceServer) DryRunRules(context.Context, *DryRunRule
 }
 func (UnimplementedStatusServiceServer) SendTestMessage(context.Context, *SendTestMessageRequest) (*SendTestMessageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SendTestMessage not implemented")
+}
+func (UnimplementedStatusServiceServer) GetDisplay(context.Context, *GetDisplayRequest) (*GetDisplayResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDisplay not implemented")
 }
 func (UnimplementedStatusServiceServer) mustEmbedUnimplementedStatusServiceServer() {}
 func (UnimplementedStatusServiceServer) testEmbeddedByValue()                       {}
@@ -479,6 +499,24 @@ func _StatusService_SendTestMessage_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StatusService_GetDisplay_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDisplayRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatusServiceServer).GetDisplay(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatusService_GetDisplay_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatusServiceServer).GetDisplay(ctx, req.(*GetDisplayRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // StatusService_ServiceDesc is the grpc.ServiceDesc for StatusService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -529,6 +567,10 @@ var StatusService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SendTestMessage",
 			Handler:    _StatusService_SendTestMessage_Handler,
+		},
+		{
+			MethodName: "GetDisplay",
+			Handler:    _StatusService_GetDisplay_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
