@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	grpcstatus "google.golang.org/grpc/status"
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
@@ -89,4 +91,25 @@ func (p *Peer) session(ctx context.Context) (*publisherv1.GetSessionResponse, er
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
 	return publisherv1.NewPublisherServiceClient(p.conn).GetSession(ctx, &publisherv1.GetSessionRequest{})
+}
+
+// errNoActivePublisher says that every publisher stands by (or none is
+// configured).
+var errNoActivePublisher = grpcstatus.Error(codes.Unavailable, "no publisher is active")
+
+// onActivePublisher calls call on each publisher in turn until one that is
+// not a standby (which answers FAILED_PRECONDITION) has answered; it
+// returns that answer's error.
+func (p *Peers) onActivePublisher(call func(publisherv1.PublisherServiceClient) error) error {
+	err := errNoActivePublisher
+	for _, pub := range p.Publishers {
+		e := call(publisherv1.NewPublisherServiceClient(pub.conn))
+		if grpcstatus.Code(e) == codes.FailedPrecondition {
+			continue
+		}
+		if err = e; err == nil {
+			return nil
+		}
+	}
+	return err
 }

@@ -22,24 +22,17 @@ func (s *Server) SendTestMessage(ctx context.Context, _ *statusv1.SendTestMessag
 	now := s.now()
 	topic := fmt.Sprintf("%s/%d", s.testTopic, now.UnixNano())
 	payload := fmt.Appendf(nil, `{"test":true,"sent_by":"gateway","at":%q}`, now.UTC().Format(time.RFC3339Nano))
-	var lastErr error
-	for _, p := range s.peers.Publishers {
-		resp, err := publisherv1.NewPublisherServiceClient(p.conn).RoundTrip(ctx, &publisherv1.RoundTripRequest{Topic: topic, Payload: payload})
-		if grpcstatus.Code(err) == codes.FailedPrecondition { // a standby
-			continue
-		}
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		rtt := resp.GetReceivedAt().AsTime().Sub(resp.GetSentAt().AsTime())
-		return &statusv1.SendTestMessageResponse{
-			Topic: topic, SentAt: resp.GetSentAt(), ReceivedAt: resp.GetReceivedAt(),
-			RoundTripMs: float64(rtt.Microseconds()) / 1000,
-		}, nil
+	var resp *publisherv1.RoundTripResponse
+	err := s.peers.onActivePublisher(func(client publisherv1.PublisherServiceClient) (err error) {
+		resp, err = client.RoundTrip(ctx, &publisherv1.RoundTripRequest{Topic: topic, Payload: payload})
+		return err
+	})
+	if err != nil {
+		return nil, grpcstatus.Errorf(codes.Unavailable, "the test message did not come back: %s", grpcstatus.Convert(err).Message())
 	}
-	if lastErr != nil {
-		return nil, grpcstatus.Errorf(codes.Unavailable, "the test message did not come back: %s", grpcstatus.Convert(lastErr).Message())
-	}
-	return nil, grpcstatus.Error(codes.Unavailable, "no publisher is active to send the test message")
+	rtt := resp.GetReceivedAt().AsTime().Sub(resp.GetSentAt().AsTime())
+	return &statusv1.SendTestMessageResponse{
+		Topic: topic, SentAt: resp.GetSentAt(), ReceivedAt: resp.GetReceivedAt(),
+		RoundTripMs: float64(rtt.Microseconds()) / 1000,
+	}, nil
 }

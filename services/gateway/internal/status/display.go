@@ -1,0 +1,57 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+)
+
+// Where the tool displays read (the displays profile of the router).
+const (
+	displayTopics = "nemo/esp32/%d/+"
+	presenceTopic = "nemo/server/status"
+)
+
+// GetDisplay reads what the broker holds retained for a tool's screen, so
+// that someone can check a screen without walking to it. It asks the
+// active publisher, whose session sees what a screen subscribing now sees.
+func (s *Server) GetDisplay(ctx context.Context, req *statusv1.GetDisplayRequest) (*statusv1.GetDisplayResponse, error) {
+	if err := s.auth.read(ctx); err != nil {
+		return nil, err
+	}
+	if req.GetToolId() <= 0 {
+		return nil, invalid("tool id %d: tool ids are positive numbers", req.GetToolId())
+	}
+	resp := &statusv1.GetDisplayResponse{}
+	err := s.peers.onActivePublisher(func(client publisherv1.PublisherServiceClient) error {
+		screen, err := client.ReadRetained(ctx, &publisherv1.ReadRetainedRequest{Filter: fmt.Sprintf(displayTopics, req.GetToolId())})
+		if err != nil {
+			return err
+		}
+		presence, err := client.ReadRetained(ctx, &publisherv1.ReadRetainedRequest{Filter: presenceTopic})
+		if err != nil {
+			return err
+		}
+		for _, m := range screen.GetMessages() {
+			msg := &statusv1.Message{Topic: m.GetTopic(), Payload: m.GetPayload(), Retain: true, ToolId: req.GetToolId()}
+			if utf8.Valid(m.GetPayload()) {
+				msg.PayloadText = string(m.GetPayload())
+			}
+			resp.Messages = append(resp.Messages, msg)
+		}
+		if ms := presence.GetMessages(); len(ms) > 0 {
+			resp.ServerStatus = string(ms[0].GetPayload())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, grpcstatus.Errorf(codes.Unavailable, "cannot read the broker's retained messages: %s", grpcstatus.Convert(err).Message())
+	}
+	return resp, nil
+}
