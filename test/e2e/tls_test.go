@@ -39,10 +39,16 @@ func copyFile(t *testing.T, from, to string) {
 }
 
 // brokerConnected matches mosquitto's log line for a connection of the
-// bridge (client id bridge-<n>, as StartPipeline names it) whose
+// bridge's session (client id bridge-<n>, as StartPipeline names it) whose
 // certificate names user.
 func brokerConnected(user string) *regexp.Regexp {
 	return regexp.MustCompile(`New client connected from \S+ as bridge-\d+ \(p5, c[01], k\d+, u'` + regexp.QuoteMeta(user) + `'\)`)
+}
+
+// presenceConnected is brokerConnected for the presence connection
+// (client id bridge-<n>-presence).
+func presenceConnected(user string) *regexp.Regexp {
+	return regexp.MustCompile(`New client connected from \S+ as bridge-\d+-presence \(p5, c[01], k\d+, u'` + regexp.QuoteMeta(user) + `'\)`)
 }
 
 // The bridge's client certificate is renewed while events flow, the way
@@ -50,6 +56,7 @@ func brokerConnected(user string) *regexp.Regexp {
 // refuses a certificate caught half-written and keeps its connection,
 // then reconnects with the complete new pair within seconds, without the
 // broker publishing its last will, and no event is lost or reordered.
+// The presence connection for the displays moves to the new pair too.
 func TestClientCertificateRenewedWhileEventsFlow(t *testing.T) {
 	t.Parallel()
 	const tools, perTool = 20, 200
@@ -77,7 +84,7 @@ func TestClientCertificateRenewedWhileEventsFlow(t *testing.T) {
 	p, err := env.StartPipeline(bin, harness.PipelineOptions{
 		PKI:       pki,
 		Broker:    harness.MosquittoOptions{RequireCertificate: true, IdentityAsUsername: true},
-		Publisher: []string{"-mqtt-cert-file", certFile, "-mqtt-key-file", keyFile, "-mqtt-tls-reload-interval", "1s"},
+		Publisher: []string{"-mqtt-cert-file", certFile, "-mqtt-key-file", keyFile, "-mqtt-tls-reload-interval", "1s", "-presence-topic", "nemo/server/status"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -91,6 +98,10 @@ func TestClientCertificateRenewedWhileEventsFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	presence, err := p.SubscribeWith(harness.SubscribeOptions{Filter: "nemo/server/status", QoS: 1, ClientCert: &subscriberCert})
+	if err != nil {
+		t.Fatal(err)
+	}
 	brokerLog := func() string {
 		t.Helper()
 		log, err := p.Broker.Log()
@@ -99,9 +110,12 @@ func TestClientCertificateRenewedWhileEventsFlow(t *testing.T) {
 		}
 		return log
 	}
-	if !brokerConnected("bridge-one").MatchString(brokerLog()) {
-		t.Fatalf("the broker did not log the bridge's connection as bridge-one:\n%s", brokerLog())
-	}
+	eventually(t, 10*time.Second, func() error {
+		if log := brokerLog(); !brokerConnected("bridge-one").MatchString(log) || !presenceConnected("bridge-one").MatchString(log) {
+			return fmt.Errorf("the broker did not log the bridge's connections as bridge-one:\n%s", log)
+		}
+		return nil
+	})
 
 	// 4,000 events over about 8 s.
 	written := writePaced(p, harness.Events(tools*perTool, tools, 0), 8*time.Second)
@@ -133,8 +147,8 @@ func TestClientCertificateRenewedWhileEventsFlow(t *testing.T) {
 	copyFile(t, two.CertFile, certFile)
 	renewedAt := time.Now()
 	eventually(t, 15*time.Second, func() error {
-		if !brokerConnected("bridge-two").MatchString(brokerLog()) {
-			return fmt.Errorf("the broker logged no connection of the bridge as bridge-two")
+		if log := brokerLog(); !brokerConnected("bridge-two").MatchString(log) || !presenceConnected("bridge-two").MatchString(log) {
+			return fmt.Errorf("the broker logged no connection of the bridge's session and presence as bridge-two")
 		}
 		return nil
 	})
@@ -148,8 +162,8 @@ func TestClientCertificateRenewedWhileEventsFlow(t *testing.T) {
 	nothingPending(t, p)
 
 	log := serviceLog(t, env, "publisher")
-	if n := strings.Count(log, `msg="TLS files changed; reconnecting to use them"`); n != 1 {
-		t.Errorf("the publisher reconnected %d times for new TLS files, want once", n)
+	if n := strings.Count(log, `msg="TLS files changed; reconnecting to use them"`); n != 2 {
+		t.Errorf("the publisher reconnected %d times for new TLS files, want once for the session and once for presence", n)
 	}
 	ups := regexp.MustCompile(`msg="connected to MQTT broker".*session_present=(\w+)`).FindAllStringSubmatch(log, -1)
 	if len(ups) != 2 || ups[1][1] != "true" {
@@ -166,6 +180,11 @@ func TestClientCertificateRenewedWhileEventsFlow(t *testing.T) {
 		var s struct{ State, Reason string }
 		if json.Unmarshal(m.Payload, &s) == nil && s.State != "online" {
 			t.Errorf("status %s/%s during the renewal, want online only", s.State, s.Reason)
+		}
+	}
+	for _, m := range presence.Messages() {
+		if string(m.Payload) != "online" {
+			t.Errorf("presence %q during the renewal, want online only", m.Payload)
 		}
 	}
 	if n := len(sub.Messages()) - tools*perTool; n > 0 {

@@ -3,6 +3,7 @@ package mqttsession
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/url"
 	"time"
@@ -22,7 +23,12 @@ import (
 // made and which files it used, so that the TLS file watcher (reload.go)
 // can tell when they are renewed and end the connection to use them.
 func (s *Session) dialer(timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
-	c, log := s.cfg, s.log
+	return dialer(s.cfg, s.log, s.renew, timeout)
+}
+
+// dialer is the session's dialer, and the presence connection's; w learns
+// of every connection it makes.
+func dialer(c Config, log *slog.Logger, w *tlsWatch, timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
 	return func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
 		var tlsCfg *tls.Config
 		var files tlsFiles
@@ -47,7 +53,7 @@ func (s *Session) dialer(timeout time.Duration) func(context.Context, autopaho.C
 		}
 		conn := quickAck(raw)
 		if u.Scheme != "tls" {
-			s.live.set(conn, nil, files)
+			w.live.set(conn, nil, files)
 			return conn, nil
 		}
 		cfg := tlsCfg
@@ -64,7 +70,7 @@ func (s *Session) dialer(timeout time.Duration) func(context.Context, autopaho.C
 		// from several goroutines.
 		safe := packets.NewThreadSafeConn(tc)
 		state := tc.ConnectionState()
-		s.live.set(safe, &state, files)
+		w.live.set(safe, &state, files)
 		return safe, nil
 	}
 }

@@ -2,16 +2,14 @@ package mqttsession
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
-	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/tlsdiag"
@@ -35,6 +33,10 @@ type Presence struct {
 	cm    *autopaho.ConnectionManager
 	topic string
 	log   *slog.Logger
+	// up and renew reconnect it, like the session, when the TLS files
+	// are renewed (reload.go).
+	up    atomic.Bool
+	renew *tlsWatch
 }
 
 // StartPresence begins connecting in the background and returns at once;
@@ -51,6 +53,7 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 		return nil, err
 	}
 	p := &Presence{topic: topic, log: log}
+	p.renew = newTLSWatch(c, u, log.With("connection", "presence"), p.up.Load)
 	clientID := c.ClientID + "-presence"
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
@@ -62,6 +65,7 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 		ConnectPassword:               []byte(c.Password),
 		WillMessage:                   &paho.WillMessage{Topic: topic, QoS: 1, Retain: true, Payload: []byte(PresenceOffline)},
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
+			p.up.Store(true)
 			log.Info("presence connection up", "topic", topic, "client_id", clientID)
 			go func() { // OnConnectionUp must not block
 				if err := p.announce(ctx, cm, PresenceOnline); err != nil {
@@ -69,17 +73,22 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 				}
 			}()
 		},
+		OnConnectionDown: func() bool {
+			p.up.Store(false)
+			return true
+		},
 		OnConnectError: func(err error) {
 			log.Warn("presence connection: cannot connect to MQTT broker", "broker", u.Redacted(), "problem", tlsdiag.Explain(ctx, err, c.target(u)), "err", err)
 		},
 		ClientConfig: paho.ClientConfig{ClientID: clientID},
 	}
-	cfg.AttemptConnection = presenceDialer(c, cfg.ConnectTimeout)
+	cfg.AttemptConnection = dialer(c, log, p.renew, cfg.ConnectTimeout)
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT presence connection to %s: %w", u.Redacted(), err)
 	}
 	p.cm = cm
+	p.renew.start(ctx, u)
 	return p, nil
 }
 
@@ -98,34 +107,4 @@ func (p *Presence) Stop(ctx context.Context, announce bool) {
 		}
 	}
 	_ = p.cm.Disconnect(ctx)
-}
-
-// presenceDialer connects as the session does, reading the TLS files at
-// every attempt so that renewed ones are used at the next connect.
-func presenceDialer(c Config, timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
-	return func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		var tlsCfg *tls.Config
-		if u.Scheme == "tls" {
-			var err error
-			if tlsCfg, err = c.tlsConfig(); err != nil {
-				return nil, err
-			}
-			if tlsCfg.ServerName == "" {
-				tlsCfg.ServerName = u.Hostname()
-			}
-		}
-		var d net.Dialer
-		raw, err := d.DialContext(ctx, "tcp", u.Host)
-		if err != nil || tlsCfg == nil {
-			return raw, err
-		}
-		tc := tls.Client(raw, tlsCfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			raw.Close()
-			return nil, err
-		}
-		return packets.NewThreadSafeConn(tc), nil
-	}
 }

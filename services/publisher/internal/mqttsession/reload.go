@@ -6,7 +6,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/url"
 	"sync"
 	"time"
 
@@ -59,8 +61,36 @@ func (l *liveConn) retire(conn net.Conn) bool {
 	return true
 }
 
-// watchTLSFiles checks the TLS files every interval until ctx ends.
-func (s *Session) watchTLSFiles(ctx context.Context, every time.Duration) {
+// tlsWatch makes one connection reconnect when its TLS files are renewed:
+// the session's, and the presence connection's.
+type tlsWatch struct {
+	cfg Config
+	log *slog.Logger
+	// serverName is the name the broker's certificate was checked for.
+	serverName string
+	// connected reports whether the connection is up.
+	connected func() bool
+	// live is the connection its dialer made last.
+	live liveConn
+}
+
+func newTLSWatch(c Config, u *url.URL, log *slog.Logger, connected func() bool) *tlsWatch {
+	w := &tlsWatch{cfg: c, log: log, serverName: c.ServerName, connected: connected}
+	if w.serverName == "" {
+		w.serverName = u.Hostname()
+	}
+	return w
+}
+
+// start checks the TLS files every -mqtt-tls-reload-interval until ctx
+// ends, for TLS connections with files to watch.
+func (w *tlsWatch) start(ctx context.Context, u *url.URL) {
+	if u.Scheme == "tls" && w.cfg.TLSReloadInterval > 0 && (w.cfg.CAFile != "" || w.cfg.CertFile != "") {
+		go w.run(ctx, w.cfg.TLSReloadInterval)
+	}
+}
+
+func (w *tlsWatch) run(ctx context.Context, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	reported := ""
@@ -70,42 +100,42 @@ func (s *Session) watchTLSFiles(ctx context.Context, every time.Duration) {
 			return
 		case <-tick.C:
 		}
-		reported = s.checkTLSFiles(reported)
+		reported = w.check(reported)
 	}
 }
 
-// checkTLSFiles compares the TLS files with those the connection was made
-// with. When they changed and make a usable TLS configuration, it ends the
+// check compares the TLS files with those the connection was made with.
+// When they changed and make a usable TLS configuration, it ends the
 // connection so that autopaho reconnects with them; when they changed but
 // cannot be used (written halfway, a key that is not the certificate's),
 // it says why and keeps the connection, to look again at the next check.
 // reported is the problem last logged, so that one problem is logged once;
-// checkTLSFiles returns the problem now.
-func (s *Session) checkTLSFiles(reported string) string {
-	conn, state, used := s.live.get()
-	if conn == nil || !s.State().Connected {
+// check returns the problem now.
+func (w *tlsWatch) check(reported string) string {
+	conn, state, used := w.live.get()
+	if conn == nil || !w.connected() {
 		return "" // the next connection attempt reads the files anyway
 	}
-	files, err := s.cfg.readTLSFiles()
+	files, err := w.cfg.readTLSFiles()
 	if err == nil {
 		if files.sum() == used {
 			return ""
 		}
-		err = s.usable(files, state)
+		err = w.usable(files, state)
 	}
 	if err != nil {
-		problem := tlsdiag.Explain(context.Background(), err, tlsdiag.Target{CAFile: s.cfg.CAFile, CertFile: s.cfg.CertFile, KeyFile: s.cfg.KeyFile})
+		problem := tlsdiag.Explain(context.Background(), err, tlsdiag.Target{CAFile: w.cfg.CAFile, CertFile: w.cfg.CertFile, KeyFile: w.cfg.KeyFile})
 		if problem != reported {
-			s.log.Warn("TLS files changed, but the new ones cannot be used; keeping the current connection and checking again",
-				"problem", problem, "every", s.cfg.TLSReloadInterval)
+			w.log.Warn("TLS files changed, but the new ones cannot be used; keeping the current connection and checking again",
+				"problem", problem, "every", w.cfg.TLSReloadInterval)
 		}
 		return problem
 	}
-	if !s.live.retire(conn) {
+	if !w.live.retire(conn) {
 		return "" // a new connection came meanwhile, with the files as they are now or later
 	}
-	s.log.Info("TLS files changed; reconnecting to use them",
-		"ca_file", s.cfg.CAFile, "cert_file", s.cfg.CertFile, "key_file", s.cfg.KeyFile)
+	w.log.Info("TLS files changed; reconnecting to use them",
+		"ca_file", w.cfg.CAFile, "cert_file", w.cfg.CertFile, "key_file", w.cfg.KeyFile)
 	hangUp(conn, time.Second)
 	return ""
 }
@@ -115,8 +145,8 @@ func (s *Session) checkTLSFiles(reported string) string {
 // dates, and the CA still vouches for the broker's current certificate.
 // A reconnect that those checks show would fail would trade a working
 // connection for an outage.
-func (s *Session) usable(files tlsFiles, state *tls.ConnectionState) error {
-	cfg, err := s.cfg.tlsConfigFrom(files)
+func (w *tlsWatch) usable(files tlsFiles, state *tls.ConnectionState) error {
+	cfg, err := w.cfg.tlsConfigFrom(files)
 	if err != nil {
 		return err
 	}
@@ -125,21 +155,21 @@ func (s *Session) usable(files tlsFiles, state *tls.ConnectionState) error {
 		leaf := cfg.Certificates[0].Leaf
 		switch {
 		case now.After(leaf.NotAfter):
-			return fmt.Errorf("the new client certificate %s expired on %s", s.cfg.CertFile, leaf.NotAfter.UTC().Format("2006-01-02"))
+			return fmt.Errorf("the new client certificate %s expired on %s", w.cfg.CertFile, leaf.NotAfter.UTC().Format("2006-01-02"))
 		case now.Before(leaf.NotBefore):
 			return fmt.Errorf("the new client certificate %s is valid only from %s on, and this machine's clock says %s",
-				s.cfg.CertFile, leaf.NotBefore.UTC().Format("2006-01-02 15:04 UTC"), now.UTC().Format("2006-01-02 15:04 UTC"))
+				w.cfg.CertFile, leaf.NotBefore.UTC().Format("2006-01-02 15:04 UTC"), now.UTC().Format("2006-01-02 15:04 UTC"))
 		}
 	}
-	if s.cfg.CAFile != "" && !cfg.InsecureSkipVerify && state != nil && len(state.PeerCertificates) > 0 {
+	if w.cfg.CAFile != "" && !cfg.InsecureSkipVerify && state != nil && len(state.PeerCertificates) > 0 {
 		broker := state.PeerCertificates[0]
 		intermediates := x509.NewCertPool()
 		for _, c := range state.PeerCertificates[1:] {
 			intermediates.AddCert(c)
 		}
-		if _, err := broker.Verify(x509.VerifyOptions{Roots: cfg.RootCAs, Intermediates: intermediates, DNSName: s.serverName}); err != nil {
+		if _, err := broker.Verify(x509.VerifyOptions{Roots: cfg.RootCAs, Intermediates: intermediates, DNSName: w.serverName}); err != nil {
 			return fmt.Errorf("the new CA file %s does not vouch for the broker's certificate (issued by %s), so the broker would be refused at the reconnect: %v",
-				s.cfg.CAFile, broker.Issuer.CommonName, err)
+				w.cfg.CAFile, broker.Issuer.CommonName, err)
 		}
 	}
 	return nil

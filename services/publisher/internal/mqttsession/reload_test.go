@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,7 +187,9 @@ func TestTLSFilesRenewedWhileConnected(t *testing.T) {
 	secret.update(map[string][]byte{"ca.crt": ca.pem, "tls.crt": oneCert, "tls.key": oneKey})
 	cfg := Config{CAFile: secret.path("ca.crt"), CertFile: secret.path("tls.crt"), KeyFile: secret.path("tls.key"), TLSReloadInterval: time.Second}
 	logs := &logBuffer{}
-	s := &Session{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil)), watch: func(State) {}, serverName: "broker.lab", state: State{Connected: true}}
+	connected := true
+	brokerURL, _ := url.Parse("tls://broker.lab:8883")
+	w := newTLSWatch(cfg, brokerURL, slog.New(slog.NewTextHandler(logs, nil)), func() bool { return connected })
 	state := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{brokerCert}}
 
 	connect := func() *peer {
@@ -197,11 +200,11 @@ func TestTLSFilesRenewedWhileConnected(t *testing.T) {
 		}
 		conn, p := newPeer()
 		t.Cleanup(func() { conn.Close() })
-		s.live.set(conn, state, files)
+		w.live.set(conn, state, files)
 		return p
 	}
 	p := connect()
-	if reported := s.checkTLSFiles(""); reported != "" || logs.take() != "" {
+	if reported := w.check(""); reported != "" || logs.take() != "" {
 		t.Fatalf("unchanged files: reported %q", reported)
 	}
 	p.stillOpen(t)
@@ -227,13 +230,13 @@ func TestTLSFilesRenewedWhileConnected(t *testing.T) {
 				files[name] = data
 			}
 			secret.update(files)
-			reported := s.checkTLSFiles("")
+			reported := w.check("")
 			log := logs.take()
 			if !strings.Contains(reported, c.want) || !strings.Contains(log, "level=WARN") || !strings.Contains(log, "keeping the current connection") {
 				t.Fatalf("reported %q, want it to contain %q; log:\n%s", reported, c.want, log)
 			}
 			t.Logf("%s", reported)
-			if again := s.checkTLSFiles(reported); again != reported || logs.take() != "" {
+			if again := w.check(reported); again != reported || logs.take() != "" {
 				t.Errorf("the same problem again: reported %q and logged it again", again)
 			}
 			p.stillOpen(t)
@@ -243,7 +246,7 @@ func TestTLSFilesRenewedWhileConnected(t *testing.T) {
 	// The right pair, by a swap of ..data: hang up with a DISCONNECT.
 	secret.update(map[string][]byte{"ca.crt": ca.pem, "tls.crt": twoCert, "tls.key": twoKey})
 	start := time.Now()
-	if reported := s.checkTLSFiles("an older problem"); reported != "" {
+	if reported := w.check("an older problem"); reported != "" {
 		t.Fatalf("a good pair reported %q", reported)
 	}
 	if log := logs.take(); !strings.Contains(log, "level=INFO") || !strings.Contains(log, `msg="TLS files changed; reconnecting to use them"`) {
@@ -255,21 +258,21 @@ func TestTLSFilesRenewedWhileConnected(t *testing.T) {
 	}
 	t.Logf("hung up %s after the check", time.Since(start).Round(time.Millisecond))
 	// Acted on once: the retired connection is not hung up twice.
-	if reported := s.checkTLSFiles(""); reported != "" || logs.take() != "" {
+	if reported := w.check(""); reported != "" || logs.take() != "" {
 		t.Errorf("after the hang-up: reported %q", reported)
 	}
 
 	// The next connection uses the new files: nothing to do.
 	p = connect()
-	if reported := s.checkTLSFiles(""); reported != "" || logs.take() != "" {
+	if reported := w.check(""); reported != "" || logs.take() != "" {
 		t.Errorf("the new connection: reported %q", reported)
 	}
 	p.stillOpen(t)
 
 	// While disconnected, changes wait for the next connection attempt.
-	s.state.Connected = false
+	connected = false
 	secret.update(map[string][]byte{"ca.crt": ca.pem, "tls.crt": oneCert, "tls.key": oneKey})
-	if reported := s.checkTLSFiles(""); reported != "" || logs.take() != "" {
+	if reported := w.check(""); reported != "" || logs.take() != "" {
 		t.Errorf("disconnected: reported %q", reported)
 	}
 	p.stillOpen(t)

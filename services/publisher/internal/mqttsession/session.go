@@ -33,10 +33,8 @@ type Session struct {
 	watch  func(State)
 	echoes echoes
 
-	// live is the connection the dialer made last, for the TLS file
-	// watcher; serverName is the name its certificate was checked for.
-	live       liveConn
-	serverName string
+	// renew reconnects when the TLS files are renewed (reload.go).
+	renew *tlsWatch
 }
 
 // Start begins connecting in the background and returns at once; the
@@ -50,10 +48,8 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	if _, err := c.minVersion(); err != nil { // a setting, not a passing fault
 		return nil, err
 	}
-	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}, serverName: c.ServerName}
-	if s.serverName == "" {
-		s.serverName = u.Hostname()
-	}
+	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}}
+	s.renew = newTLSWatch(c, u, log, func() bool { return s.State().Connected })
 	will, willProps := c.will()
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
@@ -94,9 +90,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)
 	}
 	s.ConnectionManager = cm
-	if u.Scheme == "tls" && c.TLSReloadInterval > 0 && (c.CAFile != "" || c.CertFile != "") {
-		go s.watchTLSFiles(ctx, c.TLSReloadInterval)
-	}
+	s.renew.start(ctx, u)
 	return s, nil
 }
 
