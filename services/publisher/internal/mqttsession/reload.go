@@ -20,10 +20,11 @@ import (
 // Certificates are renewed while the bridge runs: cert-manager or an admin
 // replaces the files of a Kubernetes secret (by swapping its ..data
 // symlink), usually well before the old ones expire. The dialer reads the
-// files at every connection attempt; the watcher here makes a connected
-// session reconnect when they change, so that the renewed certificate is
-// in use within seconds, not only at the next outage, which might come
-// after the old certificate expired.
+// files at every connection attempt; the watch here (tlsWatch) makes a
+// connection that is up (the session's, and the presence connection's)
+// reconnect when they change, so that the renewed certificate is in use
+// within seconds, not only at the next outage, which might come after the
+// old certificate expired.
 //
 // Nothing is lost by the reconnect: the session is persistent (the broker
 // keeps it across the reconnect) and the dispatcher retries every publish
