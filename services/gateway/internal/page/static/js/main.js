@@ -6,6 +6,7 @@ import { setupTools, updateTools, toolsProblem } from './tools.js';
 import { setupFeed, addMessages, setToolChoices, feedProblem } from './feed.js';
 import { setupDeadLetters } from './deadletters.js';
 import { setupTestMessage } from './testmessage.js';
+import { setupDisplay } from './display.js';
 import { clock } from './time.js';
 
 const MODES = {
@@ -28,6 +29,7 @@ setupTools(setToolChoices);
 setupFeed();
 setupDeadLetters();
 setupTestMessage();
+setupDisplay();
 
 connect({
   health(h) {

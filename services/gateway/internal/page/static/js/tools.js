@@ -3,6 +3,7 @@
 import { el, byId } from './dom.js';
 import { parse, when } from './time.js';
 import { humanize } from './describe.js';
+import { showScreen } from './display.js';
 
 let tools = [];
 let problem = '';
@@ -66,7 +67,14 @@ function render() {
   else note.textContent = `${shown.length} of ${count(tools.length)} shown`;
   if (!problem) delete note.dataset.tone;
   const now = new Date();
+  // Tiles are redrawn on every update: keyboard focus on a tile's button
+  // moves to the same tool's new button.
+  const focused = document.activeElement && document.activeElement.closest('#tools .tile');
   byId('tools').replaceChildren(...shown.map((t) => tile(t, now)));
+  if (focused) {
+    const again = byId('tools').querySelector(`.tile[data-tool-id="${focused.dataset.toolId}"] .screen-button`);
+    if (again) again.focus();
+  }
 }
 
 const count = (n) => `${n} ${n === 1 ? 'tool' : 'tools'}`;
@@ -97,12 +105,15 @@ function tile(t, now) {
     ? el('p', { class: 'last' }, 'Last change: ', PAST[t.last_event] || humanize(t.last_event), lastAt ? [', ', when(lastAt, now)] : null)
     : null;
 
+  const name = t.name || `Tool ${t.id}`;
   return el('li', { class: 'tile', dataset: { state, toolId: t.id, problem: t.problematic ? 'yes' : 'no' } },
-    el('h3', { class: 'tile-name' }, t.name || `Tool ${t.id}`, ' ', el('span', { class: 'tool-id' }, `#${t.id}`)),
+    el('h3', { class: 'tile-name', id: `tool-name-${t.id}` }, name, ' ', el('span', { class: 'tool-id' }, `#${t.id}`)),
     el('p', { class: 'badges' }, badges),
     usage,
     tasks.length ? el('ul', { class: 'tasks' }, tasks) : null,
-    last);
+    last,
+    el('button', { type: 'button', class: 'screen-button', 'aria-describedby': `tool-name-${t.id}`, 'aria-haspopup': 'dialog', onclick: () => showScreen(t.id, name) },
+      'What its screen shows'));
 }
 
 function badge(kind, icon, text) {
