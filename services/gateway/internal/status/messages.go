@@ -3,7 +3,6 @@ package status
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 )
 
 // RecentKey is the capped stream of delivered messages the router keeps.
@@ -36,12 +36,12 @@ func (s *Server) ListMessages(ctx context.Context, req *statusv1.ListMessagesReq
 		limit = defaultMessages
 	}
 	limit = min(limit, maxMessages)
-	var filter []string
+	var filter mqtttopic.Filter
 	if f := req.GetTopicFilter(); f != "" {
-		if err := checkFilter(f); err != nil {
+		var err error
+		if filter, err = mqtttopic.ParseFilter(f); err != nil {
 			return nil, invalid("topic_filter %q: %v", f, err)
 		}
-		filter = strings.Split(f, "/")
 	}
 	resp := &statusv1.ListMessagesResponse{}
 	end := "+"
@@ -53,7 +53,7 @@ func (s *Server) ListMessages(ctx context.Context, req *statusv1.ListMessagesReq
 		for _, e := range entries {
 			m := recentMessage(e)
 			if (req.ToolId == nil || m.GetToolId() == req.GetToolId()) &&
-				(filter == nil || topicMatches(filter, m.GetTopic())) {
+				(filter == nil || filter.Matches(m.GetTopic())) {
 				resp.Messages = append(resp.Messages, m)
 				if len(resp.Messages) == limit {
 					break

@@ -28,10 +28,10 @@ type Session struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu     sync.Mutex
-	state  State
-	watch  func(State)
-	echoes echoes
+	mu        sync.Mutex
+	state     State
+	watch     func(State)
+	listeners listeners
 
 	// renew reconnects when the TLS files are renewed (reload.go).
 	renew *tlsWatch
@@ -82,7 +82,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 			s.fail(problem)
 		},
 		ClientConfig: paho.ClientConfig{ClientID: c.ClientID,
-			OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.echoes.received}},
+			OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.listeners.received}},
 	}
 	cfg.AttemptConnection = s.dialer(cfg.ConnectTimeout)
 	cm, err := autopaho.NewConnection(ctx, cfg)

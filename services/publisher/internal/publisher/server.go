@@ -14,6 +14,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
@@ -179,17 +180,12 @@ func untilDone(ctx context.Context, receive func() error) error {
 // RoundTrip sends a test message through the session and waits for it to
 // come back; the gateway's "send a test message" button.
 func (s *server) RoundTrip(ctx context.Context, req *publisherv1.RoundTripRequest) (*publisherv1.RoundTripResponse, error) {
-	s.mu.Lock()
-	session := s.session
-	s.mu.Unlock()
-	if session == nil {
-		return nil, status.Error(codes.FailedPrecondition, "this publisher stands by; ask the active one")
-	}
 	if req.GetTopic() == "" || strings.ContainsAny(req.GetTopic(), "+#\x00") {
 		return nil, status.Errorf(codes.InvalidArgument, "topic %q: give one topic, without wildcards", req.GetTopic())
 	}
-	if st := session.State(); !st.Connected {
-		return nil, status.Errorf(codes.Unavailable, "the bridge is not connected to the broker %s. %s", s.cfg.Broker(), st.LastError)
+	session, err := s.connectedSession()
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, roundTripTimeout)
 	defer cancel()
@@ -203,3 +199,42 @@ func (s *server) RoundTrip(ctx context.Context, req *publisherv1.RoundTripReques
 // roundTripTimeout bounds a test message; on a healthy broker it takes
 // milliseconds.
 const roundTripTimeout = 10 * time.Second
+
+// ReadRetained reads what the broker keeps retained on a filter, for the
+// gateway's view of a tool's screen.
+func (s *server) ReadRetained(ctx context.Context, req *publisherv1.ReadRetainedRequest) (*publisherv1.ReadRetainedResponse, error) {
+	if _, err := mqtttopic.ParseFilter(req.GetFilter()); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "filter %q: %v", req.GetFilter(), err)
+	}
+	session, err := s.connectedSession()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, roundTripTimeout)
+	defer cancel()
+	msgs, err := session.ReadRetained(ctx, req.GetFilter())
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	resp := &publisherv1.ReadRetainedResponse{}
+	for _, m := range msgs {
+		resp.Messages = append(resp.Messages, &publisherv1.RetainedMessage{Topic: m.Topic, Payload: m.Payload})
+	}
+	return resp, nil
+}
+
+// connectedSession is the session for the bridge's own reads from the
+// broker: a standby answers FAILED_PRECONDITION (ask the active one), a
+// publisher cut off from the broker UNAVAILABLE with why.
+func (s *server) connectedSession() (*mqttsession.Session, error) {
+	s.mu.Lock()
+	session := s.session
+	s.mu.Unlock()
+	if session == nil {
+		return nil, status.Error(codes.FailedPrecondition, "this publisher stands by; ask the active one")
+	}
+	if st := session.State(); !st.Connected {
+		return nil, status.Errorf(codes.Unavailable, "the bridge is not connected to the broker %s. %s", s.cfg.Broker(), st.LastError)
+	}
+	return session, nil
+}

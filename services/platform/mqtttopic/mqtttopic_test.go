@@ -1,9 +1,6 @@
-package status
+package mqtttopic
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 func TestTopicFilters(t *testing.T) {
 	tests := []struct {
@@ -22,16 +19,17 @@ func TestTopicFilters(t *testing.T) {
 		{"+/+", "a", false},
 	}
 	for _, tt := range tests {
-		if err := checkFilter(tt.filter); err != nil {
-			t.Fatalf("checkFilter(%q): %v", tt.filter, err)
+		f, err := ParseFilter(tt.filter)
+		if err != nil {
+			t.Fatalf("ParseFilter(%q): %v", tt.filter, err)
 		}
-		if got := topicMatches(strings.Split(tt.filter, "/"), tt.topic); got != tt.match {
+		if got := f.Matches(tt.topic); got != tt.match {
 			t.Errorf("%q matches %q = %v, want %v", tt.filter, tt.topic, got, tt.match)
 		}
 	}
-	for _, bad := range []string{"nemo/#/x", "nemo/to+ols", "nemo/#x"} {
-		if checkFilter(bad) == nil {
-			t.Errorf("checkFilter(%q) accepted it", bad)
+	for _, bad := range []string{"", "nemo/#/x", "nemo/to+ols", "nemo/#x"} {
+		if _, err := ParseFilter(bad); err == nil {
+			t.Errorf("ParseFilter(%q) accepted it", bad)
 		}
 	}
 }

@@ -1,0 +1,43 @@
+// Package mqtttopic checks MQTT topic filters and matches topics against
+// them, for the services that read from the broker or filter what it got.
+package mqtttopic
+
+import (
+	"errors"
+	"strings"
+)
+
+// Filter is a parsed MQTT topic filter: "+" is a whole level, "#" the
+// whole last level.
+type Filter []string
+
+// ParseFilter checks f and parses it.
+func ParseFilter(f string) (Filter, error) {
+	if f == "" {
+		return nil, errors.New("a topic filter cannot be empty")
+	}
+	levels := strings.Split(f, "/")
+	for i, l := range levels {
+		switch {
+		case l == "#" && i != len(levels)-1:
+			return nil, errors.New(`"#" may only be the last level`)
+		case l != "#" && l != "+" && strings.ContainsAny(l, "+#"):
+			return nil, errors.New(`"+" and "#" must be a whole level`)
+		}
+	}
+	return levels, nil
+}
+
+// Matches reports whether topic matches the filter.
+func (f Filter) Matches(topic string) bool {
+	levels := strings.Split(topic, "/")
+	for i, l := range f {
+		if l == "#" {
+			return true
+		}
+		if i >= len(levels) || (l != "+" && l != levels[i]) {
+			return false
+		}
+	}
+	return len(levels) == len(f)
+}
