@@ -71,6 +71,10 @@ export function describe(message, toolName = () => '') {
   if (!p.event && typeof p.operational === 'boolean') {
     return p.operational ? `Display of ${tool}: working` : `Display of ${tool}: shut down`;
   }
+  if (!p.event && Array.isArray(p.tasks)) {
+    const n = p.tasks.length;
+    return `Display of ${tool}: ${n ? `${n} open ${n === 1 ? 'task' : 'tasks'}` : 'no open task'}`;
+  }
   if (p.event) return `${humanize(p.event)} (${tool})`;
   return `Message on ${message.topic}`;
 }
