@@ -130,6 +130,17 @@ func TestPageShowsTheBridgeToPeople(t *testing.T) {
 	}
 	step("test message sent")
 
+	// Without the displays profile nothing is retained for a screen: the
+	// screen view says so in words, and Escape closes it.
+	b.do(chromedp.Click(chromedp.CSS(`#tools .tile[data-tool-id="13"] .screen-button`)))
+	b.waitFor("the screen view says nothing is retained for Oxford ICP", 10*time.Second, `(() => {
+		const d = document.getElementById('screen-dialog');
+		return d.open && d.innerText.includes('Nothing is retained for this tool’s screen') && d.innerText.includes('DISPLAYS=1');
+	})()`)
+	b.do(chromedp.KeyEvent("\x1b"))
+	b.waitFor("Escape closes the screen view", 5*time.Second, `!document.getElementById('screen-dialog').open`)
+	step("a screen with nothing retained told in words")
+
 	b.screenshot("page-healthy.png")
 	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	b.screenshot("page-phone.png")
@@ -255,11 +266,18 @@ func (b *browserSession) waitFor(what string, within time.Duration, expr string)
 // test/e2e/screenshots.
 func (b *browserSession) screenshot(name string) {
 	b.t.Helper()
+	b.screenshotWith(name, chromedp.FullScreenshot(100))
+}
+
+// screenshotWith saves what shot captures, e.g. only the viewport, where
+// a modal dialog sits.
+func (b *browserSession) screenshotWith(name string, shot chromedp.Action[[]byte]) {
+	b.t.Helper()
 	dir := os.Getenv("SCREENSHOT_DIR")
 	if dir == "" {
 		dir = "screenshots"
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(b.ctx, shot)
 	if err != nil {
 		b.t.Fatal(err)
 	}
