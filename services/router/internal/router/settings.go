@@ -24,6 +24,10 @@ func (o Options) rulesSettings() (rules.Settings, error) {
 		return st, fmt.Errorf("-display-name-length %d: want at least 1", o.DisplayNameLength)
 	}
 	st.DisplayNameLength = o.DisplayNameLength
+	if err := checkTimeLayout(o.DisplayTimeFormat); err != nil {
+		return st, err
+	}
+	st.DisplayTimeLayout = o.DisplayTimeFormat
 	key, err := o.signingKey()
 	if err != nil {
 		return st, err
@@ -53,4 +57,15 @@ func (o Options) signingKey() ([]byte, error) {
 		return []byte(key), nil
 	}
 	return nil, nil
+}
+
+// checkTimeLayout refuses a layout that writes no part of the time: a
+// strftime format such as "%H:%M" would otherwise reach every screen as
+// it is.
+func checkTimeLayout(layout string) error {
+	probe := time.Date(2001, 11, 23, 19, 45, 0, 0, time.UTC)
+	if layout == "" || probe.Format(layout) == layout {
+		return fmt.Errorf("-display-time-format %q writes no time: give a Go time layout, which writes the reference time Mon Jan 2 15:04:05 2006 as it should look, e.g. \"Jan 2, 3:04 PM\"", layout)
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ import (
 )
 
 func defaultOptions() Options {
-	return Options{DisplayTimezone: "UTC", DisplayNameLength: rules.DefaultDisplayNameLength}
+	return Options{DisplayTimezone: "UTC", DisplayNameLength: rules.DefaultDisplayNameLength, DisplayTimeFormat: rules.DefaultDisplayTimeLayout}
 }
 
 func TestDisplayTimezone(t *testing.T) {
@@ -50,6 +50,18 @@ func TestDisplayTimezone(t *testing.T) {
 	o.DisplayNameLength = 0
 	if _, err := o.rulesSettings(); err == nil || !strings.Contains(err.Error(), "-display-name-length") {
 		t.Errorf("name length 0: %v", err)
+	}
+	for _, bad := range []string{"%b %d, %I:%M %p", "", "later"} {
+		o = defaultOptions()
+		o.DisplayTimeFormat = bad
+		if _, err := o.rulesSettings(); err == nil || !strings.Contains(err.Error(), "-display-time-format") || !strings.Contains(err.Error(), "Go time layout") {
+			t.Errorf("time format %q: %v", bad, err)
+		}
+	}
+	o = defaultOptions()
+	o.DisplayTimeFormat = "2 Jan 15:04"
+	if st, err := o.rulesSettings(); err != nil || st.DisplayTimeLayout != "2 Jan 15:04" {
+		t.Errorf("time format 2 Jan 15:04: %+v, %v", st, err)
 	}
 }
 

@@ -156,9 +156,9 @@ type timeValue struct {
 	iso   bool
 }
 
-// DisplayTimeLayout is how "format: display" writes a time, in the
-// display time zone: "Nov 24, 10:03 AM".
-const DisplayTimeLayout = "Jan 2, 3:04 PM"
+// DefaultDisplayTimeLayout is how "format: display" writes a time unless
+// the router is told otherwise, in the display time zone: "Nov 24, 10:03 AM".
+const DefaultDisplayTimeLayout = "Jan 2, 3:04 PM"
 
 func (v timeValue) eval(sc *scope) (json.RawMessage, bool) {
 	when, ok := time.Time{}, false
@@ -183,7 +183,7 @@ func (v timeValue) eval(sc *scope) (json.RawMessage, bool) {
 	if v.iso {
 		return jsonString(when.UTC().Format(time.RFC3339)), true
 	}
-	return jsonString(when.In(sc.settings.location()).Format(DisplayTimeLayout)), true
+	return jsonString(when.In(sc.settings.location()).Format(sc.settings.timeLayout())), true
 }
 
 // personValue is a user's name made to fit a small screen (see

@@ -67,6 +67,8 @@ func TestBuiltPayloads(t *testing.T) {
 			[]string{`{"display":"Jul 4, 10:30 AM","iso":"2026-07-04T17:30:00Z","first":"2026-07-04T17:30:00Z","written":"Jan 15, 12:05 PM","written_iso":"2026-01-15T20:05:00Z"}`}},
 		{"time in UTC by default", "topic: t\npayload: {display: {time: start_time}}", "", nil, Settings{},
 			[]string{`{"display":"Jul 4, 5:30 PM"}`}},
+		{"time layout setting", "topic: t\npayload: {display: {time: start_time}}", "", nil, Settings{DisplayLocation: la, DisplayTimeLayout: "2 Jan 15:04"},
+			[]string{`{"display":"4 Jul 10:30"}`}},
 		{"person", "topic: t\npayload:\n  short: {person: user_name}\n  cut: {person: user_name, max: 4}\n  state: {person: missing}", "", testState(), Settings{},
 			[]string{`{"short":"Emilio Rossi","cut":"Emil","state":"Ada Lovelace"}`}},
 		{"person, name length setting", "topic: t\npayload: {p: {person: user_name}}", "", nil, Settings{DisplayNameLength: 8},

@@ -17,6 +17,9 @@ type Settings struct {
 	// DisplayNameLength is the longest user name {person: …} writes;
 	// 0 is DefaultDisplayNameLength.
 	DisplayNameLength int
+	// DisplayTimeLayout is how "format: display" writes a time, as a Go
+	// time layout; empty is DefaultDisplayTimeLayout.
+	DisplayTimeLayout string
 	// SigningKey signs the payloads of publishes with "sign: true" (and
 	// those without "sign" when SignAll is on). Empty: no signing, and a
 	// rules file asking for it is refused.
@@ -32,6 +35,13 @@ func (st *Settings) location() *time.Location {
 		return time.UTC
 	}
 	return st.DisplayLocation
+}
+
+func (st *Settings) timeLayout() string {
+	if st == nil || st.DisplayTimeLayout == "" {
+		return DefaultDisplayTimeLayout
+	}
+	return st.DisplayTimeLayout
 }
 
 func (st *Settings) nameLength() int {
@@ -87,6 +97,9 @@ func (s *Set) WithSettings(st Settings) (*Set, error) {
 	var extra []byte
 	if loc := st.location(); loc != time.UTC {
 		extra = fmt.Appendf(extra, "\x00tz=%s", loc)
+	}
+	if l := st.timeLayout(); l != DefaultDisplayTimeLayout {
+		extra = fmt.Appendf(extra, "\x00time=%s", l)
 	}
 	if n := st.nameLength(); n != DefaultDisplayNameLength {
 		extra = fmt.Appendf(extra, "\x00names=%d", n)
