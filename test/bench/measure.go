@@ -56,12 +56,6 @@ func (c *collector) receive(p *paho.Publish) {
 	}
 }
 
-func (c *collector) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.seen)
-}
-
 // reset forgets what arrived, between phases.
 func (c *collector) reset() {
 	c.mu.Lock()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -383,16 +382,3 @@ func newestOpenTask(t *statusv1.Tool) *statusv1.Task {
 	return tasks[len(tasks)-1]
 }
 
-// literalJSON is the JSON of a scalar written in YAML.
-func literalJSON(kind scalarKind, s scalar) json.RawMessage {
-	switch kind {
-	case boolScalar:
-		return json.RawMessage(strconv.FormatBool(s.b))
-	case numberScalar:
-		b, _ := json.Marshal(s.num)
-		return b
-	case stringScalar:
-		return jsonString(s.str)
-	}
-	return jsonNull
-}
