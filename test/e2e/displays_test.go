@@ -186,36 +186,8 @@ func TestPresenceTopic(t *testing.T) {
 // opens none, and opens it when it takes over, which says online again.
 func TestPresenceOnlyFromTheActivePublisher(t *testing.T) {
 	t.Parallel()
-	bin, err := harness.BuildRace()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := newEnv(t)
-	redis, err := env.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pki, err := env.NewPKI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	broker, err := env.StartMosquitto(pki, harness.MosquittoOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &harness.Pipeline{Env: env, Bin: bin, Redis: redis, PKI: pki, Broker: broker}
-	pubArgs := []string{"-mqtt-url", broker.TLSURL(), "-mqtt-ca-file", pki.CAFile, "-mqtt-client-id", "bridge-presence", "-lease-redis-url", redis.URL(1), "-lease-ttl", "2s", "-presence-topic", "nemo/server/status"}
-	active, err := env.StartServiceAs("publisher-a", bin, "publisher", pubArgs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := active.WaitReady(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	standby, err := env.StartServiceAs("publisher-b", bin, "publisher", pubArgs...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, active, standby := startPublisherPair(t, "bridge-presence", "-lease-ttl", "2s", "-presence-topic", "nemo/server/status")
+	broker := p.Broker
 	serverStatus := func(want string) {
 		t.Helper()
 		eventually(t, 30*time.Second, func() error {

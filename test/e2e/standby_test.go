@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,35 +15,8 @@ import (
 func TestStandbyPublisherTakesOverWithoutFlapping(t *testing.T) {
 	t.Parallel()
 	const tools, perTool = 20, 200
-	bin, err := harness.BuildRace()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := newEnv(t)
-	redis, err := env.StartRedis()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pki, err := env.NewPKI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	broker, err := env.StartMosquitto(pki, harness.MosquittoOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubArgs := []string{"-mqtt-url", broker.TLSURL(), "-mqtt-ca-file", pki.CAFile, "-mqtt-client-id", "bridge-under-test", "-lease-redis-url", redis.URL(1), "-lease-ttl", "3s"}
-	active, err := env.StartServiceAs("publisher-a", bin, "publisher", pubArgs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := active.WaitReady(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	standby, err := env.StartServiceAs("publisher-b", bin, "publisher", pubArgs...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, active, standby := startPublisherPair(t, "bridge-under-test", "-lease-ttl", "3s")
+	env, bin, redis := p.Env, p.Bin, p.Redis
 	router, err := env.StartService(bin, "router", "-publisher-addr", active.GRPCAddr+","+standby.GRPCAddr, "-redis-url", redis.URL(1))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +25,7 @@ func TestStandbyPublisherTakesOverWithoutFlapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &harness.Pipeline{Env: env, Bin: bin, Redis: redis, PKI: pki, Broker: broker, Router: router, Ingest: ingest, Publisher: active}
+	p.Router, p.Ingest, p.Publisher = router, ingest, active
 	sub := subscribe(t, p, "nemo/tools/+/enabled")
 	written := writeInBackground(t, p, harness.Events(tools*perTool, tools, 0))
 	waitForCount(t, sub, 1000)
@@ -70,13 +41,13 @@ func TestStandbyPublisherTakesOverWithoutFlapping(t *testing.T) {
 	waitInOrder(t, sub, tools, perTool, 60*time.Second)
 	nothingPending(t, p)
 
-	log, err := os.ReadFile(filepath.Join(env.Dir, "mosquitto.log"))
+	log, err := p.Broker.Log()
 	if err != nil {
 		t.Fatal(err)
 	}
-	connects := strings.Count(string(log), "as bridge-under-test")
-	if strings.Contains(string(log), "already connected") || connects != 2 {
-		t.Fatalf("broker saw %d connections of the client id (want 2: the active one, then the standby):\n%s", connects, grep(string(log), "bridge-under-test"))
+	connects := strings.Count(log, "as bridge-under-test")
+	if strings.Contains(log, "already connected") || connects != 2 {
+		t.Fatalf("broker saw %d connections of the client id (want 2: the active one, then the standby):\n%s", connects, grep(log, "bridge-under-test"))
 	}
 }
 
@@ -88,4 +59,38 @@ func grep(text, word string) string {
 		}
 	}
 	return fmt.Sprint(strings.Join(out, "\n"))
+}
+
+// startPublisherPair starts Redis, mosquitto and two publishers with one
+// client id sharing a lease in Redis: the first is active (and ready), the
+// second stands by. The returned pipeline has no router or ingest yet.
+func startPublisherPair(t *testing.T, clientID string, extra ...string) (p *harness.Pipeline, active, standby *harness.Service) {
+	t.Helper()
+	bin, err := harness.BuildRace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t)
+	p = &harness.Pipeline{Env: env, Bin: bin}
+	if p.Redis, err = env.StartRedis(); err != nil {
+		t.Fatal(err)
+	}
+	if p.PKI, err = env.NewPKI(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Broker, err = env.StartMosquitto(p.PKI, harness.MosquittoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-mqtt-url", p.Broker.TLSURL(), "-mqtt-ca-file", p.PKI.CAFile,
+		"-mqtt-client-id", clientID, "-lease-redis-url", p.Redis.URL(1)}, extra...)
+	if active, err = env.StartServiceAs("publisher-a", bin, "publisher", args...); err != nil {
+		t.Fatal(err)
+	}
+	if err := active.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if standby, err = env.StartServiceAs("publisher-b", bin, "publisher", args...); err != nil {
+		t.Fatal(err)
+	}
+	return p, active, standby
 }
