@@ -33,7 +33,7 @@ type broker struct {
 func startMosquitto(t *testing.T, ca *authority, server leaf) broker {
 	t.Helper()
 	if _, err := os.Stat(mosquittoBin); err != nil {
-		t.Skipf("mosquitto not installed: %v", err)
+		t.Fatalf("mosquitto is not installed (apt-get install mosquitto mosquitto-clients): %v", err)
 	}
 	dir := t.TempDir()
 	passwords := filepath.Join(dir, "passwords")

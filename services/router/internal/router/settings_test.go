@@ -107,7 +107,7 @@ func TestSignTrueWithoutKeyStopsTheStart(t *testing.T) {
 // a forged payload does not verify.
 func TestSignatureMatchesOpenSSL(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl is not installed")
+		t.Fatalf("openssl is not installed (apt-get install openssl): %v", err)
 	}
 	const key = "s3cr3t-k€y"
 	book, err := openRulebook("", rulesConfig{settings: rules.Settings{SigningKey: []byte(key), SignAll: true}}, testLog(t), prometheus.NewRegistry())
