@@ -28,6 +28,14 @@ var jsonMarshaler = &runtime.JSONPb{
 // The REST handlers and the stream call srv in-process; srv checks the
 // bearer token itself, so every way in is guarded alike.
 func mountREST(ctx context.Context, rt *service.Runtime, srv statusv1.StatusServiceServer) error {
+	return mountGuardedREST(ctx, rt, srv, "")
+}
+
+// mountGuardedREST is mountREST for a srv that answers reads only with
+// readToken (-protect-reads with -admin-token; "" when reads are open):
+// the live stream checks each viewer's token once, when it connects, and
+// its one shared poller sends readToken itself.
+func mountGuardedREST(ctx context.Context, rt *service.Runtime, srv statusv1.StatusServiceServer, readToken string) error {
 	gw := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler))
 	if err := statusv1.RegisterStatusServiceHandlerServer(ctx, gw, srv); err != nil {
 		return err
@@ -36,6 +44,7 @@ func mountREST(ctx context.Context, rt *service.Runtime, srv statusv1.StatusServ
 	// More specific than "/v1/", so it wins over grpc-gateway.
 	stream := live.New(srv)
 	stream.Stop = ctx.Done()
+	stream.ProtectReads(readToken)
 	rt.HTTP.Handle("GET /v1/live", stream)
 	// Everything not matched by a more specific route: the page's files.
 	rt.HTTP.Handle("/", page.Handler())

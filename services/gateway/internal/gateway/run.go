@@ -46,7 +46,11 @@ func Run(ctx context.Context, o Options) error {
 		rates := status.NewRates(rdb, 5*time.Second)
 		srv := status.NewServer(rdb, o.Input, o.TestTopic, zone, peers, rates, auth)
 		statusv1.RegisterStatusServiceServer(rt.GRPC, srv)
-		if err := mountREST(ctx, rt, srv); err != nil {
+		readToken := ""
+		if o.ProtectReads {
+			readToken = token
+		}
+		if err := mountGuardedREST(ctx, rt, srv, readToken); err != nil {
 			peers.Close()
 			rdb.Close()
 			return nil, err

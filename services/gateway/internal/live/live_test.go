@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +24,7 @@ import (
 )
 
 // fake answers from what the test sets; it records the authorization it
-// was given.
+// was given and counts the health questions.
 type fake struct {
 	statusv1.UnimplementedStatusServiceServer
 	mu       sync.Mutex
@@ -30,20 +33,50 @@ type fake struct {
 	toolsErr error
 	messages []*statusv1.Message // newest first
 	auth     []string
+	// token, when set, must come as "Bearer token" for any answer, as
+	// the status server's read check asks.
+	token string
+	// calls counts GetHealth; numbered puts the count in the backlog.
+	calls    int64
+	numbered bool
+}
+
+func (f *fake) authorize(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.auth = append(f.auth, md.Get("authorization")...)
+	if f.token == "" || slices.Contains(md.Get("authorization"), "Bearer "+f.token) {
+		return nil
+	}
+	return grpcstatus.Error(codes.Unauthenticated, "this needs the admin token")
 }
 
 func (f *fake) GetHealth(ctx context.Context, _ *statusv1.GetHealthRequest) (*statusv1.GetHealthResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	md, _ := metadata.FromIncomingContext(ctx)
-	f.auth = append(f.auth, md.Get("authorization")...)
-	return proto.Clone(f.health).(*statusv1.GetHealthResponse), nil
+	f.calls++
+	if err := f.authorize(ctx); err != nil {
+		return nil, err
+	}
+	h := proto.Clone(f.health).(*statusv1.GetHealthResponse)
+	if f.numbered {
+		h.Backlog = f.calls
+	}
+	return h, nil
+}
+
+func (f *fake) healthCalls() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
 }
 
 // ListTools pages by two, to check that every page is read.
-func (f *fake) ListTools(_ context.Context, req *statusv1.ListToolsRequest) (*statusv1.ListToolsResponse, error) {
+func (f *fake) ListTools(ctx context.Context, req *statusv1.ListToolsRequest) (*statusv1.ListToolsResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.authorize(ctx); err != nil {
+		return nil, err
+	}
 	if f.toolsErr != nil {
 		return nil, f.toolsErr
 	}
@@ -62,9 +95,12 @@ func (f *fake) ListTools(_ context.Context, req *statusv1.ListToolsRequest) (*st
 	return resp, nil
 }
 
-func (f *fake) ListMessages(_ context.Context, req *statusv1.ListMessagesRequest) (*statusv1.ListMessagesResponse, error) {
+func (f *fake) ListMessages(ctx context.Context, req *statusv1.ListMessagesRequest) (*statusv1.ListMessagesResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.authorize(ctx); err != nil {
+		return nil, err
+	}
 	msgs := f.messages[:min(int(req.GetLimit()), len(f.messages))]
 	return &statusv1.ListMessagesResponse{Messages: msgs}, nil
 }
@@ -183,6 +219,17 @@ func (c *client) expect(name string) string {
 		case <-timeout:
 			c.t.Fatalf("no %q event for 2s", name)
 		}
+	}
+}
+
+// leave disconnects and waits for the handler to return.
+func (c *client) leave() {
+	c.t.Helper()
+	c.cancel()
+	select {
+	case <-c.handled:
+	case <-time.After(2 * time.Second):
+		c.t.Fatal("the handler still runs 2s after the client went")
 	}
 }
 
@@ -343,13 +390,273 @@ func TestLiveHeartbeatAndRetry(t *testing.T) {
 	}
 }
 
-func TestLivePassesTheBearerTokenOn(t *testing.T) {
+func TestLiveChecksTheViewersTokenOnceAndPollsWithTheAdminToken(t *testing.T) {
 	f := newFake()
-	c := connect(t, fast(f), http.Header{"Authorization": {"Bearer s3cret"}})
+	f.token = "s3cret"
+	h := fast(f)
+	h.ProtectReads("s3cret")
+	c := connect(t, h, http.Header{"Authorization": {"Bearer s3cret"}})
+	c.expect(eventHealth)
+	c.expect(eventTools)
+	c.expect(eventMessages)
 	c.expect(eventHealth)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.auth) == 0 || f.auth[0] != "Bearer s3cret" {
+	// The check at connect, then the poller's own calls.
+	if len(f.auth) < 4 {
 		t.Fatalf("authorization seen by the status server: %q", f.auth)
 	}
+	for _, a := range f.auth {
+		if a != "Bearer s3cret" {
+			t.Fatalf("authorization seen by the status server: %q", f.auth)
+		}
+	}
+}
+
+func TestLiveRefusesAViewerWithoutTheToken(t *testing.T) {
+	for name, header := range map[string]http.Header{
+		"no token":    nil,
+		"wrong token": {"Authorization": {"Bearer guess"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFake()
+			f.token = "s3cret"
+			h := fast(f)
+			h.Heartbeat = 20 * time.Millisecond
+			h.ProtectReads("s3cret")
+			c := connect(t, h, header)
+			// As before the poller was shared: each question's problem, once.
+			for _, about := range []string{eventHealth, eventTools, eventMessages} {
+				ev := c.next()
+				p := decode[problem](t, ev.data)
+				if ev.name != eventProblem || p.About != about || p.Code != "unauthenticated" || !strings.Contains(p.Message, "admin token") {
+					t.Fatalf("%s event %s, want the %s problem", ev.name, ev.data, about)
+				}
+			}
+			// Then only heartbeats: the stream stays open, told nothing more.
+			for range 3 {
+				ev := <-c.events
+				if ev.name != ":" {
+					t.Fatalf("%s event after the refusal: %s", ev.name, ev.data)
+				}
+			}
+			h.mu.Lock()
+			polling := h.poller != nil
+			h.mu.Unlock()
+			if calls := f.healthCalls(); calls != 1 || polling {
+				t.Fatalf("%d health calls, polling %v: want the one check and no poller", calls, polling)
+			}
+		})
+	}
+}
+
+// backlogs reads n health events and returns their backlog, which the
+// numbered fake sets to the number of GetHealth calls so far.
+func (c *client) backlogs(n int) []int64 {
+	c.t.Helper()
+	var got []int64
+	for range n {
+		health := decode[map[string]any](c.t, c.expect(eventHealth))
+		var b int64
+		if _, err := fmt.Sscan(health["backlog"].(string), &b); err != nil {
+			c.t.Fatal(err)
+		}
+		got = append(got, b)
+	}
+	return got
+}
+
+func TestLiveTwoViewersShareOnePollPerTick(t *testing.T) {
+	f := newFake()
+	f.numbered = true
+	h := fast(f)
+	a := connect(t, h, nil)
+	a.expect(eventHealth)
+	b := connect(t, h, nil)
+	fromA, fromB := a.backlogs(10), b.backlogs(10)
+	// Each health event is one call, and each viewer sees every one of
+	// them: one poll per tick for both, not one each.
+	for _, got := range [][]int64{fromA, fromB} {
+		for i := 1; i < len(got); i++ {
+			if got[i] != got[i-1]+1 {
+				t.Fatalf("health calls seen %v by one viewer and %v by the other: each should see every call, one per tick", fromA, fromB)
+			}
+		}
+	}
+	last := max(fromA[len(fromA)-1], fromB[len(fromB)-1])
+	if calls := f.healthCalls(); calls > last+2 {
+		t.Fatalf("%d health calls for %d ticks", calls, last)
+	}
+}
+
+func TestLiveTellsALateViewerEverythingAtOnce(t *testing.T) {
+	f := newFake()
+	h := fast(f)
+	a := connect(t, h, nil)
+	a.expect(eventTools)
+	a.expect(eventMessages)
+	f.set(func(f *fake) {
+		f.messages = append([]*statusv1.Message{message(3, "nemo/tools/14/enabled")}, f.messages...)
+	})
+	if msgs := decode[messagesDoc](t, a.expect(eventMessages)); len(msgs.Messages) != 1 {
+		t.Fatalf("new messages = %+v, want e3 only", msgs)
+	}
+
+	// The tools have not changed and e3 is not new: only what the poller
+	// kept tells the late viewer.
+	b := connect(t, h, nil)
+	b.expect(eventHealth)
+	if tools := decode[toolsDoc](t, b.expect(eventTools)); len(tools.Tools) != 3 {
+		t.Fatalf("tools = %+v, want all three", tools)
+	}
+	if msgs := decode[messagesDoc](t, b.expect(eventMessages)); len(msgs.Messages) != 3 || msgs.Messages[0].EventID != "e3" {
+		t.Fatalf("messages = %+v, want the three recent, newest first", msgs)
+	}
+
+	t.Run("without waiting for a tick", func(t *testing.T) {
+		f := newFake()
+		f.toolsErr = grpcstatus.Error(codes.Unavailable, "Redis is unreachable: connection refused")
+		h := fast(f)
+		h.Interval = time.Hour
+		a := connect(t, h, nil)
+		a.expect(eventProblem)
+		a.expect(eventMessages)
+		b := connect(t, h, nil)
+		b.expect(eventHealth)
+		b.expect(eventMessages)
+		if p := decode[problem](t, b.expect(eventProblem)); p.About != eventTools || p.Code != "unavailable" {
+			t.Fatalf("problem = %+v", p)
+		}
+		if calls := f.healthCalls(); calls != 1 {
+			t.Fatalf("%d health calls, want the first tick's only", calls)
+		}
+	})
+}
+
+// stuckWriter is a client that reads the first write and then no more:
+// writes block until the write deadline is set.
+type stuckWriter struct {
+	header   http.Header
+	writes   int
+	stuck    chan struct{} // closed when a write first blocks
+	deadline chan struct{} // closed by SetWriteDeadline
+	once     sync.Once
+}
+
+func newStuckWriter() *stuckWriter {
+	return &stuckWriter{header: http.Header{}, stuck: make(chan struct{}), deadline: make(chan struct{})}
+}
+
+func (w *stuckWriter) Header() http.Header { return w.header }
+func (w *stuckWriter) WriteHeader(int)     {}
+func (w *stuckWriter) Flush()              {}
+
+func (w *stuckWriter) Write(p []byte) (int, error) {
+	w.writes++
+	if w.writes == 1 {
+		return len(p), nil
+	}
+	if w.writes == 2 {
+		close(w.stuck)
+	}
+	<-w.deadline
+	return 0, os.ErrDeadlineExceeded
+}
+
+// SetWriteDeadline is what http.ResponseController calls.
+func (w *stuckWriter) SetWriteDeadline(time.Time) error {
+	w.once.Do(func() { close(w.deadline) })
+	return nil
+}
+
+func TestLiveDropsAViewerThatStopsReadingWithoutDelayingTheOthers(t *testing.T) {
+	f := newFake()
+	h := fast(f)
+	h.Backlog = minBacklog
+	a := connect(t, h, nil)
+	a.expect(eventHealth)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stuck := newStuckWriter()
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		h.ServeHTTP(stuck, httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/live", nil))
+	}()
+	select {
+	case <-stuck.stuck:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the stuck viewer was never written to")
+	}
+	// While its writes hang, and until it is dropped, a hears every tick.
+	healths := 0
+	for waiting := true; waiting; {
+		select {
+		case <-handled:
+			waiting = false
+		case ev := <-a.events:
+			if ev.name == eventHealth {
+				healths++
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("the viewer that stopped reading is still served after 2s")
+		}
+	}
+	select {
+	case <-stuck.deadline:
+	default:
+		t.Fatal("the stuck viewer's handler returned without its write being cut short")
+	}
+	if healths < 3 {
+		t.Fatalf("the other viewer had %d health events while one was stuck", healths)
+	}
+	for range 3 {
+		a.expect(eventHealth)
+	}
+	h.mu.Lock()
+	viewers := len(h.viewers)
+	h.mu.Unlock()
+	if viewers != 1 {
+		t.Fatalf("%d viewers, want the one still reading", viewers)
+	}
+}
+
+func TestLiveStopsPollingWhenTheLastViewerLeaves(t *testing.T) {
+	f := newFake()
+	h := fast(f)
+	a := connect(t, h, nil)
+	b := connect(t, h, nil)
+	a.expect(eventHealth)
+	b.expect(eventHealth)
+	h.mu.Lock()
+	p := h.poller
+	h.mu.Unlock()
+	if p == nil {
+		t.Fatal("no poller while two watch")
+	}
+
+	a.leave()
+	b.expect(eventHealth)
+	b.expect(eventHealth)
+	b.leave()
+	select {
+	case <-p.done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the poller still runs 2s after the last viewer left")
+	}
+	h.mu.Lock()
+	left := h.poller
+	h.mu.Unlock()
+	calls := f.healthCalls()
+	time.Sleep(5 * h.Interval)
+	if left != nil || f.healthCalls() != calls {
+		t.Fatalf("poller %v, %d health calls then %d with nobody watching", left, calls, f.healthCalls())
+	}
+
+	// The next viewer starts it again, and is told everything.
+	c := connect(t, h, nil)
+	c.expect(eventHealth)
+	c.expect(eventTools)
+	c.expect(eventMessages)
 }
