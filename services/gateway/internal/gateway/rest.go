@@ -26,16 +26,11 @@ var jsonMarshaler = &runtime.JSONPb{
 // proto/nemo/status/v1/status.gateway.yaml), the OpenAPI document, the
 // live stream for the page and the page itself, on the service's HTTP mux.
 // The REST handlers and the stream call srv in-process; srv checks the
-// bearer token itself, so every way in is guarded alike.
-func mountREST(ctx context.Context, rt *service.Runtime, srv statusv1.StatusServiceServer) error {
-	return mountGuardedREST(ctx, rt, srv, "")
-}
-
-// mountGuardedREST is mountREST for a srv that answers reads only with
-// readToken (-protect-reads with -admin-token; "" when reads are open):
-// the live stream checks each viewer's token once, when it connects, and
-// its one shared poller sends readToken itself.
-func mountGuardedREST(ctx context.Context, rt *service.Runtime, srv statusv1.StatusServiceServer, readToken string) error {
+// bearer token itself, so every way in is guarded alike. readToken is the
+// token srv wants for reads ("" when reads are open): the live stream
+// checks each viewer's token once, when it connects, and its one shared
+// poller sends readToken itself.
+func mountREST(ctx context.Context, rt *service.Runtime, srv statusv1.StatusServiceServer, readToken string) error {
 	gw := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler))
 	if err := statusv1.RegisterStatusServiceHandlerServer(ctx, gw, srv); err != nil {
 		return err

@@ -26,7 +26,7 @@ func TestMountRESTRoutesThePageTheStreamAndTheAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rt := &service.Runtime{HTTP: http.NewServeMux()}
-	if err := mountREST(ctx, rt, healthOnly{}); err != nil {
+	if err := mountREST(ctx, rt, healthOnly{}, ""); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(rt.HTTP)

@@ -50,7 +50,7 @@ func Run(ctx context.Context, o Options) error {
 		if o.ProtectReads {
 			readToken = token
 		}
-		if err := mountGuardedREST(ctx, rt, srv, readToken); err != nil {
+		if err := mountREST(ctx, rt, srv, readToken); err != nil {
 			peers.Close()
 			rdb.Close()
 			return nil, err
