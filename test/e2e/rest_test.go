@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -268,6 +270,25 @@ func TestRESTDeadLettersReplayNeedsTheToken(t *testing.T) {
 	if code := doJSON(t, http.MethodPost, base+"/v1/dead-letters/"+first+":replay", "s3cret", struct{}{}, &rerr); code != http.StatusNotFound {
 		t.Fatalf("replaying a letter twice: %d %+v, want 404", code, rerr)
 	}
+	// With -protect-reads, reads need the token too, over REST and on
+	// the page's live stream.
+	guarded, err := p.StartGateway("-admin-token", "s3cret", "-protect-reads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := getJSON(t, "http://"+guarded.HTTPAddr+"/v1/tools", &rerr); code != http.StatusUnauthorized {
+		t.Fatalf("a protected read without the token: %d %+v, want 401", code, rerr)
+	}
+	if code := doJSON(t, http.MethodGet, "http://"+guarded.HTTPAddr+"/v1/health", "s3cret", nil, nil); code != http.StatusOK {
+		t.Fatalf("a protected read with the token: %d, want 200", code)
+	}
+	if first := liveEvent(t, "http://"+guarded.HTTPAddr+"/v1/live", ""); !strings.Contains(first, "unauthenticated") {
+		t.Fatalf("the live stream without the token began with %q, want an unauthenticated problem", first)
+	}
+	if first := liveEvent(t, "http://"+guarded.HTTPAddr+"/v1/live", "s3cret"); !strings.HasPrefix(first, "event: health") {
+		t.Fatalf("the live stream with the token began with %q, want health", first)
+	}
+
 	var all struct {
 		Replayed string `json:"replayed"`
 	}
@@ -282,4 +303,38 @@ func keysOf(m map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// liveEvent reads the first event of a server-sent event stream.
+func liveEvent(t *testing.T, url, token string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var event strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, ":") || strings.HasPrefix(line, "retry:"):
+		case line == "" && event.Len() > 0:
+			return event.String()
+		case line != "":
+			event.WriteString(line + "\n")
+		}
+	}
+	t.Fatalf("the live stream %s ended before an event: %v", url, sc.Err())
+	return ""
 }
