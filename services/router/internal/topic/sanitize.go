@@ -12,9 +12,11 @@ const MaxLen = 65535
 
 // Sanitize turns a topic that came from event data into one a broker will
 // accept and that cannot act as a wildcard: in every level `+` and `#`
-// become `_` and NUL is removed; an empty level becomes `_`; a leading `$`
-// (reserved for broker topics such as $SYS) becomes `_`; invalid UTF-8 is
-// replaced. It fails only for a topic that is empty or too long.
+// become `_`, NUL is removed and other control characters (which MQTT says
+// topics should not hold, and which some subscribers' logs and screens
+// mangle) become `_`; an empty level becomes `_`; a leading `$` (reserved
+// for broker topics such as $SYS) becomes `_`; invalid UTF-8 is replaced.
+// It fails only for a topic that is empty or too long.
 func Sanitize(t string) (string, error) {
 	if t == "" {
 		return "", fmt.Errorf("topic is empty")
@@ -23,7 +25,7 @@ func Sanitize(t string) (string, error) {
 	levels := strings.Split(t, "/")
 	for i, l := range levels {
 		l = strings.ReplaceAll(l, "\x00", "")
-		l = strings.NewReplacer("+", "_", "#", "_").Replace(l)
+		l = strings.Map(safeRune, l)
 		if l == "" {
 			l = "_"
 		}
@@ -37,4 +39,13 @@ func Sanitize(t string) (string, error) {
 		return "", fmt.Errorf("topic is %d bytes long; MQTT allows at most %d", len(out), MaxLen)
 	}
 	return out, nil
+}
+
+// safeRune keeps a character of a topic level, or makes it "_" when it is
+// a wildcard or a control character.
+func safeRune(r rune) rune {
+	if r == '+' || r == '#' || r < 0x20 || (r >= 0x7f && r < 0xa0) {
+		return '_'
+	}
+	return r
 }

@@ -19,6 +19,7 @@ func TestSanitize(t *testing.T) {
 		{"nemo/a\x00b", "nemo/ab"},
 		{"nemo/\x00", "nemo/_"},
 		{"nemo/\xff", "nemo/\uFFFD"},
+		{"nemo/tools/a\tb\nc\x7f\u0085/start", "nemo/tools/a_b_c__/start"},
 	} {
 		got, err := Sanitize(tc.in)
 		if err != nil || got != tc.want {
