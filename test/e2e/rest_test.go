@@ -158,6 +158,16 @@ func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 		return nil
 	})
 
+	// The running totals behind events/s and messages/s: two events in,
+	// each out on its own topic and as its tool's status snapshot.
+	eventually(t, 10*time.Second, func() error {
+		totals, err := rdb.HGetAll(ctx(t), "nemo:bridge:counters").Result()
+		if err != nil || totals["events_in"] != "2" || totals["messages_out"] != "4" {
+			return fmt.Errorf("nemo:bridge:counters = %v, %v; want events_in 2, messages_out 4", totals, err)
+		}
+		return nil
+	})
+
 	var doc struct {
 		Swagger string         `json:"swagger"`
 		Paths   map[string]any `json:"paths"`

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,9 @@ type recentLog struct {
 	queue   chan recentEntry
 	dropped prometheus.Counter
 	log     *slog.Logger
+	// uncounted are delivered messages not yet added to the running total,
+	// dropped ones included: the total counts deliveries, not the feed.
+	uncounted atomic.Int64
 }
 
 type recentEntry struct {
@@ -48,6 +52,7 @@ func newRecentLog(rdb *redis.Client, keep int64, log *slog.Logger, reg prometheu
 }
 
 func (r *recentLog) record(m *bridgev1.Message) {
+	r.uncounted.Add(1)
 	select {
 	case r.queue <- recentEntry{msg: m, sentAt: time.Now()}:
 	default:
@@ -55,16 +60,21 @@ func (r *recentLog) record(m *bridgev1.Message) {
 	}
 }
 
-// run writes the queue to Redis in batches until ctx ends.
-// Each batch also adds its size to CountersKey's messages_out in the same pipeline, so a status page can compute messages/s.
+// run writes the queue to Redis in batches until ctx ends. Each batch
+// also adds the deliveries counted since the last one to CountersKey's
+// messages_out, in the same round trip, so a status page can compute
+// messages/s; a drop from a full queue is followed by more batches, which
+// carry its count.
 func (r *recentLog) run(ctx context.Context) {
 	_ = relay.Drain(ctx, r.queue, 256, func(batch []recentEntry) error {
 		pipe := r.rdb.Pipeline()
 		for _, e := range batch {
 			pipe.XAdd(ctx, &redis.XAddArgs{Stream: RecentKey, MaxLen: r.keep, Approx: true, Values: fields(e)})
 		}
-		pipe.HIncrBy(ctx, CountersKey, "messages_out", int64(len(batch)))
+		counted := r.uncounted.Swap(0)
+		pipe.HIncrBy(ctx, CountersKey, "messages_out", counted)
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
+			r.uncounted.Add(counted) // the next batch tries again
 			r.dropped.Add(float64(len(batch)))
 			r.log.Debug("could not record recent messages", "err", err)
 		}
