@@ -59,7 +59,7 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 		ServerUrls:                    []*url.URL{u},
 		KeepAlive:                     uint16(c.KeepAlive / time.Second),
 		CleanStartOnInitialConnection: true,
-		ReconnectBackoff:              autopaho.NewExponentialBackoff(250*time.Millisecond, 15*time.Second, time.Second, 2),
+		ReconnectBackoff:              reconnectBackoff(),
 		ConnectTimeout:                10 * time.Second,
 		ConnectUsername:               c.Username,
 		ConnectPassword:               []byte(c.Password),

@@ -56,7 +56,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 		KeepAlive:                     uint16(c.KeepAlive / time.Second),
 		CleanStartOnInitialConnection: true,
 		SessionExpiryInterval:         uint32(c.SessionExpiry / time.Second),
-		ReconnectBackoff:              autopaho.NewExponentialBackoff(250*time.Millisecond, 15*time.Second, time.Second, 2),
+		ReconnectBackoff:              reconnectBackoff(),
 		ConnectTimeout:                10 * time.Second,
 		ConnectUsername:               c.Username,
 		ConnectPassword:               []byte(c.Password),
@@ -119,4 +119,11 @@ func (s *Session) fail(problem string) {
 	s.state = st
 	s.mu.Unlock()
 	s.watch(st)
+}
+
+// reconnectBackoff spaces connection attempts from 250 ms up to 5 s apart:
+// a broker that comes back is in use again within seconds, and one that
+// stays away gets one attempt every few seconds, which it hardly notices.
+func reconnectBackoff() autopaho.Backoff {
+	return autopaho.NewExponentialBackoff(250*time.Millisecond, 5*time.Second, time.Second, 2)
 }
