@@ -11,10 +11,8 @@ import (
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
 )
-
-// RecentKey is the capped stream of delivered messages the router keeps.
-const RecentKey = "nemo:bridge:recent"
 
 const (
 	defaultMessages = 50
@@ -46,7 +44,7 @@ func (s *Server) ListMessages(ctx context.Context, req *statusv1.ListMessagesReq
 	resp := &statusv1.ListMessagesResponse{}
 	end := "+"
 	for len(resp.Messages) < limit {
-		entries, err := s.rdb.XRevRangeN(ctx, RecentKey, end, "-", scanPage).Result()
+		entries, err := s.rdb.XRevRangeN(ctx, rediskeys.Recent, end, "-", scanPage).Result()
 		if err != nil {
 			return nil, redisError(err)
 		}

@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
 )
 
-// CountersKey is the hash of running totals the services keep: ingest adds
-// to events_in, the router to messages_out. Totals in Redis, rather than
-// each process's metrics, count every replica and survive restarts.
-const CountersKey = "nemo:bridge:counters"
-
-// Rates turns the totals into events per second over the last minute.
+// Rates turns the running totals in Redis into events per second over the
+// last minute. Totals in Redis, rather than each process's metrics, count
+// every replica and survive restarts.
 type Rates struct {
 	rdb     *redis.Client
 	every   time.Duration
@@ -49,7 +48,7 @@ func (r *Rates) Run(ctx context.Context) {
 }
 
 func (r *Rates) take(ctx context.Context) {
-	vals, err := r.rdb.HMGet(ctx, CountersKey, "events_in", "messages_out").Result()
+	vals, err := r.rdb.HMGet(ctx, rediskeys.Counters, rediskeys.CounterEventsIn, rediskeys.CounterMessagesOut).Result()
 	if err != nil {
 		return // the health answer reports Redis itself
 	}

@@ -10,11 +10,8 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
 )
-
-// ControlChannel is where the NEMO plugin sent its control messages; every
-// router listens there for "reload_config".
-const ControlChannel = "nemo_mqtt_bridge_control"
 
 func (s *Server) GetRules(ctx context.Context, _ *statusv1.GetRulesRequest) (*statusv1.GetRulesResponse, error) {
 	if err := s.auth.read(ctx); err != nil {
@@ -38,7 +35,7 @@ func (s *Server) ReloadRules(ctx context.Context, _ *statusv1.ReloadRulesRequest
 	if err != nil {
 		return nil, routerError(err)
 	}
-	if err := s.rdb.Publish(ctx, ControlChannel, "reload_config").Err(); err != nil {
+	if err := s.rdb.Publish(ctx, rediskeys.ControlChannel, rediskeys.ReloadConfig).Err(); err != nil {
 		return nil, redisError(err)
 	}
 	return &statusv1.ReloadRulesResponse{Rules: publicRules(resp.GetRules()), Changed: resp.GetChanged()}, nil

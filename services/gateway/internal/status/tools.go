@@ -13,10 +13,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
 )
-
-// ToolsKey is the hash of tool id → state (JSON) that the router keeps.
-const ToolsKey = "nemo:bridge:tools"
 
 const (
 	defaultPageSize = 100
@@ -37,7 +35,7 @@ func (s *Server) GetTool(ctx context.Context, req *statusv1.GetToolRequest) (*st
 	if req.GetId() <= 0 {
 		return nil, invalid("tool id %d: tool ids are positive numbers", req.GetId())
 	}
-	doc, err := s.rdb.HGet(ctx, ToolsKey, strconv.Itoa(int(req.GetId()))).Result()
+	doc, err := s.rdb.HGet(ctx, rediskeys.Tools, strconv.Itoa(int(req.GetId()))).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, grpcstatus.Errorf(codes.NotFound, "no tool with id %d: the bridge has had no event for it", req.GetId())
 	}
@@ -46,7 +44,7 @@ func (s *Server) GetTool(ctx context.Context, req *statusv1.GetToolRequest) (*st
 	}
 	t, err := decodeTool(doc)
 	if err != nil {
-		return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %d in Redis (%s) is not valid: %v", req.GetId(), ToolsKey, err)
+		return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %d in Redis (%s) is not valid: %v", req.GetId(), rediskeys.Tools, err)
 	}
 	return &statusv1.GetToolResponse{Tool: t}, nil
 }
@@ -63,7 +61,7 @@ func (s *Server) ListTools(ctx context.Context, req *statusv1.ListToolsRequest) 
 	if err != nil {
 		return nil, err
 	}
-	docs, err := s.rdb.HGetAll(ctx, ToolsKey).Result()
+	docs, err := s.rdb.HGetAll(ctx, rediskeys.Tools).Result()
 	if err != nil {
 		return nil, redisError(err)
 	}
@@ -71,7 +69,7 @@ func (s *Server) ListTools(ctx context.Context, req *statusv1.ListToolsRequest) 
 	for id, doc := range docs {
 		t, err := decodeTool(doc)
 		if err != nil {
-			return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, ToolsKey, err)
+			return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, rediskeys.Tools, err)
 		}
 		if t.GetId() > after && keep(req, t) {
 			tools = append(tools, t)

@@ -12,15 +12,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
-
-// RecentKey is the capped stream of the messages the broker acknowledged
-// last, which the gateway shows as the live feed.
-const RecentKey = "nemo:bridge:recent"
-
-// CountersKey is a hash of running totals for the status page.
-const CountersKey = "nemo:bridge:counters"
 
 // recentLog records delivered messages in Redis. It is diagnostics, so it
 // never slows the pipeline: when Redis is slow it drops (and counts) what
@@ -61,18 +55,18 @@ func (r *recentLog) record(m *bridgev1.Message) {
 }
 
 // run writes the queue to Redis in batches until ctx ends. Each batch
-// also adds the deliveries counted since the last one to CountersKey's
-// messages_out, in the same round trip, so a status page can compute
+// also adds the deliveries counted since the last one to the running
+// total of messages out, in the same round trip, so a status page can compute
 // messages/s; a drop from a full queue is followed by more batches, which
 // carry its count.
 func (r *recentLog) run(ctx context.Context) {
 	_ = relay.Drain(ctx, r.queue, 256, func(batch []recentEntry) error {
 		pipe := r.rdb.Pipeline()
 		for _, e := range batch {
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: RecentKey, MaxLen: r.keep, Approx: true, Values: fields(e)})
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: rediskeys.Recent, MaxLen: r.keep, Approx: true, Values: fields(e)})
 		}
 		counted := r.uncounted.Swap(0)
-		pipe.HIncrBy(ctx, CountersKey, "messages_out", counted)
+		pipe.HIncrBy(ctx, rediskeys.Counters, rediskeys.CounterMessagesOut, counted)
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 			r.uncounted.Add(counted) // the next batch tries again
 			r.dropped.Add(float64(len(batch)))

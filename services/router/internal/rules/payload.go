@@ -381,4 +381,3 @@ func newestOpenTask(t *statusv1.Tool) *statusv1.Task {
 	}
 	return tasks[len(tasks)-1]
 }
-

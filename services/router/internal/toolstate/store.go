@@ -13,13 +13,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
-)
-
-// Keys of the state in Redis: one hash of tool id → state as JSON (what
-// the gateway serves), and one of tool id → sequence of that state.
-const (
-	ToolsKey     = "nemo:bridge:tools"
-	sequencesKey = "nemo:bridge:tools:seq"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
 )
 
 // Marshal is the JSON form of a state, in Redis and on the status topic:
@@ -64,14 +58,14 @@ type Store struct {
 // Open loads every tool's state from Redis.
 func Open(ctx context.Context, rdb *redis.Client) (*Store, error) {
 	s := &Store{rdb: rdb, tools: map[int32]*statusv1.Tool{}}
-	all, err := rdb.HGetAll(ctx, ToolsKey).Result()
+	all, err := rdb.HGetAll(ctx, rediskeys.Tools).Result()
 	if err != nil {
-		return nil, fmt.Errorf("load tool state from %s: %w", ToolsKey, err)
+		return nil, fmt.Errorf("load tool state from %s: %w", rediskeys.Tools, err)
 	}
 	for id, doc := range all {
 		t := &statusv1.Tool{}
 		if err := protojson.Unmarshal([]byte(doc), t); err != nil {
-			return nil, fmt.Errorf("tool state %s in %s is not valid: %w", id, ToolsKey, err)
+			return nil, fmt.Errorf("tool state %s in %s is not valid: %w", id, rediskeys.Tools, err)
 		}
 		s.tools[t.GetId()] = t
 	}
@@ -105,7 +99,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 		if err != nil {
 			return nil, err
 		}
-		writes[id] = writeIfNewer.Eval(ctx, pipe, []string{ToolsKey, sequencesKey}, strconv.Itoa(int(id)), t.GetSequence(), doc)
+		writes[id] = writeIfNewer.Eval(ctx, pipe, []string{rediskeys.Tools, rediskeys.ToolSequences}, strconv.Itoa(int(id)), t.GetSequence(), doc)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Forget what was folded so that a retry of the batch starts from
@@ -130,7 +124,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 // read now starts from scratch and is corrected by Redis's newer sequence).
 func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 	for id := range ids {
-		doc, err := s.rdb.HGet(ctx, ToolsKey, strconv.Itoa(int(id))).Result()
+		doc, err := s.rdb.HGet(ctx, rediskeys.Tools, strconv.Itoa(int(id))).Result()
 		if err != nil {
 			continue
 		}
