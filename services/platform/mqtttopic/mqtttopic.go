@@ -30,7 +30,12 @@ func ParseFilter(f string) (Filter, error) {
 
 // Matches reports whether topic matches the filter.
 func (f Filter) Matches(topic string) bool {
-	levels := strings.Split(topic, "/")
+	return f.MatchesLevels(strings.Split(topic, "/"))
+}
+
+// MatchesLevels is Matches for a topic already split into its levels, for
+// callers that try one topic against many filters.
+func (f Filter) MatchesLevels(levels []string) bool {
 	for i, l := range f {
 		if l == "#" {
 			return true

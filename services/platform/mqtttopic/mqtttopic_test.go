@@ -1,6 +1,9 @@
 package mqtttopic
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestTopicFilters(t *testing.T) {
 	tests := []struct {
@@ -30,6 +33,28 @@ func TestTopicFilters(t *testing.T) {
 	for _, bad := range []string{"", "nemo/#/x", "nemo/to+ols", "nemo/#x"} {
 		if _, err := ParseFilter(bad); err == nil {
 			t.Errorf("ParseFilter(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestFilterMatches(t *testing.T) {
+	for _, tc := range []struct {
+		filter, topic string
+		want          bool
+	}{
+		{"a/b", "a/b", true},
+		{"a/b", "a/b/c", false},
+		{"a/+", "a/b", true},
+		{"a/+", "a", false},
+		{"+/+", "a/b", true},
+		{"#", "a/b/c", true},
+		{"a/#", "a", true},
+		{"a/b/#", "a", false},
+		{"+", "", true},
+		{"a/+/c", "a//c", true},
+	} {
+		if got := Filter(strings.Split(tc.filter, "/")).MatchesLevels(strings.Split(tc.topic, "/")); got != tc.want {
+			t.Errorf("filter %q on %q: got %v", tc.filter, tc.topic, got)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 )
 
 var (
@@ -37,7 +39,7 @@ func (d *decoder) conditions(n *yaml.Node, path string) conditions {
 		}
 	}
 	if e, ok := f.byKey["topic"]; ok {
-		c.topics = [][]string{}
+		c.topics = []mqtttopic.Filter{}
 		for _, it := range d.oneOrList(e.value, path+".topic") {
 			if filter, ok := d.str(it.node, it.path); ok {
 				if msg := checkFilter(filter); msg != "" {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 )
 
 // conditions are what a rule's match block asks of an event; every one
@@ -10,7 +11,7 @@ import (
 type conditions struct {
 	events  []string
 	toolIDs []idRange
-	topics  [][]string // MQTT filters, split into levels
+	topics  []mqtttopic.Filter
 	fields  []fieldCondition
 }
 
@@ -70,25 +71,11 @@ func (c *conditions) topicHolds(in *input) bool {
 		return false
 	}
 	for _, f := range c.topics {
-		if filterMatches(f, in.levels) {
+		if f.MatchesLevels(in.levels) {
 			return true
 		}
 	}
 	return false
-}
-
-// filterMatches applies MQTT's filter rules: "+" is one level, a final
-// "#" is the rest, including none ("a/#" matches "a").
-func filterMatches(filter, levels []string) bool {
-	for i, f := range filter {
-		if f == "#" {
-			return true
-		}
-		if i >= len(levels) || (f != "+" && f != levels[i]) {
-			return false
-		}
-	}
-	return len(filter) == len(levels)
 }
 
 func (c *conditions) fieldsHold(in *input) bool {

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -73,27 +72,5 @@ func TestMatchConditions(t *testing.T) {
 				t.Errorf("topics (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestFilterMatches(t *testing.T) {
-	for _, tc := range []struct {
-		filter, topic string
-		want          bool
-	}{
-		{"a/b", "a/b", true},
-		{"a/b", "a/b/c", false},
-		{"a/+", "a/b", true},
-		{"a/+", "a", false},
-		{"+/+", "a/b", true},
-		{"#", "a/b/c", true},
-		{"a/#", "a", true},
-		{"a/b/#", "a", false},
-		{"+", "", true},
-		{"a/+/c", "a//c", true},
-	} {
-		if got := filterMatches(strings.Split(tc.filter, "/"), strings.Split(tc.topic, "/")); got != tc.want {
-			t.Errorf("filter %q on %q: got %v", tc.filter, tc.topic, got)
-		}
 	}
 }
