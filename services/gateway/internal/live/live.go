@@ -129,42 +129,33 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	beat := time.NewTicker(h.Heartbeat)
 	defer beat.Stop()
 
+	// A refused viewer is told, once, what every question would answer
+	// (the page then polls the REST API with the token), and afterwards
+	// only heartbeats until it goes: its out and dropped stay nil.
+	var out <-chan string
+	var dropped <-chan struct{}
 	if refused := h.refused(r); refused != "" {
-		// As before the poller was shared: what every question would
-		// answer, once, then only heartbeats until the client goes. The
-		// page stops the stream and polls the REST API with the token.
 		if write(refused) != nil {
 			return
 		}
-		for {
-			select {
-			case <-r.Context().Done():
-				return
-			case <-h.Stop:
-				return
-			case <-beat.C:
-				if write(": still here\n\n") != nil {
-					return
-				}
-			}
+	} else {
+		rc := http.NewResponseController(w)
+		v := &viewer{
+			out:     make(chan string, max(h.Backlog, minBacklog)),
+			dropped: make(chan struct{}),
+			abort:   func() { _ = rc.SetWriteDeadline(time.Now()) },
 		}
+		h.join(v)
+		defer h.leave(v)
+		out, dropped = v.out, v.dropped
 	}
-
-	rc := http.NewResponseController(w)
-	v := &viewer{
-		out:     make(chan string, max(h.Backlog, minBacklog)),
-		dropped: make(chan struct{}),
-		abort:   func() { _ = rc.SetWriteDeadline(time.Now()) },
-	}
-	h.join(v)
-	defer h.leave(v)
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-h.Stop:
 			return
-		case <-v.dropped:
+		case <-dropped:
 			// Ending the response makes the browser reconnect, and a
 			// new connection starts with everything there is to know.
 			return
@@ -172,7 +163,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if write(": still here\n\n") != nil {
 				return
 			}
-		case text := <-v.out:
+		case text := <-out:
 			if write(text) != nil {
 				return
 			}

@@ -115,14 +115,15 @@ func (s *Server) publisherHops(ctx context.Context) (publisher, broker *statusv1
 			active = &answers[i]
 		}
 	}
-	publisher = &statusv1.Hop{Name: hopPublisher, Detail: describePublishers(active != nil, standbys, down)}
+	publisher = &statusv1.Hop{Name: hopPublisher}
+	var detail []string
 	switch {
 	case active != nil:
 		publisher.Healthy, publisher.Summary = true, "running"
 		if len(standbys) > 0 {
 			publisher.Summary += fmt.Sprintf(", with %d on standby", len(standbys))
 		}
-		publisher.Detail = active.peer.Addr + " is active" + publisher.Detail
+		detail = append(detail, active.peer.Addr+" is active")
 		broker = brokerHop(active.session)
 	case len(standbys) > 0:
 		publisher.Summary = "only standbys run: none holds the MQTT session"
@@ -131,21 +132,14 @@ func (s *Server) publisherHops(ctx context.Context) (publisher, broker *statusv1
 		publisher.Summary = "not running, or not reachable at " + strings.Join(down, ", ")
 		broker = &statusv1.Hop{Name: hopBroker, Summary: "unknown: no publisher answers"}
 	}
-	return publisher, broker
-}
-
-func describePublishers(active bool, standbys, down []string) string {
-	var parts []string
 	if len(standbys) > 0 {
-		parts = append(parts, "standby: "+strings.Join(standbys, ", "))
+		detail = append(detail, "standby: "+strings.Join(standbys, ", "))
 	}
-	if len(down) > 0 && active {
-		parts = append(parts, "not answering: "+strings.Join(down, ", "))
+	if len(down) > 0 && active != nil {
+		detail = append(detail, "not answering: "+strings.Join(down, ", "))
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "; " + strings.Join(parts, "; ")
+	publisher.Detail = strings.Join(detail, "; ")
+	return publisher, broker
 }
 
 // brokerHop is the active publisher's session. While it is down, Detail is
