@@ -21,13 +21,9 @@ import (
 //
 // It reads the TLS files at every attempt, and remembers the connection it
 // made and which files it used, so that the TLS file watcher (reload.go)
-// can tell when they are renewed and end the connection to use them.
-func (s *Session) dialer(timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
-	return dialer(s.cfg, s.log, s.renew, timeout)
-}
-
-// dialer is the session's dialer, and the presence connection's; w learns
-// of every connection it makes.
+// can tell when they are renewed and end the connection to use them: w
+// learns of every connection it makes. Both connections to the broker, the
+// session and the presence connection, dial with it.
 func dialer(c Config, log *slog.Logger, w *tlsWatch, timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
 	return func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
 		var tlsCfg *tls.Config

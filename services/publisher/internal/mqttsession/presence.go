@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
@@ -45,44 +43,32 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 	if strings.ContainsAny(topic, "+#\x00") || strings.HasPrefix(topic, "$") {
 		return nil, fmt.Errorf("presence topic %q: a topic to publish to cannot hold + or # or start with $", topic)
 	}
-	u, err := c.brokerURL()
+	u, err := c.checkedURL()
 	if err != nil {
-		return nil, err
-	}
-	if _, err := c.minVersion(); err != nil {
 		return nil, err
 	}
 	p := &Presence{topic: topic, log: log}
 	p.renew = newTLSWatch(c, u, log.With("connection", "presence"), p.up.Load)
 	clientID := c.ClientID + "-presence"
-	cfg := autopaho.ClientConfig{
-		ServerUrls:                    []*url.URL{u},
-		KeepAlive:                     uint16(c.KeepAlive / time.Second),
-		CleanStartOnInitialConnection: true,
-		ReconnectBackoff:              reconnectBackoff(),
-		ConnectTimeout:                10 * time.Second,
-		ConnectUsername:               c.Username,
-		ConnectPassword:               []byte(c.Password),
-		WillMessage:                   &paho.WillMessage{Topic: topic, QoS: 1, Retain: true, Payload: []byte(PresenceOffline)},
-		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
-			p.up.Store(true)
-			log.Info("presence connection up", "topic", topic, "client_id", clientID)
-			go func() { // OnConnectionUp must not block
-				if err := p.announce(ctx, cm, PresenceOnline); err != nil {
-					log.Warn("could not announce online presence", "topic", topic, "err", err)
-				}
-			}()
-		},
-		OnConnectionDown: func() bool {
-			p.up.Store(false)
-			return true
-		},
-		OnConnectError: func(err error) {
-			log.Warn("presence connection: cannot connect to MQTT broker", "broker", u.Redacted(), "problem", tlsdiag.Explain(ctx, err, c.target(u)), "err", err)
-		},
-		ClientConfig: paho.ClientConfig{ClientID: clientID},
+	cfg := c.clientConfig(u, log, p.renew)
+	cfg.WillMessage = &paho.WillMessage{Topic: topic, QoS: 1, Retain: true, Payload: []byte(PresenceOffline)}
+	cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
+		p.up.Store(true)
+		log.Info("presence connection up", "topic", topic, "client_id", clientID)
+		go func() { // OnConnectionUp must not block
+			if err := p.announce(ctx, cm, PresenceOnline); err != nil {
+				log.Warn("could not announce online presence", "topic", topic, "err", err)
+			}
+		}()
 	}
-	cfg.AttemptConnection = dialer(c, log, p.renew, cfg.ConnectTimeout)
+	cfg.OnConnectionDown = func() bool {
+		p.up.Store(false)
+		return true
+	}
+	cfg.OnConnectError = func(err error) {
+		log.Warn("presence connection: cannot connect to MQTT broker", "broker", u.Redacted(), "problem", tlsdiag.Explain(ctx, err, c.target(u)), "err", err)
+	}
+	cfg.ClientConfig = paho.ClientConfig{ClientID: clientID}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT presence connection to %s: %w", u.Redacted(), err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"time"
 
@@ -41,50 +40,36 @@ type Session struct {
 // session reconnects with backoff until ctx is cancelled. watch is told of
 // every change of state.
 func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (*Session, error) {
-	u, err := c.brokerURL()
+	u, err := c.checkedURL()
 	if err != nil {
-		return nil, err
-	}
-	if _, err := c.minVersion(); err != nil { // a setting, not a passing fault
 		return nil, err
 	}
 	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}}
 	s.renew = newTLSWatch(c, u, log, func() bool { return s.State().Connected })
-	will, willProps := c.will()
-	cfg := autopaho.ClientConfig{
-		ServerUrls:                    []*url.URL{u},
-		KeepAlive:                     uint16(c.KeepAlive / time.Second),
-		CleanStartOnInitialConnection: true,
-		SessionExpiryInterval:         uint32(c.SessionExpiry / time.Second),
-		ReconnectBackoff:              reconnectBackoff(),
-		ConnectTimeout:                10 * time.Second,
-		ConnectUsername:               c.Username,
-		ConnectPassword:               []byte(c.Password),
-		WillMessage:                   will,
-		WillProperties:                willProps,
-		OnConnectionUp: func(cm *autopaho.ConnectionManager, ack *paho.Connack) {
-			log.Info("connected to MQTT broker", "broker", u.Redacted(), "session_present", ack.SessionPresent)
-			s.set(State{Connected: true, Since: time.Now()})
-			go func() { // OnConnectionUp must not block
-				if err := s.announce(ctx, cm, bridgeStatus{State: "online", Version: c.Version, StartedAt: s.started}); err != nil {
-					log.Warn("could not announce online status", "topic", c.StatusTopic, "err", err)
-				}
-			}()
-		},
-		OnConnectionDown: func() bool {
-			log.Warn("connection to MQTT broker lost; reconnecting", "broker", u.Redacted())
-			s.set(State{Connected: false, Since: time.Now()})
-			return true
-		},
-		OnConnectError: func(err error) {
-			problem := tlsdiag.Explain(ctx, err, c.target(u))
-			log.Warn("cannot connect to MQTT broker", "broker", u.Redacted(), "problem", problem, "err", err)
-			s.fail(problem)
-		},
-		ClientConfig: paho.ClientConfig{ClientID: c.ClientID,
-			OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.listeners.received}},
+	cfg := c.clientConfig(u, log, s.renew)
+	cfg.SessionExpiryInterval = uint32(c.SessionExpiry / time.Second)
+	cfg.WillMessage, cfg.WillProperties = c.will()
+	cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, ack *paho.Connack) {
+		log.Info("connected to MQTT broker", "broker", u.Redacted(), "session_present", ack.SessionPresent)
+		s.set(State{Connected: true, Since: time.Now()})
+		go func() { // OnConnectionUp must not block
+			if err := s.announce(ctx, cm, bridgeStatus{State: "online", Version: c.Version, StartedAt: s.started}); err != nil {
+				log.Warn("could not announce online status", "topic", c.StatusTopic, "err", err)
+			}
+		}()
 	}
-	cfg.AttemptConnection = s.dialer(cfg.ConnectTimeout)
+	cfg.OnConnectionDown = func() bool {
+		log.Warn("connection to MQTT broker lost; reconnecting", "broker", u.Redacted())
+		s.set(State{Connected: false, Since: time.Now()})
+		return true
+	}
+	cfg.OnConnectError = func(err error) {
+		problem := tlsdiag.Explain(ctx, err, c.target(u))
+		log.Warn("cannot connect to MQTT broker", "broker", u.Redacted(), "problem", problem, "err", err)
+		s.fail(problem)
+	}
+	cfg.ClientConfig = paho.ClientConfig{ClientID: c.ClientID,
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.listeners.received}}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)
@@ -119,11 +104,4 @@ func (s *Session) fail(problem string) {
 	s.state = st
 	s.mu.Unlock()
 	s.watch(st)
-}
-
-// reconnectBackoff spaces connection attempts from 250 ms up to 5 s apart:
-// a broker that comes back is in use again within seconds, and one that
-// stays away gets one attempt every few seconds, which it hardly notices.
-func reconnectBackoff() autopaho.Backoff {
-	return autopaho.NewExponentialBackoff(250*time.Millisecond, 5*time.Second, time.Second, 2)
 }
