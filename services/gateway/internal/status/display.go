@@ -25,8 +25,8 @@ func (s *Server) GetDisplay(ctx context.Context, req *statusv1.GetDisplayRequest
 	if err := s.auth.read(ctx); err != nil {
 		return nil, err
 	}
-	if req.GetToolId() <= 0 {
-		return nil, invalid("tool id %d: tool ids are positive numbers", req.GetToolId())
+	if err := checkToolID(req.GetToolId()); err != nil {
+		return nil, err
 	}
 	resp := &statusv1.GetDisplayResponse{}
 	err := s.peers.onActivePublisher(func(client publisherv1.PublisherServiceClient) error {

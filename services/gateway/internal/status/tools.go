@@ -21,30 +21,42 @@ const (
 	maxPageSize     = 1000
 )
 
-// decodeTool reads a state as the router stored it; fields a newer router
-// added are ignored rather than failing the whole answer.
-func decodeTool(doc string) (*statusv1.Tool, error) {
+// decodeTool reads the state of tool id as the router stored it; fields a
+// newer router added are ignored rather than failing the whole answer.
+func decodeTool(id, doc string) (*statusv1.Tool, error) {
 	t := &statusv1.Tool{}
-	return t, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal([]byte(doc), t)
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal([]byte(doc), t); err != nil {
+		return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, rediskeys.Tools, err)
+	}
+	return t, nil
+}
+
+// checkToolID refuses an id NEMO never gives.
+func checkToolID(id int32) error {
+	if id <= 0 {
+		return invalid("tool id %d: tool ids are positive numbers", id)
+	}
+	return nil
 }
 
 func (s *Server) GetTool(ctx context.Context, req *statusv1.GetToolRequest) (*statusv1.GetToolResponse, error) {
 	if err := s.auth.read(ctx); err != nil {
 		return nil, err
 	}
-	if req.GetId() <= 0 {
-		return nil, invalid("tool id %d: tool ids are positive numbers", req.GetId())
+	if err := checkToolID(req.GetId()); err != nil {
+		return nil, err
 	}
-	doc, err := s.rdb.HGet(ctx, rediskeys.Tools, strconv.Itoa(int(req.GetId()))).Result()
+	id := strconv.Itoa(int(req.GetId()))
+	doc, err := s.rdb.HGet(ctx, rediskeys.Tools, id).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, grpcstatus.Errorf(codes.NotFound, "no tool with id %d: the bridge has had no event for it", req.GetId())
 	}
 	if err != nil {
 		return nil, redisError(err)
 	}
-	t, err := decodeTool(doc)
+	t, err := decodeTool(id, doc)
 	if err != nil {
-		return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %d in Redis (%s) is not valid: %v", req.GetId(), rediskeys.Tools, err)
+		return nil, err
 	}
 	return &statusv1.GetToolResponse{Tool: t}, nil
 }
@@ -67,9 +79,9 @@ func (s *Server) ListTools(ctx context.Context, req *statusv1.ListToolsRequest) 
 	}
 	var tools []*statusv1.Tool
 	for id, doc := range docs {
-		t, err := decodeTool(doc)
+		t, err := decodeTool(id, doc)
 		if err != nil {
-			return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, rediskeys.Tools, err)
+			return nil, err
 		}
 		if t.GetId() > after && keep(req, t) {
 			tools = append(tools, t)
