@@ -165,7 +165,7 @@ func validFieldPath(path string) bool {
 }
 
 // render writes the topic for one event. Values from the event are made
-// safe to stand in one topic level (see safeLevel), so that the event can
+// safe to stand in one topic level (see topic.SafeLevel), so that the event can
 // add neither a wildcard nor a level; {topic} is the source topic made safe
 // as a whole, keeping its levels. It fails only for a source topic that
 // cannot be published or a topic longer than MQTT allows.
@@ -183,7 +183,7 @@ func (t topicTemplate) render(in *input, prefix string) (string, error) {
 			}
 			b.WriteString(in.topic)
 		case fieldPart:
-			b.WriteString(safeLevel(in.text(p.field)))
+			b.WriteString(topic.SafeLevel(in.text(p.field)))
 		}
 	}
 	out := b.String()
@@ -215,20 +215,4 @@ func (t topicTemplate) text(in *input, prefix string) string {
 		}
 	}
 	return b.String()
-}
-
-// safeLevel makes a value from an event fit in one topic level: "/", the
-// wildcards "+" and "#", NUL and the other control characters (which
-// brokers refuse in topics) become "_", as does an empty value, because an
-// empty level is easy to miss in a subscription.
-func safeLevel(v string) string {
-	if v == "" {
-		return "_"
-	}
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '+' || r == '#' || unicode.IsControl(r) {
-			return '_'
-		}
-		return r
-	}, v)
 }

@@ -4,6 +4,7 @@ package topic
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // MaxLen is the longest topic MQTT can carry (a UTF-8 string of at most
@@ -44,8 +45,24 @@ func Sanitize(t string) (string, error) {
 // safeRune keeps a character of a topic level, or makes it "_" when it is
 // a wildcard or a control character.
 func safeRune(r rune) rune {
-	if r == '+' || r == '#' || r < 0x20 || (r >= 0x7f && r < 0xa0) {
+	if r == '+' || r == '#' || unicode.IsControl(r) {
 		return '_'
 	}
 	return r
+}
+
+// SafeLevel makes a value from an event fit in one topic level: "/", the
+// wildcards "+" and "#", NUL and the other control characters become "_",
+// as does an empty value, because an empty level is easy to miss in a
+// subscription.
+func SafeLevel(v string) string {
+	if v == "" {
+		return "_"
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '/' {
+			return '_'
+		}
+		return safeRune(r)
+	}, v)
 }
