@@ -3,6 +3,8 @@ module github.com/nemo-mqtt-bridge/bridge/services/platform
 go 1.26.0
 
 require (
+	github.com/nemo-mqtt-bridge/bridge/gen v0.0.0
+	google.golang.org/protobuf v1.36.12
 	github.com/prometheus/client_golang v1.25.0
 	google.golang.org/grpc v1.85.0
 )
@@ -18,5 +20,6 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+replace github.com/nemo-mqtt-bridge/bridge/gen => ../../gen

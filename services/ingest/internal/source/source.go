@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 )
 
 // Entry is one item read from Redis.
