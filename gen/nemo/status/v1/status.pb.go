@@ -1542,12 +1542,23 @@ func (x *ReloadRulesResponse) GetChanged() bool {
 	return false
 }
 
+// DryRunRulesRequest is the envelope NEMO's plugin writes into Redis, as it
+// writes it: post one entry of its list here unchanged. Each field is read
+// exactly as the pipeline reads it (the values are JSON values because the
+// plugin's types are loose: a qos written as "1", a timestamp as false).
 type DryRunRulesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The topic NEMO's plugin gave the event, e.g. "nemo/tools/12/enabled".
 	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
-	// The event's payload, as NEMO writes it.
-	Payload       *structpb.Value `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	// The event's payload: a JSON string holding the payload's JSON, as the
+	// plugin writes it, or the payload as a JSON object.
+	Payload *structpb.Value `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	// 0, 1 or 2; absent means 1, as in the pipeline.
+	Qos    *structpb.Value `protobuf:"bytes,3,opt,name=qos,proto3" json:"qos,omitempty"`
+	Retain *structpb.Value `protobuf:"bytes,4,opt,name=retain,proto3" json:"retain,omitempty"`
+	// When NEMO wrote the event (seconds since 1970, or an ISO 8601 time);
+	// the displays show times from it.
+	Timestamp     *structpb.Value `protobuf:"bytes,5,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1592,6 +1603,27 @@ func (x *DryRunRulesRequest) GetTopic() string {
 func (x *DryRunRulesRequest) GetPayload() *structpb.Value {
 	if x != nil {
 		return x.Payload
+	}
+	return nil
+}
+
+func (x *DryRunRulesRequest) GetQos() *structpb.Value {
+	if x != nil {
+		return x.Qos
+	}
+	return nil
+}
+
+func (x *DryRunRulesRequest) GetRetain() *structpb.Value {
+	if x != nil {
+		return x.Retain
+	}
+	return nil
+}
+
+func (x *DryRunRulesRequest) GetTimestamp() *structpb.Value {
+	if x != nil {
+		return x.Timestamp
 	}
 	return nil
 }
@@ -1992,10 +2024,13 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\x12ReloadRulesRequest\"\\\n" +
 	"\x13ReloadRulesResponse\x12+\n" +
 	"\x05rules\x18\x01 \x01(\v2\x15.nemo.status.v1.RulesR\x05rules\x12\x18\n" +
-	"\achanged\x18\x02 \x01(\bR\achanged\"\\\n" +
+	"\achanged\x18\x02 \x01(\bR\achanged\"\xec\x01\n" +
 	"\x12DryRunRulesRequest\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x120\n" +
-	"\apayload\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\apayload\"\xaa\x01\n" +
+	"\apayload\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\apayload\x12(\n" +
+	"\x03qos\x18\x03 \x01(\v2\x16.google.protobuf.ValueR\x03qos\x12.\n" +
+	"\x06retain\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x06retain\x124\n" +
+	"\ttimestamp\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\ttimestamp\"\xaa\x01\n" +
 	"\x13DryRunRulesResponse\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.status.v1.MessageR\bmessages\x12#\n" +
 	"\rmatched_rules\x18\x02 \x03(\tR\fmatchedRules\x12\x14\n" +
@@ -2094,39 +2129,42 @@ var file_nemo_status_v1_status_proto_depIdxs = []int32{
 	19, // 14: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
 	19, // 15: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
 	31, // 16: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
-	9,  // 17: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
-	30, // 18: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
-	30, // 19: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
-	9,  // 20: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
-	2,  // 21: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
-	4,  // 22: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
-	6,  // 23: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
-	10, // 24: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
-	13, // 25: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
-	15, // 26: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
-	17, // 27: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
-	20, // 28: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
-	22, // 29: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
-	24, // 30: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
-	26, // 31: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
-	28, // 32: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
-	3,  // 33: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
-	5,  // 34: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
-	8,  // 35: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
-	11, // 36: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
-	14, // 37: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
-	16, // 38: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
-	18, // 39: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
-	21, // 40: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
-	23, // 41: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
-	25, // 42: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
-	27, // 43: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
-	29, // 44: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
-	33, // [33:45] is the sub-list for method output_type
-	21, // [21:33] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	31, // 17: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
+	31, // 18: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
+	31, // 19: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
+	9,  // 20: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
+	30, // 21: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
+	30, // 22: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
+	9,  // 23: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
+	2,  // 24: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
+	4,  // 25: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
+	6,  // 26: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
+	10, // 27: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
+	13, // 28: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
+	15, // 29: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
+	17, // 30: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
+	20, // 31: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
+	22, // 32: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
+	24, // 33: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
+	26, // 34: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
+	28, // 35: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
+	3,  // 36: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
+	5,  // 37: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
+	8,  // 38: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
+	11, // 39: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
+	14, // 40: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
+	16, // 41: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
+	18, // 42: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
+	21, // 43: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
+	23, // 44: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
+	25, // 45: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
+	27, // 46: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
+	29, // 47: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
+	36, // [36:48] is the sub-list for method output_type
+	24, // [24:36] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_nemo_status_v1_status_proto_init() }

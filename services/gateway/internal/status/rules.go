@@ -5,9 +5,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
-	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
@@ -39,35 +37,6 @@ func (s *Server) ReloadRules(ctx context.Context, _ *statusv1.ReloadRulesRequest
 		return nil, redisError(err)
 	}
 	return &statusv1.ReloadRulesResponse{Rules: publicRules(resp.GetRules()), Changed: resp.GetChanged()}, nil
-}
-
-func (s *Server) DryRunRules(ctx context.Context, req *statusv1.DryRunRulesRequest) (*statusv1.DryRunRulesResponse, error) {
-	if err := s.auth.read(ctx); err != nil {
-		return nil, err
-	}
-	if req.GetTopic() == "" {
-		return nil, invalid("topic is empty: give the topic NEMO's plugin used, e.g. nemo/tools/12/enabled")
-	}
-	payload := []byte("{}")
-	if req.GetPayload() != nil {
-		var err error
-		if payload, err = protojson.Marshal(req.GetPayload()); err != nil {
-			return nil, invalid("payload: %v", err)
-		}
-	}
-	ev := &bridgev1.Event{Id: "dry-run", Topic: req.GetTopic(), Payload: payload}
-	resp, err := s.peers.Router.router().DryRun(ctx, &routerv1.DryRunRequest{Event: ev})
-	if err != nil {
-		return nil, routerError(err)
-	}
-	out := &statusv1.DryRunRulesResponse{MatchedRules: resp.GetMatchedRules(), Error: resp.GetError(), RulesVersion: resp.GetRulesVersion()}
-	for _, m := range resp.GetMessages() {
-		out.Messages = append(out.Messages, &statusv1.Message{
-			Topic: m.GetTopic(), Payload: m.GetPayload(), PayloadText: string(m.GetPayload()),
-			Qos: m.GetQos(), Retain: m.GetRetain(), ExpirySeconds: m.GetExpirySeconds(),
-		})
-	}
-	return out, nil
 }
 
 func publicRules(r *routerv1.Rules) *statusv1.Rules {
