@@ -245,7 +245,7 @@ func TestDisplayMessagesStayUnder240Bytes(t *testing.T) {
 			`{"event":"task_updated","task_id":987654321,"tool_id":123456789,"cancelled":true}`,
 		} {
 			ev := event("nemo/tools/x", fmt.Sprintf(p, q))
-			state.Name, state.User = text, text
+			state.Name, state.LastUser = text, text
 			msgs, _, err := Displays().Apply(ev, state)
 			if err != nil {
 				t.Fatal(err)
