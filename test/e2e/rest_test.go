@@ -68,6 +68,9 @@ type restTool struct {
 	UsageID     int32  `json:"usage_id"`
 	Operational bool   `json:"operational"`
 	LastEvent   string `json:"last_event"`
+	// NEMO's /api/tool_status/ names.
+	CustomerName   *string `json:"customer_name"`
+	CurrentUsageID *int32  `json:"current_usage_id"`
 }
 
 type restError struct {
@@ -99,7 +102,7 @@ func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 	base := "http://" + gw.HTTPAddr
 	rdb := p.Redis.Client(1)
 	events := []string{
-		`{"topic":"nemo/tools/12/start","payload":{"event":"tool_usage_start","tool_id":12,"tool_name":"Raith EBL","user_name":"Alice Martin","usage_id":77},"qos":1}`,
+		`{"topic":"nemo/tools/12/start","payload":{"event":"tool_usage_start","tool_id":12,"tool_name":"Raith EBL","user_name":"Alice Martin (amartin)","usage_id":77},"qos":1}`,
 		`{"topic":"nemo/tools/13/disabled","payload":{"event":"tool_disabled","tool_id":13,"tool_name":"Oxford ICP"},"qos":1}`,
 	}
 	if err := harness.XAdd(ctx(t), rdb, "nemo:events", events); err != nil {
@@ -113,8 +116,11 @@ func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 		}
 		return nil
 	})
-	if !tool.InUse || tool.User != "Alice Martin" || tool.UsageID != 77 || tool.Name != "Raith EBL" || tool.LastEvent != "tool_usage_start" {
+	if !tool.InUse || tool.User != "Alice Martin (amartin)" || tool.UsageID != 77 || tool.Name != "Raith EBL" || tool.LastEvent != "tool_usage_start" {
 		t.Fatalf("GET /v1/tools/12 = %+v, want Raith EBL in use by Alice Martin (usage 77)", tool)
+	}
+	if tool.CustomerName == nil || *tool.CustomerName != "Alice Martin" || tool.CurrentUsageID == nil || *tool.CurrentUsageID != 77 {
+		t.Fatalf("GET /v1/tools/12: customer_name %v, current_usage_id %v; want NEMO's Alice Martin, 77", tool.CustomerName, tool.CurrentUsageID)
 	}
 
 	var list struct {
@@ -128,6 +134,10 @@ func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 		}
 		return nil
 	})
+	var free restTool
+	if code := getJSON(t, base+"/v1/tools/13", &free); code != http.StatusOK || free.InUse || free.CustomerName != nil || free.CurrentUsageID != nil {
+		t.Fatalf("GET /v1/tools/13 = %d %+v, want nobody using it and no customer", code, free)
+	}
 	if code := getJSON(t, base+"/v1/tools?page_size=1", &list); code != 200 || len(list.Tools) != 1 || list.Tools[0].ID != 12 || list.NextPageToken == "" {
 		t.Fatalf("first page of one: %d %+v", code, list)
 	}

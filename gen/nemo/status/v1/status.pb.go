@@ -38,22 +38,35 @@ type Tool struct {
 	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Someone is using the tool now.
 	InUse bool `protobuf:"varint,3,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
-	// Who is using it (or used it last), as NEMO names them.
+	// Who is using it now, as NEMO names them ("Alice Martin (amartin)");
+	// empty while nobody is (see last_user).
 	User       string                 `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
 	InUseSince *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=in_use_since,json=inUseSince,proto3" json:"in_use_since,omitempty"`
-	UsageId    int32                  `protobuf:"varint,6,opt,name=usage_id,json=usageId,proto3" json:"usage_id,omitempty"`
-	// False while the tool is shut down (non-operational).
+	// The usage in progress, or the last one.
+	UsageId int32 `protobuf:"varint,6,opt,name=usage_id,json=usageId,proto3" json:"usage_id,omitempty"`
+	// False while the tool is shut down (non-operational), as NEMO says.
 	Operational bool `protobuf:"varint,7,opt,name=operational,proto3" json:"operational,omitempty"`
 	// True while any task (problem report) is open.
 	Problematic bool `protobuf:"varint,8,opt,name=problematic,proto3" json:"problematic,omitempty"`
-	// True while an open task forced a shutdown.
+	// True while the tool is not operational and an open task forced the
+	// shutdown; never true together with operational.
 	Shutdown  bool    `protobuf:"varint,9,opt,name=shutdown,proto3" json:"shutdown,omitempty"`
 	OpenTasks []*Task `protobuf:"bytes,10,rep,name=open_tasks,json=openTasks,proto3" json:"open_tasks,omitempty"`
 	// The last event received for the tool and when NEMO wrote it.
 	LastEvent   string                 `protobuf:"bytes,11,opt,name=last_event,json=lastEvent,proto3" json:"last_event,omitempty"`
 	LastEventAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_event_at,json=lastEventAt,proto3" json:"last_event_at,omitempty"`
 	// Source position of the last event applied; an older one is ignored.
-	Sequence      string `protobuf:"bytes,13,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence string `protobuf:"bytes,13,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The user's name without NEMO's " (username)" suffix.
+	CustomerName      *string                `protobuf:"bytes,14,opt,name=customer_name,json=customerName,proto3,oneof" json:"customer_name,omitempty"`
+	CurrentUsageId    *int32                 `protobuf:"varint,15,opt,name=current_usage_id,json=currentUsageId,proto3,oneof" json:"current_usage_id,omitempty"`
+	CurrentUsageStart *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=current_usage_start,json=currentUsageStart,proto3" json:"current_usage_start,omitempty"`
+	// The descriptions of the open tasks, oldest first; those the bridge
+	// has not been told are left out.
+	ProblemDescriptions []string `protobuf:"bytes,17,rep,name=problem_descriptions,json=problemDescriptions,proto3" json:"problem_descriptions,omitempty"`
+	// Who used the tool last, or uses it now, as NEMO names them; kept
+	// after the usage ends, when user is cleared.
+	LastUser      string `protobuf:"bytes,18,opt,name=last_user,json=lastUser,proto3" json:"last_user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -175,6 +188,41 @@ func (x *Tool) GetLastEventAt() *timestamppb.Timestamp {
 func (x *Tool) GetSequence() string {
 	if x != nil {
 		return x.Sequence
+	}
+	return ""
+}
+
+func (x *Tool) GetCustomerName() string {
+	if x != nil && x.CustomerName != nil {
+		return *x.CustomerName
+	}
+	return ""
+}
+
+func (x *Tool) GetCurrentUsageId() int32 {
+	if x != nil && x.CurrentUsageId != nil {
+		return *x.CurrentUsageId
+	}
+	return 0
+}
+
+func (x *Tool) GetCurrentUsageStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CurrentUsageStart
+	}
+	return nil
+}
+
+func (x *Tool) GetProblemDescriptions() []string {
+	if x != nil {
+		return x.ProblemDescriptions
+	}
+	return nil
+}
+
+func (x *Tool) GetLastUser() string {
+	if x != nil {
+		return x.LastUser
 	}
 	return ""
 }
@@ -1909,7 +1957,7 @@ var File_nemo_status_v1_status_proto protoreflect.FileDescriptor
 
 const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\n" +
-	"\x1bnemo/status/v1/status.proto\x12\x0enemo.status.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x03\n" +
+	"\x1bnemo/status/v1/status.proto\x12\x0enemo.status.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x05\n" +
 	"\x04Tool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x15\n" +
@@ -1927,7 +1975,14 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\n" +
 	"last_event\x18\v \x01(\tR\tlastEvent\x12>\n" +
 	"\rlast_event_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vlastEventAt\x12\x1a\n" +
-	"\bsequence\x18\r \x01(\tR\bsequence\"\xce\x01\n" +
+	"\bsequence\x18\r \x01(\tR\bsequence\x12(\n" +
+	"\rcustomer_name\x18\x0e \x01(\tH\x00R\fcustomerName\x88\x01\x01\x12-\n" +
+	"\x10current_usage_id\x18\x0f \x01(\x05H\x01R\x0ecurrentUsageId\x88\x01\x01\x12J\n" +
+	"\x13current_usage_start\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x11currentUsageStart\x121\n" +
+	"\x14problem_descriptions\x18\x11 \x03(\tR\x13problemDescriptions\x12\x1b\n" +
+	"\tlast_user\x18\x12 \x01(\tR\blastUserB\x10\n" +
+	"\x0e_customer_nameB\x13\n" +
+	"\x11_current_usage_id\"\xce\x01\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12/\n" +
 	"\x13problem_description\x18\x02 \x01(\tR\x12problemDescription\x12%\n" +
@@ -2115,56 +2170,57 @@ var file_nemo_status_v1_status_proto_depIdxs = []int32{
 	30, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
 	1,  // 1: nemo.status.v1.Tool.open_tasks:type_name -> nemo.status.v1.Task
 	30, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
-	30, // 3: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 4: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
-	0,  // 5: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
-	30, // 6: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
-	7,  // 7: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
-	30, // 8: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
-	9,  // 9: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
-	30, // 10: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
-	12, // 11: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
-	30, // 12: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
-	30, // 13: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
-	19, // 14: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	19, // 15: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	31, // 16: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
-	31, // 17: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
-	31, // 18: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
-	31, // 19: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
-	9,  // 20: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
-	30, // 21: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
-	30, // 22: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
-	9,  // 23: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
-	2,  // 24: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
-	4,  // 25: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
-	6,  // 26: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
-	10, // 27: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
-	13, // 28: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
-	15, // 29: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
-	17, // 30: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
-	20, // 31: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
-	22, // 32: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
-	24, // 33: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
-	26, // 34: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
-	28, // 35: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
-	3,  // 36: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
-	5,  // 37: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
-	8,  // 38: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
-	11, // 39: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
-	14, // 40: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
-	16, // 41: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
-	18, // 42: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
-	21, // 43: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
-	23, // 44: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
-	25, // 45: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
-	27, // 46: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
-	29, // 47: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
-	36, // [36:48] is the sub-list for method output_type
-	24, // [24:36] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	30, // 3: nemo.status.v1.Tool.current_usage_start:type_name -> google.protobuf.Timestamp
+	30, // 4: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 5: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
+	0,  // 6: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
+	30, // 7: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
+	7,  // 8: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
+	30, // 9: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	9,  // 10: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
+	30, // 11: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
+	12, // 12: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
+	30, // 13: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	30, // 14: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	19, // 15: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	19, // 16: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	31, // 17: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
+	31, // 18: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
+	31, // 19: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
+	31, // 20: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
+	9,  // 21: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
+	30, // 22: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
+	30, // 23: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
+	9,  // 24: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
+	2,  // 25: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
+	4,  // 26: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
+	6,  // 27: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
+	10, // 28: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
+	13, // 29: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
+	15, // 30: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
+	17, // 31: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
+	20, // 32: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
+	22, // 33: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
+	24, // 34: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
+	26, // 35: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
+	28, // 36: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
+	3,  // 37: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
+	5,  // 38: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
+	8,  // 39: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
+	11, // 40: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
+	14, // 41: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
+	16, // 42: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
+	18, // 43: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
+	21, // 44: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
+	23, // 45: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
+	25, // 46: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
+	27, // 47: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
+	29, // 48: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
+	37, // [37:49] is the sub-list for method output_type
+	25, // [25:37] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_nemo_status_v1_status_proto_init() }
@@ -2172,6 +2228,7 @@ func file_nemo_status_v1_status_proto_init() {
 	if File_nemo_status_v1_status_proto != nil {
 		return
 	}
+	file_nemo_status_v1_status_proto_msgTypes[0].OneofWrappers = []any{}
 	file_nemo_status_v1_status_proto_msgTypes[4].OneofWrappers = []any{}
 	file_nemo_status_v1_status_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}

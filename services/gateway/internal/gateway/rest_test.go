@@ -3,10 +3,15 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -73,5 +78,112 @@ func TestMountRESTRoutesThePageTheStreamAndTheAPI(t *testing.T) {
 	resp.Body.Close()
 	if resp.Header.Get("Content-Type") == "text/event-stream" {
 		t.Error("POST /v1/live streams; only GET should")
+	}
+}
+
+// storedTools answers from tool states as the router stores them in
+// Redis, read back as the status server reads them.
+type storedTools struct {
+	statusv1.UnimplementedStatusServiceServer
+	docs map[int32]string
+}
+
+func (s storedTools) tool(id int32) *statusv1.Tool {
+	t := &statusv1.Tool{}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal([]byte(s.docs[id]), t); err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func (s storedTools) GetTool(_ context.Context, req *statusv1.GetToolRequest) (*statusv1.GetToolResponse, error) {
+	return &statusv1.GetToolResponse{Tool: s.tool(req.GetId())}, nil
+}
+
+func (s storedTools) ListTools(context.Context, *statusv1.ListToolsRequest) (*statusv1.ListToolsResponse, error) {
+	return &statusv1.ListToolsResponse{Tools: []*statusv1.Tool{s.tool(12), s.tool(13)}}, nil
+}
+
+// GET /v1/tools/{id} carries NEMO's /api/tool_status/ names beside the
+// bridge's own, with NEMO's meaning: customer_name (the name without the
+// username) and the current usage only while someone uses the tool, and
+// user never naming someone whose usage ended.
+func TestRESTToolsSpeakNEMOsToolStatus(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Tool 12 in use by Alice Martin with a problem open; tool 13 free
+	// again after Bob Li's usage, as the router writes their states.
+	srv := storedTools{docs: map[int32]string{
+		12: `{"id":12,"name":"Raith EBPG","in_use":true,"user":"Alice Martin (amartin)","in_use_since":"2026-11-24T10:03:00Z","usage_id":77,"operational":true,"problematic":true,"shutdown":false,` +
+			`"open_tasks":[{"id":4,"problem_description":"Chamber leak","force_shutdown":false,"safety_hazard":true,"created_at":null}],"last_event":"tool_enabled","last_event_at":"2026-11-24T10:03:00Z","sequence":"s:1",` +
+			`"customer_name":"Alice Martin","current_usage_id":77,"current_usage_start":"2026-11-24T10:03:00Z","problem_descriptions":["Chamber leak"],"last_user":"Alice Martin (amartin)"}`,
+		13: `{"id":13,"name":"Oxford ICP","in_use":false,"user":"","in_use_since":null,"usage_id":78,"operational":false,"problematic":false,"shutdown":false,` +
+			`"open_tasks":[],"last_event":"tool_disabled","last_event_at":"2026-11-24T11:00:00Z","sequence":"s:2",` +
+			`"current_usage_start":null,"problem_descriptions":[],"last_user":"Bob Li (bli)"}`,
+	}}
+	rt := &service.Runtime{HTTP: http.NewServeMux()}
+	if err := mountREST(ctx, rt, srv, ""); err != nil {
+		t.Fatal(err)
+	}
+	server := httptest.NewServer(rt.HTTP)
+	defer server.Close()
+	get := func(path string) map[string]any {
+		t.Helper()
+		resp, err := http.Get(server.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var doc map[string]any
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &doc) != nil {
+			t.Fatalf("GET %s = %d %s", path, resp.StatusCode, raw)
+		}
+		return doc
+	}
+	nemo := []string{"id", "name", "in_use", "operational", "problematic", "customer_name", "current_usage_id", "current_usage_start", "problem_descriptions"}
+	pick := func(doc map[string]any, names ...string) map[string]any {
+		out := map[string]any{}
+		for _, k := range names {
+			if v, ok := doc[k]; ok {
+				out[k] = v
+			}
+		}
+		return out
+	}
+
+	inUse := get("/v1/tools/12")
+	want := map[string]any{
+		"id": 12.0, "name": "Raith EBPG", "in_use": true, "operational": true, "problematic": true,
+		"customer_name": "Alice Martin", "current_usage_id": 77.0, "current_usage_start": "2026-11-24T10:03:00Z",
+		"problem_descriptions": []any{"Chamber leak"},
+	}
+	if got := pick(inUse, nemo...); !reflect.DeepEqual(got, want) {
+		t.Errorf("GET /v1/tools/12, NEMO's fields:\n got %v\nwant %v", got, want)
+	}
+	if inUse["user"] != "Alice Martin (amartin)" || inUse["usage_id"] != 77.0 || inUse["open_tasks"] == nil {
+		t.Errorf("GET /v1/tools/12 lost the bridge's own fields: %v", inUse)
+	}
+
+	// Nobody uses tool 13: NEMO writes null for its customer and usage;
+	// the gateway leaves the optional ones out and writes a null time.
+	free := get("/v1/tools/13")
+	for _, name := range []string{"customer_name", "current_usage_id", "current_usage_start"} {
+		if v, ok := free[name]; ok && v != nil {
+			t.Errorf("GET /v1/tools/13: %s = %v with nobody using the tool", name, v)
+		}
+	}
+	wantFree := map[string]any{"problem_descriptions": []any{}, "user": "", "last_user": "Bob Li (bli)", "in_use": false}
+	if got := pick(free, "problem_descriptions", "user", "last_user", "in_use"); !reflect.DeepEqual(got, wantFree) {
+		t.Errorf("GET /v1/tools/13:\n got %v\nwant %v", got, wantFree)
+	}
+
+	list := get("/v1/tools")
+	tools, _ := list["tools"].([]any)
+	if len(tools) != 2 {
+		t.Fatalf("GET /v1/tools = %v", list)
+	}
+	if got := pick(tools[0].(map[string]any), nemo...); !reflect.DeepEqual(got, want) {
+		t.Errorf("GET /v1/tools, tool 12's NEMO fields:\n got %v\nwant %v", got, want)
 	}
 }

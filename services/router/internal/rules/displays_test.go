@@ -136,7 +136,7 @@ func displayGolden(longName, longDesc string) []goldenCase {
 	}
 	return []goldenCase{
 		{pluginEvent{"tool enabled, role suffix", env("nemo/tools/12/enabled", `{"event":"tool_enabled","tool_id":12,"tool_name":"Furnace","usage_id":9,"user_name":"Emilio Rossi (Admin)","start_time":"2026-07-04T17:30:00Z"}`), summer}, []displayMsg{
-			screen("nemo/esp32/12/status", `{"event_type":"enabled","in_use":false,"time_label":"Enabled Since","timestamp":"Jul 4, 10:30 AM","tool_name":"Furnace","user_label":"Last User","user_name":"Emilio Rossi"}`),
+			screen("nemo/esp32/12/status", `{"event_type":"enabled","in_use":true,"time_label":"Enabled Since","timestamp":"Jul 4, 10:30 AM","tool_name":"Furnace","user_label":"User","user_name":"Emilio Rossi"}`),
 		}},
 		{pluginEvent{"usage start, winter, long user name", env("nemo/tools/Furnace/start", `{"event":"tool_usage_start","usage_id":10,"user_id":3,"user_name":"Bartholomew Fitzgerald-Smythe (Staff)","tool_id":12,"tool_name":"Furnace","start_time":1768507500,"end_time":null}`), winter}, []displayMsg{
 			screen("nemo/esp32/12/status", `{"event_type":"active","in_use":true,"time_label":"Enabled Since","timestamp":"Jan 15, 12:05 PM","tool_name":"Furnace","user_label":"User","user_name":"Bartholomew"}`),
@@ -166,17 +166,20 @@ func displayGolden(longName, longDesc string) []goldenCase {
 			screen("nemo/esp32/12/task", `{"event":"task_created","problem_description":"Vacuum chamber does not pump down below 1e-5 Torr.\nThe turbo pump makes a grinding…","task_id":6,"task_summary":"Vacuum chamber does not pump down below…","tool_id":12}`),
 			screen("nemo/esp32/12/tasks", `{"tasks":[{"force_shutdown":false,"problem_description":"Chamber leak\nSee the log book","task_id":4,"task_summary":"Chamber leak"},{"force_shutdown":true,"problem_description":"Pump failed","task_id":5,"task_summary":"Pump failed"},{"force_shutdown":false,"problem_description":"Vacuum chamber does not pump down below 1e-5 Torr.\nThe turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; ","task_id":6,"task_summary":"Vacuum chamber does not pump down below…"}],"tool_id":12}`),
 		}},
-		{pluginEvent{"shutdown cancelled, two still open", env("nemo/tools/12/tasks", `{"event":"task_updated","task_id":5,"tool_id":12,"problem_description":"Pump failed","force_shutdown":true,"safety_hazard":true,"cancelled":true,"resolved":false,"created_at":"2026-07-04T18:10:00Z","updated_at":"2026-07-04T18:40:00Z"}`), summer}, []displayMsg{
+		{pluginEvent{"shutdown cancelled, two still open: operational again", env("nemo/tools/12/tasks", `{"event":"task_updated","task_id":5,"tool_id":12,"problem_description":"Pump failed","force_shutdown":true,"safety_hazard":true,"cancelled":true,"resolved":false,"created_at":"2026-07-04T18:10:00Z","updated_at":"2026-07-04T18:40:00Z"}`), summer}, []displayMsg{
+			screen("nemo/esp32/12/operational", `{"operational":true,"timestamp":"2026-07-04T18:40:00Z","tool_id":12,"tool_name":"Furnace"}`),
 			screen("nemo/esp32/12/task", `{"event":"task_cleared","problem_description":"","task_id":5,"task_summary":"","tool_id":12}`),
 			screen("nemo/esp32/12/task", `{"event":"task_created","problem_description":"Vacuum chamber does not pump down below 1e-5 Torr.\nThe turbo pump makes a grinding…","task_id":6,"task_summary":"Vacuum chamber does not pump down below…","tool_id":12}`),
 			screen("nemo/esp32/12/tasks", `{"tasks":[{"force_shutdown":false,"problem_description":"Chamber leak\nSee the log book","task_id":4,"task_summary":"Chamber leak"},{"force_shutdown":false,"problem_description":"Vacuum chamber does not pump down below 1e-5 Torr.\nThe turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; The turbo pump makes a grinding noise and the interlock trips after about ten minutes; ","task_id":6,"task_summary":"Vacuum chamber does not pump down below…"}],"tool_id":12}`),
 		}},
 		{pluginEvent{"task resolved, one still open", env("nemo/tools/12/tasks", `{"event":"task_updated","task_id":6,"tool_id":12,"cancelled":false,"resolved":true,"updated_at":"2026-07-04T18:50:00Z"}`), summer}, []displayMsg{
+			screen("nemo/esp32/12/operational", `{"operational":true,"timestamp":"2026-07-04T18:50:00Z","tool_id":12,"tool_name":"Furnace"}`),
 			screen("nemo/esp32/12/task", `{"event":"task_resolved","problem_description":"","task_id":6,"task_summary":"","tool_id":12}`),
 			screen("nemo/esp32/12/task", `{"event":"task_created","problem_description":"Chamber leak\nSee the log book","task_id":4,"task_summary":"Chamber leak","tool_id":12}`),
 			screen("nemo/esp32/12/tasks", `{"tasks":[{"force_shutdown":false,"problem_description":"Chamber leak\nSee the log book","task_id":4,"task_summary":"Chamber leak"}],"tool_id":12}`),
 		}},
 		{pluginEvent{"last task cancelled", env("nemo/tools/12/tasks", `{"event":"task_updated","task_id":4,"tool_id":12,"cancelled":true,"resolved":false}`), summer}, []displayMsg{
+			screen("nemo/esp32/12/operational", `{"operational":true,"timestamp":"2026-07-04T17:30:00Z","tool_id":12,"tool_name":"Furnace"}`),
 			screen("nemo/esp32/12/task", `{"event":"task_cleared","problem_description":"","task_id":4,"task_summary":"","tool_id":12}`),
 			screen("nemo/esp32/12/tasks", `{"tasks":[],"tool_id":12}`),
 		}},
@@ -185,14 +188,38 @@ func displayGolden(longName, longDesc string) []goldenCase {
 			screen("nemo/esp32/12/task", `{"event":"task_created","problem_description":"Smoke","task_id":7,"task_summary":"Smoke","tool_id":12}`),
 			screen("nemo/esp32/12/tasks", `{"tasks":[{"force_shutdown":true,"problem_description":"Smoke","task_id":7,"task_summary":"Smoke"}],"tool_id":12}`),
 		}},
+		{pluginEvent{"a safety hazard alone is no shutdown: the task keeps its name, operational is not said", env("nemo/tools/12/tasks", `{"event":"task_shutdown","task_id":8,"tool_id":12,"problem_description":"Exposed wiring","force_shutdown":false,"safety_hazard":true,"cancelled":false,"resolved":false,"created_at":"2026-01-15T20:10:00Z","updated_at":"2026-01-15T20:10:00Z"}`), winter}, []displayMsg{
+			screen("nemo/esp32/12/task", `{"event":"task_shutdown","problem_description":"Exposed wiring","task_id":8,"task_summary":"Exposed wiring","tool_id":12}`),
+			screen("nemo/esp32/12/tasks", `{"tasks":[{"force_shutdown":true,"problem_description":"Smoke","task_id":7,"task_summary":"Smoke"},{"force_shutdown":false,"problem_description":"Exposed wiring","task_id":8,"task_summary":"Exposed wiring"}],"tool_id":12}`),
+		}},
+		{pluginEvent{"NEMO saves the tool, shut down", env("nemo/tools/12", `{"event":"tool_updated","tool_id":12,"tool_name":"Furnace","tool_status":false,"timestamp":false}`), winter}, []displayMsg{
+			screen("nemo/esp32/12/operational", `{"operational":false,"timestamp":"2026-01-15T20:05:00Z","tool_id":12,"tool_name":"Furnace"}`),
+		}},
+		{pluginEvent{"shutdown resolved, the hazard still open and sent again by the plugin's name", env("nemo/tools/12/tasks", `{"event":"task_shutdown","task_id":7,"tool_id":12,"problem_description":"Smoke","force_shutdown":true,"safety_hazard":false,"cancelled":false,"resolved":true,"created_at":"2026-01-15T20:05:00Z","updated_at":"2026-01-15T21:00:00Z"}`), winter}, []displayMsg{
+			screen("nemo/esp32/12/operational", `{"operational":true,"timestamp":"2026-01-15T21:00:00Z","tool_id":12,"tool_name":"Furnace"}`),
+			screen("nemo/esp32/12/task", `{"event":"task_resolved","problem_description":"","task_id":7,"task_summary":"","tool_id":12}`),
+			screen("nemo/esp32/12/task", `{"event":"task_shutdown","problem_description":"Exposed wiring","task_id":8,"task_summary":"Exposed wiring","tool_id":12}`),
+			screen("nemo/esp32/12/tasks", `{"tasks":[{"force_shutdown":false,"problem_description":"Exposed wiring","task_id":8,"task_summary":"Exposed wiring"}],"tool_id":12}`),
+		}},
+		{pluginEvent{"NEMO saves the tool, operational", env("nemo/tools/12", `{"event":"tool_updated","tool_id":12,"tool_name":"Furnace","tool_status":true,"timestamp":false}`), winter}, []displayMsg{
+			screen("nemo/esp32/12/operational", `{"operational":true,"timestamp":"2026-01-15T20:05:00Z","tool_id":12,"tool_name":"Furnace"}`),
+		}},
+		{pluginEvent{"shut down by hand, then a task updated: NEMO's determine_tool_status", env("nemo/tools/12/non-operational", `{"event":"tool_non_operational","tool_id":12,"tool_name":"Furnace","timestamp":"2026-01-15T21:10:00Z"}`), winter}, []displayMsg{
+			screen("nemo/esp32/12/operational", `{"operational":false,"timestamp":"2026-01-15T21:10:00Z","tool_id":12,"tool_name":"Furnace"}`),
+		}},
+		{pluginEvent{"hazard task updated", env("nemo/tools/12/tasks", `{"event":"task_updated","task_id":8,"tool_id":12,"problem_description":"Exposed wiring, taped","force_shutdown":false,"safety_hazard":true,"cancelled":false,"resolved":false,"created_at":"2026-01-15T20:10:00Z","updated_at":"2026-01-15T21:20:00Z"}`), winter}, []displayMsg{
+			screen("nemo/esp32/12/operational", `{"operational":true,"timestamp":"2026-01-15T21:20:00Z","tool_id":12,"tool_name":"Furnace"}`),
+			screen("nemo/esp32/12/task", `{"event":"task_updated","problem_description":"Exposed wiring, taped","task_id":8,"task_summary":"Exposed wiring, taped","tool_id":12}`),
+			screen("nemo/esp32/12/tasks", `{"tasks":[{"force_shutdown":false,"problem_description":"Exposed wiring, taped","task_id":8,"task_summary":"Exposed wiring, taped"}],"tool_id":12}`),
+		}},
 		{pluginEvent{"very long tool and user names", env("nemo/tools/14/enabled", `{"event":"tool_enabled","tool_id":14,"tool_name":`+q(longName)+`,"usage_id":11,"user_name":"Maximiliansupercalifragilistic Rossi","start_time":"2026-01-15T20:05:00Z"}`), winter}, []displayMsg{
-			screen("nemo/esp32/14/status", `{"event_type":"enabled","in_use":false,"time_label":"Enabled Since","timestamp":"Jan 15, 12:05 PM","tool_name":"The Extremely Long Named Electron Beam Lithograph…","user_label":"Last User","user_name":"Maximiliansup"}`),
+			screen("nemo/esp32/14/status", `{"event_type":"enabled","in_use":true,"time_label":"Enabled Since","timestamp":"Jan 15, 12:05 PM","tool_name":"The Extremely Long Named Electron Beam Lithography Syst…","user_label":"User","user_name":"Maximiliansup"}`),
 		}},
 		{pluginEvent{"long names, operational", env("nemo/tools/14/non-operational", `{"event":"tool_non_operational","tool_id":14,"tool_name":`+q(longName)+`,"timestamp":false}`), winter}, []displayMsg{
 			screen("nemo/esp32/14/operational", `{"operational":false,"timestamp":"2026-01-15T20:05:00Z","tool_id":14,"tool_name":"The Extremely Long Named Electron Beam Lithography System In The Northeast Corner Of Cleanroom B Bay Four (Raith EBPG 5200+, do…"}`),
 		}},
 		{pluginEvent{"no user anywhere", env("nemo/tools/15/enabled", `{"event":"tool_enabled","tool_id":15,"tool_name":"Saw","start_time":"2026-01-15T20:05:00Z"}`), winter}, []displayMsg{
-			screen("nemo/esp32/15/status", `{"event_type":"enabled","in_use":false,"time_label":"Enabled Since","timestamp":"Jan 15, 12:05 PM","tool_name":"Saw","user_label":"Last User","user_name":""}`),
+			screen("nemo/esp32/15/status", `{"event_type":"enabled","in_use":true,"time_label":"Enabled Since","timestamp":"Jan 15, 12:05 PM","tool_name":"Saw","user_label":"User","user_name":""}`),
 		}},
 		{pluginEvent{"overall", env("nemo/tools/overall", `{"tools_up":41,"tools_down":2}`), winter}, []displayMsg{
 			screen("nemo/esp32/overall", `{"tools_down":2,"tools_up":41}`),
@@ -245,7 +272,7 @@ func TestDisplayMessagesStayUnder240Bytes(t *testing.T) {
 			`{"event":"task_updated","task_id":987654321,"tool_id":123456789,"cancelled":true}`,
 		} {
 			ev := event("nemo/tools/x", fmt.Sprintf(p, q))
-			state.Name, state.User = text, text
+			state.Name, state.LastUser = text, text
 			msgs, _, err := Displays().Apply(ev, state)
 			if err != nil {
 				t.Fatal(err)
@@ -259,5 +286,68 @@ func TestDisplayMessagesStayUnder240Bytes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A router without Redis keeps no tool state: {state: …} then holds
+// nothing and the profile falls back on what the event alone says, so a
+// screen still reads a true or false, never null, and a safety hazard
+// alone still says nothing about operational.
+func TestDisplaysWithoutToolState(t *testing.T) {
+	for _, tc := range []struct {
+		name, payload string
+		// operational is the value sent on nemo/esp32/12/operational,
+		// "" for no message there.
+		operational string
+	}{
+		{"operational", `{"event":"tool_operational","tool_id":12,"tool_name":"Furnace","timestamp":1783188000}`, "true"},
+		{"non-operational", `{"event":"tool_non_operational","tool_id":12,"tool_name":"Furnace","timestamp":1783188000}`, "false"},
+		{"tool saved not operational", `{"event":"tool_updated","tool_id":12,"tool_name":"Furnace","tool_status":false,"timestamp":false}`, "false"},
+		{"tool created operational", `{"event":"tool_created","tool_id":12,"tool_name":"Furnace","tool_status":true,"timestamp":true}`, "true"},
+		{"shutdown task", `{"event":"task_shutdown","task_id":5,"tool_id":12,"problem_description":"Pump failed","force_shutdown":true,"safety_hazard":false,"cancelled":false,"resolved":false}`, "false"},
+		{"shutdown task cancelled", `{"event":"task_shutdown","task_id":5,"tool_id":12,"problem_description":"Pump failed","force_shutdown":true,"safety_hazard":false,"cancelled":true,"resolved":false}`, "true"},
+		{"shutdown task resolved", `{"event":"task_shutdown","task_id":5,"tool_id":12,"problem_description":"Pump failed","force_shutdown":true,"safety_hazard":false,"cancelled":false,"resolved":true}`, "true"},
+		{"task updated", `{"event":"task_updated","task_id":4,"tool_id":12,"problem_description":"Leak","force_shutdown":false,"safety_hazard":false,"cancelled":false,"resolved":false}`, "true"},
+		{"safety hazard alone", `{"event":"task_shutdown","task_id":6,"tool_id":12,"problem_description":"Wiring","force_shutdown":false,"safety_hazard":true,"cancelled":false,"resolved":false}`, ""},
+		{"task created", `{"event":"task_created","task_id":4,"tool_id":12,"problem_description":"Leak","force_shutdown":false,"safety_hazard":false,"cancelled":false,"resolved":false}`, ""},
+	} {
+		msgs, _, err := Displays().Apply(event("nemo/tools/12/tasks", tc.payload), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := ""
+		for _, m := range msgs {
+			if m.GetTopic() != "nemo/esp32/12/operational" {
+				continue
+			}
+			var p struct {
+				Operational json.RawMessage `json:"operational"`
+			}
+			if err := json.Unmarshal(m.GetPayload(), &p); err != nil {
+				t.Fatalf("%s: %v in %s", tc.name, err, m.GetPayload())
+			}
+			got = string(p.Operational)
+		}
+		if got != tc.operational {
+			t.Errorf("%s without tool state: operational %q, want %q", tc.name, got, tc.operational)
+		}
+	}
+	// The screen's status after tool_enabled says in use by the user the
+	// event names, state or not.
+	msgs, _, err := Displays().Apply(event("nemo/tools/12/enabled", `{"event":"tool_enabled","tool_id":12,"tool_name":"Furnace","usage_id":9,"user_name":"Emilio Rossi (erossi)","start_time":1768507500}`), nil)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("tool_enabled without state: %v, %v", msgs, err)
+	}
+	var status struct {
+		EventType string `json:"event_type"`
+		InUse     bool   `json:"in_use"`
+		UserLabel string `json:"user_label"`
+		UserName  string `json:"user_name"`
+	}
+	if err := json.Unmarshal(msgs[0].GetPayload(), &status); err != nil {
+		t.Fatal(err)
+	}
+	if status.EventType != "enabled" || !status.InUse || status.UserLabel != "User" || status.UserName != "Emilio Rossi" {
+		t.Errorf("tool_enabled without state: %+v, want enabled, in use by Emilio Rossi", status)
 	}
 }

@@ -199,7 +199,7 @@ func (v personValue) eval(sc *scope) (json.RawMessage, bool) {
 	}
 	name := DisplayName(sc.in.text(v.path), max)
 	if name == "" {
-		name = DisplayName(sc.state.GetUser(), max)
+		name = DisplayName(sc.state.GetLastUser(), max)
 	}
 	return jsonString(name), true
 }

@@ -15,7 +15,7 @@ import (
 
 // A tool state for payloads to read: two open tasks, the newest last.
 func testState() *statusv1.Tool {
-	return &statusv1.Tool{Id: 12, Name: "Furnace", User: "Ada Lovelace (Staff)", Operational: true, InUse: true,
+	return &statusv1.Tool{Id: 12, Name: "Furnace", User: "Ada Lovelace (Staff)", LastUser: "Ada Lovelace (Staff)", Operational: true, InUse: true,
 		OpenTasks: []*statusv1.Task{
 			{Id: 4, ProblemDescription: "Chamber leak\nsee log", SafetyHazard: true},
 			{Id: 9, ProblemDescription: "Pump failed", ForceShutdown: true},

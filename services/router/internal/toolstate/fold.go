@@ -5,6 +5,7 @@ package toolstate
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
@@ -60,89 +61,182 @@ func Fold(prev *statusv1.Tool, ev *bridgev1.Event) (*statusv1.Tool, bool) {
 	}
 	switch event {
 	case "tool_enabled", "tool_usage_start":
-		t.InUse = true
-		setUser(t, p)
-		if since, ok := p.time("start_time"); ok {
-			t.InUseSince = timestamppb.New(since)
-		}
+		// Today's plugin sends tool_enabled when a usage starts (and
+		// tool_usage_start beside it): both mean someone uses the tool.
+		startUsage(t, p)
 	case "tool_disabled", "tool_usage_end":
-		t.InUse = false
-		t.InUseSince = nil
-		setUser(t, p)
+		endUsage(t, p)
 	case "tool_operational":
 		t.Operational = true
 	case "tool_non_operational":
 		t.Operational = false
 	case "tool_created", "tool_updated":
 		// Here "tool_status" is the operational flag (and "timestamp" is
-		// a boolean, not a time).
+		// a boolean, not a time). NEMO saves the tool, and so sends this,
+		// after every change of the flag: it has the last word.
 		if op, ok := loosejson.Bool(p["tool_status"]); ok {
 			t.Operational = op
 		}
 	case "task_created", "task_updated", "task_shutdown":
 		foldTask(t, event, p)
 	}
+	derive(t)
 	t.LastEvent = event
 	t.LastEventAt = eventTime(ev, p)
 	t.Sequence = seq
 	return t, true
 }
 
-func setUser(t *statusv1.Tool, p payload) {
+// startUsage records a usage that starts: each start says who, which
+// usage and since when anew, so nothing of an earlier usage is carried.
+func startUsage(t *statusv1.Tool, p payload) {
+	t.InUse = true
+	t.User, _ = p.str("user_name")
+	if t.User != "" {
+		t.LastUser = t.User
+	}
+	t.UsageId = 0
+	if usage, ok := p.int("usage_id"); ok {
+		t.UsageId = usage
+	}
+	t.InUseSince = nil
+	if since, ok := p.time("start_time"); ok {
+		t.InUseSince = timestamppb.New(since)
+	}
+}
+
+// endUsage records the end of the usage: nobody uses the tool, so user is
+// cleared and the name stays in last_user.
+func endUsage(t *statusv1.Tool, p payload) {
+	stopUsing(t)
 	if name, ok := p.str("user_name"); ok && name != "" {
-		t.User = name
+		t.LastUser = name
 	}
 	if usage, ok := p.int("usage_id"); ok {
 		t.UsageId = usage
 	}
 }
 
-// foldTask opens, updates or closes one task; a cancelled or resolved task
-// is no longer open. An update keeps the task's place among the open ones
-// (oldest first, so the last is the newest) and what the event does not
-// say again; task_shutdown is a shutdown even without force_shutdown.
+// foldTask opens, updates or closes one task, and sets the operational
+// flag as NEMO does (views/tasks.py, views/tool_control.py):
+//   - creating a task with force_shutdown shuts the tool down and ends the
+//     usage in progress (with a bulk update that sends no event, so the
+//     fold ends it here);
+//   - after a task is updated, cancelled or resolved, NEMO's
+//     determine_tool_status makes the tool operational exactly when no
+//     open task has force_shutdown.
+//
+// Only the payload's force_shutdown says a task shuts the tool down: the
+// plugin names a task event task_shutdown for a safety hazard too, which
+// shuts nothing down unless NEMO's site option does so (and then NEMO
+// sends tool_updated with tool_status false). task_shutdown does not say
+// whether the task was created or updated; it is read as a creation, so
+// a safety hazard alone leaves the flag as it is.
+//
+// An update keeps the task's place among the open ones (oldest first, so
+// the last is the newest) and what the event does not say again.
 func foldTask(t *statusv1.Tool, event string, p payload) {
 	id, ok := p.int("task_id")
 	if !ok {
 		return
 	}
 	at := slices.IndexFunc(t.OpenTasks, func(x *statusv1.Task) bool { return x.GetId() == id })
-	switch {
-	case p.flag("cancelled") || p.flag("resolved"):
+	if p.flag("cancelled") || p.flag("resolved") {
 		if at >= 0 {
 			t.OpenTasks = slices.Delete(t.OpenTasks, at, at+1)
 		}
-	default:
-		task := &statusv1.Task{Id: id}
-		if at >= 0 {
-			task = proto.Clone(t.OpenTasks[at]).(*statusv1.Task)
-		}
-		if _, ok := p["force_shutdown"]; ok || at < 0 {
-			task.ForceShutdown = p.flag("force_shutdown")
-		}
-		if event == "task_shutdown" {
-			task.ForceShutdown = true
-		}
-		if _, ok := p["safety_hazard"]; ok || at < 0 {
-			task.SafetyHazard = p.flag("safety_hazard")
-		}
-		if d, ok := p.str("problem_description"); ok {
-			task.ProblemDescription = d
-		}
-		if created, ok := p.time("created_at"); ok {
-			task.CreatedAt = timestamppb.New(created)
-		}
-		if at >= 0 {
-			t.OpenTasks[at] = task
-		} else {
-			t.OpenTasks = append(t.OpenTasks, task)
-		}
-		if task.ForceShutdown {
-			t.Operational = false
+		t.Operational = !forcesShutdown(t)
+		return
+	}
+	task := &statusv1.Task{Id: id}
+	if at >= 0 {
+		task = proto.Clone(t.OpenTasks[at]).(*statusv1.Task)
+	}
+	if _, ok := p["force_shutdown"]; ok || at < 0 {
+		task.ForceShutdown = p.flag("force_shutdown")
+	}
+	if _, ok := p["safety_hazard"]; ok || at < 0 {
+		task.SafetyHazard = p.flag("safety_hazard")
+	}
+	if d, ok := p.str("problem_description"); ok {
+		task.ProblemDescription = d
+	}
+	if created, ok := p.time("created_at"); ok {
+		task.CreatedAt = timestamppb.New(created)
+	}
+	if at >= 0 {
+		t.OpenTasks[at] = task
+	} else {
+		t.OpenTasks = append(t.OpenTasks, task)
+	}
+	switch {
+	case event == "task_updated":
+		t.Operational = !forcesShutdown(t)
+	case task.ForceShutdown:
+		t.Operational = false
+	}
+	// A shutdown task seen for the first time was just created (or its
+	// creation was missed): NEMO ended the usage then.
+	if at < 0 && task.ForceShutdown {
+		stopUsing(t)
+	}
+}
+
+// stopUsing says nobody uses the tool; last_user keeps who did.
+func stopUsing(t *statusv1.Tool) {
+	t.InUse = false
+	t.InUseSince = nil
+	t.User = ""
+}
+
+// forcesShutdown tells whether an open task has force_shutdown.
+func forcesShutdown(t *statusv1.Tool) bool {
+	return slices.ContainsFunc(t.OpenTasks, (*statusv1.Task).GetForceShutdown)
+}
+
+// derive sets the fields that follow from the others, after every event,
+// so that they cannot disagree with them. shutdown is "not operational
+// while an open task has force_shutdown": a tool made operational again in
+// NEMO (tool_updated, tool_operational) is not shut down, whatever tasks
+// are open, so operational and shutdown are never both true.
+func derive(t *statusv1.Tool) {
+	t.Problematic = len(t.OpenTasks) > 0
+	t.Shutdown = !t.Operational && forcesShutdown(t)
+	t.ProblemDescriptions = nil
+	for _, task := range t.OpenTasks {
+		// An empty one is a task whose description no event has told.
+		if d := task.GetProblemDescription(); d != "" {
+			t.ProblemDescriptions = append(t.ProblemDescriptions, d)
 		}
 	}
-	t.Problematic = len(t.OpenTasks) > 0
-	t.Shutdown = slices.ContainsFunc(t.OpenTasks, (*statusv1.Task).GetForceShutdown)
+	t.CustomerName, t.CurrentUsageId, t.CurrentUsageStart = nil, nil, nil
+	if !t.InUse {
+		return
+	}
+	if t.User != "" {
+		t.CustomerName = proto.String(customerName(t.User))
+	}
+	if t.UsageId != 0 {
+		t.CurrentUsageId = proto.Int32(t.UsageId)
+	}
+	if t.InUseSince != nil {
+		t.CurrentUsageStart = timestamppb.New(t.InUseSince.AsTime())
+	}
+}
+
+// customerName is a user as NEMO's API names the customer: the plugin
+// writes NEMO's full name, "Alice Martin (amartin)", and the API the name
+// alone, "Alice Martin". Only the last parenthesis goes: "Li (Lily) Wu
+// (lwu)" is "Li (Lily) Wu".
+func customerName(user string) string {
+	name := strings.TrimSpace(user)
+	if !strings.HasSuffix(name, ")") {
+		return name
+	}
+	if open := strings.LastIndex(name, " ("); open > 0 {
+		return strings.TrimSpace(name[:open])
+	}
+	return name
 }
 
 func eventTime(ev *bridgev1.Event, p payload) *timestamppb.Timestamp {

@@ -55,7 +55,10 @@ export function describe(message, toolName = () => '') {
       if (p.cancelled) return `The problem report on ${tool} was cancelled`;
       return `The problem report on ${tool} was updated${quote(p.problem_description)}`;
     case 'task_shutdown':
-      return `${tool} was shut down for a problem${quote(p.problem_description)}`;
+      // The plugin's name for a safety hazard too, which shuts nothing down.
+      return p.force_shutdown
+        ? `${tool} was shut down for a problem${quote(p.problem_description)}`
+        : `A safety hazard was reported on ${tool}${quote(p.problem_description)}`;
     case 'task_resolved':
       return `The problem on ${tool} was resolved`;
     case 'task_cancelled':

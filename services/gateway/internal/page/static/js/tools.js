@@ -44,7 +44,7 @@ const PAST = {
   tool_enabled: 'started being used', tool_usage_start: 'started being used',
   tool_disabled: 'stopped being used', tool_usage_end: 'stopped being used',
   tool_operational: 'put back in operation', tool_non_operational: 'shut down',
-  task_created: 'problem reported', task_updated: 'problem report updated', task_shutdown: 'shut down for a problem',
+  task_created: 'problem reported', task_updated: 'problem report updated', task_shutdown: 'shutdown or safety hazard reported',
   tool_created: 'added in NEMO', tool_updated: 'changed in NEMO',
 };
 
@@ -52,7 +52,7 @@ function matches(t, query) {
   if (byId('only-in-use').checked && !t.in_use) return false;
   if (byId('only-problems').checked && !(t.problematic || t.shutdown || !t.operational)) return false;
   if (!query) return true;
-  return [t.name, t.user, String(t.id), `#${t.id}`].some((s) => (s || '').toLowerCase().includes(query));
+  return [t.name, t.user, t.last_user, String(t.id), `#${t.id}`].some((s) => (s || '').toLowerCase().includes(query));
 }
 
 function render() {
@@ -90,9 +90,12 @@ function tile(t, now) {
 
   // A usage event without its start time: the event's own time is when.
   const since = parse(t.in_use_since) || (STARTS.has(t.last_event) ? parse(t.last_event_at) : null);
+  // user names only who uses the tool now; last_user who used it last
+  // (a state stored before last_user existed still has the name in user).
+  const lastUser = t.last_user || t.user;
   const usage = t.in_use
     ? el('p', { class: 'usage' }, 'By ', el('strong', {}, t.user || 'someone'), since ? [' since ', when(since, now)] : null)
-    : t.user ? el('p', { class: 'usage quiet' }, 'Last used by ', t.user) : null;
+    : lastUser ? el('p', { class: 'usage quiet' }, 'Last used by ', lastUser) : null;
 
   const tasks = (t.open_tasks || []).map((task) => el('li', { class: 'task' },
     el('span', { class: 'icon', 'aria-hidden': 'true' }, task.force_shutdown ? '✕' : '⚠'), ' ',
