@@ -16,6 +16,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
+	wrapperspb "google.golang.org/protobuf/types/known/wrapperspb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -58,9 +59,9 @@ type Tool struct {
 	// Source position of the last event applied; an older one is ignored.
 	Sequence string `protobuf:"bytes,13,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// The user's name without NEMO's " (username)" suffix.
-	CustomerName      *string                `protobuf:"bytes,14,opt,name=customer_name,json=customerName,proto3,oneof" json:"customer_name,omitempty"`
-	CurrentUsageId    *int32                 `protobuf:"varint,15,opt,name=current_usage_id,json=currentUsageId,proto3,oneof" json:"current_usage_id,omitempty"`
-	CurrentUsageStart *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=current_usage_start,json=currentUsageStart,proto3" json:"current_usage_start,omitempty"`
+	CustomerName      *wrapperspb.StringValue `protobuf:"bytes,14,opt,name=customer_name,json=customerName,proto3" json:"customer_name,omitempty"`
+	CurrentUsageId    *wrapperspb.Int32Value  `protobuf:"bytes,15,opt,name=current_usage_id,json=currentUsageId,proto3" json:"current_usage_id,omitempty"`
+	CurrentUsageStart *timestamppb.Timestamp  `protobuf:"bytes,16,opt,name=current_usage_start,json=currentUsageStart,proto3" json:"current_usage_start,omitempty"`
 	// The descriptions of the open tasks, oldest first; those the bridge
 	// has not been told are left out.
 	ProblemDescriptions []string `protobuf:"bytes,17,rep,name=problem_descriptions,json=problemDescriptions,proto3" json:"problem_descriptions,omitempty"`
@@ -192,18 +193,18 @@ func (x *Tool) GetSequence() string {
 	return ""
 }
 
-func (x *Tool) GetCustomerName() string {
-	if x != nil && x.CustomerName != nil {
-		return *x.CustomerName
+func (x *Tool) GetCustomerName() *wrapperspb.StringValue {
+	if x != nil {
+		return x.CustomerName
 	}
-	return ""
+	return nil
 }
 
-func (x *Tool) GetCurrentUsageId() int32 {
-	if x != nil && x.CurrentUsageId != nil {
-		return *x.CurrentUsageId
+func (x *Tool) GetCurrentUsageId() *wrapperspb.Int32Value {
+	if x != nil {
+		return x.CurrentUsageId
 	}
-	return 0
+	return nil
 }
 
 func (x *Tool) GetCurrentUsageStart() *timestamppb.Timestamp {
@@ -1957,7 +1958,7 @@ var File_nemo_status_v1_status_proto protoreflect.FileDescriptor
 
 const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\n" +
-	"\x1bnemo/status/v1/status.proto\x12\x0enemo.status.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x05\n" +
+	"\x1bnemo/status/v1/status.proto\x12\x0enemo.status.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.proto\"\xe4\x05\n" +
 	"\x04Tool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x15\n" +
@@ -1975,14 +1976,12 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\n" +
 	"last_event\x18\v \x01(\tR\tlastEvent\x12>\n" +
 	"\rlast_event_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vlastEventAt\x12\x1a\n" +
-	"\bsequence\x18\r \x01(\tR\bsequence\x12(\n" +
-	"\rcustomer_name\x18\x0e \x01(\tH\x00R\fcustomerName\x88\x01\x01\x12-\n" +
-	"\x10current_usage_id\x18\x0f \x01(\x05H\x01R\x0ecurrentUsageId\x88\x01\x01\x12J\n" +
+	"\bsequence\x18\r \x01(\tR\bsequence\x12A\n" +
+	"\rcustomer_name\x18\x0e \x01(\v2\x1c.google.protobuf.StringValueR\fcustomerName\x12E\n" +
+	"\x10current_usage_id\x18\x0f \x01(\v2\x1b.google.protobuf.Int32ValueR\x0ecurrentUsageId\x12J\n" +
 	"\x13current_usage_start\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x11currentUsageStart\x121\n" +
 	"\x14problem_descriptions\x18\x11 \x03(\tR\x13problemDescriptions\x12\x1b\n" +
-	"\tlast_user\x18\x12 \x01(\tR\blastUserB\x10\n" +
-	"\x0e_customer_nameB\x13\n" +
-	"\x11_current_usage_id\"\xce\x01\n" +
+	"\tlast_user\x18\x12 \x01(\tR\blastUser\"\xce\x01\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12/\n" +
 	"\x13problem_description\x18\x02 \x01(\tR\x12problemDescription\x12%\n" +
@@ -2164,63 +2163,67 @@ var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*GetDisplayRequest)(nil),            // 28: nemo.status.v1.GetDisplayRequest
 	(*GetDisplayResponse)(nil),           // 29: nemo.status.v1.GetDisplayResponse
 	(*timestamppb.Timestamp)(nil),        // 30: google.protobuf.Timestamp
-	(*structpb.Value)(nil),               // 31: google.protobuf.Value
+	(*wrapperspb.StringValue)(nil),       // 31: google.protobuf.StringValue
+	(*wrapperspb.Int32Value)(nil),        // 32: google.protobuf.Int32Value
+	(*structpb.Value)(nil),               // 33: google.protobuf.Value
 }
 var file_nemo_status_v1_status_proto_depIdxs = []int32{
 	30, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
 	1,  // 1: nemo.status.v1.Tool.open_tasks:type_name -> nemo.status.v1.Task
 	30, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
-	30, // 3: nemo.status.v1.Tool.current_usage_start:type_name -> google.protobuf.Timestamp
-	30, // 4: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
-	0,  // 6: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
-	30, // 7: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
-	7,  // 8: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
-	30, // 9: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
-	9,  // 10: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
-	30, // 11: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
-	12, // 12: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
-	30, // 13: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
-	30, // 14: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
-	19, // 15: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	19, // 16: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	31, // 17: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
-	31, // 18: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
-	31, // 19: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
-	31, // 20: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
-	9,  // 21: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
-	30, // 22: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
-	30, // 23: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
-	9,  // 24: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
-	2,  // 25: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
-	4,  // 26: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
-	6,  // 27: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
-	10, // 28: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
-	13, // 29: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
-	15, // 30: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
-	17, // 31: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
-	20, // 32: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
-	22, // 33: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
-	24, // 34: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
-	26, // 35: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
-	28, // 36: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
-	3,  // 37: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
-	5,  // 38: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
-	8,  // 39: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
-	11, // 40: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
-	14, // 41: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
-	16, // 42: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
-	18, // 43: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
-	21, // 44: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
-	23, // 45: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
-	25, // 46: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
-	27, // 47: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
-	29, // 48: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
-	37, // [37:49] is the sub-list for method output_type
-	25, // [25:37] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	31, // 3: nemo.status.v1.Tool.customer_name:type_name -> google.protobuf.StringValue
+	32, // 4: nemo.status.v1.Tool.current_usage_id:type_name -> google.protobuf.Int32Value
+	30, // 5: nemo.status.v1.Tool.current_usage_start:type_name -> google.protobuf.Timestamp
+	30, // 6: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 7: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
+	0,  // 8: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
+	30, // 9: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
+	7,  // 10: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
+	30, // 11: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	9,  // 12: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
+	30, // 13: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
+	12, // 14: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
+	30, // 15: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	30, // 16: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	19, // 17: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	19, // 18: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	33, // 19: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
+	33, // 20: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
+	33, // 21: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
+	33, // 22: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
+	9,  // 23: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
+	30, // 24: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
+	30, // 25: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
+	9,  // 26: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
+	2,  // 27: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
+	4,  // 28: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
+	6,  // 29: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
+	10, // 30: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
+	13, // 31: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
+	15, // 32: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
+	17, // 33: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
+	20, // 34: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
+	22, // 35: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
+	24, // 36: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
+	26, // 37: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
+	28, // 38: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
+	3,  // 39: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
+	5,  // 40: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
+	8,  // 41: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
+	11, // 42: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
+	14, // 43: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
+	16, // 44: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
+	18, // 45: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
+	21, // 46: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
+	23, // 47: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
+	25, // 48: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
+	27, // 49: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
+	29, // 50: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
+	39, // [39:51] is the sub-list for method output_type
+	27, // [27:39] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_nemo_status_v1_status_proto_init() }
@@ -2228,7 +2231,6 @@ func file_nemo_status_v1_status_proto_init() {
 	if File_nemo_status_v1_status_proto != nil {
 		return
 	}
-	file_nemo_status_v1_status_proto_msgTypes[0].OneofWrappers = []any{}
 	file_nemo_status_v1_status_proto_msgTypes[4].OneofWrappers = []any{}
 	file_nemo_status_v1_status_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}

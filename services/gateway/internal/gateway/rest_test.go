@@ -165,12 +165,12 @@ func TestRESTToolsSpeakNEMOsToolStatus(t *testing.T) {
 		t.Errorf("GET /v1/tools/12 lost the bridge's own fields: %v", inUse)
 	}
 
-	// Nobody uses tool 13: NEMO writes null for its customer and usage;
-	// the gateway leaves the optional ones out and writes a null time.
+	// Nobody uses tool 13: NEMO writes null for its customer and usage,
+	// and so does the gateway (the key is there, its value null).
 	free := get("/v1/tools/13")
 	for _, name := range []string{"customer_name", "current_usage_id", "current_usage_start"} {
-		if v, ok := free[name]; ok && v != nil {
-			t.Errorf("GET /v1/tools/13: %s = %v with nobody using the tool", name, v)
+		if v, ok := free[name]; !ok || v != nil {
+			t.Errorf("GET /v1/tools/13: %s = %v (present: %v), want null with nobody using the tool", name, v, ok)
 		}
 	}
 	wantFree := map[string]any{"problem_descriptions": []any{}, "user": "", "last_user": "Bob Li (bli)", "in_use": false}

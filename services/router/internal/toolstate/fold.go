@@ -13,6 +13,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 // payload is an event's payload, each field kept raw for loose reading.
@@ -214,10 +215,10 @@ func derive(t *statusv1.Tool) {
 		return
 	}
 	if t.User != "" {
-		t.CustomerName = proto.String(customerName(t.User))
+		t.CustomerName = wrapperspb.String(customerName(t.User))
 	}
 	if t.UsageId != 0 {
-		t.CurrentUsageId = proto.Int32(t.UsageId)
+		t.CurrentUsageId = wrapperspb.Int32(t.UsageId)
 	}
 	if t.InUseSince != nil {
 		t.CurrentUsageStart = timestamppb.New(t.InUseSince.AsTime())

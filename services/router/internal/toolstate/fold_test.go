@@ -8,9 +8,9 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -39,7 +39,7 @@ func TestUsageStartAndEnd(t *testing.T) {
 		Id: 12, Name: "Raith EBPG", InUse: true, User: "Alice Martin (amartin)", LastUser: "Alice Martin (amartin)", UsageId: 77, Operational: true,
 		InUseSince: timestamppb.New(start), LastEvent: "tool_enabled", LastEventAt: timestamppb.New(start),
 		Sequence:     "s:00000000000000000001-00000000000000000000",
-		CustomerName: proto.String("Alice Martin"), CurrentUsageId: proto.Int32(77), CurrentUsageStart: timestamppb.New(start),
+		CustomerName: wrapperspb.String("Alice Martin"), CurrentUsageId: wrapperspb.Int32(77), CurrentUsageStart: timestamppb.New(start),
 	}
 	if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
 		t.Errorf("after tool_enabled (-want +got):\n%s", d)
@@ -253,7 +253,7 @@ func TestForceShutdownEndsTheUsage(t *testing.T) {
 		event("1-0", `{"event":"tool_enabled","tool_id":3,"tool_name":"Furnace","usage_id":9,"user_name":"Alice Martin (amartin)","start_time":"2026-11-24T10:00:00Z"}`),
 		event("2-0", `{"event":"task_shutdown","task_id":6,"tool_id":3,"problem_description":"Exposed wiring","force_shutdown":false,"safety_hazard":true,"cancelled":false,"resolved":false,"created_at":"2026-11-24T10:10:00Z","updated_at":"2026-11-24T10:10:00Z"}`),
 	)
-	if !got.GetInUse() || got.GetCustomerName() != "Alice Martin" {
+	if !got.GetInUse() || got.GetCustomerName().GetValue() != "Alice Martin" {
 		t.Errorf("after a safety hazard alone: %v; want Alice Martin still using it", got)
 	}
 }
@@ -326,8 +326,8 @@ func TestStateNeverContradictsItself(t *testing.T) {
 				t.Fatalf("run %d, after %s: problematic %v with %d open tasks", run, p, state.GetProblematic(), len(state.GetOpenTasks()))
 			case !state.GetInUse() && (state.GetUser() != "" || state.CustomerName != nil || state.CurrentUsageId != nil || state.CurrentUsageStart != nil):
 				t.Fatalf("run %d, after %s: nobody uses the tool, yet %v", run, p, state)
-			case state.GetInUse() && state.GetCustomerName() != customerName(state.GetUser()):
-				t.Fatalf("run %d, after %s: customer_name %q for user %q", run, p, state.GetCustomerName(), state.GetUser())
+			case state.GetInUse() && state.GetCustomerName().GetValue() != customerName(state.GetUser()):
+				t.Fatalf("run %d, after %s: customer_name %q for user %q", run, p, state.GetCustomerName().GetValue(), state.GetUser())
 			}
 		}
 	}
