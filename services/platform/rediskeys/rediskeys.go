@@ -19,8 +19,11 @@ const (
 	Counters           = "nemo:bridge:counters"
 	CounterEventsIn    = "events_in"
 	CounterMessagesOut = "messages_out"
-	// ControlChannel is the NEMO plugin's control channel; routers reload
-	// their rules on ReloadConfig there.
+	// ControlList is where the NEMO plugin asks its bridge to reload: it
+	// LPUSHes ReloadConfig there. Routers pop it and pass each reload on
+	// ControlChannel, the channel of the same name that every router
+	// follows and reloads its rules on.
+	ControlList    = "nemo_mqtt_bridge_control"
 	ControlChannel = "nemo_mqtt_bridge_control"
 	ReloadConfig   = "reload_config"
 )
