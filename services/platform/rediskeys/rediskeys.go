@@ -26,4 +26,11 @@ const (
 	ControlList    = "nemo_mqtt_bridge_control"
 	ControlChannel = "nemo_mqtt_bridge_control"
 	ReloadConfig   = "reload_config"
+	// BridgeStatus is the string the NEMO plugin's page reads to tell
+	// whether the bridge is connected to the broker: the active publisher
+	// keeps BridgeConnected or BridgeDisconnected there with a TTL, so
+	// that a dead bridge's status expires.
+	BridgeStatus       = "nemo_mqtt_bridge_status"
+	BridgeConnected    = "connected"
+	BridgeDisconnected = "disconnected"
 )
