@@ -13,13 +13,15 @@ import (
 
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/nemo-mqtt-bridge/bridge/test/harness"
 )
 
 // `make run` with nothing installed: devstack's embedded Redis and broker,
 // the services, and the demo lab; its events reach the embedded broker,
-// and every tool's state is there, retained.
+// every tool's state is there, retained, and the NEMO plugin's bridge
+// status is in the embedded Redis.
 func TestMakeRunStackDeliversTheDemo(t *testing.T) {
 	t.Parallel()
 	bin, err := harness.BuildRace()
@@ -112,6 +114,11 @@ func TestMakeRunStackDeliversTheDemo(t *testing.T) {
 		}
 		return nil
 	})
+	// The NEMO plugin's page, reading the embedded Redis, finds the
+	// bridge connected.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(ports[1]), DB: 1})
+	defer rdb.Close()
+	eventually(t, 30*time.Second, func() error { return statusIs(t, rdb, "connected") })
 }
 
 // consecutiveFree finds a port with the next n-1 free as well.

@@ -60,9 +60,9 @@ func replaceFile(t *testing.T, path, content string) {
 	}
 }
 
-func rulesClient(t *testing.T, p *harness.Pipeline) routerv1.RouterServiceClient {
+func rulesClient(t *testing.T, router *harness.Service) routerv1.RouterServiceClient {
 	t.Helper()
-	conn, err := grpc.NewClient(p.Router.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(router.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestRulesReloadWhileEventsFlow(t *testing.T) {
 	p := startPipeline(t, harness.PipelineOptions{Router: []string{"-rules", path}})
 	plugin := subscribe(t, p, "nemo/tools/+/enabled")
 	copies := subscribe(t, p, "copies/#")
-	rc := rulesClient(t, p)
+	rc := rulesClient(t, p.Router)
 	before := rulesInForce(t, rc).GetVersion()
 
 	// 2,000 events over about 2 s; the file is replaced half a second in.

@@ -62,8 +62,9 @@ func grep(text, word string) string {
 }
 
 // startPublisherPair starts Redis, mosquitto and two publishers with one
-// client id sharing a lease in Redis: the first is active (and ready), the
-// second stands by. The returned pipeline has no router or ingest yet.
+// client id sharing a lease in Redis, which holds the NEMO plugin's
+// bridge status as well: the first is active (and ready), the second
+// stands by. The returned pipeline has no router or ingest yet.
 func startPublisherPair(t *testing.T, clientID string, extra ...string) (p *harness.Pipeline, active, standby *harness.Service) {
 	t.Helper()
 	bin, err := harness.BuildRace()
@@ -82,7 +83,7 @@ func startPublisherPair(t *testing.T, clientID string, extra ...string) (p *harn
 		t.Fatal(err)
 	}
 	args := append([]string{"-mqtt-url", p.Broker.TLSURL(), "-mqtt-ca-file", p.PKI.CAFile,
-		"-mqtt-client-id", clientID, "-lease-redis-url", p.Redis.URL(1)}, extra...)
+		"-mqtt-client-id", clientID, "-lease-redis-url", p.Redis.URL(1), "-redis-url", p.Redis.URL(1)}, extra...)
 	if active, err = env.StartServiceAs("publisher-a", bin, "publisher", args...); err != nil {
 		t.Fatal(err)
 	}

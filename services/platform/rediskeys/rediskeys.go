@@ -19,8 +19,18 @@ const (
 	Counters           = "nemo:bridge:counters"
 	CounterEventsIn    = "events_in"
 	CounterMessagesOut = "messages_out"
-	// ControlChannel is the NEMO plugin's control channel; routers reload
-	// their rules on ReloadConfig there.
+	// ControlList is where the NEMO plugin asks its bridge to reload: it
+	// LPUSHes ReloadConfig there. Routers pop it and pass each reload on
+	// ControlChannel, the channel of the same name that every router
+	// follows and reloads its rules on.
+	ControlList    = "nemo_mqtt_bridge_control"
 	ControlChannel = "nemo_mqtt_bridge_control"
 	ReloadConfig   = "reload_config"
+	// BridgeStatus is the string the NEMO plugin's page reads to tell
+	// whether the bridge is connected to the broker: the active publisher
+	// keeps BridgeConnected or BridgeDisconnected there with a TTL, so
+	// that a dead bridge's status expires.
+	BridgeStatus       = "nemo_mqtt_bridge_status"
+	BridgeConnected    = "connected"
+	BridgeDisconnected = "disconnected"
 )

@@ -5,15 +5,18 @@ import (
 	"time"
 )
 
-// backoff doubles the wait after each failure up to max, with jitter so that
-// many clients restarting together do not retry in lockstep.
-type backoff struct {
+// Backoff doubles the wait after each failure up to max, with jitter so
+// that many clients restarting together do not retry in lockstep. Links use
+// it to reconnect, and the services to retry Redis through an outage.
+type Backoff struct {
 	min, max, cur time.Duration
 }
 
-func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max} }
+// NewBackoff starts at min and never waits longer than max.
+func NewBackoff(min, max time.Duration) *Backoff { return &Backoff{min: min, max: max} }
 
-func (b *backoff) next() time.Duration {
+// Next is how long to wait after one more failure.
+func (b *Backoff) Next() time.Duration {
 	if b.cur == 0 {
 		b.cur = b.min
 	} else {
@@ -22,4 +25,5 @@ func (b *backoff) next() time.Duration {
 	return b.cur/2 + rand.N(b.cur/2+1)
 }
 
-func (b *backoff) reset() { b.cur = 0 }
+// Reset starts again from min, after a success.
+func (b *Backoff) Reset() { b.cur = 0 }

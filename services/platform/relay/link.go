@@ -124,16 +124,16 @@ func (l *Link[T, R]) WaitIdle(ctx context.Context) error {
 
 // Run keeps a stream open until ctx is cancelled, reconnecting with backoff.
 func (l *Link[T, R]) Run(ctx context.Context) error {
-	backoff := newBackoff(100*time.Millisecond, 5*time.Second)
+	backoff := NewBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
 		err := l.session(ctx)
 		l.cfg.OnConnected(false)
 		if ctx.Err() != nil {
 			break
 		}
-		delay := backoff.next()
+		delay := backoff.Next()
 		if err == nil {
-			backoff.reset()
+			backoff.Reset()
 		}
 		l.cfg.Log.Warn("stream to next hop closed; reconnecting", "to", l.cfg.Name, "err", err, "retry_in", delay, "pending", l.Pending())
 		select {

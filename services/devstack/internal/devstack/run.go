@@ -79,7 +79,7 @@ func services(o Options, redisURL, mqttURL string) ([]*child, error) {
 	routerAddr, _ := o.ports("router")
 	ingestAddr, _ := o.ports("ingest")
 	args := map[string][]string{
-		"publisher": {"-mqtt-url", mqttURL},
+		"publisher": {"-mqtt-url", mqttURL, "-redis-url", redisURL},
 		"router":    {"-publisher-addr", publisherAddr, "-redis-url", redisURL},
 		"ingest":    {"-redis-url", redisURL, "-router-addr", routerAddr, "-ingest-mode", o.IngestMode},
 		"gateway": {"-redis-url", redisURL, "-ingest-mode", o.IngestMode,

@@ -69,6 +69,15 @@ func (l *Lease) Holder(ctx context.Context) string {
 	return h
 }
 
+// Held reports whether this publisher holds the lease now.
+func (l *Lease) Held(ctx context.Context) (bool, error) {
+	h, err := l.rdb.Get(ctx, l.key).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	return err == nil && h == l.token, err
+}
+
 // Acquire waits until this publisher holds the lease and returns its fencing
 // number, which grows with every takeover: logs and the status topic carry
 // it, so a takeover can be told from a flap.

@@ -21,6 +21,9 @@ type Options struct {
 	// PresenceTopic, when set, gets "online"/"offline" for tool displays
 	// over a second connection (see mqttsession.Presence).
 	PresenceTopic string
+	// RedisURL is NEMO's Redis, where the active publisher keeps the
+	// NEMO plugin's bridge status (see pluginstatus); empty: not kept.
+	RedisURL string
 }
 
 // Bind registers the publisher's flags.
@@ -40,6 +43,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.MQTT.KeepAlive, "mqtt-keepalive", 30*time.Second, "MQTT keepalive interval")
 	fs.DurationVar(&o.MQTT.SessionExpiry, "mqtt-session-expiry", 10*time.Minute, "how long the broker keeps the session across a reconnect, so unacknowledged messages are resent")
 	fs.StringVar(&o.MQTT.StatusTopic, "status-topic", "nemo/bridge/status", "retained topic where the bridge says it is online or offline (also its last will); empty: off")
+	fs.StringVar(&o.RedisURL, "redis-url", "", "NEMO's Redis, the database its plugin uses (as ingest's -redis-url): the active publisher keeps nemo_mqtt_bridge_status there, connected or disconnected, which the plugin's page shows (empty: not kept)")
 	fs.StringVar(&o.LeaseRedisURL, "lease-redis-url", "", "Redis holding the lease that lets only one publisher per client id be active; others stand by (empty: no lease, run one publisher)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 5*time.Second, "how long a dead publisher's lease lasts before a standby takes over")
 	fs.StringVar(&o.PresenceTopic, "presence-topic", "", "retained topic where tool displays read whether the bridge is up, as plain online or offline (also the last will of a second connection, client id <client-id>-presence), for example nemo/server/status; empty: off")

@@ -2,7 +2,9 @@ package publisher
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,18 +14,27 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/lease"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pluginstatus"
 )
 
 // Run runs the publisher until ctx is cancelled.
 func Run(ctx context.Context, o Options) error {
-	var rdb *redis.Client
-	if o.LeaseRedisURL != "" {
-		redisOpts, err := redis.ParseURL(o.LeaseRedisURL)
-		if err != nil {
-			return fmt.Errorf("-lease-redis-url %q: %w", o.LeaseRedisURL, err)
+	leaseRedis, err := openRedis("lease-redis-url", o.LeaseRedisURL)
+	if err != nil {
+		return err
+	}
+	if leaseRedis != nil {
+		defer leaseRedis.Close()
+	}
+	// One client when both flags name the same Redis, as they usually do.
+	statusRedis := leaseRedis
+	if o.RedisURL != o.LeaseRedisURL {
+		if statusRedis, err = openRedis("redis-url", o.RedisURL); err != nil {
+			return err
 		}
-		rdb = redis.NewClient(redisOpts)
-		defer rdb.Close()
+		if statusRedis != nil {
+			defer statusRedis.Close()
+		}
 	}
 	o.MQTT.Version = service.Version
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
@@ -32,21 +43,49 @@ func Run(ctx context.Context, o Options) error {
 		publisherv1.RegisterPublisherServiceServer(rt.GRPC, srv)
 		return func(ctx context.Context) error {
 			var held *lease.Lease
-			if rdb != nil {
-				held = lease.New(rdb, o.MQTT.ClientID, o.LeaseTTL, rt.Log)
+			if leaseRedis != nil {
+				held = lease.New(leaseRedis, o.MQTT.ClientID, o.LeaseTTL, rt.Log)
 				fence, err := held.Acquire(ctx)
 				if err != nil {
 					return nil // stopped while standing by
 				}
 				rt.Log.Info("holding the MQTT session for this client id", "client_id", o.MQTT.ClientID, "fence", fence)
 			}
-			return serve(ctx, o, rt, m, srv, held)
+			// Only the active publisher gets here: a standby never writes
+			// the plugin's status over the active one's.
+			var status *pluginstatus.Keeper
+			if statusRedis != nil {
+				var active func(context.Context) (bool, error)
+				if held != nil {
+					active = held.Held
+				}
+				status = pluginstatus.New(statusRedis, active, rt.Log)
+			}
+			return serve(ctx, o, rt, m, srv, held, status)
 		}, nil
 	})
 }
 
+// openRedis makes a client of the Redis at rawURL, nil for "". A mistake
+// in the URL is reported without the URL, which may hold a password.
+func openRedis(flagName, rawURL string) (*redis.Client, error) {
+	if rawURL == "" {
+		return nil, nil
+	}
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		var bad *url.Error
+		if errors.As(err, &bad) {
+			err = bad.Err
+		}
+		return nil, fmt.Errorf("-%s: not a Redis URL (redis://[[user]:password@]host[:port][/db]): %w", flagName, err)
+	}
+	return redis.NewClient(opts), nil
+}
+
 // serve owns the MQTT session while this publisher is the active one.
-func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv *server, held *lease.Lease) error {
+// status, when not nil, keeps the NEMO plugin's bridge status meanwhile.
+func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv *server, held *lease.Lease, status *pluginstatus.Keeper) error {
 	// The session outlives ctx so that messages in flight at shutdown can
 	// still be acknowledged before it disconnects.
 	sessionCtx, closeSession := context.WithCancel(context.Background())
@@ -54,6 +93,9 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 	session, err := mqttsession.Start(sessionCtx, o.MQTT, rt.Log, func(st mqttsession.State) {
 		rt.SetServing(st.Connected)
 		m.connected.Set(map[bool]float64{true: 1}[st.Connected])
+		if status != nil {
+			status.Connected(st.Connected)
+		}
 	})
 	if err != nil {
 		return err
@@ -72,6 +114,17 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 		}
 	}
 
+	// The status is kept until the stop begins; the stop writes the last
+	// one itself, once it knows whether it hands over cleanly.
+	statusCtx, stopStatus := context.WithCancel(ctx)
+	defer stopStatus()
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		if status != nil {
+			status.Run(statusCtx)
+		}
+	}()
 	lost := make(chan error, 1)
 	keepCtx, stopKeeping := context.WithCancel(ctx)
 	defer stopKeeping()
@@ -89,6 +142,8 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 			result = err
 		}
 	}
+	stopStatus()
+	<-statusDone
 	srv.shutdown()
 	d.Close()
 	stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -97,8 +152,20 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 	if presence != nil {
 		presence.Stop(stopCtx, result == nil)
 	}
-	if held != nil && result == nil {
-		held.Release(stopCtx)
+	if result == nil {
+		// Before the lease is released, so that the "connected" of a
+		// standby taking over comes after this and stays. Not when the
+		// lease was lost: the publisher taking over says "connected".
+		if status != nil {
+			// A time of its own: a broker slow to let go may have used
+			// up stopCtx.
+			lastCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			status.Stopped(lastCtx)
+		}
+		if held != nil {
+			held.Release(stopCtx)
+		}
 	}
 	return result
 }

@@ -62,6 +62,9 @@ func Run(ctx context.Context, o Options) error {
 			if rdb != nil {
 				go srv.state.open(ctx)
 				go srv.recent.run(ctx)
+				// With built-in rules too: the plugin's list must never
+				// grow, whatever rules this router has.
+				go consumeControlList(ctx, rdb, rt.Log)
 				if o.RulesFile != "" {
 					go followControl(ctx, rdb, book, rt.Log)
 				}
