@@ -71,7 +71,7 @@ func TestDisplaysProfile(t *testing.T) {
 		{"tool enabled, summer time", "nemo/tools/12/enabled",
 			`{"event":"tool_enabled","tool_id":12,"tool_name":"Furnace","usage_id":9,"user_name":"Emilio Rossi (Admin)","start_time":"2026-07-04T17:30:00Z"}`,
 			map[string]string{
-				status:               `{"event_type":"enabled","in_use":false,"timestamp":"Jul 4, 10:30 AM","time_label":"Enabled Since","user_label":"Last User","user_name":"Emilio Rossi","tool_name":"Furnace"}`,
+				status:               `{"event_type":"enabled","in_use":false,"timestamp":"Jul 04, 10:30 AM","time_label":"Enabled Since","user_label":"Last User","user_name":"Emilio Rossi","tool_name":"Furnace"}`,
 				"nemo/server/status": "online",
 			}},
 		{"usage start, winter time, long name", "nemo/tools/Furnace/start",
@@ -82,7 +82,7 @@ func TestDisplaysProfile(t *testing.T) {
 		{"usage end without a user: the last one", "nemo/tools/Furnace/end",
 			`{"event":"tool_usage_end","usage_id":10,"user_id":3,"tool_id":12,"tool_name":"Furnace","start_time":1768507500,"end_time":1768511100}`,
 			map[string]string{
-				status: `{"event_type":"enabled","in_use":false,"timestamp":"Jan 15, 1:05 PM","time_label":"Enabled Since","user_label":"Last User","user_name":"Bartholomew","tool_name":"Furnace"}`,
+				status: `{"event_type":"enabled","in_use":false,"timestamp":"Jan 15, 01:05 PM","time_label":"Enabled Since","user_label":"Last User","user_name":"Bartholomew","tool_name":"Furnace"}`,
 			}},
 		{"non-operational", "nemo/tools/12/non-operational",
 			`{"event":"tool_non_operational","tool_id":12,"tool_name":"Furnace","timestamp":"2026-07-04T18:00:00Z"}`,

@@ -173,7 +173,7 @@ func TestDryRunWithDisplays(t *testing.T) {
 	}
 	want := []string{
 		`nemo/tools/12/enabled {"event":"tool_usage_start","tool_id":12,"tool_name":"Furnace","user_name":"Emilio Rossi (Admin)","start_time":"2026-07-04T17:30:00Z"}`,
-		`nemo/esp32/12/status {"event_type":"active","in_use":true,"timestamp":"Jul 4, 10:30 AM","time_label":"Enabled Since","user_label":"User","user_name":"Emilio Rossi","tool_name":"Furnace"}`,
+		`nemo/esp32/12/status {"event_type":"active","in_use":true,"timestamp":"Jul 04, 10:30 AM","time_label":"Enabled Since","user_label":"User","user_name":"Emilio Rossi","tool_name":"Furnace"}`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -136,16 +136,16 @@ func displayGolden(longName, longDesc string) []goldenCase {
 	}
 	return []goldenCase{
 		{pluginEvent{"tool enabled, role suffix", env("nemo/tools/12/enabled", `{"event":"tool_enabled","tool_id":12,"tool_name":"Furnace","usage_id":9,"user_name":"Emilio Rossi (Admin)","start_time":"2026-07-04T17:30:00Z"}`), summer}, []displayMsg{
-			screen("nemo/esp32/12/status", `{"event_type":"enabled","in_use":false,"time_label":"Enabled Since","timestamp":"Jul 4, 10:30 AM","tool_name":"Furnace","user_label":"Last User","user_name":"Emilio Rossi"}`),
+			screen("nemo/esp32/12/status", `{"event_type":"enabled","in_use":false,"time_label":"Enabled Since","timestamp":"Jul 04, 10:30 AM","tool_name":"Furnace","user_label":"Last User","user_name":"Emilio Rossi"}`),
 		}},
 		{pluginEvent{"usage start, winter, long user name", env("nemo/tools/Furnace/start", `{"event":"tool_usage_start","usage_id":10,"user_id":3,"user_name":"Bartholomew Fitzgerald-Smythe (Staff)","tool_id":12,"tool_name":"Furnace","start_time":1768507500,"end_time":null}`), winter}, []displayMsg{
 			screen("nemo/esp32/12/status", `{"event_type":"active","in_use":true,"time_label":"Enabled Since","timestamp":"Jan 15, 12:05 PM","tool_name":"Furnace","user_label":"User","user_name":"Bartholomew"}`),
 		}},
 		{pluginEvent{"usage end, no user: the last one", env("nemo/tools/Furnace/end", `{"event":"tool_usage_end","usage_id":10,"user_id":3,"tool_id":"12","tool_name":"Furnace","start_time":1768507500,"end_time":1768511100.25}`), winter.Add(time.Hour)}, []displayMsg{
-			screen("nemo/esp32/12/status", `{"event_type":"enabled","in_use":false,"time_label":"Enabled Since","timestamp":"Jan 15, 1:05 PM","tool_name":"Furnace","user_label":"Last User","user_name":"Bartholomew"}`),
+			screen("nemo/esp32/12/status", `{"event_type":"enabled","in_use":false,"time_label":"Enabled Since","timestamp":"Jan 15, 01:05 PM","tool_name":"Furnace","user_label":"Last User","user_name":"Bartholomew"}`),
 		}},
 		{pluginEvent{"tool disabled, summer", env("nemo/tools/12/disabled", `{"event":"tool_disabled","tool_id":12,"tool_name":"Furnace","usage_id":9,"user_name":null,"end_time":"2026-07-04T23:59:00Z"}`), summer.Add(6 * time.Hour)}, []displayMsg{
-			screen("nemo/esp32/12/status", `{"event_type":"disabled","in_use":false,"time_label":"Disabled Since","timestamp":"Jul 4, 4:59 PM","tool_name":"Furnace","user_label":"Last User","user_name":"Bartholomew"}`),
+			screen("nemo/esp32/12/status", `{"event_type":"disabled","in_use":false,"time_label":"Disabled Since","timestamp":"Jul 04, 04:59 PM","tool_name":"Furnace","user_label":"Last User","user_name":"Bartholomew"}`),
 		}},
 		{pluginEvent{"non-operational", env("nemo/tools/12/non-operational", `{"event":"tool_non_operational","tool_id":12,"tool_name":"Furnace","timestamp":1783188000}`), summer}, []displayMsg{
 			screen("nemo/esp32/12/operational", `{"operational":false,"timestamp":"2026-07-04T18:00:00Z","tool_id":12,"tool_name":"Furnace"}`),
@@ -258,6 +258,34 @@ func TestDisplayMessagesStayUnder240Bytes(t *testing.T) {
 					t.Errorf("%s: %d bytes: %s", m.GetTopic(), n, m.GetPayload())
 				}
 			}
+		}
+	}
+}
+
+// A screen shows when NEMO says the tool was enabled, as the display
+// server wrote it ("%b %d, %I:%M %p", day and hour zero-padded), not when
+// the bridge read the event: after a backlog, the real time.
+func TestDisplayTimeIsNEMOsInTheServersFormat(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := mustWith(t, Displays(), Settings{DisplayLocation: la})
+	for start, want := range map[string]string{
+		"2026-12-01T04:18:00Z": "Nov 30, 08:18 PM",
+		"2026-11-04T17:03:00Z": "Nov 04, 09:03 AM",
+		"2026-07-04T07:00:00Z": "Jul 04, 12:00 AM",
+	} {
+		ev := event("nemo/tools/12/enabled", `{"event":"tool_enabled","tool_id":12,"tool_name":"Furnace","user_name":"Ada","start_time":"`+start+`"}`)
+		ev.WrittenAt = timestamppb.New(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC))
+		ev.ReadAt = timestamppb.New(time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC))
+		msgs, _, err := set.Apply(ev, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ Timestamp string }
+		if err := json.Unmarshal(msgs[0].GetPayload(), &got); err != nil || got.Timestamp != want {
+			t.Errorf("start_time %s: %q, want %q (%v)", start, got.Timestamp, want, err)
 		}
 	}
 }

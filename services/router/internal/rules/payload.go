@@ -156,8 +156,10 @@ type timeValue struct {
 }
 
 // DefaultDisplayTimeLayout is how "format: display" writes a time unless
-// the router is told otherwise, in the display time zone: "Nov 24, 10:03 AM".
-const DefaultDisplayTimeLayout = "Jan 2, 3:04 PM"
+// the router is told otherwise, in the display time zone: "Nov 04, 09:03
+// AM", byte for byte what the display server it replaces wrote with
+// strftime("%b %d, %I:%M %p"), day and hour zero-padded.
+const DefaultDisplayTimeLayout = "Jan 02, 03:04 PM"
 
 func (v timeValue) eval(sc *scope) (json.RawMessage, bool) {
 	when, ok := time.Time{}, false
