@@ -206,27 +206,31 @@ func (v personValue) eval(sc *scope) (json.RawMessage, bool) {
 	return jsonString(name), true
 }
 
-// DisplayName shortens a NEMO user name for a small screen: the role in
-// parentheses at the end goes ("Emilio Rossi (Admin)" → "Emilio Rossi"),
-// and a name longer than max characters becomes the first name, cut to
-// max.
+// DisplayName is a NEMO user name as the display server it replaces
+// showed it: the part before the first "(" (NEMO adds the role in
+// parentheses, and people a nickname: "Li (Lily) Wu (lwu)" is "Li"),
+// without white space around it; when that is longer than max characters,
+// its first word, cut to max. Python's
+//
+//	name = full_user_name.split('(')[0].strip()
+//	if len(name) > max_name_length: name = name.split()[0][:max_name_length]
+//
+// counting characters as Python does (code points) and with Python's
+// white space.
 func DisplayName(name string, max int) string {
-	name = strings.TrimSpace(name)
-	for strings.HasSuffix(name, ")") {
-		open := strings.LastIndex(name, "(")
-		if open < 0 {
-			break
-		}
-		name = strings.TrimSpace(name[:open])
-	}
+	name, _, _ = strings.Cut(name, "(")
+	name = strings.TrimFunc(name, pythonSpace)
 	if utf8.RuneCountInString(name) <= max {
 		return name
 	}
-	first := []rune(strings.Fields(name)[0])
-	if len(first) > max {
-		first = first[:max]
-	}
-	return string(first)
+	first := []rune(strings.FieldsFunc(name, pythonSpace)[0])
+	return string(first[:min(max, len(first))])
+}
+
+// pythonSpace is white space as Python's str.split and str.strip see it:
+// Go's, and the separators U+001C to U+001F.
+func pythonSpace(r rune) bool {
+	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
 }
 
 // withDefault stands in def when v holds nothing.

@@ -210,20 +210,40 @@ func TestSignTrueWithoutKeyIsRefused(t *testing.T) {
 	}
 }
 
+// DisplayName shows a name as the display server did:
+// full_user_name.split('(')[0].strip(), then, when longer than the
+// maximum, name.split()[0][:max]; the wants are what Python 3 prints.
 func TestDisplayName(t *testing.T) {
-	for in, want := range map[string]string{
-		"Emilio Rossi (Admin)":             "Emilio Rossi",
-		"  Ada  ":                          "Ada",
-		"Bartholomew Fitzgerald":           "Bartholomew",
-		"Maximiliansupercalifragilistic X": "Maximiliansup",
-		"Jo (Staff) (Admin)":               "Jo",
-		"(Admin)":                          "",
-		"":                                 "",
-		"Zoë Ångström-Øster (User)":        "Zoë",
-		"Al (x) Bo":                        "Al (x) Bo",
+	for _, tc := range []struct {
+		name string
+		max  int
+		want string
+	}{
+		{"Li (Lily) Wu (lwu)", 13, "Li"},
+		{"Alex Denton (admin)", 13, "Alex Denton"},
+		{"Maximilian Mustermann (mm)", 13, "Maximilian"},
+		{"Emilio Rossi (Admin)", 13, "Emilio Rossi"},
+		{"Al (x) Bo", 13, "Al"},
+		{"Jo (Staff) (Admin)", 13, "Jo"},
+		{"(Admin)", 13, ""},
+		{"", 13, ""},
+		{"  Ada  ", 13, "Ada"},
+		{"Alexandria Oc", 13, "Alexandria Oc"},
+		{"Alexandria Ocas", 13, "Alexandria"},
+		{"Bartholomew Fitzgerald", 13, "Bartholomew"},
+		{"Maximiliansupercalifragilistic X", 13, "Maximiliansup"},
+		{"Jean-Baptiste Poquelin", 13, "Jean-Baptiste"},
+		{"Zoë Ångström-Øster (User)", 13, "Zoë"},
+		{"李小龍 (Bruce Lee)", 13, "李小龍"},
+		{"李小龍歐陽娜娜司馬相如諸葛亮孔明", 13, "李小龍歐陽娜娜司馬相如諸葛"},
+		{"🔬🔬🔬🔬🔬🔬🔬 🔬🔬🔬🔬🔬🔬🔬", 13, "🔬🔬🔬🔬🔬🔬🔬"},
+		{"\u3000Ada\u3000Byron\u3000Lovelace\u3000", 13, "Ada"},
+		{"Ada\x1cLovelace-Byron-King", 13, "Ada"}, // Python splits at U+001C too
+		{"Emilio Rossi (Admin)", 4, "Emil"},
+		{"Ada Lovelace", 5, "Ada"},
 	} {
-		if got := DisplayName(in, 13); got != want {
-			t.Errorf("DisplayName(%q) = %q, want %q", in, got, want)
+		if got := DisplayName(tc.name, tc.max); got != tc.want {
+			t.Errorf("DisplayName(%q, %d) = %q, want %q", tc.name, tc.max, got, tc.want)
 		}
 	}
 }
