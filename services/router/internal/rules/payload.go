@@ -3,7 +3,6 @@ package rules
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -302,81 +301,6 @@ func cut(r []rune, n int) string {
 		return ""
 	}
 	return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
-}
-
-// builtField is one field of a payload being built.
-type builtField struct {
-	name string
-	raw  json.RawMessage
-	fit  bool
-	// For a fitted text: its characters, and how many are kept.
-	text []rune
-	keep int
-}
-
-func evalFields(sc *scope, fields []namedValue) []builtField {
-	out := make([]builtField, len(fields))
-	for i, f := range fields {
-		raw, ok := f.v.eval(sc)
-		if !ok {
-			raw = jsonNull
-		}
-		out[i] = builtField{name: f.name, raw: raw, fit: f.fit}
-	}
-	return out
-}
-
-func encodeObject(fields []builtField) []byte {
-	out := []byte{'{'}
-	for i, f := range fields {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(append(append(out, jsonString(f.name)...), ':'), f.raw...)
-	}
-	return append(out, '}')
-}
-
-// fitPayload shortens the texts marked fit, the longest first, until the
-// topic and the payload together take at most maxBytes bytes. It fails
-// when they cannot: what is left is not text that may be shortened.
-func fitPayload(topic string, fields []builtField, maxBytes int) ([]byte, error) {
-	for i := range fields {
-		f := &fields[i]
-		var s string
-		if f.fit && json.Unmarshal(f.raw, &s) == nil {
-			f.text, f.keep = []rune(s), utf8.RuneCountInString(s)
-		} else {
-			f.fit = false
-		}
-	}
-	for {
-		payload := encodeObject(fields)
-		size := len(topic) + len(payload)
-		if size <= maxBytes {
-			return payload, nil
-		}
-		longest := -1
-		for i, f := range fields {
-			if f.fit && f.keep > 0 && (longest < 0 || len(f.raw) > len(fields[longest].raw)) {
-				longest = i
-			}
-		}
-		if longest < 0 {
-			return nil, fmt.Errorf("the message takes %d bytes with its topic, over max_bytes %d, and no text marked fit is left to shorten", size, maxBytes)
-		}
-		f := &fields[longest]
-		excess := size - maxBytes
-		if f.keep == len(f.text) {
-			excess += len("…") // the ellipsis that marks the cut
-		}
-		f.keep = max(0, f.keep-excess)
-		s := ""
-		if f.keep > 0 {
-			s = strings.TrimRightFunc(string(f.text[:f.keep]), unicode.IsSpace) + "…"
-		}
-		f.raw = jsonString(s)
-	}
 }
 
 // newestOpenTask is the task opened last among those still open.

@@ -1,0 +1,137 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// Letters names are drawn from: ASCII (with what JSON escapes), accented
+// Latin, CJK and emoji (one with a variation selector).
+var namePools = [][]rune{
+	[]rune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789    -.'&<>/\"\\\t\x01"),
+	[]rune("éèêëàâäçîïôöùûüÿñßæøåÉÈÀÇÔÖÜŁłŒœŠšŽžĞğİıŞşȘțŐű"),
+	[]rune("東京大学電子顕微鏡室李小龍歐陽娜娜司馬相如諸葛亮孔明한국어"),
+	[]rune("🔬🧪🔥💧🧲🦠⚗\ufe0f"),
+}
+
+// randomName is up to max characters, each from one of the pools the
+// name draws from.
+func randomName(rng *rand.Rand, max int) string {
+	var pools [][]rune
+	for len(pools) == 0 {
+		for _, p := range namePools {
+			if rng.IntN(2) == 0 {
+				pools = append(pools, p)
+			}
+		}
+	}
+	r := make([]rune, rng.IntN(max+1))
+	for i := range r {
+		p := pools[rng.IntN(len(pools))]
+		r[i] = p[rng.IntN(len(p))]
+	}
+	return string(r)
+}
+
+// Whatever the names, every screen message, topic included, takes at most
+// max_bytes (239) bytes, and a name cut to fit is cut no further than
+// needed: with one more of its characters back, the message would be too
+// long.
+func TestScreenNamesAreCutToTheLongestThatFits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 2026))
+	for i := range 400 {
+		toolName, userName := randomName(rng, 120), randomName(rng, 30)
+		if rng.IntN(3) == 0 {
+			userName += " (" + randomName(rng, 8) + ")"
+		}
+		toolID := rng.IntN(1_000_000_000)
+		payload, _ := json.Marshal(map[string]any{"event": "tool_usage_start", "tool_id": toolID, "tool_name": toolName, "user_name": userName, "start_time": 1768507500})
+		msgs, _, err := Displays().Apply(event("nemo/tools/x/start", string(payload)), nil)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("%d: %v %v", i, msgs, err)
+		}
+		m := screenMsg{topic: msgs[0].GetTopic(), payload: msgs[0].GetPayload(), max: 239, marker: "…"}
+		if m.size() > m.max {
+			t.Errorf("%d: %s takes %d bytes: %s", i, m.topic, m.size(), m.payload)
+		}
+		m.checkCut(t, "tool_name", toolName)
+		m.checkCut(t, "user_name", DisplayName(userName, DefaultDisplayNameLength))
+	}
+}
+
+// The names of the issue: a tool named in 56 CJK characters was cut to
+// nothing, and a long French name lost far more than needed, as excess
+// bytes were taken off as characters.
+func TestLongNamesKeepWhatFits(t *testing.T) {
+	for _, name := range []string{
+		strings.Repeat("東京大学電子顕微鏡室", 6)[:56*3],
+		"Spectromètre de masse à temps de vol équipé d'une source électrospray, salle blanche numéro deux",
+	} {
+		payload, _ := json.Marshal(map[string]any{"event": "tool_enabled", "tool_id": 12, "tool_name": name, "user_name": "Zoë", "start_time": 1768507500})
+		msgs, _, err := Displays().Apply(event("nemo/tools/12/enabled", string(payload)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := screenMsg{topic: msgs[0].GetTopic(), payload: msgs[0].GetPayload(), max: 239, marker: "…"}
+		if m.size() > m.max || !bytes.Contains(m.payload, []byte(`"tool_name":"`+string([]rune(name)[:10]))) {
+			t.Errorf("%d bytes: %s", m.size(), m.payload)
+		}
+		m.checkCut(t, "tool_name", name)
+	}
+}
+
+// screenMsg is a built message whose texts are checked.
+type screenMsg struct {
+	topic   string
+	payload []byte
+	max     int
+	marker  string
+}
+
+func (m screenMsg) size() int { return len(m.topic) + len(m.payload) }
+
+// checkCut checks that field holds whole, or whole cut to the longest
+// form that fits: the first characters, without white space at the end,
+// and the marker, or nothing.
+func (m screenMsg) checkCut(t *testing.T, field, whole string) {
+	t.Helper()
+	var doc map[string]json.RawMessage
+	var got string
+	if err := json.Unmarshal(m.payload, &doc); err != nil || json.Unmarshal(doc[field], &got) != nil {
+		t.Fatalf("%s: %s: %v", field, m.payload, err)
+	}
+	if got == whole {
+		return
+	}
+	r := []rune(whole)
+	form := func(k int) string {
+		if k == len(r) {
+			return whole
+		}
+		kept := strings.TrimRightFunc(string(r[:k]), unicode.IsSpace)
+		if kept == "" {
+			return ""
+		}
+		return kept + m.marker
+	}
+	kept := -1
+	for k := range r {
+		if form(k) == got {
+			kept = k
+		}
+	}
+	if kept < 0 {
+		t.Errorf("%s %q is not %q cut short", field, got, whole)
+		return
+	}
+	encoded := func(s string) []byte { return []byte(fmt.Sprintf("%q:%s", field, jsonString(s))) }
+	longer := bytes.Replace(m.payload, encoded(got), encoded(form(kept+1)), 1)
+	if len(m.topic)+len(longer) <= m.max {
+		t.Errorf("%s %q cut further than needed: %q fits too, in %d bytes with %s:\n%s", field, whole, form(kept+1), len(m.topic)+len(longer), m.topic, longer)
+	}
+}
