@@ -28,6 +28,7 @@ func (o Options) rulesSettings() (rules.Settings, error) {
 		return st, err
 	}
 	st.DisplayTimeLayout = o.DisplayTimeFormat
+	st.DisplayUTF8 = !o.DisplayASCII
 	key, err := o.signingKey()
 	if err != nil {
 		return st, err

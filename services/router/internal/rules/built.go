@@ -19,9 +19,10 @@ func evalFields(sc *scope, fields []namedValue) []builtField {
 		if !ok {
 			raw = jsonNull
 		}
-		b := builtField{name: f.name, raw: raw}
+		b := builtField{name: f.name}
+		b.raw, _ = sc.asASCII(raw)
 		var s string
-		if f.fit && json.Unmarshal(raw, &s) == nil {
+		if f.fit && json.Unmarshal(b.raw, &s) == nil {
 			// Written as short as JSON allows from the start (a source
 			// may have escaped < as \u003c), as its cut forms are: room
 			// is reckoned from what the message holds.

@@ -41,7 +41,7 @@ func randomName(rng *rand.Rand, max int) string {
 // Whatever the names, every screen message, topic included, takes at most
 // max_bytes (239) bytes, and a name cut to fit is cut no further than
 // needed: with one more of its characters back, the message would be too
-// long.
+// long. In UTF-8 and in ASCII.
 func TestScreenNamesAreCutToTheLongestThatFits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 2026))
 	for i := range 400 {
@@ -51,29 +51,46 @@ func TestScreenNamesAreCutToTheLongestThatFits(t *testing.T) {
 		}
 		toolID := rng.IntN(1_000_000_000)
 		payload, _ := json.Marshal(map[string]any{"event": "tool_usage_start", "tool_id": toolID, "tool_name": toolName, "user_name": userName, "start_time": 1768507500})
-		msgs, _, err := Displays().Apply(event("nemo/tools/x/start", string(payload)), nil)
-		if err != nil || len(msgs) != 1 {
-			t.Fatalf("%d: %v %v", i, msgs, err)
+		for _, utf8 := range []bool{true, false} {
+			set, err := Displays().WithSettings(Settings{DisplayUTF8: utf8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs, _, err := set.Apply(event("nemo/tools/x/start", string(payload)), nil)
+			if err != nil || len(msgs) != 1 {
+				t.Fatalf("%d: %v %v", i, msgs, err)
+			}
+			m := screenMsg{topic: msgs[0].GetTopic(), payload: msgs[0].GetPayload(), max: 239, marker: "…"}
+			if m.size() > m.max {
+				t.Errorf("%d: %s takes %d bytes: %s", i, m.topic, m.size(), m.payload)
+			}
+			wantTool, wantUser := toolName, DisplayName(userName, DefaultDisplayNameLength)
+			if !utf8 {
+				m.marker = "..."
+				if wantTool = ASCII(toolName); strings.TrimSpace(wantTool) == "" && strings.TrimSpace(toolName) != "" {
+					wantTool = fmt.Sprintf("Tool %d", toolID)
+				}
+				wantUser = DisplayName(ASCII(userName), DefaultDisplayNameLength)
+				if i := bytes.IndexFunc(m.payload, func(r rune) bool { return r > unicode.MaxASCII }); i >= 0 {
+					t.Errorf("%d: not ASCII at byte %d: %s", i, i, m.payload)
+				}
+			}
+			m.checkCut(t, "tool_name", wantTool)
+			m.checkCut(t, "user_name", wantUser)
 		}
-		m := screenMsg{topic: msgs[0].GetTopic(), payload: msgs[0].GetPayload(), max: 239, marker: "…"}
-		if m.size() > m.max {
-			t.Errorf("%d: %s takes %d bytes: %s", i, m.topic, m.size(), m.payload)
-		}
-		m.checkCut(t, "tool_name", toolName)
-		m.checkCut(t, "user_name", DisplayName(userName, DefaultDisplayNameLength))
 	}
 }
 
 // The names of the issue: a tool named in 56 CJK characters was cut to
 // nothing, and a long French name lost far more than needed, as excess
-// bytes were taken off as characters.
+// bytes were taken off as characters. In UTF-8, as they are.
 func TestLongNamesKeepWhatFits(t *testing.T) {
 	for _, name := range []string{
 		strings.Repeat("東京大学電子顕微鏡室", 6)[:56*3],
 		"Spectromètre de masse à temps de vol équipé d'une source électrospray, salle blanche numéro deux",
 	} {
 		payload, _ := json.Marshal(map[string]any{"event": "tool_enabled", "tool_id": 12, "tool_name": name, "user_name": "Zoë", "start_time": 1768507500})
-		msgs, _, err := Displays().Apply(event("nemo/tools/12/enabled", string(payload)), nil)
+		msgs, _, err := mustWith(t, Displays(), Settings{DisplayUTF8: true}).Apply(event("nemo/tools/12/enabled", string(payload)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,6 +33,9 @@ type scope struct {
 	// task is the open task an "about: open_task" publish, or one entry of
 	// a tasks list, is about.
 	task *statusv1.Task
+	// ascii: the texts are for the tool screens and written in ASCII (a
+	// file with "screens: true", unless the router says otherwise).
+	ascii bool
 
 	stateDoc map[string]json.RawMessage
 }
@@ -56,6 +59,30 @@ func jsonString(s string) json.RawMessage {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
 	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+// marker ends a text cut short: "…", or "..." for a screen in ASCII,
+// whose font has no "…".
+func (sc *scope) marker() string {
+	if sc.ascii {
+		return "..."
+	}
+	return "…"
+}
+
+// asASCII writes a string value in ASCII when the scope's texts are for
+// the screens; other values stay as they are. lost says the text had
+// something to show and has nothing left, as a name in CJK letters only.
+func (sc *scope) asASCII(raw json.RawMessage) (out json.RawMessage, lost bool) {
+	var s string
+	if !sc.ascii || json.Unmarshal(raw, &s) != nil {
+		return raw, false
+	}
+	a := ASCII(s)
+	if a == s {
+		return raw, false
+	}
+	return jsonString(a), strings.TrimSpace(a) == "" && strings.TrimSpace(s) != ""
 }
 
 func present(raw json.RawMessage, ok bool) bool {
@@ -198,11 +225,17 @@ func (v personValue) eval(sc *scope) (json.RawMessage, bool) {
 	if max == 0 {
 		max = sc.settings.nameLength()
 	}
-	name := DisplayName(sc.in.text(v.path), max)
-	if name == "" {
-		name = DisplayName(sc.state.GetUser(), max)
+	name := sc.in.text(v.path)
+	if DisplayName(name, max) == "" {
+		name = sc.state.GetUser()
 	}
-	return jsonString(name), true
+	// In ASCII first, so that max counts the letters the screen shows
+	// (ß is two); a name with nothing left in ASCII shows as nothing,
+	// never as the last user.
+	if sc.ascii {
+		name = ASCII(name)
+	}
+	return jsonString(DisplayName(name, max)), true
 }
 
 // DisplayName is a NEMO user name as the display server it replaces
@@ -232,12 +265,16 @@ func pythonSpace(r rune) bool {
 	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
 }
 
-// withDefault stands in def when v holds nothing.
+// withDefault stands in def when v holds nothing, or, for a screen in
+// ASCII, a text with nothing left to show: a tool named in CJK letters
+// only shows its default ("Tool 12") rather than an empty name.
 type withDefault struct{ v, def value }
 
 func (w withDefault) eval(sc *scope) (json.RawMessage, bool) {
 	if raw, ok := w.v.eval(sc); ok {
-		return raw, true
+		if raw, lost := sc.asASCII(raw); !lost {
+			return raw, true
+		}
 	}
 	return w.def.eval(sc)
 }
@@ -277,30 +314,37 @@ type shortened struct {
 
 func (s shortened) eval(sc *scope) (json.RawMessage, bool) {
 	raw, ok := s.v.eval(sc)
+	if !ok {
+		return nil, false
+	}
+	// In ASCII first, so that max_chars counts what a screen shows.
+	raw, _ = sc.asASCII(raw)
 	var str string
-	if !ok || json.Unmarshal(raw, &str) != nil {
-		return raw, ok
+	if json.Unmarshal(raw, &str) != nil {
+		return raw, true
 	}
 	if s.firstLine {
 		str, _, _ = strings.Cut(strings.TrimLeftFunc(str, unicode.IsSpace), "\n")
 		str = strings.TrimRightFunc(str, unicode.IsSpace)
 	}
 	if s.maxChars > 0 {
-		str = cut([]rune(str), s.maxChars)
+		str = cut([]rune(str), s.maxChars, sc.marker())
 	}
 	return jsonString(str), true
 }
 
-// cut keeps the first n characters of r, ending in "…" when it shortened
-// them (the ellipsis counting as one of the n).
-func cut(r []rune, n int) string {
+// cut keeps the first n characters of r, ending in marker when it
+// shortened them (the marker counting among the n); too short to hold the
+// marker, the first n characters.
+func cut(r []rune, n int, marker string) string {
 	if len(r) <= n {
 		return string(r)
 	}
-	if n <= 0 {
-		return ""
+	keep := n - utf8.RuneCountInString(marker)
+	if keep < 1 {
+		return string(r[:n])
 	}
-	return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
+	return strings.TrimRightFunc(string(r[:keep]), unicode.IsSpace) + marker
 }
 
 // newestOpenTask is the task opened last among those still open.
