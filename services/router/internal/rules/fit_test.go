@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 )
 
 // Letters names are drawn from: ASCII (with what JSON escapes), accented
@@ -150,5 +152,37 @@ func (m screenMsg) checkCut(t *testing.T, field, whole string) {
 	longer := bytes.Replace(m.payload, encoded(got), encoded(form(kept+1)), 1)
 	if len(m.topic)+len(longer) <= m.max {
 		t.Errorf("%s %q cut further than needed: %q fits too, in %d bytes with %s:\n%s", field, whole, form(kept+1), len(m.topic)+len(longer), m.topic, longer)
+	}
+}
+
+// A list of tasks marked fit gives way in turn: the descriptions (marked
+// fit), the oldest task's first; then the oldest tasks; then the newest
+// task's summary. What is left takes back the room, the newest first, and
+// "shown" says how many tasks are listed.
+func TestFittedTaskListGivesWayInTurn(t *testing.T) {
+	state := &statusv1.Tool{Id: 12, OpenTasks: []*statusv1.Task{
+		{Id: 1, ProblemDescription: "Leak\nsee log"},
+		{Id: 2, ProblemDescription: "Pump\nloud"},
+		{Id: 3, ProblemDescription: "Smoke\nfrom rack"},
+	}}
+	for _, tc := range []struct {
+		maxBytes int
+		want     string // with topic t, one byte
+	}{
+		{200, `{"open":3,"shown":3,"tasks":[{"id":1,"s":"Leak","d":"Leak\nsee log"},{"id":2,"s":"Pump","d":"Pump\nloud"},{"id":3,"s":"Smoke","d":"Smoke\nfrom rack"}]}`},
+		{150, `{"open":3,"shown":3,"tasks":[{"id":1,"s":"Leak","d":"Leak\nse…"},{"id":2,"s":"Pump","d":"Pump\nloud"},{"id":3,"s":"Smoke","d":"Smoke\nfrom rack"}]}`},
+		{130, `{"open":3,"shown":3,"tasks":[{"id":1,"s":"Leak","d":""},{"id":2,"s":"Pump","d":""},{"id":3,"s":"Smoke","d":"Smoke\nfrom rack"}]}`},
+		{110, `{"open":3,"shown":2,"tasks":[{"id":2,"s":"Pump","d":"Pump…"},{"id":3,"s":"Smoke","d":"Smoke\nfrom rack"}]}`},
+		{70, `{"open":3,"shown":1,"tasks":[{"id":3,"s":"Smoke","d":"Smoke\nf…"}]}`},
+		{55, `{"open":3,"shown":1,"tasks":[{"id":3,"s":"","d":""}]}`},
+	} {
+		s := mustParse(t, fmt.Sprintf("rules:\n  - name: r\n    publish:\n      - topic: t\n        max_bytes: %d\n        payload:\n          open: {task_count: open}\n          shown: {task_count: shown}\n          tasks:\n            fit: true\n            tasks:\n              id: {task: id}\n              s: {task: problem_description, first_line: true}\n              d: {task: problem_description, fit: true}\n", tc.maxBytes))
+		msgs, _, err := s.Apply(event("t", `{}`), state)
+		if err != nil {
+			t.Fatalf("max_bytes %d: %v", tc.maxBytes, err)
+		}
+		if got := string(msgs[0].GetPayload()); got != tc.want || 1+len(got) > tc.maxBytes {
+			t.Errorf("max_bytes %d:\n got %s\nwant %s", tc.maxBytes, got, tc.want)
+		}
 	}
 }

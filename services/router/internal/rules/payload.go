@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -162,16 +163,26 @@ func taskDoc(t *statusv1.Task) map[string]json.RawMessage {
 type tasksValue struct{ fields []namedValue }
 
 func (v tasksValue) eval(sc *scope) (json.RawMessage, bool) {
-	out := []byte{'['}
-	for i, t := range sc.state.GetOpenTasks() {
-		if i > 0 {
-			out = append(out, ',')
-		}
+	return v.list(sc).appendJSON(nil), true
+}
+
+func (v tasksValue) list(sc *scope) *taskList {
+	l := &taskList{}
+	for _, t := range sc.state.GetOpenTasks() {
 		each := *sc
 		each.task = t
-		out = append(out, encodeObject(evalFields(&each, v.fields))...)
+		l.entries = append(l.entries, evalFields(&each, v.fields))
 	}
-	return append(out, ']'), true
+	return l
+}
+
+// taskCountValue is how many tasks the tool has open. With shown, it
+// counts those the payload's list holds instead: all of them, unless the
+// list had to drop some to fit (see fitPayload), which then sets it.
+type taskCountValue struct{ shown bool }
+
+func (v taskCountValue) eval(sc *scope) (json.RawMessage, bool) {
+	return json.RawMessage(strconv.Itoa(len(sc.state.GetOpenTasks()))), true
 }
 
 // timeValue is the first of some payload fields that holds a time, else
