@@ -320,6 +320,24 @@ func TestOpenTasksFitAScreen(t *testing.T) {
 	}
 }
 
+// A tool named "Etch/RIE 2" gets more topic levels on NEMO's legacy usage
+// topics, as the plugin gives them; its screen reads the tool's id, and
+// gets the message all the same.
+func TestToolNameWithASlashReachesItsScreen(t *testing.T) {
+	ev := event("nemo/tools/Etch/RIE 2/start", `{"event":"tool_usage_start","usage_id":3,"user_name":"Ada Lovelace (Staff)","tool_id":7,"tool_name":"Etch/RIE 2","start_time":1768507500}`)
+	msgs, _, err := Default().Alongside(Displays()).Apply(ev, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"nemo/tools/Etch/RIE 2/start", "nemo/esp32/7/status"}, topics(msgs)); diff != "" {
+		t.Fatalf("topics (-want +got):\n%s", diff)
+	}
+	want := `{"event_type":"active","in_use":true,"timestamp":"Jan 15, 08:05 PM","time_label":"Enabled Since","user_label":"User","user_name":"Ada Lovelace","tool_name":"Etch/RIE 2"}`
+	if got := string(msgs[1].GetPayload()); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
 // A screen shows when NEMO says the tool was enabled, as the display
 // server wrote it ("%b %d, %I:%M %p", day and hour zero-padded), not when
 // the bridge read the event: after a backlog, the real time.
