@@ -23,6 +23,7 @@ type Options struct {
 	DisplayTimezone   string
 	DisplayNameLength int
 	DisplayTimeFormat string
+	DisplayASCII      bool
 	// Signed payloads; the key itself comes from SigningKeyFile or the
 	// environment variable SIGNING_KEY, never from a flag.
 	SigningKeyFile string
@@ -39,8 +40,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.Int64Var(&o.RecentMessages, "recent-messages", 1000, "delivered messages kept in Redis (nemo:bridge:recent) for the status page's live feed")
 	fs.BoolVar(&o.Displays, "displays", false, "also publish what the ESP32 tool displays read (nemo/esp32/...), with the built-in displays profile, beside the rules")
 	fs.StringVar(&o.DisplayTimezone, "display-timezone", "UTC", "IANA time zone of the times the displays show, for example America/Los_Angeles")
-	fs.StringVar(&o.DisplayTimeFormat, "display-time-format", rules.DefaultDisplayTimeLayout, "how the displays show a time, as a Go time layout (the reference time Mon Jan 2 15:04:05 2006), e.g. \"2 Jan 15:04\"")
+	fs.StringVar(&o.DisplayTimeFormat, "display-time-format", rules.DefaultDisplayTimeLayout, "how the displays show a time, as a Go time layout (the reference time Mon Jan 2 15:04:05 2006); the default is the old display server's \"Nov 04, 09:03 AM\"")
 	fs.IntVar(&o.DisplayNameLength, "display-name-length", rules.DefaultDisplayNameLength, "longest user name a display shows; a longer one becomes the first name, cut to this")
+	fs.BoolVar(&o.DisplayASCII, "display-ascii", true, "write the displays' texts in ASCII, the only letters their fonts have (é as e, ß as ss, … as ..., other letters dropped; a tool name with nothing left as \"Tool 12\"); false sends them in UTF-8 as NEMO wrote them")
 	fs.StringVar(&o.SigningKeyFile, "signing-key-file", "", "file holding the HMAC-SHA256 key that signs payloads (publishes with sign: true, or all with -sign-all); the environment variable SIGNING_KEY gives the key itself instead")
 	fs.BoolVar(&o.SignAll, "sign-all", false, "sign every payload whose publish does not say sign: false (needs a signing key)")
 }

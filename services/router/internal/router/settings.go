@@ -28,6 +28,7 @@ func (o Options) rulesSettings() (rules.Settings, error) {
 		return st, err
 	}
 	st.DisplayTimeLayout = o.DisplayTimeFormat
+	st.DisplayUTF8 = !o.DisplayASCII
 	key, err := o.signingKey()
 	if err != nil {
 		return st, err
@@ -65,7 +66,7 @@ func (o Options) signingKey() ([]byte, error) {
 func checkTimeLayout(layout string) error {
 	probe := time.Date(2001, 11, 23, 19, 45, 0, 0, time.UTC)
 	if layout == "" || probe.Format(layout) == layout {
-		return fmt.Errorf("-display-time-format %q writes no time: give a Go time layout, which writes the reference time Mon Jan 2 15:04:05 2006 as it should look, e.g. \"Jan 2, 3:04 PM\"", layout)
+		return fmt.Errorf("-display-time-format %q writes no time: give a Go time layout, which writes the reference time Mon Jan 2 15:04:05 2006 as it should look, e.g. \"Jan 02, 03:04 PM\"", layout)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +17,12 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/envflag"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/rules"
 )
 
 func defaultOptions() Options {
-	return Options{DisplayTimezone: "UTC", DisplayNameLength: rules.DefaultDisplayNameLength, DisplayTimeFormat: rules.DefaultDisplayTimeLayout}
+	return Options{DisplayTimezone: "UTC", DisplayNameLength: rules.DefaultDisplayNameLength, DisplayTimeFormat: rules.DefaultDisplayTimeLayout, DisplayASCII: true}
 }
 
 func TestDisplayTimezone(t *testing.T) {
@@ -62,6 +64,53 @@ func TestDisplayTimezone(t *testing.T) {
 	o.DisplayTimeFormat = "2 Jan 15:04"
 	if st, err := o.rulesSettings(); err != nil || st.DisplayTimeLayout != "2 Jan 15:04" {
 		t.Errorf("time format 2 Jan 15:04: %+v, %v", st, err)
+	}
+}
+
+// -display-ascii, on unless DISPLAY_ASCII=false says otherwise as for
+// every flag, decides whether the displays profile writes its texts in
+// ASCII; the main rules' topics keep NEMO's text either way.
+func TestDisplayASCIISetting(t *testing.T) {
+	ev := &bridgev1.Event{Id: "1-0", Topic: "nemo/tools/7/start", Payload: []byte(`{"event":"tool_usage_start","tool_id":7,"tool_name":"Gravure – Étuve","user_name":"Zoë Ångström (Admin)","start_time":"2026-07-04T17:30:00Z"}`)}
+	for _, tc := range []struct {
+		name string
+		env  string // DISPLAY_ASCII; empty: not set
+		args []string
+		want string
+	}{
+		{"default", "", nil, `{"event_type":"active","in_use":true,"timestamp":"Jul 04, 05:30 PM","time_label":"Enabled Since","user_label":"User","user_name":"Zoe Angstrom","tool_name":"Gravure - Etuve"}`},
+		{"environment", "false", nil, `{"event_type":"active","in_use":true,"timestamp":"Jul 04, 05:30 PM","time_label":"Enabled Since","user_label":"User","user_name":"Zoë Ångström","tool_name":"Gravure – Étuve"}`},
+		{"flag beats environment", "false", []string{"-display-ascii"}, `{"event_type":"active","in_use":true,"timestamp":"Jul 04, 05:30 PM","time_label":"Enabled Since","user_label":"User","user_name":"Zoe Angstrom","tool_name":"Gravure - Etuve"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("DISPLAY_ASCII", tc.env)
+			}
+			var o Options
+			fs := flag.NewFlagSet("router", flag.ContinueOnError)
+			o.Bind(fs)
+			if err := envflag.Parse(fs, tc.args); err != nil {
+				t.Fatal(err)
+			}
+			st, err := o.rulesSettings()
+			if err != nil {
+				t.Fatal(err)
+			}
+			book, err := openRulebook("", rulesConfig{displays: true, settings: st}, testLog(t), prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs, _, err := book.current().Apply(ev, nil)
+			if err != nil || len(msgs) != 2 {
+				t.Fatalf("%v %v", msgs, err)
+			}
+			if got := string(msgs[0].GetPayload()); got != string(ev.GetPayload()) {
+				t.Errorf("%s changed: %s", msgs[0].GetTopic(), got)
+			}
+			if got := string(msgs[1].GetPayload()); msgs[1].GetTopic() != "nemo/esp32/7/status" || got != tc.want {
+				t.Errorf("%s %s\nwant %s", msgs[1].GetTopic(), got, tc.want)
+			}
+		})
 	}
 }
 
@@ -173,7 +222,7 @@ func TestDryRunWithDisplays(t *testing.T) {
 	}
 	want := []string{
 		`nemo/tools/12/enabled {"event":"tool_usage_start","tool_id":12,"tool_name":"Furnace","user_name":"Emilio Rossi (Admin)","start_time":"2026-07-04T17:30:00Z"}`,
-		`nemo/esp32/12/status {"event_type":"active","in_use":true,"timestamp":"Jul 4, 10:30 AM","time_label":"Enabled Since","user_label":"User","user_name":"Emilio Rossi","tool_name":"Furnace"}`,
+		`nemo/esp32/12/status {"event_type":"active","in_use":true,"timestamp":"Jul 04, 10:30 AM","time_label":"Enabled Since","user_label":"User","user_name":"Emilio Rossi","tool_name":"Furnace"}`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

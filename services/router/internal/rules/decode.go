@@ -11,7 +11,7 @@ import (
 // The settings each level of a rules file knows, in the order the
 // documentation lists them, as "unknown field" errors list them too.
 var (
-	fileFields = []string{"version", "prefix", "rules"}
+	fileFields = []string{"version", "prefix", "screens", "rules"}
 	ruleFields = []string{"name", "match", "publish", "continue"}
 )
 
@@ -30,6 +30,9 @@ func (d *decoder) set(top *yaml.Node) *Set {
 			}
 			s.prefix = p
 		}
+	}
+	if e, ok := f.byKey["screens"]; ok {
+		s.screens, _ = d.boolean(e.value, "screens")
 	}
 	e, ok := f.byKey["rules"]
 	if !ok {

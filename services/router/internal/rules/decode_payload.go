@@ -18,18 +18,19 @@ import (
 // The keys of a value written as a mapping: exactly one source, and the
 // settings that go with it.
 var (
-	sourceKeys   = []string{"field", "state", "map", "time", "person", "task", "tasks"}
+	sourceKeys   = []string{"field", "state", "map", "time", "person", "task", "tasks", "task_count"}
 	modifierKeys = []string{"default", "values", "format", "max", "first_line", "max_chars", "fit"}
 	valueKeys    = append(append([]string(nil), sourceKeys...), modifierKeys...)
 	textMods     = []string{"default", "values", "first_line", "max_chars", "fit"}
 	modifiersOf  = map[string][]string{
-		"field":  textMods,
-		"state":  textMods,
-		"task":   textMods,
-		"map":    {"values", "default", "first_line", "max_chars", "fit"},
-		"time":   {"format"},
-		"person": {"max", "fit"},
-		"tasks":  {},
+		"field":      textMods,
+		"state":      textMods,
+		"task":       textMods,
+		"map":        {"values", "default", "first_line", "max_chars", "fit"},
+		"time":       {"format"},
+		"person":     {"max", "fit"},
+		"tasks":      {"fit"},
+		"task_count": {},
 	}
 )
 
@@ -57,6 +58,9 @@ type valueContext struct {
 	inTasks bool
 	// maxBytes: the publish gives max_bytes, so fit may be used.
 	maxBytes bool
+	// fitList: in an entry of {tasks: …, fit: true}, whose texts may be
+	// marked fit too.
+	fitList bool
 }
 
 // payload reads "payload:", a mapping of output field → value, in order.
@@ -66,11 +70,26 @@ func (d *decoder) payload(n *yaml.Node, path string, ctx valueContext) []namedVa
 		return nil
 	}
 	out := make([]namedValue, 0, len(f.order))
+	lists := 0
+	var shown []string // the fields that count the list's tasks
 	for _, name := range f.order {
 		e := f.byKey[name]
 		v, fit := d.value(e.value, join(path, name), ctx)
+		switch v := v.(type) {
+		case tasksValue:
+			lists++
+		case taskCountValue:
+			if v.shown {
+				shown = append(shown, name)
+			}
+		}
 		if v != nil {
 			out = append(out, namedValue{name: name, v: v, fit: fit})
+		}
+	}
+	for _, name := range shown {
+		if lists != 1 {
+			d.errorf(resolve(f.byKey[name].value), join(path, name), "{task_count: shown} counts the tasks of the list beside it: give exactly one {tasks: …} in this payload (it has %d)", lists)
 		}
 	}
 	return out
@@ -160,7 +179,7 @@ func (d *decoder) source(n *yaml.Node, path string, ctx valueContext) (value, bo
 	}
 	if src == "" {
 		if len(f.misspelt) == 0 {
-			d.errorf(n, path, "no source: give one of field, state, map, time, person, task or tasks")
+			d.errorf(n, path, "no source: give one of field, state, map, time, person, task, tasks or task_count")
 		}
 		return nil, false
 	}
@@ -173,6 +192,16 @@ func (d *decoder) source(n *yaml.Node, path string, ctx valueContext) (value, bo
 			}
 			d.errorf(f.byKey[k].key, join(path, k), "%s does not go with %s (%s takes %s)", k, src, src, takes)
 			valid = false
+		}
+	}
+	fit := false
+	if e, ok := f.byKey["fit"]; ok && valid {
+		fit, _ = d.boolean(e.value, join(path, "fit"))
+		switch {
+		case fit && ctx.inTasks && !ctx.fitList:
+			d.errorf(e.key, join(path, "fit"), "fit in a listed task shortens its text to keep the message within max_bytes: write fit: true on the {tasks: …} list too")
+		case fit && !ctx.maxBytes:
+			d.errorf(e.key, join(path, "fit"), "fit shortens this text to keep the message within max_bytes: give max_bytes on the publish")
 		}
 	}
 	srcNode := f.byKey[src].value
@@ -231,7 +260,15 @@ func (d *decoder) source(n *yaml.Node, path string, ctx valueContext) (value, bo
 			d.errorf(f.byKey[src].key, srcPath, "tasks cannot be listed inside tasks")
 			return nil, false
 		}
-		v = d.tasks(srcNode, srcPath, ctx)
+		v = d.tasks(srcNode, srcPath, valueContext{inTasks: true, maxBytes: ctx.maxBytes, fitList: fit})
+	case "task_count":
+		if ctx.inTasks {
+			d.errorf(f.byKey[src].key, srcPath, "task_count counts the tasks of the whole message: write it beside the list, not in it")
+			return nil, false
+		}
+		if which, ok := d.known(srcNode, srcPath, "task count", []string{"open", "shown"}); ok {
+			v = taskCountValue{shown: which == "shown"}
+		}
 	}
 	if v == nil || !valid {
 		return nil, false
@@ -257,16 +294,6 @@ func (d *decoder) source(n *yaml.Node, path string, ctx valueContext) (value, bo
 	}
 	if sh.firstLine || sh.maxChars > 0 {
 		v = sh
-	}
-	fit := false
-	if e, ok := f.byKey["fit"]; ok {
-		fit, _ = d.boolean(e.value, join(path, "fit"))
-		switch {
-		case fit && ctx.inTasks:
-			d.errorf(e.key, join(path, "fit"), "fit cannot be used inside tasks: it shortens a field of the message itself")
-		case fit && !ctx.maxBytes:
-			d.errorf(e.key, join(path, "fit"), "fit shortens this text to keep the message within max_bytes: give max_bytes on the publish")
-		}
 	}
 	return v, fit
 }
@@ -303,10 +330,9 @@ func (d *decoder) known(n *yaml.Node, path, what string, names []string) (string
 
 // tasks reads {tasks: [NAMES]} (each task with those fields) or
 // {tasks: {OUT: VALUE, ...}} (each task as an object of those values, in
-// which {task: NAME} reads the task).
-func (d *decoder) tasks(n *yaml.Node, path string, ctx valueContext) value {
+// which {task: NAME} reads the task), in the context of a listed task.
+func (d *decoder) tasks(n *yaml.Node, path string, inner valueContext) value {
 	n = resolve(n)
-	inner := valueContext{inTasks: true}
 	switch n.Kind {
 	case yaml.SequenceNode:
 		var fields []namedValue

@@ -22,6 +22,16 @@ func event(topic, payload string) *bridgev1.Event {
 	return &bridgev1.Event{Id: "1760468411106-0", Topic: topic, Payload: []byte(payload), Qos: 1, OrderingKey: "tool:12"}
 }
 
+// mustWith is s with the router's settings st.
+func mustWith(t *testing.T, s *Set, st Settings) *Set {
+	t.Helper()
+	c, err := s.WithSettings(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // topics lists the topics of msgs.
 func topics(msgs []*bridgev1.Message) []string {
 	out := []string{}

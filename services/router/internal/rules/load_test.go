@@ -142,6 +142,8 @@ var validationCases = []struct {
 		"rules.yaml:2:9: prefix: ", "'+' is an MQTT wildcard and cannot be part of a topic prefix"},
 	{"prefix with a dollar", "version: 1\nprefix: $site/\nrules:\n" + okRule,
 		"rules.yaml:2:9: prefix: ", `a prefix cannot start with "$"`},
+	{"screens not true or false", "version: 1\nscreens: ascii\nrules:\n" + okRule,
+		"rules.yaml:2:10: screens: ", `want true or false, got "ascii"`},
 	{"top is a list", "- version: 1\n",
 		"rules.yaml:1:1: ", "want a mapping (name: value lines), got a list"},
 	{"empty file", "",

@@ -3,7 +3,7 @@ package rules
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -34,6 +34,9 @@ type scope struct {
 	// task is the open task an "about: open_task" publish, or one entry of
 	// a tasks list, is about.
 	task *statusv1.Task
+	// ascii: the texts are for the tool screens and written in ASCII (a
+	// file with "screens: true", unless the router says otherwise).
+	ascii bool
 
 	stateDoc map[string]json.RawMessage
 }
@@ -57,6 +60,30 @@ func jsonString(s string) json.RawMessage {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
 	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+// marker ends a text cut short: "…", or "..." for a screen in ASCII,
+// whose font has no "…".
+func (sc *scope) marker() string {
+	if sc.ascii {
+		return "..."
+	}
+	return "…"
+}
+
+// asASCII writes a string value in ASCII when the scope's texts are for
+// the screens; other values stay as they are. lost says the text had
+// something to show and has nothing left, as a name in CJK letters only.
+func (sc *scope) asASCII(raw json.RawMessage) (out json.RawMessage, lost bool) {
+	var s string
+	if !sc.ascii || json.Unmarshal(raw, &s) != nil {
+		return raw, false
+	}
+	a := ASCII(s)
+	if a == s {
+		return raw, false
+	}
+	return jsonString(a), strings.TrimSpace(a) == "" && strings.TrimSpace(s) != ""
 }
 
 func present(raw json.RawMessage, ok bool) bool {
@@ -136,16 +163,26 @@ func taskDoc(t *statusv1.Task) map[string]json.RawMessage {
 type tasksValue struct{ fields []namedValue }
 
 func (v tasksValue) eval(sc *scope) (json.RawMessage, bool) {
-	out := []byte{'['}
-	for i, t := range sc.state.GetOpenTasks() {
-		if i > 0 {
-			out = append(out, ',')
-		}
+	return v.list(sc).appendJSON(nil), true
+}
+
+func (v tasksValue) list(sc *scope) *taskList {
+	l := &taskList{}
+	for _, t := range sc.state.GetOpenTasks() {
 		each := *sc
 		each.task = t
-		out = append(out, encodeObject(evalFields(&each, v.fields))...)
+		l.entries = append(l.entries, evalFields(&each, v.fields))
 	}
-	return append(out, ']'), true
+	return l
+}
+
+// taskCountValue is how many tasks the tool has open. With shown, it
+// counts those the payload's list holds instead: all of them, unless the
+// list had to drop some to fit (see fitPayload), which then sets it.
+type taskCountValue struct{ shown bool }
+
+func (v taskCountValue) eval(sc *scope) (json.RawMessage, bool) {
+	return json.RawMessage(strconv.Itoa(len(sc.state.GetOpenTasks()))), true
 }
 
 // timeValue is the first of some payload fields that holds a time, else
@@ -156,8 +193,10 @@ type timeValue struct {
 }
 
 // DefaultDisplayTimeLayout is how "format: display" writes a time unless
-// the router is told otherwise, in the display time zone: "Nov 24, 10:03 AM".
-const DefaultDisplayTimeLayout = "Jan 2, 3:04 PM"
+// the router is told otherwise, in the display time zone: "Nov 04, 09:03
+// AM", byte for byte what the display server it replaces wrote with
+// strftime("%b %d, %I:%M %p"), day and hour zero-padded.
+const DefaultDisplayTimeLayout = "Jan 02, 03:04 PM"
 
 func (v timeValue) eval(sc *scope) (json.RawMessage, bool) {
 	when, ok := time.Time{}, false
@@ -197,42 +236,56 @@ func (v personValue) eval(sc *scope) (json.RawMessage, bool) {
 	if max == 0 {
 		max = sc.settings.nameLength()
 	}
-	name := DisplayName(sc.in.text(v.path), max)
-	if name == "" {
-		name = DisplayName(sc.state.GetLastUser(), max)
+	name := sc.in.text(v.path)
+	if DisplayName(name, max) == "" {
+		name = sc.state.GetLastUser()
 	}
-	return jsonString(name), true
+	// In ASCII first, so that max counts the letters the screen shows
+	// (ß is two); a name with nothing left in ASCII shows as nothing,
+	// never as the last user.
+	if sc.ascii {
+		name = ASCII(name)
+	}
+	return jsonString(DisplayName(name, max)), true
 }
 
-// DisplayName shortens a NEMO user name for a small screen: the role in
-// parentheses at the end goes ("Emilio Rossi (Admin)" → "Emilio Rossi"),
-// and a name longer than max characters becomes the first name, cut to
-// max.
+// DisplayName is a NEMO user name as the display server it replaces
+// showed it: the part before the first "(" (NEMO adds the role in
+// parentheses, and people a nickname: "Li (Lily) Wu (lwu)" is "Li"),
+// without white space around it; when that is longer than max characters,
+// its first word, cut to max. Python's
+//
+//	name = full_user_name.split('(')[0].strip()
+//	if len(name) > max_name_length: name = name.split()[0][:max_name_length]
+//
+// counting characters as Python does (code points) and with Python's
+// white space.
 func DisplayName(name string, max int) string {
-	name = strings.TrimSpace(name)
-	for strings.HasSuffix(name, ")") {
-		open := strings.LastIndex(name, "(")
-		if open < 0 {
-			break
-		}
-		name = strings.TrimSpace(name[:open])
-	}
+	name, _, _ = strings.Cut(name, "(")
+	name = strings.TrimFunc(name, pythonSpace)
 	if utf8.RuneCountInString(name) <= max {
 		return name
 	}
-	first := []rune(strings.Fields(name)[0])
-	if len(first) > max {
-		first = first[:max]
-	}
-	return string(first)
+	first := []rune(strings.FieldsFunc(name, pythonSpace)[0])
+	return string(first[:min(max, len(first))])
 }
 
-// withDefault stands in def when v holds nothing.
+// pythonSpace is white space as Python's str.split and str.strip see it:
+// Go's, and the separators U+001C to U+001F.
+func pythonSpace(r rune) bool {
+	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
+}
+
+// withDefault stands in def when v holds nothing, or, for a screen in
+// ASCII, a text with nothing left to show: a tool named in CJK letters
+// only shows its default ("Tool 12") rather than an empty name.
 type withDefault struct{ v, def value }
 
 func (w withDefault) eval(sc *scope) (json.RawMessage, bool) {
 	if raw, ok := w.v.eval(sc); ok {
-		return raw, true
+		if raw, lost := sc.asASCII(raw); !lost {
+			return raw, true
+		}
 	}
 	return w.def.eval(sc)
 }
@@ -272,105 +325,37 @@ type shortened struct {
 
 func (s shortened) eval(sc *scope) (json.RawMessage, bool) {
 	raw, ok := s.v.eval(sc)
+	if !ok {
+		return nil, false
+	}
+	// In ASCII first, so that max_chars counts what a screen shows.
+	raw, _ = sc.asASCII(raw)
 	var str string
-	if !ok || json.Unmarshal(raw, &str) != nil {
-		return raw, ok
+	if json.Unmarshal(raw, &str) != nil {
+		return raw, true
 	}
 	if s.firstLine {
 		str, _, _ = strings.Cut(strings.TrimLeftFunc(str, unicode.IsSpace), "\n")
 		str = strings.TrimRightFunc(str, unicode.IsSpace)
 	}
 	if s.maxChars > 0 {
-		str = cut([]rune(str), s.maxChars)
+		str = cut([]rune(str), s.maxChars, sc.marker())
 	}
 	return jsonString(str), true
 }
 
-// cut keeps the first n characters of r, ending in "…" when it shortened
-// them (the ellipsis counting as one of the n).
-func cut(r []rune, n int) string {
+// cut keeps the first n characters of r, ending in marker when it
+// shortened them (the marker counting among the n); too short to hold the
+// marker, the first n characters.
+func cut(r []rune, n int, marker string) string {
 	if len(r) <= n {
 		return string(r)
 	}
-	if n <= 0 {
-		return ""
+	keep := n - utf8.RuneCountInString(marker)
+	if keep < 1 {
+		return string(r[:n])
 	}
-	return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
-}
-
-// builtField is one field of a payload being built.
-type builtField struct {
-	name string
-	raw  json.RawMessage
-	fit  bool
-	// For a fitted text: its characters, and how many are kept.
-	text []rune
-	keep int
-}
-
-func evalFields(sc *scope, fields []namedValue) []builtField {
-	out := make([]builtField, len(fields))
-	for i, f := range fields {
-		raw, ok := f.v.eval(sc)
-		if !ok {
-			raw = jsonNull
-		}
-		out[i] = builtField{name: f.name, raw: raw, fit: f.fit}
-	}
-	return out
-}
-
-func encodeObject(fields []builtField) []byte {
-	out := []byte{'{'}
-	for i, f := range fields {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(append(append(out, jsonString(f.name)...), ':'), f.raw...)
-	}
-	return append(out, '}')
-}
-
-// fitPayload shortens the texts marked fit, the longest first, until the
-// topic and the payload together take at most maxBytes bytes. It fails
-// when they cannot: what is left is not text that may be shortened.
-func fitPayload(topic string, fields []builtField, maxBytes int) ([]byte, error) {
-	for i := range fields {
-		f := &fields[i]
-		var s string
-		if f.fit && json.Unmarshal(f.raw, &s) == nil {
-			f.text, f.keep = []rune(s), utf8.RuneCountInString(s)
-		} else {
-			f.fit = false
-		}
-	}
-	for {
-		payload := encodeObject(fields)
-		size := len(topic) + len(payload)
-		if size <= maxBytes {
-			return payload, nil
-		}
-		longest := -1
-		for i, f := range fields {
-			if f.fit && f.keep > 0 && (longest < 0 || len(f.raw) > len(fields[longest].raw)) {
-				longest = i
-			}
-		}
-		if longest < 0 {
-			return nil, fmt.Errorf("the message takes %d bytes with its topic, over max_bytes %d, and no text marked fit is left to shorten", size, maxBytes)
-		}
-		f := &fields[longest]
-		excess := size - maxBytes
-		if f.keep == len(f.text) {
-			excess += len("…") // the ellipsis that marks the cut
-		}
-		f.keep = max(0, f.keep-excess)
-		s := ""
-		if f.keep > 0 {
-			s = strings.TrimRightFunc(string(f.text[:f.keep]), unicode.IsSpace) + "…"
-		}
-		f.raw = jsonString(s)
-	}
+	return strings.TrimRightFunc(string(r[:keep]), unicode.IsSpace) + marker
 }
 
 // newestOpenTask is the task opened last among those still open.

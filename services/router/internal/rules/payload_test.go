@@ -64,9 +64,9 @@ func TestBuiltPayloads(t *testing.T) {
 		{"no state", "topic: t\npayload:\n  user: {state: user}\n  name: {state: name, default: \"?\"}\n  tasks: {tasks: [id]}", "", nil, Settings{},
 			[]string{`{"user":null,"name":"?","tasks":[]}`}},
 		{"time", "topic: t\npayload:\n  display: {time: start_time}\n  iso: {time: start_time, format: iso}\n  first: {time: [end_time, start_time], format: iso}\n  written: {time: [missing]}\n  written_iso: {time: missing, format: iso}", "", nil, Settings{DisplayLocation: la},
-			[]string{`{"display":"Jul 4, 10:30 AM","iso":"2026-07-04T17:30:00Z","first":"2026-07-04T17:30:00Z","written":"Jan 15, 12:05 PM","written_iso":"2026-01-15T20:05:00Z"}`}},
+			[]string{`{"display":"Jul 04, 10:30 AM","iso":"2026-07-04T17:30:00Z","first":"2026-07-04T17:30:00Z","written":"Jan 15, 12:05 PM","written_iso":"2026-01-15T20:05:00Z"}`}},
 		{"time in UTC by default", "topic: t\npayload: {display: {time: start_time}}", "", nil, Settings{},
-			[]string{`{"display":"Jul 4, 5:30 PM"}`}},
+			[]string{`{"display":"Jul 04, 05:30 PM"}`}},
 		{"time layout setting", "topic: t\npayload: {display: {time: start_time}}", "", nil, Settings{DisplayLocation: la, DisplayTimeLayout: "2 Jan 15:04"},
 			[]string{`{"display":"4 Jul 10:30"}`}},
 		{"person", "topic: t\npayload:\n  short: {person: user_name}\n  cut: {person: user_name, max: 4}\n  state: {person: missing}", "", testState(), Settings{},
@@ -210,20 +210,40 @@ func TestSignTrueWithoutKeyIsRefused(t *testing.T) {
 	}
 }
 
+// DisplayName shows a name as the display server did:
+// full_user_name.split('(')[0].strip(), then, when longer than the
+// maximum, name.split()[0][:max]; the wants are what Python 3 prints.
 func TestDisplayName(t *testing.T) {
-	for in, want := range map[string]string{
-		"Emilio Rossi (Admin)":             "Emilio Rossi",
-		"  Ada  ":                          "Ada",
-		"Bartholomew Fitzgerald":           "Bartholomew",
-		"Maximiliansupercalifragilistic X": "Maximiliansup",
-		"Jo (Staff) (Admin)":               "Jo",
-		"(Admin)":                          "",
-		"":                                 "",
-		"Zoë Ångström-Øster (User)":        "Zoë",
-		"Al (x) Bo":                        "Al (x) Bo",
+	for _, tc := range []struct {
+		name string
+		max  int
+		want string
+	}{
+		{"Li (Lily) Wu (lwu)", 13, "Li"},
+		{"Alex Denton (admin)", 13, "Alex Denton"},
+		{"Maximilian Mustermann (mm)", 13, "Maximilian"},
+		{"Emilio Rossi (Admin)", 13, "Emilio Rossi"},
+		{"Al (x) Bo", 13, "Al"},
+		{"Jo (Staff) (Admin)", 13, "Jo"},
+		{"(Admin)", 13, ""},
+		{"", 13, ""},
+		{"  Ada  ", 13, "Ada"},
+		{"Alexandria Oc", 13, "Alexandria Oc"},
+		{"Alexandria Ocas", 13, "Alexandria"},
+		{"Bartholomew Fitzgerald", 13, "Bartholomew"},
+		{"Maximiliansupercalifragilistic X", 13, "Maximiliansup"},
+		{"Jean-Baptiste Poquelin", 13, "Jean-Baptiste"},
+		{"Zoë Ångström-Øster (User)", 13, "Zoë"},
+		{"李小龍 (Bruce Lee)", 13, "李小龍"},
+		{"李小龍歐陽娜娜司馬相如諸葛亮孔明", 13, "李小龍歐陽娜娜司馬相如諸葛"},
+		{"🔬🔬🔬🔬🔬🔬🔬 🔬🔬🔬🔬🔬🔬🔬", 13, "🔬🔬🔬🔬🔬🔬🔬"},
+		{"\u3000Ada\u3000Byron\u3000Lovelace\u3000", 13, "Ada"},
+		{"Ada\x1cLovelace-Byron-King", 13, "Ada"}, // Python splits at U+001C too
+		{"Emilio Rossi (Admin)", 4, "Emil"},
+		{"Ada Lovelace", 5, "Ada"},
 	} {
-		if got := DisplayName(in, 13); got != want {
-			t.Errorf("DisplayName(%q) = %q, want %q", in, got, want)
+		if got := DisplayName(tc.name, tc.max); got != tc.want {
+			t.Errorf("DisplayName(%q, %d) = %q, want %q", tc.name, tc.max, got, tc.want)
 		}
 	}
 }
@@ -239,7 +259,7 @@ var payloadValidationCases = []struct {
 	{"two sources", pub("payload: {a: {field: x, state: user}}"),
 		"rules.yaml:6:33: rules[0].publish[0].payload.a.state: ", "two sources, field and state: a value has exactly one"},
 	{"no source", pub("payload: {a: {default: 1}}"),
-		"rules.yaml:6:22: rules[0].publish[0].payload.a: ", "no source: give one of field, state, map, time, person, task or tasks"},
+		"rules.yaml:6:22: rules[0].publish[0].payload.a: ", "no source: give one of field, state, map, time, person, task, tasks or task_count"},
 	{"unknown state field", pub("payload: {a: {state: usr}}"),
 		"rules.yaml:6:30: rules[0].publish[0].payload.a.state: ", `unknown state field "usr" (did you mean "user"?); known: id, name, in_use, user`},
 	{"unknown format", pub("payload: {a: {time: start_time, format: local}}"),
@@ -252,8 +272,20 @@ var payloadValidationCases = []struct {
 		"rules.yaml:7:29: rules[0].publish[0].payload.a.task: ", `unknown task field "problem"; known: id, problem_description`},
 	{"modifier of another source", pub("payload: {a: {time: x, default: now}}"),
 		"rules.yaml:6:32: rules[0].publish[0].payload.a.default: ", "default does not go with time (time takes only format)"},
-	{"modifier of tasks", pub("payload: {a: {tasks: [id], fit: true}}"),
-		"rules.yaml:6:36: rules[0].publish[0].payload.a.fit: ", "fit does not go with tasks (tasks takes no other settings)"},
+	{"modifier of tasks", pub("payload: {a: {tasks: [id], default: []}}"),
+		"rules.yaml:6:36: rules[0].publish[0].payload.a.default: ", "default does not go with tasks (tasks takes only fit)"},
+	{"fit on tasks without max_bytes", pub("payload: {a: {tasks: [id], fit: true}}"),
+		"rules.yaml:6:36: rules[0].publish[0].payload.a.fit: ", "give max_bytes on the publish"},
+	{"unknown task count", pub("payload: {a: {task_count: all}}"),
+		"rules.yaml:6:35: rules[0].publish[0].payload.a.task_count: ", `unknown task count "all"; known: open, shown`},
+	{"task count with a setting", pub("payload: {a: {task_count: open, fit: true}}"),
+		"rules.yaml:6:41: rules[0].publish[0].payload.a.fit: ", "fit does not go with task_count (task_count takes no other settings)"},
+	{"shown without a list", pub("payload: {a: {task_count: shown}}"),
+		"rules.yaml:6:22: rules[0].publish[0].payload.a: ", "{task_count: shown} counts the tasks of the list beside it: give exactly one {tasks: …} in this payload (it has 0)"},
+	{"shown beside two lists", pub("payload: {a: {task_count: shown}, b: {tasks: [id]}, c: {tasks: [id]}}"),
+		"rules.yaml:6:22: rules[0].publish[0].payload.a: ", "(it has 2)"},
+	{"task count in a listed task", pub("payload: {a: {tasks: {n: {task_count: open}}}}"),
+		"rules.yaml:6:35: rules[0].publish[0].payload.a.tasks.n.task_count: ", "task_count counts the tasks of the whole message: write it beside the list"},
 	{"map without values", pub("payload: {a: {map: event}}"),
 		"rules.yaml:6:22: rules[0].publish[0].payload.a.values: ", "missing: map looks the field's value up in values"},
 	{"values not a mapping", pub("payload: {a: {map: event, values: [a]}}"),
@@ -281,7 +313,7 @@ var payloadValidationCases = []struct {
 	{"fit without max_bytes", pub("payload: {a: {field: x, fit: true}}"),
 		"rules.yaml:6:33: rules[0].publish[0].payload.a.fit: ", "give max_bytes on the publish"},
 	{"fit inside tasks", pub("max_bytes: 200\n        payload: {a: {tasks: {b: {task: id, fit: true}}}}"),
-		"rules.yaml:7:45: rules[0].publish[0].payload.a.tasks.b.fit: ", "fit cannot be used inside tasks"},
+		"rules.yaml:7:45: rules[0].publish[0].payload.a.tasks.b.fit: ", "fit in a listed task shortens its text to keep the message within max_bytes: write fit: true on the {tasks: …} list too"},
 	{"tasks inside tasks", pub("payload: {a: {tasks: {b: {tasks: [id]}}}}"),
 		"rules.yaml:6:35: rules[0].publish[0].payload.a.tasks.b.tasks: ", "tasks cannot be listed inside tasks"},
 	{"tasks unknown field", pub("payload: {a: {tasks: [id, summary]}}"),

@@ -76,7 +76,7 @@ func (p *publication) message(sc *scope) (*bridgev1.Message, error) {
 	case p.payload != nil:
 		fields := evalFields(sc, p.payload)
 		if p.maxBytes > 0 {
-			if m.Payload, err = fitPayload(t, fields, p.maxBytes); err != nil {
+			if m.Payload, err = fitPayload(t, fields, p.maxBytes, sc.marker()); err != nil {
 				return nil, err
 			}
 		} else {

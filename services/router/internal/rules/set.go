@@ -19,7 +19,14 @@ import (
 // may serve any number of goroutines; a reload makes a new Set.
 type Set struct {
 	prefix string
-	rules  []rule
+	// screens is "screens: true": the file's messages are read by the
+	// tool screens, so the router's display settings say how their texts
+	// are written (in ASCII unless -display-ascii=false). It is a setting
+	// of the file, not of the built-in profile, so that a copy of
+	// displays.yaml keeps it, and a publish added to it later is covered
+	// without having to say so.
+	screens bool
+	rules   []rule
 	// sum identifies the content the Set came from, and a prefix
 	// given by WithPrefix.
 	sum [sha256.Size]byte
@@ -90,7 +97,7 @@ func (s *Set) WithPrefix(prefix string) (*Set, error) {
 func (s *Set) Apply(ev *bridgev1.Event, state *statusv1.Tool) (msgs []*bridgev1.Message, matched []string, err error) {
 	in := newInput(ev)
 	for _, x := range s.all() {
-		sc := &scope{in: in, prefix: x.prefix, settings: x.settings, state: state}
+		sc := &scope{in: in, prefix: x.prefix, settings: x.settings, state: state, ascii: x.screens && x.settings.ascii()}
 		for _, r := range x.rules {
 			if !r.when.hold(in) {
 				continue

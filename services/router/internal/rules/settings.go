@@ -20,6 +20,13 @@ type Settings struct {
 	// DisplayTimeLayout is how "format: display" writes a time, as a Go
 	// time layout; empty is DefaultDisplayTimeLayout.
 	DisplayTimeLayout string
+	// DisplayUTF8 writes the texts of the messages for the screens (those
+	// of a file with "screens: true") as they are. Off, the default, they
+	// are written in ASCII (see ASCII), which is all the screens' fonts
+	// show, and a text cut short ends in "..." instead of "…". It names
+	// the exception so that the zero Settings write ASCII, as the router
+	// does unless told otherwise.
+	DisplayUTF8 bool
 	// SigningKey signs the payloads of publishes with "sign: true" (and
 	// those without "sign" when SignAll is on). Empty: no signing, and a
 	// rules file asking for it is refused.
@@ -42,6 +49,11 @@ func (st *Settings) timeLayout() string {
 		return DefaultDisplayTimeLayout
 	}
 	return st.DisplayTimeLayout
+}
+
+// ascii says whether the texts of screen messages are written in ASCII.
+func (st *Settings) ascii() bool {
+	return st == nil || !st.DisplayUTF8
 }
 
 func (st *Settings) nameLength() int {
@@ -103,6 +115,9 @@ func (s *Set) WithSettings(st Settings) (*Set, error) {
 	}
 	if n := st.nameLength(); n != DefaultDisplayNameLength {
 		extra = fmt.Appendf(extra, "\x00names=%d", n)
+	}
+	if !st.ascii() {
+		extra = append(extra, "\x00screens=utf8"...)
 	}
 	if len(st.SigningKey) > 0 {
 		extra = fmt.Appendf(extra, "\x00signing=on\x00signall=%s", strconv.FormatBool(st.SignAll))
