@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -41,8 +42,8 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.Stream.Consumer, "consumer", host, "stream mode: consumer name; keep it stable across restarts (a StatefulSet pod name)")
 	fs.StringVar(&o.Stream.GroupStart, "group-start", "0", "stream mode: where a new consumer group starts: 0 (everything in the stream) or $ (only new entries)")
 	fs.DurationVar(&o.Stream.ClaimIdle, "claim-idle", 30*time.Second, "stream mode: take over entries another consumer left pending this long")
-	fs.StringVar(&o.List, "list", "nemo_mqtt_events", "list mode: the list the NEMO plugin pushes to")
-	fs.StringVar(&o.ProcessingList, "processing-list", "nemo_mqtt_events:processing", "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.List, "list", pluginlist.Name, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
+	fs.StringVar(&o.ProcessingList, "processing-list", pluginlist.Name+":processing", "list mode: where entries wait until acknowledged")
 	fs.StringVar(&o.Channel, "channel", "nemo_mqtt_events", "pubsub mode: the channel")
 	fs.StringVar(&o.DeadLetterStream, "dead-letter-stream", "nemo:events:dead", "stream receiving refused events with the reason")
 	fs.Int64Var(&o.DeadLetterMaxLen, "dead-letter-maxlen", 100000, "dead letters kept (oldest trimmed first)")

@@ -67,6 +67,9 @@ func Run(ctx context.Context, o Options) error {
 			}
 			p.src, p.dead.source = src, src.Name()
 			rt.Log.Info("reading events", "source", src.Name(), "redis", redisOpts.Addr, "db", redisOpts.DB)
+			if o.Mode == "list" {
+				warnEventsElsewhere(ctx, rdb, o.List, rt.Log)
+			}
 			return p.run(ctx, drainTime(o.Service.ShutdownTimeout))
 		}, nil
 	})
