@@ -9,6 +9,7 @@ import (
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -33,6 +34,9 @@ func Run(ctx context.Context, o Options) error {
 		// Short timeouts: a page waiting on a dead Redis should hear so
 		// in seconds (503), not hang.
 		redisOpts.DialTimeout, redisOpts.ReadTimeout, redisOpts.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
+		// Named, so that the look for other programs popping the list
+		// (and anyone reading CLIENT LIST) can tell the bridge's apart.
+		pluginlist.NameConnections(redisOpts, "gateway")
 		rdb := redis.NewClient(redisOpts)
 		peers, err := status.DialPeers(o.IngestAddr, o.RouterAddr, o.PublisherAddrs)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
@@ -24,6 +25,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("-redis-url %q: %w", o.RedisURL, err)
 	}
+	// Named, so that the check for other programs popping the list (and
+	// anyone reading CLIENT LIST) can tell ingest's connections apart.
+	pluginlist.NameConnections(redisOpts, "ingest")
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		rdb := redis.NewClient(redisOpts)
 		conn, err := service.DialPeer(o.RouterAddr)
@@ -69,6 +73,9 @@ func Run(ctx context.Context, o Options) error {
 			rt.Log.Info("reading events", "source", src.Name(), "redis", redisOpts.Addr, "db", redisOpts.DB)
 			if o.Mode == "list" {
 				warnEventsElsewhere(ctx, rdb, o.List, rt.Log)
+				if o.ListCheckEvery > 0 {
+					go watchConsumers(ctx, rdb, o.List, o.ListCheckEvery, rt.Log, p.metrics.otherConsumers)
+				}
 			}
 			return p.run(ctx, drainTime(o.Service.ShutdownTimeout))
 		}, nil
