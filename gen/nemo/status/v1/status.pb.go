@@ -658,7 +658,13 @@ type GetHealthResponse struct {
 	EventsInPerSecond    float64 `protobuf:"fixed64,7,opt,name=events_in_per_second,json=eventsInPerSecond,proto3" json:"events_in_per_second,omitempty"`
 	MessagesOutPerSecond float64 `protobuf:"fixed64,8,opt,name=messages_out_per_second,json=messagesOutPerSecond,proto3" json:"messages_out_per_second,omitempty"`
 	// Version of the routing rules in force.
-	RulesVersion  string `protobuf:"bytes,9,opt,name=rules_version,json=rulesVersion,proto3" json:"rules_version,omitempty"`
+	RulesVersion string `protobuf:"bytes,9,opt,name=rules_version,json=rulesVersion,proto3" json:"rules_version,omitempty"`
+	// What makes tool displays miss events although every hop works, each
+	// with what to do; empty when nothing does. In list mode: another program
+	// taking entries from the list (the NEMO plugin's own MQTT bridge, left
+	// on), or NEMO's events waiting in a list under another name than the
+	// bridge reads. When every hop is healthy, summary is the first of them.
+	Warnings      []*HealthWarning `protobuf:"bytes,10,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -756,6 +762,79 @@ func (x *GetHealthResponse) GetRulesVersion() string {
 	return ""
 }
 
+func (x *GetHealthResponse) GetWarnings() []*HealthWarning {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+// HealthWarning is one thing a person should fix that no hop reports.
+type HealthWarning struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable name, for tools and alerts: "other_list_consumer",
+	// "events_in_other_list".
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// What is wrong and what to do, in plain words for a lab manager.
+	Summary string `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Technical detail for whoever fixes it, e.g. the other Redis client's
+	// address, name and command.
+	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HealthWarning) Reset() {
+	*x = HealthWarning{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealthWarning) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealthWarning) ProtoMessage() {}
+
+func (x *HealthWarning) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealthWarning.ProtoReflect.Descriptor instead.
+func (*HealthWarning) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *HealthWarning) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *HealthWarning) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *HealthWarning) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 // Message is one MQTT message sent to the broker.
 type Message struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -776,7 +855,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[9]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +867,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[9]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +880,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{9}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Message) GetTopic() string {
@@ -881,7 +960,7 @@ type ListMessagesRequest struct {
 
 func (x *ListMessagesRequest) Reset() {
 	*x = ListMessagesRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[10]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +972,7 @@ func (x *ListMessagesRequest) String() string {
 func (*ListMessagesRequest) ProtoMessage() {}
 
 func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[10]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +985,7 @@ func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ListMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{10}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListMessagesRequest) GetLimit() int32 {
@@ -939,7 +1018,7 @@ type ListMessagesResponse struct {
 
 func (x *ListMessagesResponse) Reset() {
 	*x = ListMessagesResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[11]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -951,7 +1030,7 @@ func (x *ListMessagesResponse) String() string {
 func (*ListMessagesResponse) ProtoMessage() {}
 
 func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[11]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -964,7 +1043,7 @@ func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ListMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{11}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListMessagesResponse) GetMessages() []*Message {
@@ -992,7 +1071,7 @@ type DeadLetter struct {
 
 func (x *DeadLetter) Reset() {
 	*x = DeadLetter{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[12]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1083,7 @@ func (x *DeadLetter) String() string {
 func (*DeadLetter) ProtoMessage() {}
 
 func (x *DeadLetter) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[12]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1096,7 @@ func (x *DeadLetter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
 func (*DeadLetter) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{12}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeadLetter) GetId() string {
@@ -1085,7 +1164,7 @@ type ListDeadLettersRequest struct {
 
 func (x *ListDeadLettersRequest) Reset() {
 	*x = ListDeadLettersRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[13]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1176,7 @@ func (x *ListDeadLettersRequest) String() string {
 func (*ListDeadLettersRequest) ProtoMessage() {}
 
 func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[13]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1189,7 @@ func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{13}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListDeadLettersRequest) GetLimit() int32 {
@@ -1130,7 +1209,7 @@ type ListDeadLettersResponse struct {
 
 func (x *ListDeadLettersResponse) Reset() {
 	*x = ListDeadLettersResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[14]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1221,7 @@ func (x *ListDeadLettersResponse) String() string {
 func (*ListDeadLettersResponse) ProtoMessage() {}
 
 func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[14]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1234,7 @@ func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{14}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
@@ -1181,7 +1260,7 @@ type ReplayDeadLetterRequest struct {
 
 func (x *ReplayDeadLetterRequest) Reset() {
 	*x = ReplayDeadLetterRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[15]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1272,7 @@ func (x *ReplayDeadLetterRequest) String() string {
 func (*ReplayDeadLetterRequest) ProtoMessage() {}
 
 func (x *ReplayDeadLetterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[15]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1285,7 @@ func (x *ReplayDeadLetterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayDeadLetterRequest.ProtoReflect.Descriptor instead.
 func (*ReplayDeadLetterRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{15}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReplayDeadLetterRequest) GetId() string {
@@ -1224,7 +1303,7 @@ type ReplayDeadLetterResponse struct {
 
 func (x *ReplayDeadLetterResponse) Reset() {
 	*x = ReplayDeadLetterResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[16]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1315,7 @@ func (x *ReplayDeadLetterResponse) String() string {
 func (*ReplayDeadLetterResponse) ProtoMessage() {}
 
 func (x *ReplayDeadLetterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[16]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1328,7 @@ func (x *ReplayDeadLetterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayDeadLetterResponse.ProtoReflect.Descriptor instead.
 func (*ReplayDeadLetterResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{16}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{17}
 }
 
 type ReplayAllDeadLettersRequest struct {
@@ -1260,7 +1339,7 @@ type ReplayAllDeadLettersRequest struct {
 
 func (x *ReplayAllDeadLettersRequest) Reset() {
 	*x = ReplayAllDeadLettersRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[17]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1351,7 @@ func (x *ReplayAllDeadLettersRequest) String() string {
 func (*ReplayAllDeadLettersRequest) ProtoMessage() {}
 
 func (x *ReplayAllDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[17]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1364,7 @@ func (x *ReplayAllDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayAllDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ReplayAllDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{17}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{18}
 }
 
 type ReplayAllDeadLettersResponse struct {
@@ -1297,7 +1376,7 @@ type ReplayAllDeadLettersResponse struct {
 
 func (x *ReplayAllDeadLettersResponse) Reset() {
 	*x = ReplayAllDeadLettersResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[18]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1388,7 @@ func (x *ReplayAllDeadLettersResponse) String() string {
 func (*ReplayAllDeadLettersResponse) ProtoMessage() {}
 
 func (x *ReplayAllDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[18]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1401,7 @@ func (x *ReplayAllDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayAllDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ReplayAllDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{18}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReplayAllDeadLettersResponse) GetReplayed() int64 {
@@ -1352,7 +1431,7 @@ type Rules struct {
 
 func (x *Rules) Reset() {
 	*x = Rules{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1443,7 @@ func (x *Rules) String() string {
 func (*Rules) ProtoMessage() {}
 
 func (x *Rules) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1456,7 @@ func (x *Rules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rules.ProtoReflect.Descriptor instead.
 func (*Rules) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{19}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Rules) GetVersion() string {
@@ -1430,7 +1509,7 @@ type GetRulesRequest struct {
 
 func (x *GetRulesRequest) Reset() {
 	*x = GetRulesRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1521,7 @@ func (x *GetRulesRequest) String() string {
 func (*GetRulesRequest) ProtoMessage() {}
 
 func (x *GetRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1534,7 @@ func (x *GetRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRulesRequest.ProtoReflect.Descriptor instead.
 func (*GetRulesRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{20}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{21}
 }
 
 type GetRulesResponse struct {
@@ -1467,7 +1546,7 @@ type GetRulesResponse struct {
 
 func (x *GetRulesResponse) Reset() {
 	*x = GetRulesResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1558,7 @@ func (x *GetRulesResponse) String() string {
 func (*GetRulesResponse) ProtoMessage() {}
 
 func (x *GetRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1571,7 @@ func (x *GetRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRulesResponse.ProtoReflect.Descriptor instead.
 func (*GetRulesResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{21}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetRulesResponse) GetRules() *Rules {
@@ -1510,7 +1589,7 @@ type ReloadRulesRequest struct {
 
 func (x *ReloadRulesRequest) Reset() {
 	*x = ReloadRulesRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1601,7 @@ func (x *ReloadRulesRequest) String() string {
 func (*ReloadRulesRequest) ProtoMessage() {}
 
 func (x *ReloadRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1614,7 @@ func (x *ReloadRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadRulesRequest.ProtoReflect.Descriptor instead.
 func (*ReloadRulesRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{22}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{23}
 }
 
 type ReloadRulesResponse struct {
@@ -1549,7 +1628,7 @@ type ReloadRulesResponse struct {
 
 func (x *ReloadRulesResponse) Reset() {
 	*x = ReloadRulesResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1561,7 +1640,7 @@ func (x *ReloadRulesResponse) String() string {
 func (*ReloadRulesResponse) ProtoMessage() {}
 
 func (x *ReloadRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1574,7 +1653,7 @@ func (x *ReloadRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadRulesResponse.ProtoReflect.Descriptor instead.
 func (*ReloadRulesResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{23}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReloadRulesResponse) GetRules() *Rules {
@@ -1614,7 +1693,7 @@ type DryRunRulesRequest struct {
 
 func (x *DryRunRulesRequest) Reset() {
 	*x = DryRunRulesRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1705,7 @@ func (x *DryRunRulesRequest) String() string {
 func (*DryRunRulesRequest) ProtoMessage() {}
 
 func (x *DryRunRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1718,7 @@ func (x *DryRunRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DryRunRulesRequest.ProtoReflect.Descriptor instead.
 func (*DryRunRulesRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{24}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DryRunRulesRequest) GetTopic() string {
@@ -1693,7 +1772,7 @@ type DryRunRulesResponse struct {
 
 func (x *DryRunRulesResponse) Reset() {
 	*x = DryRunRulesResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +1784,7 @@ func (x *DryRunRulesResponse) String() string {
 func (*DryRunRulesResponse) ProtoMessage() {}
 
 func (x *DryRunRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +1797,7 @@ func (x *DryRunRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DryRunRulesResponse.ProtoReflect.Descriptor instead.
 func (*DryRunRulesResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{25}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DryRunRulesResponse) GetMessages() []*Message {
@@ -1757,7 +1836,7 @@ type SendTestMessageRequest struct {
 
 func (x *SendTestMessageRequest) Reset() {
 	*x = SendTestMessageRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1848,7 @@ func (x *SendTestMessageRequest) String() string {
 func (*SendTestMessageRequest) ProtoMessage() {}
 
 func (x *SendTestMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +1861,7 @@ func (x *SendTestMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendTestMessageRequest.ProtoReflect.Descriptor instead.
 func (*SendTestMessageRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{26}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{27}
 }
 
 type SendTestMessageResponse struct {
@@ -1798,7 +1877,7 @@ type SendTestMessageResponse struct {
 
 func (x *SendTestMessageResponse) Reset() {
 	*x = SendTestMessageResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1810,7 +1889,7 @@ func (x *SendTestMessageResponse) String() string {
 func (*SendTestMessageResponse) ProtoMessage() {}
 
 func (x *SendTestMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1823,7 +1902,7 @@ func (x *SendTestMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendTestMessageResponse.ProtoReflect.Descriptor instead.
 func (*SendTestMessageResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{27}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SendTestMessageResponse) GetTopic() string {
@@ -1863,7 +1942,7 @@ type GetDisplayRequest struct {
 
 func (x *GetDisplayRequest) Reset() {
 	*x = GetDisplayRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +1954,7 @@ func (x *GetDisplayRequest) String() string {
 func (*GetDisplayRequest) ProtoMessage() {}
 
 func (x *GetDisplayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +1967,7 @@ func (x *GetDisplayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDisplayRequest.ProtoReflect.Descriptor instead.
 func (*GetDisplayRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{28}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetDisplayRequest) GetToolId() int32 {
@@ -1912,7 +1991,7 @@ type GetDisplayResponse struct {
 
 func (x *GetDisplayResponse) Reset() {
 	*x = GetDisplayResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2003,7 @@ func (x *GetDisplayResponse) String() string {
 func (*GetDisplayResponse) ProtoMessage() {}
 
 func (x *GetDisplayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2016,7 @@ func (x *GetDisplayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDisplayResponse.ProtoReflect.Descriptor instead.
 func (*GetDisplayResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{29}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetDisplayResponse) GetMessages() []*Message {
@@ -2012,7 +2091,7 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\ahealthy\x18\x02 \x01(\bR\ahealthy\x12\x18\n" +
 	"\asummary\x18\x03 \x01(\tR\asummary\x12\x16\n" +
 	"\x06detail\x18\x04 \x01(\tR\x06detail\x120\n" +
-	"\x05since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xd5\x02\n" +
+	"\x05since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\x90\x03\n" +
 	"\x11GetHealthResponse\x12\x18\n" +
 	"\ahealthy\x18\x01 \x01(\bR\ahealthy\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12'\n" +
@@ -2023,7 +2102,13 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"lagSeconds\x12/\n" +
 	"\x14events_in_per_second\x18\a \x01(\x01R\x11eventsInPerSecond\x125\n" +
 	"\x17messages_out_per_second\x18\b \x01(\x01R\x14messagesOutPerSecond\x12#\n" +
-	"\rrules_version\x18\t \x01(\tR\frulesVersion\"\x96\x02\n" +
+	"\rrules_version\x18\t \x01(\tR\frulesVersion\x129\n" +
+	"\bwarnings\x18\n" +
+	" \x03(\v2\x1d.nemo.status.v1.HealthWarningR\bwarnings\"U\n" +
+	"\rHealthWarning\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
+	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"\x96\x02\n" +
 	"\aMessage\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12\x10\n" +
@@ -2130,7 +2215,7 @@ func file_nemo_status_v1_status_proto_rawDescGZIP() []byte {
 	return file_nemo_status_v1_status_proto_rawDescData
 }
 
-var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*Tool)(nil),                         // 0: nemo.status.v1.Tool
 	(*Task)(nil),                         // 1: nemo.status.v1.Task
@@ -2141,89 +2226,91 @@ var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*GetHealthRequest)(nil),             // 6: nemo.status.v1.GetHealthRequest
 	(*Hop)(nil),                          // 7: nemo.status.v1.Hop
 	(*GetHealthResponse)(nil),            // 8: nemo.status.v1.GetHealthResponse
-	(*Message)(nil),                      // 9: nemo.status.v1.Message
-	(*ListMessagesRequest)(nil),          // 10: nemo.status.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),         // 11: nemo.status.v1.ListMessagesResponse
-	(*DeadLetter)(nil),                   // 12: nemo.status.v1.DeadLetter
-	(*ListDeadLettersRequest)(nil),       // 13: nemo.status.v1.ListDeadLettersRequest
-	(*ListDeadLettersResponse)(nil),      // 14: nemo.status.v1.ListDeadLettersResponse
-	(*ReplayDeadLetterRequest)(nil),      // 15: nemo.status.v1.ReplayDeadLetterRequest
-	(*ReplayDeadLetterResponse)(nil),     // 16: nemo.status.v1.ReplayDeadLetterResponse
-	(*ReplayAllDeadLettersRequest)(nil),  // 17: nemo.status.v1.ReplayAllDeadLettersRequest
-	(*ReplayAllDeadLettersResponse)(nil), // 18: nemo.status.v1.ReplayAllDeadLettersResponse
-	(*Rules)(nil),                        // 19: nemo.status.v1.Rules
-	(*GetRulesRequest)(nil),              // 20: nemo.status.v1.GetRulesRequest
-	(*GetRulesResponse)(nil),             // 21: nemo.status.v1.GetRulesResponse
-	(*ReloadRulesRequest)(nil),           // 22: nemo.status.v1.ReloadRulesRequest
-	(*ReloadRulesResponse)(nil),          // 23: nemo.status.v1.ReloadRulesResponse
-	(*DryRunRulesRequest)(nil),           // 24: nemo.status.v1.DryRunRulesRequest
-	(*DryRunRulesResponse)(nil),          // 25: nemo.status.v1.DryRunRulesResponse
-	(*SendTestMessageRequest)(nil),       // 26: nemo.status.v1.SendTestMessageRequest
-	(*SendTestMessageResponse)(nil),      // 27: nemo.status.v1.SendTestMessageResponse
-	(*GetDisplayRequest)(nil),            // 28: nemo.status.v1.GetDisplayRequest
-	(*GetDisplayResponse)(nil),           // 29: nemo.status.v1.GetDisplayResponse
-	(*timestamppb.Timestamp)(nil),        // 30: google.protobuf.Timestamp
-	(*wrapperspb.StringValue)(nil),       // 31: google.protobuf.StringValue
-	(*wrapperspb.Int32Value)(nil),        // 32: google.protobuf.Int32Value
-	(*structpb.Value)(nil),               // 33: google.protobuf.Value
+	(*HealthWarning)(nil),                // 9: nemo.status.v1.HealthWarning
+	(*Message)(nil),                      // 10: nemo.status.v1.Message
+	(*ListMessagesRequest)(nil),          // 11: nemo.status.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),         // 12: nemo.status.v1.ListMessagesResponse
+	(*DeadLetter)(nil),                   // 13: nemo.status.v1.DeadLetter
+	(*ListDeadLettersRequest)(nil),       // 14: nemo.status.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),      // 15: nemo.status.v1.ListDeadLettersResponse
+	(*ReplayDeadLetterRequest)(nil),      // 16: nemo.status.v1.ReplayDeadLetterRequest
+	(*ReplayDeadLetterResponse)(nil),     // 17: nemo.status.v1.ReplayDeadLetterResponse
+	(*ReplayAllDeadLettersRequest)(nil),  // 18: nemo.status.v1.ReplayAllDeadLettersRequest
+	(*ReplayAllDeadLettersResponse)(nil), // 19: nemo.status.v1.ReplayAllDeadLettersResponse
+	(*Rules)(nil),                        // 20: nemo.status.v1.Rules
+	(*GetRulesRequest)(nil),              // 21: nemo.status.v1.GetRulesRequest
+	(*GetRulesResponse)(nil),             // 22: nemo.status.v1.GetRulesResponse
+	(*ReloadRulesRequest)(nil),           // 23: nemo.status.v1.ReloadRulesRequest
+	(*ReloadRulesResponse)(nil),          // 24: nemo.status.v1.ReloadRulesResponse
+	(*DryRunRulesRequest)(nil),           // 25: nemo.status.v1.DryRunRulesRequest
+	(*DryRunRulesResponse)(nil),          // 26: nemo.status.v1.DryRunRulesResponse
+	(*SendTestMessageRequest)(nil),       // 27: nemo.status.v1.SendTestMessageRequest
+	(*SendTestMessageResponse)(nil),      // 28: nemo.status.v1.SendTestMessageResponse
+	(*GetDisplayRequest)(nil),            // 29: nemo.status.v1.GetDisplayRequest
+	(*GetDisplayResponse)(nil),           // 30: nemo.status.v1.GetDisplayResponse
+	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
+	(*wrapperspb.StringValue)(nil),       // 32: google.protobuf.StringValue
+	(*wrapperspb.Int32Value)(nil),        // 33: google.protobuf.Int32Value
+	(*structpb.Value)(nil),               // 34: google.protobuf.Value
 }
 var file_nemo_status_v1_status_proto_depIdxs = []int32{
-	30, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
+	31, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
 	1,  // 1: nemo.status.v1.Tool.open_tasks:type_name -> nemo.status.v1.Task
-	30, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
-	31, // 3: nemo.status.v1.Tool.customer_name:type_name -> google.protobuf.StringValue
-	32, // 4: nemo.status.v1.Tool.current_usage_id:type_name -> google.protobuf.Int32Value
-	30, // 5: nemo.status.v1.Tool.current_usage_start:type_name -> google.protobuf.Timestamp
-	30, // 6: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	31, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
+	32, // 3: nemo.status.v1.Tool.customer_name:type_name -> google.protobuf.StringValue
+	33, // 4: nemo.status.v1.Tool.current_usage_id:type_name -> google.protobuf.Int32Value
+	31, // 5: nemo.status.v1.Tool.current_usage_start:type_name -> google.protobuf.Timestamp
+	31, // 6: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
 	0,  // 8: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
-	30, // 9: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
+	31, // 9: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
 	7,  // 10: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
-	30, // 11: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
-	9,  // 12: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
-	30, // 13: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
-	12, // 14: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
-	30, // 15: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
-	30, // 16: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
-	19, // 17: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	19, // 18: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	33, // 19: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
-	33, // 20: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
-	33, // 21: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
-	33, // 22: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
-	9,  // 23: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
-	30, // 24: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
-	30, // 25: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
-	9,  // 26: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
-	2,  // 27: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
-	4,  // 28: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
-	6,  // 29: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
-	10, // 30: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
-	13, // 31: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
-	15, // 32: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
-	17, // 33: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
-	20, // 34: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
-	22, // 35: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
-	24, // 36: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
-	26, // 37: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
-	28, // 38: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
-	3,  // 39: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
-	5,  // 40: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
-	8,  // 41: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
-	11, // 42: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
-	14, // 43: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
-	16, // 44: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
-	18, // 45: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
-	21, // 46: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
-	23, // 47: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
-	25, // 48: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
-	27, // 49: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
-	29, // 50: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
-	39, // [39:51] is the sub-list for method output_type
-	27, // [27:39] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	9,  // 11: nemo.status.v1.GetHealthResponse.warnings:type_name -> nemo.status.v1.HealthWarning
+	31, // 12: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	10, // 13: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
+	31, // 14: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
+	13, // 15: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
+	31, // 16: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	31, // 17: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	20, // 18: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	20, // 19: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	34, // 20: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
+	34, // 21: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
+	34, // 22: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
+	34, // 23: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
+	10, // 24: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
+	31, // 25: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
+	31, // 26: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
+	10, // 27: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
+	2,  // 28: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
+	4,  // 29: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
+	6,  // 30: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
+	11, // 31: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
+	14, // 32: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
+	16, // 33: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
+	18, // 34: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
+	21, // 35: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
+	23, // 36: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
+	25, // 37: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
+	27, // 38: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
+	29, // 39: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
+	3,  // 40: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
+	5,  // 41: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
+	8,  // 42: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
+	12, // 43: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
+	15, // 44: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
+	17, // 45: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
+	19, // 46: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
+	22, // 47: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
+	24, // 48: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
+	26, // 49: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
+	28, // 50: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
+	30, // 51: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
+	40, // [40:52] is the sub-list for method output_type
+	28, // [28:40] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_nemo_status_v1_status_proto_init() }
@@ -2232,14 +2319,14 @@ func file_nemo_status_v1_status_proto_init() {
 		return
 	}
 	file_nemo_status_v1_status_proto_msgTypes[4].OneofWrappers = []any{}
-	file_nemo_status_v1_status_proto_msgTypes[10].OneofWrappers = []any{}
+	file_nemo_status_v1_status_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_status_v1_status_proto_rawDesc), len(file_nemo_status_v1_status_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -81,8 +81,8 @@ func services(o Options, redisURL, mqttURL string) ([]*child, error) {
 	args := map[string][]string{
 		"publisher": {"-mqtt-url", mqttURL, "-redis-url", redisURL},
 		"router":    {"-publisher-addr", publisherAddr, "-redis-url", redisURL},
-		"ingest":    {"-redis-url", redisURL, "-router-addr", routerAddr, "-ingest-mode", o.IngestMode},
-		"gateway": {"-redis-url", redisURL, "-ingest-mode", o.IngestMode,
+		"ingest":    {"-redis-url", redisURL, "-router-addr", routerAddr, "-ingest-mode", o.IngestMode, "-list", o.ListKey},
+		"gateway": {"-redis-url", redisURL, "-ingest-mode", o.IngestMode, "-list", o.ListKey,
 			"-ingest-addr", ingestAddr, "-router-addr", routerAddr, "-publisher-addr", publisherAddr},
 	}
 	if o.Displays {
@@ -119,7 +119,7 @@ func playDemo(ctx context.Context, o Options, redisURL string) error {
 			return nil
 		case now := <-tick.C:
 			for _, e := range lab.Next(now) {
-				if err := write(ctx, rdb, o.IngestMode, e.Envelope(now)); err != nil && ctx.Err() == nil {
+				if err := o.write(ctx, rdb, e.Envelope(now)); err != nil && ctx.Err() == nil {
 					fmt.Fprintln(os.Stderr, "demo: cannot write an event:", err)
 				}
 			}
@@ -127,11 +127,11 @@ func playDemo(ctx context.Context, o Options, redisURL string) error {
 	}
 }
 
-// write puts one envelope where the NEMO plugin would for that input.
-func write(ctx context.Context, rdb *redis.Client, mode, envelope string) error {
-	switch mode {
+// write puts one envelope where the NEMO plugin would for the input.
+func (o Options) write(ctx context.Context, rdb *redis.Client, envelope string) error {
+	switch o.IngestMode {
 	case "list":
-		return rdb.LPush(ctx, "nemo_mqtt_events", envelope).Err()
+		return rdb.LPush(ctx, o.ListKey, envelope).Err()
 	case "pubsub":
 		return rdb.Publish(ctx, "nemo_mqtt_events", envelope).Err()
 	}
@@ -161,8 +161,16 @@ Look into Redis:
 Metrics: http://127.0.0.1:%d/metrics (ingest; router and publisher on the next two ports)
 Stop with Ctrl-C.
 
-`, redisURL, embedded(o.RedisURL), o.IngestMode, mqttURL, embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),
+`, redisURL, embedded(o.RedisURL), o.input(), mqttURL, embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),
 		b.Hostname(), b.Port(), r.Hostname(), r.Port(), o.HTTPPortBase)
+}
+
+// input names what ingest reads, for the banner.
+func (o Options) input() string {
+	if o.IngestMode == "list" {
+		return "list " + o.ListKey
+	}
+	return o.IngestMode
 }
 
 // browsable turns a listen address into one a browser can open.

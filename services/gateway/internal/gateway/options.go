@@ -11,6 +11,7 @@ import (
 	_ "time/tzdata" // time zones also where the system has no zoneinfo
 
 	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -40,8 +41,8 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.Input.Mode, "ingest-mode", "stream", "how ingest reads events: stream, list or pubsub (for backlog and lag)")
 	fs.StringVar(&o.Input.Stream, "stream", "nemo:events", "stream mode: the stream NEMO writes to")
 	fs.StringVar(&o.Input.Group, "group", "nemo-bridge", "stream mode: ingest's consumer group")
-	fs.StringVar(&o.Input.List, "list", "nemo_mqtt_events", "list mode: the list the NEMO plugin pushes to")
-	fs.StringVar(&o.Input.ProcessingList, "processing-list", "nemo_mqtt_events:processing", "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.Input.List, "list", pluginlist.Name, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
+	fs.StringVar(&o.Input.ProcessingList, "processing-list", pluginlist.Name+":processing", "list mode: where entries wait until acknowledged")
 	fs.StringVar(&o.Input.DeadLetterStream, "dead-letter-stream", "nemo:events:dead", "the stream of refused events")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token that write actions (replay, reload) need; empty: no token needed")
 	fs.StringVar(&o.AdminTokenFile, "admin-token-file", "", "read the admin token from this file (a Kubernetes secret) instead")

@@ -2,13 +2,13 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -26,9 +26,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
-		redisOpts, err := redis.ParseURL(o.RedisURL)
+		redisOpts, err := redisconn.Options("redis-url", o.RedisURL, "gateway")
 		if err != nil {
-			return nil, fmt.Errorf("-redis-url %q: %w", o.RedisURL, err)
+			return nil, err
 		}
 		// Short timeouts: a page waiting on a dead Redis should hear so
 		// in seconds (503), not hang.

@@ -33,6 +33,7 @@ func (s *Server) GetHealth(ctx context.Context, _ *statusv1.GetHealthRequest) (*
 	})
 	wg.Go(func() { publisherHop, brokerHop = s.publisherHops(ctx) })
 	wg.Go(func() { input, backlogErr = s.readBacklog(ctx) })
+	wg.Go(func() { resp.Warnings = s.listWarnings(ctx) })
 	wg.Wait()
 
 	now := s.now()
@@ -49,6 +50,6 @@ func (s *Server) GetHealth(ctx context.Context, _ *statusv1.GetHealthRequest) (*
 		}
 	}
 	resp.EventsInPerSecond, resp.MessagesOutPerSecond = s.rates.PerSecond()
-	resp.Summary = summarize(resp.Hops, input, now)
+	resp.Summary = summarize(resp.Hops, input, resp.Warnings, now)
 	return resp, nil
 }

@@ -18,8 +18,10 @@ var causeOrder = []string{hopRedis, hopPublisher, hopBroker, hopRouter, hopInges
 // sentence says that the displays are behind.
 const behindAfter = time.Minute
 
-// summarize writes the one sentence at the top of the page.
-func summarize(hops []*statusv1.Hop, b backlog, now time.Time) string {
+// summarize writes the one sentence at the top of the page. A hop that
+// fails comes first; with every hop working, a warning does, since it
+// explains why displays miss events better than a backlog would.
+func summarize(hops []*statusv1.Hop, b backlog, warnings []*statusv1.HealthWarning, now time.Time) string {
 	byName := map[string]*statusv1.Hop{}
 	for _, h := range hops {
 		byName[h.GetName()] = h
@@ -28,6 +30,9 @@ func summarize(hops []*statusv1.Hop, b backlog, now time.Time) string {
 		if h := byName[name]; h != nil && !h.GetHealthy() {
 			return problem(h, now)
 		}
+	}
+	if len(warnings) > 0 {
+		return warnings[0].GetSummary()
 	}
 	if !b.oldest.IsZero() && now.Sub(b.oldest) > behindAfter {
 		return fmt.Sprintf("Everything is connected, but %d events are waiting and the oldest is %s old, so tool displays are behind. They will catch up; if the number keeps growing, the bridge cannot keep up with NEMO.",

@@ -7,6 +7,8 @@ type metrics struct {
 	acked       *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
 	redisErrors prometheus.Counter
+	// otherConsumers is what the last look at the list's database found.
+	otherConsumers prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, inFlight func() float64) *metrics {
@@ -27,8 +29,12 @@ func newMetrics(reg prometheus.Registerer, inFlight func() float64) *metrics {
 			Name: "nemo_ingest_redis_errors_total",
 			Help: "Failed Redis reads, acknowledgements and dead-letter writes (each is retried).",
 		}),
+		otherConsumers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nemo_ingest_other_list_consumers",
+			Help: "List mode: other programs seen taking entries from lists in the database ingest reads (the NEMO plugin's own MQTT bridge, left on?), at the last check.",
+		}),
 	}
-	reg.MustRegister(m.read, m.acked, m.deadLetters, m.redisErrors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	reg.MustRegister(m.read, m.acked, m.deadLetters, m.redisErrors, m.otherConsumers, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "nemo_ingest_in_flight",
 		Help: "Entries read and not yet acknowledged; at most -window.",
 	}, inFlight))

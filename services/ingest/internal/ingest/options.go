@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -21,6 +22,7 @@ type Options struct {
 	Stream           source.StreamConfig
 	List             string
 	ProcessingList   string
+	ListCheckEvery   time.Duration // list mode: how often to look for other programs popping the list; 0: never
 	Channel          string
 	DeadLetterStream string
 	DeadLetterMaxLen int64
@@ -41,8 +43,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.Stream.Consumer, "consumer", host, "stream mode: consumer name; keep it stable across restarts (a StatefulSet pod name)")
 	fs.StringVar(&o.Stream.GroupStart, "group-start", "0", "stream mode: where a new consumer group starts: 0 (everything in the stream) or $ (only new entries)")
 	fs.DurationVar(&o.Stream.ClaimIdle, "claim-idle", 30*time.Second, "stream mode: take over entries another consumer left pending this long")
-	fs.StringVar(&o.List, "list", "nemo_mqtt_events", "list mode: the list the NEMO plugin pushes to")
-	fs.StringVar(&o.ProcessingList, "processing-list", "nemo_mqtt_events:processing", "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.List, "list", pluginlist.Name, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
+	fs.StringVar(&o.ProcessingList, "processing-list", pluginlist.Name+":processing", "list mode: where entries wait until acknowledged")
+	fs.DurationVar(&o.ListCheckEvery, "list-check-interval", 15*time.Second, "list mode: how often to look for another program taking entries from the list, such as the NEMO plugin's own MQTT bridge (0: never)")
 	fs.StringVar(&o.Channel, "channel", "nemo_mqtt_events", "pubsub mode: the channel")
 	fs.StringVar(&o.DeadLetterStream, "dead-letter-stream", "nemo:events:dead", "stream receiving refused events with the reason")
 	fs.Int64Var(&o.DeadLetterMaxLen, "dead-letter-maxlen", 100000, "dead letters kept (oldest trimmed first)")
@@ -57,6 +60,9 @@ func (o *Options) validate() error {
 	case "stream", "list", "pubsub":
 	default:
 		return fmt.Errorf("-ingest-mode %q: want stream, list or pubsub", o.Mode)
+	}
+	if o.ListCheckEvery < 0 {
+		return fmt.Errorf("-list-check-interval %s: want 0 (never) or more", o.ListCheckEvery)
 	}
 	if o.Window < 1 || o.BatchSize < 1 {
 		return fmt.Errorf("-window and -batch-size must be at least 1 (got %d and %d)", o.Window, o.BatchSize)

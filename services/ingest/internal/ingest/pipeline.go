@@ -7,8 +7,8 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
 

@@ -2,15 +2,15 @@ package ingest
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
@@ -20,9 +20,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	redisOpts, err := redis.ParseURL(o.RedisURL)
+	redisOpts, err := redisconn.Options("redis-url", o.RedisURL, "ingest")
 	if err != nil {
-		return fmt.Errorf("-redis-url %q: %w", o.RedisURL, err)
+		return err
 	}
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		rdb := redis.NewClient(redisOpts)
@@ -67,6 +67,12 @@ func Run(ctx context.Context, o Options) error {
 			}
 			p.src, p.dead.source = src, src.Name()
 			rt.Log.Info("reading events", "source", src.Name(), "redis", redisOpts.Addr, "db", redisOpts.DB)
+			if o.Mode == "list" {
+				warnEventsElsewhere(ctx, rdb, o.List, rt.Log)
+				if o.ListCheckEvery > 0 {
+					go watchConsumers(ctx, rdb, o.List, o.ListCheckEvery, rt.Log, p.metrics.otherConsumers)
+				}
+			}
 			return p.run(ctx, drainTime(o.Service.ShutdownTimeout))
 		}, nil
 	})

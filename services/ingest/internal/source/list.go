@@ -2,10 +2,13 @@ package source
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -15,16 +18,30 @@ import (
 // entry is moved atomically to a processing list (BLMOVE) and removed from it
 // only once acknowledged, so a crash loses nothing: what is left in the
 // processing list is read again at start. One ingest per list.
+//
+// An entry's id, which subscribers see as the event_id, is "list-" and the
+// first 128 bits of the SHA-256 of the entry as Redis holds it, in hex: an
+// entry read again after a crash (recovered from the processing list)
+// keeps its id, so a subscriber drops the second delivery, while entries of
+// different content never share one, whichever run or replica reads them.
+// Two entries that are the same byte for byte are one event to the bridge;
+// the plugin's envelope carries its time to the microsecond, so two of its
+// events never are. Should two such entries be in flight at once (a dead
+// letter replayed twice, say), the second is "list-<digest>-2", the third
+// "-3", and so on: ingest's window, the link to the router and the router's
+// answers all tell entries in flight apart by id.
 type List struct {
 	rdb        *redis.Client
 	list       string
 	processing string
-	seq        uint64
 	recovered  bool
+
+	mu       sync.Mutex
+	inFlight map[string]bool // ids handed out and not yet acknowledged
 }
 
 func NewList(rdb *redis.Client, list, processing string) *List {
-	return &List{rdb: rdb, list: list, processing: processing}
+	return &List{rdb: rdb, list: list, processing: processing, inFlight: map[string]bool{}}
 }
 
 func (l *List) Name() string { return "list " + l.list }
@@ -80,17 +97,50 @@ func (l *List) recover(ctx context.Context) ([]Entry, error) {
 }
 
 func (l *List) entry(raw string) Entry {
-	l.seq++
-	return jsonEntry("list-"+strconv.FormatUint(l.seq, 10), raw)
+	return jsonEntry(l.claimID(raw), raw)
+}
+
+// contentID is an entry's id before any suffix: its content's digest.
+func contentID(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return "list-" + hex.EncodeToString(sum[:16])
+}
+
+// claimID is the entry's content id, or, while an identical entry is in
+// flight under that id, the same with the smallest free "-n" suffix.
+func (l *List) claimID(raw string) string {
+	base := contentID(raw)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id := base
+	for n := 2; l.inFlight[id]; n++ {
+		id = base + "-" + strconv.Itoa(n)
+	}
+	l.inFlight[id] = true
+	return id
+}
+
+// release frees the ids of acknowledged entries for identical entries to
+// come.
+func (l *List) release(entries []Entry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range entries {
+		delete(l.inFlight, e.ID)
+	}
 }
 
 // Ack removes each entry from the processing list, counting from the oldest
-// end so that of two identical entries the older one goes.
+// end so that of two identical entries the older one goes. The ids stay
+// taken until Redis has done so, since a failed Ack is retried with them.
 func (l *List) Ack(ctx context.Context, entries []Entry) error {
 	pipe := l.rdb.Pipeline()
 	for _, e := range entries {
 		pipe.LRem(ctx, l.processing, -1, e.ackToken)
 	}
-	_, err := pipe.Exec(ctx)
-	return err
+	if _, err := pipe.Exec(ctx); err != nil {
+		return err
+	}
+	l.release(entries)
+	return nil
 }

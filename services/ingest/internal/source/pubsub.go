@@ -2,6 +2,8 @@ package source
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -11,16 +13,30 @@ import (
 // PubSub reads a Redis channel. It is best effort: a message published while
 // ingest is down, or while it waits for the broker and its buffer is full,
 // is lost. Use the stream or the list when every event matters.
+//
+// A message's id is "pubsub-", a random id of this run, "-" and its number
+// in the run: a channel keeps nothing, so no message is ever delivered
+// again and there is no redelivery to keep an id for; the run id keeps a
+// restarted or second ingest from handing out the ids of another.
 type PubSub struct {
 	sub     *redis.PubSub
 	ch      <-chan *redis.Message
 	channel string
+	run     string
 	seq     uint64
 }
 
 func NewPubSub(ctx context.Context, rdb *redis.Client, channel string) *PubSub {
 	sub := rdb.Subscribe(ctx, channel)
-	return &PubSub{sub: sub, ch: sub.Channel(redis.WithChannelSize(10000)), channel: channel}
+	return &PubSub{sub: sub, ch: sub.Channel(redis.WithChannelSize(10000)), channel: channel, run: runID()}
+}
+
+// runID is 64 random bits in hex: runs of ingest collide with a chance of
+// about one in 10^19 per pair.
+func runID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails: crypto/rand aborts the program instead
+	return hex.EncodeToString(b[:])
 }
 
 func (p *PubSub) Name() string { return "channel " + p.channel }
@@ -48,7 +64,7 @@ func (p *PubSub) Read(ctx context.Context, max int) ([]Entry, error) {
 
 func (p *PubSub) entry(m *redis.Message) Entry {
 	p.seq++
-	return jsonEntry("pubsub-"+strconv.FormatUint(p.seq, 10), m.Payload)
+	return jsonEntry("pubsub-"+p.run+"-"+strconv.FormatUint(p.seq, 10), m.Payload)
 }
 
 // Ack has nothing to do: a channel keeps no record of what was read.

@@ -12,8 +12,11 @@ import (
 
 // Entry is one item read from Redis.
 type Entry struct {
-	// ID is unique among the entries in flight: the stream entry id, or a
-	// sequence number for the list and the channel.
+	// ID is the event's id, which subscribers see as the event_id: unique
+	// among the entries in flight, never the id of another event read by
+	// another run, replica or mode, and the same when the entry is read
+	// again. It is the stream entry id; for the list, a digest of the
+	// entry (see List); for the channel, a run id and a number (see PubSub).
 	ID string
 	// Original is the entry as Redis held it, for the dead letters: the raw
 	// string, or a stream entry's fields as JSON.

@@ -2,14 +2,12 @@ package publisher
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/lease"
@@ -72,13 +70,9 @@ func openRedis(flagName, rawURL string) (*redis.Client, error) {
 	if rawURL == "" {
 		return nil, nil
 	}
-	opts, err := redis.ParseURL(rawURL)
+	opts, err := redisconn.Options(flagName, rawURL, "publisher")
 	if err != nil {
-		var bad *url.Error
-		if errors.As(err, &bad) {
-			err = bad.Err
-		}
-		return nil, fmt.Errorf("-%s: not a Redis URL (redis://[[user]:password@]host[:port][/db]): %w", flagName, err)
+		return nil, err
 	}
 	return redis.NewClient(opts), nil
 }

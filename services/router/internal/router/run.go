@@ -9,6 +9,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
@@ -32,9 +33,11 @@ func Run(ctx context.Context, o Options) error {
 		var rdb *redis.Client
 		var state *stateKeeper
 		if o.RedisURL != "" {
-			redisOpts, err := redis.ParseURL(o.RedisURL)
+			// Named as the bridge's: the router pops the plugin's control
+			// list, and ingest must not take it for another consumer.
+			redisOpts, err := redisconn.Options("redis-url", o.RedisURL, "router")
 			if err != nil {
-				return nil, fmt.Errorf("-redis-url %q: %w", o.RedisURL, err)
+				return nil, err
 			}
 			rdb = redis.NewClient(redisOpts)
 			state = newStateKeeper(rdb, rt.Log)

@@ -31,13 +31,22 @@ export function waiting(h) {
 
 // renderHealth draws a GetHealth answer.
 export function renderHealth(h) {
+  const warnings = h.warnings || [];
   const verdict = byId('verdict');
-  verdict.dataset.state = h.healthy ? 'ok' : 'bad';
-  byId('verdict-icon').textContent = h.healthy ? '✓' : '!';
+  // Every hop works, but something around the bridge makes displays miss
+  // events (the sentence then says what): not a green tick.
+  verdict.dataset.state = !h.healthy ? 'bad' : warnings.length ? 'warn' : 'ok';
+  byId('verdict-icon').textContent = h.healthy && !warnings.length ? '✓' : '!';
   const summary = byId('summary');
   if (summary.textContent !== h.summary) summary.textContent = h.summary;
   // A sentence that explains a problem runs long: smaller, still big.
   summary.dataset.long = String(h.summary.length > 110);
+  // The warnings the sentence does not already say.
+  const more = warnings.filter((w) => w.summary !== h.summary);
+  const list = byId('warnings');
+  list.hidden = more.length === 0;
+  list.replaceChildren(...more.map((w) => el('li', { class: 'warning', dataset: { code: w.code } },
+    el('span', { class: 'icon', 'aria-hidden': 'true' }, '!'), ' ', w.summary)));
 
   const hops = new Map((h.hops || []).map((hop) => [hop.name, hop]));
   const inPerMin = perMinute(h.events_in_per_second);
@@ -73,7 +82,8 @@ export function renderHealth(h) {
       el('dt', {}, `${hop.name}: ${hop.healthy ? 'working' : 'not working'}${since ? `, since ${absolute(since, now)} (${ago(since, now)})` : ''}`),
       el('dd', {}, hop.detail || 'No detail.'),
     ];
-  }), el('dt', {}, 'rules in force'), el('dd', {}, h.rules_version ? `version ${h.rules_version}` : 'unknown (the router does not answer)'));
+  }), warnings.flatMap((w) => [el('dt', {}, `warning: ${w.code}`), el('dd', {}, w.detail || 'No detail.')]),
+  el('dt', {}, 'rules in force'), el('dd', {}, h.rules_version ? `version ${h.rules_version}` : 'unknown (the router does not answer)'));
 }
 
 // renderUnreachable says that the page itself lost the gateway.

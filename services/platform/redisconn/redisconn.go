@@ -1,0 +1,39 @@
+// Package redisconn makes the Redis client options every service uses: from
+// a URL flag, with any mistake in it said without the URL (which may hold
+// a password), and with every connection named as the bridge's.
+package redisconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// NamePrefix starts the name of every Redis connection of the bridge
+// ("nemo-bridge-ingest"), so that CLIENT LIST tells them from other
+// programs'.
+const NamePrefix = "nemo-bridge-"
+
+// Options reads rawURL, the value of -flagName, for service. Connections
+// made from the options name themselves with CLIENT SETNAME, best effort:
+// a Redis whose ACL refuses it still serves the connection, which
+// redis.Options.ClientName would fail instead.
+func Options(flagName, rawURL, service string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		var bad *url.Error
+		if errors.As(err, &bad) {
+			err = bad.Err
+		}
+		return nil, fmt.Errorf("-%s: not a Redis URL (redis://[[user]:password@]host[:port][/db]): %w", flagName, err)
+	}
+	name := NamePrefix + service
+	opts.OnConnect = func(ctx context.Context, cn *redis.Conn) error {
+		_ = cn.ClientSetName(ctx, name).Err()
+		return nil
+	}
+	return opts, nil
+}
