@@ -75,7 +75,8 @@ export function describe(message, toolName = () => '') {
     return p.operational ? `Display of ${tool}: working` : `Display of ${tool}: shut down`;
   }
   if (!p.event && Array.isArray(p.tasks)) {
-    const n = p.tasks.length;
+    // The list holds the newest tasks that fit a screen; open counts them all.
+    const n = typeof p.open === 'number' ? p.open : p.tasks.length;
     return `Display of ${tool}: ${n ? `${n} open ${n === 1 ? 'task' : 'tasks'}` : 'no open task'}`;
   }
   if (p.event) return `${humanize(p.event)} (${tool})`;

@@ -161,9 +161,16 @@ function picture(by, name, bridge) {
         ? el('ul', { class: 'screen-tasks', 'aria-label': 'Open tasks' }, tasks.map((t) => el('li', { dataset: { shutdown: t.force_shutdown ? 'yes' : 'no' } },
           el('span', { 'aria-hidden': 'true' }, t.force_shutdown ? '✕' : '⚠'), ' ',
           t.force_shutdown ? el('span', { class: 'visually-hidden' }, 'Shutdown task: ') : null,
-          summary(t))))
+          summary(t))), more(by.tasks, tasks.length))
         : null),
     el('figcaption', { class: 'quiet' }, `${tool}’s screen (320 × 240) as it would draw the retained messages now.`));
+}
+
+// more says how many open tasks the screen's list leaves out (it holds
+// only the newest that fit 240 bytes), as a screen would: "+9 more".
+function more(list, shown) {
+  const open = list && typeof list.open === 'number' ? list.open : shown;
+  return open > shown ? el('li', { class: 'screen-more' }, `+${open - shown} more`) : null;
 }
 
 function summary(t) {
