@@ -85,8 +85,10 @@ func (Outcome) EnumDescriptor() ([]byte, []int) {
 // Event is one entry read from Redis, already checked by ingest.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Identifier of the entry in its source: the stream entry id, or a
-	// sequence number for the list and pub/sub inputs. Unique per ingest run.
+	// Identifier of the entry in its source, published as the event_id user
+	// property: the stream entry id; for the list "list-" and a digest of
+	// the entry (the same on redelivery); for pub/sub a random run id and a
+	// sequence number. Never the same for two events, across restarts.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The MQTT topic the NEMO plugin asked for (the envelope's "topic").
 	Topic string `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
