@@ -121,8 +121,10 @@ func endUsage(t *statusv1.Tool, p payload) {
 // foldTask opens, updates or closes one task, and sets the operational
 // flag as NEMO does (views/tasks.py, views/tool_control.py):
 //   - creating a task with force_shutdown shuts the tool down and ends the
-//     usage in progress (with a bulk update that sends no event, so the
-//     fold ends it here);
+//     usage in progress (each usage with its own save, which the plugin
+//     reports as tool_disabled just after the task; the fold ends it
+//     here already, so that no state names a user of a tool shut down,
+//     also when that event is lost or late);
 //   - after a task is updated, cancelled or resolved, NEMO's
 //     determine_tool_status makes the tool operational exactly when no
 //     open task has force_shutdown.
@@ -177,7 +179,7 @@ func foldTask(t *statusv1.Tool, event string, p payload) {
 		t.Operational = false
 	}
 	// A shutdown task seen for the first time was just created (or its
-	// creation was missed): NEMO ended the usage then.
+	// creation was missed): NEMO ended the usage then (see above).
 	if at < 0 && task.ForceShutdown {
 		stopUsing(t)
 	}
