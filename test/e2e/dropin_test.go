@@ -17,15 +17,7 @@ import (
 // it must show, and REST answers as NEMO's own /api/tool_status/ would.
 func TestPluginEntriesReachScreensAndRESTAsNEMOMeansThem(t *testing.T) {
 	t.Parallel()
-	p := startPipeline(t, harness.PipelineOptions{
-		Ingest: []string{"-ingest-mode", "list"},
-		Router: []string{"-displays", "-display-timezone", "America/Los_Angeles"},
-	})
-	gw, err := p.StartGateway()
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + gw.HTTPAddr
+	p, base := startLikeALab(t)
 	rdb := p.Redis.Client(1)
 	cjkName := strings.Repeat("電子線描画装置", 8) // 56 characters, 168 bytes
 	written := 1764533885.5

@@ -13,6 +13,22 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/test/harness"
 )
 
+// startLikeALab starts the bridge as a lab switching from the plugin's own
+// bridge runs it: reading the plugin's list, with the displays profile in
+// a lab's time zone, and the gateway; base is the gateway's REST address.
+func startLikeALab(t *testing.T) (*harness.Pipeline, string) {
+	t.Helper()
+	p := startPipeline(t, harness.PipelineOptions{
+		Ingest: []string{"-ingest-mode", "list"},
+		Router: []string{"-displays", "-display-timezone", "America/Los_Angeles"},
+	})
+	gw, err := p.StartGateway()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, "http://" + gw.HTTPAddr
+}
+
 type dryRunAnswer struct {
 	Messages []struct {
 		Topic       string `json:"topic"`
@@ -50,15 +66,7 @@ func postDryRun(t *testing.T, base, body string) dryRunAnswer {
 // same topics, payloads, QoS and retain, in the same order.
 func TestDryRunRoutesThePluginsEntryAsThePipelineDoes(t *testing.T) {
 	t.Parallel()
-	p := startPipeline(t, harness.PipelineOptions{
-		Ingest: []string{"-ingest-mode", "list"},
-		Router: []string{"-displays", "-display-timezone", "America/Los_Angeles"},
-	})
-	gw, err := p.StartGateway()
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + gw.HTTPAddr
+	p, base := startLikeALab(t)
 	entry := harness.PluginEntry("nemo/tools/12/enabled", harness.Dict(
 		"event", "tool_enabled", "tool_id", 12, "tool_name", "Évaporateur Plassys",
 		"usage_id", 901, "user_name", "Élodie Rousseau (erousseau)",
@@ -89,7 +97,7 @@ func TestDryRunRoutesThePluginsEntryAsThePipelineDoes(t *testing.T) {
 		want = append(want, fmt.Sprintf("%s qos=%d %s", m.Topic, min(m.QoS, 1), normalJSON([]byte(m.PayloadText))))
 	}
 	var got []string
-	err = sub.WaitFor(10*time.Second, func(msgs []harness.Message) (bool, string) {
+	err := sub.WaitFor(10*time.Second, func(msgs []harness.Message) (bool, string) {
 		got = got[:0]
 		for _, m := range msgs {
 			if m.Topic == "nemo/tools/12/status" || strings.HasPrefix(m.Topic, "nemo/bridge/") {
