@@ -6,6 +6,8 @@ package service
 import (
 	"flag"
 	"time"
+
+	"google.golang.org/grpc"
 )
 
 // Options are the settings every service has.
@@ -16,6 +18,15 @@ type Options struct {
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	// Interceptors run on every gRPC call after the platform's own (a
+	// service's authentication, for example); set in code, not by a flag.
+	Interceptors Interceptors
+}
+
+// Interceptors are a service's own gRPC server interceptors.
+type Interceptors struct {
+	Unary  []grpc.UnaryServerInterceptor
+	Stream []grpc.StreamServerInterceptor
 }
 
 // Bind registers the common flags on fs with the service's default ports.

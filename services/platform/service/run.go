@@ -36,8 +36,10 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rt := &Runtime{
-		Log:     log,
-		GRPC:    grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive)),
+		Log: log,
+		GRPC: grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive),
+			grpc.ChainUnaryInterceptor(o.Interceptors.Unary...),
+			grpc.ChainStreamInterceptor(o.Interceptors.Stream...)),
 		Metrics: reg,
 		health:  health.NewServer(),
 	}
