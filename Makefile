@@ -13,7 +13,7 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/nemo-mqtt-bridge/bridge/services/platform/service.Version=$(VERSION)
 
-.PHONY: all build run test fuzz bench generate check-generated lint breaking clean
+.PHONY: all build run test fuzz bench soak generate check-generated lint breaking clean
 
 all: build
 
@@ -43,6 +43,12 @@ fuzz:
 
 bench: build
 	$(GO) run ./test/bench -bin-dir $(BIN)
+
+# Minutes of faults in turn (kill -9 of each service, Redis down, the
+# broker out of reach for a minute, hostile entries), ending with a table
+# of sent, delivered, lost, duplicated, reordered and the longest stall.
+soak: build
+	$(GO) run ./test/soak -bin-dir $(BIN)
 
 # buf runs from a binary built out of the pinned tools module; the plugins it
 # calls are run with `go tool` from that same module (see buf.gen.yaml).
