@@ -16,6 +16,8 @@ type Pipeline struct {
 	// BridgeGate, when asked for, stands between the publisher and the
 	// broker (see Gate).
 	BridgeGate *Gate
+	// IngestRedisGate, when asked for, stands between ingest and Redis.
+	IngestRedisGate *Gate
 }
 
 // PipelineOptions add flags to each service.
@@ -24,6 +26,9 @@ type PipelineOptions struct {
 	Broker                    MosquittoOptions
 	// GateBridge puts a Gate between the publisher and the broker.
 	GateBridge bool
+	// GateIngestRedis puts a Gate between ingest and Redis (the router
+	// and the test reach Redis directly).
+	GateIngestRedis bool
 	// PKI, when set, is used instead of a new one, for a test that issues
 	// certificates (the publisher's own, say) before the pipeline starts.
 	PKI *PKI
@@ -64,8 +69,15 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 	}, o.Router...)...); err != nil {
 		return nil, err
 	}
+	ingestRedis := p.Redis.URL(1)
+	if o.GateIngestRedis {
+		if p.IngestRedisGate, err = e.StartGate(p.Redis.Addr); err != nil {
+			return nil, err
+		}
+		ingestRedis = "redis://" + p.IngestRedisGate.Addr + "/1"
+	}
 	if p.Ingest, err = e.StartService(bin, "ingest", append([]string{
-		"-redis-url", p.Redis.URL(1), "-router-addr", p.Router.GRPCAddr,
+		"-redis-url", ingestRedis, "-router-addr", p.Router.GRPCAddr,
 	}, o.Ingest...)...); err != nil {
 		return nil, err
 	}

@@ -57,6 +57,17 @@ func FromJSON(id string, raw []byte, lim Limits) (*bridgev1.Event, *Rejection) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, reject(NotJSON, "entry is not a JSON object: %v", err)
 	}
+	// Decode stops at the end of the first value. Anything but whitespace
+	// after it (a second document, bytes glued on by a broken writer)
+	// means the entry is not what the plugin wrote: publishing the first
+	// part would hide that.
+	if rest := bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		unit := "bytes"
+		if len(rest) == 1 {
+			unit = "byte"
+		}
+		return nil, reject(NotJSON, "entry has %d %s after its JSON object, at byte %d (counting from 0): %q", len(rest), unit, len(raw)-len(rest), describe(rest))
+	}
 	return build(id, f, lim)
 }
 

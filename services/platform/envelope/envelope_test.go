@@ -34,6 +34,7 @@ func TestLooseFieldTypesAreAccepted(t *testing.T) {
 		"no qos":             `{"topic":"t","payload":"{}"}`,
 		"retain as 1":        `{"topic":"t","payload":"{}","retain":1}`,
 		"plain text payload": `{"topic":"t","payload":"hello"}`,
+		"whitespace after":   "{\"topic\":\"t\",\"payload\":\"{}\"} \r\n\t",
 	} {
 		if _, rej := FromJSON("1", []byte(raw), limits); rej != nil {
 			t.Errorf("%s: refused: %s", name, rej.Reason)
@@ -63,6 +64,9 @@ func TestRejections(t *testing.T) {
 		{big, PayloadTooLarge, "1025 bytes"},
 		{`{"topic":"t","payload":"{}","qos":7}`, InvalidQoS, "qos is 7"},
 		{`{"topic":"t","payload":"{}","qos":"high"}`, InvalidQoS, `"high"`},
+		{`{"topic":"t","payload":"{}"}xyz`, NotJSON, `3 bytes after its JSON object, at byte 28 (counting from 0): "xyz"`},
+		{`{"topic":"t","payload":"{}"} {"topic":"u","payload":"{}"}` + "\n", NotJSON, "29 bytes after its JSON object, at byte 29"},
+		{`{"topic":"t","payload":"{}"}}`, NotJSON, `1 byte after its JSON object, at byte 28 (counting from 0): "}"`},
 	} {
 		_, rej := FromJSON("1", []byte(tc.raw), limits)
 		if rej == nil || rej.Code != tc.code || !strings.Contains(rej.Reason, tc.mention) {

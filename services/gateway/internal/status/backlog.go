@@ -2,18 +2,28 @@ package status
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // backlog is how far the pipeline is behind NEMO.
 type backlog struct {
 	waiting, inFlight int64
+	// waitingNote is set when waiting is not a count but a lower bound,
+	// and says why Redis gave no count.
+	waitingNote string
 	// oldest is when NEMO wrote the oldest event not yet acknowledged;
 	// zero when unknown (the list holds no times) or nothing waits.
 	oldest time.Time
 }
+
+// countLimit is how many entries streamBacklog counts one by one, when
+// Redis gives no usable lag, before it settles for "at least".
+const countLimit = 500
 
 // readBacklog looks at the input the way ingest reads it. Pub/sub keeps
 // nothing, so it has no backlog to show.
@@ -31,23 +41,29 @@ func (s *Server) readBacklog(ctx context.Context) (backlog, error) {
 	return backlog{}, nil
 }
 
-// streamBacklog reads the consumer group: entries not yet delivered (lag),
-// delivered but not acknowledged (pending), and the oldest of either,
-// whose stream id is the time it was written.
+// streamBacklog reads the consumer group: entries not yet delivered
+// (unread), delivered but not acknowledged (pending), and the oldest of
+// either, whose stream id is the time it was written.
 func (s *Server) streamBacklog(ctx context.Context) (backlog, error) {
-	groups, err := s.rdb.XInfoGroups(ctx, s.input.Stream).Result()
-	if err != nil {
+	pipe := s.rdb.Pipeline()
+	groups := pipe.XInfoGroups(ctx, s.input.Stream)
+	info := pipe.XInfoStream(ctx, s.input.Stream)
+	if _, err := pipe.Exec(ctx); err != nil {
 		if strings.Contains(err.Error(), "no such key") {
 			return backlog{}, nil // NEMO has written nothing yet
 		}
 		return backlog{}, err
 	}
 	var b backlog
-	for _, g := range groups {
+	for _, g := range groups.Val() {
 		if g.Name != s.input.Group {
 			continue
 		}
-		b.waiting, b.inFlight = max(g.Lag, 0), g.Pending
+		var err error
+		b.inFlight = g.Pending
+		if b.waiting, b.waitingNote, err = s.unread(ctx, g, info.Val()); err != nil {
+			return b, err
+		}
 		oldestID := ""
 		if g.Pending > 0 {
 			p, err := s.rdb.XPending(ctx, s.input.Stream, s.input.Group).Result()
@@ -69,14 +85,68 @@ func (s *Server) streamBacklog(ctx context.Context) (backlog, error) {
 	return b, nil
 }
 
+// unread is how many entries of the stream come after the last one the
+// group was given. That is the group's lag (XINFO GROUPS, Redis 7), except
+// where the stream itself answers exactly: nothing written after that
+// entry, or every entry still in the stream after it. The lag alone is
+// wrong there on Redis before 7.4/8.0 once unread entries were trimmed
+// (XTRIM, XADD MAXLEN): the group's read counter misses them for good,
+// and a caught-up group showed tens of thousands waiting
+// (redis/redis#13473, #13958). A lag that is nil (entries after the
+// group's position were deleted), absent (Redis 6) or more than the stream
+// can hold is no count: the entries are counted here instead, up to
+// countLimit, beyond which the answer is a lower bound that says why. A
+// lag that old Redis got wrong but that fits in the stream cannot be told
+// from a right one, and stands until ingest catches up.
+// Ids are only compared, never subtracted: deleted entries leave gaps.
+func (s *Server) unread(ctx context.Context, g redis.XInfoGroup, st *redis.XInfoStream) (int64, string, error) {
+	last := g.LastDeliveredID
+	switch {
+	case st.Length == 0 || !idBefore(last, st.LastGeneratedID):
+		return 0, "", nil
+	case idBefore(last, st.FirstEntry.ID):
+		return st.Length, "", nil
+	}
+	var why string
+	switch {
+	case st.EntriesAdded == 0: // a stream that holds entries had some added: Redis before 7 does not say
+		why = "this Redis (before 7.0) keeps no lag for a consumer group"
+	case g.Lag < 0:
+		why = "Redis gives no lag for the group while entries after its position are deleted ones, until ingest reads past them"
+	case g.Lag >= st.Length: // at least the first entry is not after the group's position
+		why = fmt.Sprintf("Redis gives a lag of %d, more than the %d entries the stream holds (Redis before 7.4 miscounts once unread entries were trimmed)", g.Lag, st.Length)
+	default:
+		return g.Lag, "", nil
+	}
+	next, err := s.rdb.XRangeN(ctx, s.input.Stream, "("+last, "+", countLimit).Result()
+	if err != nil || len(next) < countLimit {
+		return int64(len(next)), "", err
+	}
+	return countLimit, fmt.Sprintf("at least %d events wait in stream %s; the bridge counts no further, as %s", countLimit, s.input.Stream, why), nil
+}
+
+// idBefore says whether stream id a comes before b. An id that does not
+// parse (an empty stream has no first entry) is before none and after none.
+func idBefore(a, b string) bool {
+	am, as, aok := parseStreamID(a)
+	bm, bs, bok := parseStreamID(b)
+	return aok && bok && (am < bm || am == bm && as < bs)
+}
+
+func parseStreamID(id string) (ms, seq uint64, ok bool) {
+	m, q, found := strings.Cut(id, "-")
+	if !found {
+		return 0, 0, false
+	}
+	ms, err1 := strconv.ParseUint(m, 10, 64)
+	seq, err2 := strconv.ParseUint(q, 10, 64)
+	return ms, seq, err1 == nil && err2 == nil
+}
+
 func streamIDTime(id string) time.Time {
-	ms, _, ok := strings.Cut(id, "-")
+	ms, _, ok := parseStreamID(id)
 	if !ok {
 		return time.Time{}
 	}
-	n, err := strconv.ParseInt(ms, 10, 64)
-	if err != nil {
-		return time.Time{}
-	}
-	return time.UnixMilli(n)
+	return time.UnixMilli(int64(ms))
 }

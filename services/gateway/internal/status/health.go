@@ -45,6 +45,11 @@ func (s *Server) GetHealth(ctx context.Context, _ *statusv1.GetHealthRequest) (*
 	}
 	if backlogErr == nil {
 		resp.Backlog, resp.InFlight = input.waiting, input.inFlight
+		// The answer has no field for a backlog that is only a lower
+		// bound; Redis's hop, whose numbers they are, says so.
+		if input.waitingNote != "" && redisHop.GetDetail() == "" {
+			redisHop.Detail = input.waitingNote
+		}
 		if !input.oldest.IsZero() {
 			resp.LagSeconds = max(0, now.Sub(input.oldest).Seconds())
 		}

@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,6 +26,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	// The stream makes a client of its own (see source.NewStream) from a
+	// copy taken now, as NewClient fills in its defaults in place.
+	streamOpts := *redisOpts
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		rdb := redis.NewClient(redisOpts)
 		conn, err := service.DialPeer(o.RouterAddr)
@@ -61,9 +66,12 @@ func Run(ctx context.Context, o Options) error {
 		return func(ctx context.Context) error {
 			defer conn.Close()
 			defer rdb.Close()
-			src, err := openSource(ctx, rdb, o, p)
+			src, err := openSource(ctx, rdb, streamOpts, o, p)
 			if err != nil {
 				return err
+			}
+			if c, ok := src.(io.Closer); ok {
+				defer c.Close()
 			}
 			p.src, p.dead.source = src, src.Name()
 			rt.Log.Info("reading events", "source", src.Name(), "redis", redisOpts.Addr, "db", redisOpts.DB)
@@ -102,9 +110,9 @@ func (p *pipeline) run(ctx context.Context, drain time.Duration) error {
 }
 
 // openSource connects to the configured input, waiting for Redis if needed.
-func openSource(ctx context.Context, rdb *redis.Client, o Options, p *pipeline) (source.Source, error) {
+func openSource(ctx context.Context, rdb *redis.Client, streamOpts redis.Options, o Options, p *pipeline) (source.Source, error) {
 	for {
-		src, err := newSource(ctx, rdb, o)
+		src, err := newSource(ctx, rdb, streamOpts, o, p.log)
 		if err == nil {
 			p.health.setRedis(true)
 			return src, nil
@@ -119,7 +127,7 @@ func openSource(ctx context.Context, rdb *redis.Client, o Options, p *pipeline) 
 	}
 }
 
-func newSource(ctx context.Context, rdb *redis.Client, o Options) (source.Source, error) {
+func newSource(ctx context.Context, rdb *redis.Client, streamOpts redis.Options, o Options, log *slog.Logger) (source.Source, error) {
 	switch o.Mode {
 	case "list":
 		return source.NewList(rdb, o.List, o.ProcessingList), rdb.Ping(ctx).Err()
@@ -129,7 +137,7 @@ func newSource(ctx context.Context, rdb *redis.Client, o Options) (source.Source
 		}
 		return source.NewPubSub(ctx, rdb, o.Channel), nil
 	}
-	return source.NewStream(ctx, rdb, o.Stream)
+	return source.NewStream(ctx, streamOpts, o.Stream, log)
 }
 
 // drainTime leaves part of the shutdown timeout for closing connections.

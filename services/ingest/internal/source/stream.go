@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -24,26 +25,67 @@ type StreamConfig struct {
 type Stream struct {
 	rdb *redis.Client
 	cfg StreamConfig
-	// recovering is true until this consumer's own pending entries (left
-	// by its previous run) have been read again.
+	log *slog.Logger
+	// recovering is true until this consumer's own pending entries have
+	// been read again from the start of its pending list: those left by
+	// its previous run, or those a failed read may have delivered in Redis
+	// without their reply reaching us. recoverWhy says which, for the log.
 	recovering  bool
+	recoverWhy  string
 	pendingFrom string
+	pendingSeen int
 	nextClaim   time.Time
 	claimFrom   string
 }
 
-// NewStream creates the consumer group if needed.
-func NewStream(ctx context.Context, rdb *redis.Client, cfg StreamConfig) (*Stream, error) {
+// NewStream connects with a client of its own, made from opts, and creates
+// the consumer group if needed. Close closes that client.
+//
+// The client never retries a command (MaxRetries -1): go-redis retries a
+// command whose connection failed before the reply arrived (io.EOF, a
+// reset), and XREADGROUP ">" is not idempotent. The first attempt has
+// already moved its entries into this consumer's pending list; the retry
+// reads the entries after them, so the lost ones would wait for XAUTOCLAIM
+// (-claim-idle) and reach the broker after newer events of the same tools,
+// with nothing said. Without the retry the read fails, and Read answers
+// any failure by reading the pending list again before anything new.
+func NewStream(ctx context.Context, opts redis.Options, cfg StreamConfig, log *slog.Logger) (*Stream, error) {
+	opts.MaxRetries = -1
+	rdb := redis.NewClient(&opts)
 	err := rdb.XGroupCreateMkStream(ctx, cfg.Stream, cfg.Group, cfg.GroupStart).Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		rdb.Close()
 		return nil, fmt.Errorf("create consumer group %s on stream %s: %w", cfg.Group, cfg.Stream, err)
 	}
-	return &Stream{rdb: rdb, cfg: cfg, recovering: true, pendingFrom: "0", claimFrom: "0-0"}, nil
+	s := &Stream{rdb: rdb, cfg: cfg, log: log, claimFrom: "0-0"}
+	s.recover("ingest started: entries its previous run read and did not acknowledge")
+	return s, nil
 }
 
 func (s *Stream) Name() string { return "stream " + s.cfg.Stream }
 
+// Close closes the stream's Redis client.
+func (s *Stream) Close() error { return s.rdb.Close() }
+
 func (s *Stream) Read(ctx context.Context, max int) ([]Entry, error) {
+	entries, err := s.read(ctx, max)
+	if err != nil && !s.recovering {
+		// The failed command may have run in Redis with its reply lost: a
+		// ">" read or a claim then made entries pending for this consumer
+		// that nobody here has seen. They are older than anything a later
+		// ">" returns, so they are read first.
+		s.recover("a read failed: Redis may have delivered entries whose reply was lost")
+	}
+	return entries, err
+}
+
+// recover makes the next reads go through this consumer's pending list
+// from its start before anything new.
+func (s *Stream) recover(why string) {
+	s.recovering, s.recoverWhy, s.pendingFrom, s.pendingSeen = true, why, "0", 0
+}
+
+func (s *Stream) read(ctx context.Context, max int) ([]Entry, error) {
 	if s.recovering {
 		return s.readOwnPending(ctx, max)
 	}
@@ -66,22 +108,26 @@ func (s *Stream) Read(ctx context.Context, max int) ([]Entry, error) {
 	return s.entries(res[0].Messages), nil
 }
 
-// readOwnPending re-reads what this consumer had read but not acknowledged
-// before it stopped, oldest first, before anything new.
+// readOwnPending re-reads what this consumer had read but not acknowledged,
+// oldest first, before anything new. It returns entries still in flight
+// too; the caller skips those.
 func (s *Stream) readOwnPending(ctx context.Context, max int) ([]Entry, error) {
 	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: s.cfg.Group, Consumer: s.cfg.Consumer,
 		Streams: []string{s.cfg.Stream, s.pendingFrom}, Count: int64(max),
 	}).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, s.annotate(ctx, err)
+		return nil, s.annotate(ctx, err) // reading pending entries changes nothing: the pass goes on from pendingFrom
 	}
 	if len(res) == 0 || len(res[0].Messages) == 0 {
 		s.recovering = false
+		s.log.Info("read this consumer's pending entries again before new ones", "stream", s.cfg.Stream,
+			"consumer", s.cfg.Consumer, "why", s.recoverWhy, "pending", s.pendingSeen)
 		return nil, nil
 	}
 	msgs := res[0].Messages
 	s.pendingFrom = msgs[len(msgs)-1].ID
+	s.pendingSeen += len(msgs)
 	return s.entries(msgs), nil
 }
 
@@ -125,7 +171,8 @@ func (s *Stream) Ack(ctx context.Context, entries []Entry) error {
 func (s *Stream) annotate(ctx context.Context, err error) error {
 	if strings.HasPrefix(err.Error(), "NOGROUP") {
 		if cerr := s.rdb.XGroupCreateMkStream(ctx, s.cfg.Stream, s.cfg.Group, s.cfg.GroupStart).Err(); cerr == nil {
-			s.recovering, s.pendingFrom, s.claimFrom = true, "0", "0-0"
+			s.recover("the consumer group was created again")
+			s.claimFrom = "0-0"
 			return fmt.Errorf("consumer group %s was missing on stream %s (Redis lost it); created it again", s.cfg.Group, s.cfg.Stream)
 		}
 	}
