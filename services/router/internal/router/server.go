@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+
+	"google.golang.org/grpc/peer"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
@@ -19,6 +22,7 @@ type server struct {
 	link     *relay.Link[*bridgev1.Message, *publisherv1.PublishResult]
 	metrics  *metrics
 	stopping context.Context
+	log      *slog.Logger
 	// state and recent are nil when the router has no Redis.
 	state  *stateKeeper
 	recent *recentLog
@@ -59,12 +63,27 @@ func (s *server) Route(stream routerv1.RouterService_RouteServer) error {
 }
 
 func (s *server) receive(ctx context.Context, stream routerv1.RouterService_RouteServer, replies *relay.Replies[*bridgev1.EventAck]) error {
+	from := "unknown"
+	if p, ok := peer.FromContext(stream.Context()); ok {
+		from = p.Addr.String()
+	}
 	for {
 		req, err := stream.Recv()
 		if err != nil {
 			return err
 		}
-		states, err := s.state.apply(ctx, req.GetEvents())
+		events, refused, err := s.state.screen(ctx, req.GetEvents())
+		if err != nil {
+			return err
+		}
+		for _, ack := range refused {
+			// Ingest sends only what it read from Redis: the one sending
+			// this is worth finding.
+			s.log.Warn("event refused: its sequence cannot come from Redis", "event_id", ack.GetEventId(), "peer", from, "reason", ack.GetReason())
+			s.metrics.events.WithLabelValues("rejected").Inc()
+			replies.Put(ack)
+		}
+		states, err := s.state.apply(ctx, events)
 		if err != nil {
 			return err
 		}
@@ -73,7 +92,7 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 		// lands in the middle of it.
 		set := s.rules.current()
 		var out []*bridgev1.Message
-		for i, ev := range req.GetEvents() {
+		for i, ev := range events {
 			state := states[i]
 			if state == nil {
 				// The event changed no state (an older one delivered
