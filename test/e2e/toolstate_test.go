@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +71,43 @@ func TestToolStateRefusesAForgedFutureSequence(t *testing.T) {
 	if line := grep(log, "forged-1"); !strings.Contains(line, "event refused: its sequence cannot come from Redis") || !strings.Contains(line, "99999999999999-0 is ahead of Redis's clock") {
 		t.Errorf("the router's log does not say why it refused the forged event:\n%s", line)
 	}
+	nothingPending(t, p)
+}
+
+// The router saves a tool's state before its rules run: when the tool's
+// last event of a batch is refused (here by a rule: its message would be
+// too big), the snapshot still goes out, so that displays see the state
+// Redis holds, and the event goes to the dead letters.
+func TestToolStateSnapshotIsWhatRedisHoldsWhenTheLastEventIsRefused(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(path, []byte(`version: 1
+rules:
+  - name: tiny
+    match: {event: tool_disabled}
+    publish: [{topic: "{prefix}{topic}", max_bytes: 10}]
+  - name: plugin-topics
+    publish: [{topic: "{prefix}{topic}"}]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startPipeline(t, harness.PipelineOptions{Router: []string{"-rules", path}})
+	if err := harness.XAdd(ctx(t), p.Redis.Client(1), "nemo:events", []string{
+		displayEnvelope("nemo/tools/32/enabled", `{"event":"tool_enabled","tool_id":32,"tool_name":"Asher","usage_id":6,"user_name":"Ann Lee (alee)"}`),
+		displayEnvelope("nemo/tools/32/disabled", `{"event":"tool_disabled","tool_id":32,"tool_name":"Asher","usage_id":6,"user_name":"Ann Lee (alee)"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		dead, err := p.Redis.Client(1).XRange(ctx(t), "nemo:events:dead", "-", "+").Result()
+		if err != nil {
+			return err
+		}
+		if len(dead) != 1 || dead[0].Values["code"] != "invalid_topic" {
+			return fmt.Errorf("dead letters %v, want the tool_disabled refused by its rule", dead)
+		}
+		return nil
+	})
+	statusIsSaved(t, p, 32, `"in_use":false`)
 	nothingPending(t, p)
 }

@@ -16,11 +16,13 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
 
-// broker stands for the publisher: it acknowledges every message at once
-// and remembers the topics, and what each one retains.
+// broker stands for the publisher: it answers every message at once and
+// remembers the topics, and what each one retains.
 type broker struct {
-	ctx      context.Context
-	results  chan []*publisherv1.PublishResult
+	ctx     context.Context
+	results chan []*publisherv1.PublishResult
+	// refuses is the topic the broker refuses, if any.
+	refuses  string
 	mu       sync.Mutex
 	topics   []string
 	retained map[string][]byte
@@ -30,11 +32,15 @@ func (b *broker) Send(msgs []*bridgev1.Message) error {
 	var rs []*publisherv1.PublishResult
 	b.mu.Lock()
 	for _, m := range msgs {
-		if m.GetRetain() {
+		r := &publisherv1.PublishResult{MessageId: m.GetId()}
+		switch {
+		case m.GetTopic() == b.refuses:
+			r.Error = "not authorized"
+		case m.GetRetain():
 			b.retained[m.GetTopic()] = m.GetPayload()
 		}
 		b.topics = append(b.topics, m.GetTopic())
-		rs = append(rs, &publisherv1.PublishResult{MessageId: m.GetId()})
+		rs = append(rs, r)
 	}
 	b.mu.Unlock()
 	b.results <- rs

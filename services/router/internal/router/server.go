@@ -99,8 +99,18 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 				// again): the rules read the state as it stands.
 				state = s.state.current(ev)
 			}
+			ack := &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
 			msgs, _, applyErr := set.Apply(ev, state)
-			if applyErr == nil && final[i] {
+			if applyErr != nil {
+				msgs = nil
+				ack.Outcome, ack.Code, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, "invalid_topic", applyErr.Error()
+			}
+			if final[i] {
+				// The state is saved already, so its snapshot goes out
+				// whatever became of the event's own messages: else the
+				// retained status would stay behind what Redis holds. A
+				// refused event is answered once its snapshot is settled,
+				// so that a router stopped before then sees it again.
 				snap, err := snapshot(set, states[i], ev)
 				if err != nil {
 					return err
@@ -108,15 +118,16 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 				msgs = append(msgs, snap)
 			}
 			switch {
+			case len(msgs) > 0:
+				s.tracker.track(ack, msgs, replies.Put)
+				out = append(out, msgs...)
 			case applyErr != nil:
 				s.metrics.events.WithLabelValues("rejected").Inc()
-				replies.Put(&bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Code: "invalid_topic", Reason: applyErr.Error()})
-			case len(msgs) == 0:
-				s.metrics.events.WithLabelValues("filtered").Inc()
-				replies.Put(&bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_FILTERED})
+				replies.Put(ack)
 			default:
-				s.tracker.track(ev.GetId(), msgs, replies.Put)
-				out = append(out, msgs...)
+				s.metrics.events.WithLabelValues("filtered").Inc()
+				ack.Outcome = bridgev1.Outcome_OUTCOME_FILTERED
+				replies.Put(ack)
 			}
 		}
 		s.metrics.messages.Add(float64(len(out)))

@@ -79,8 +79,9 @@ func Open(ctx context.Context, rdb *redis.Client, now func() time.Time) (*Store,
 }
 
 // Apply folds a batch of events, in order, and writes the tools they
-// changed. It returns each event's resulting state (nil for an event that
-// changed none), so that the caller can publish snapshots in event order.
+// changed. It returns each event's resulting state as saved (nil for an
+// event that changed none, or whose tool Redis knew a newer state of), so
+// that the caller can publish snapshots in event order.
 func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.Tool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,9 +113,6 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Forget what was folded so that a retry of the batch starts from
 		// what Redis holds.
-		for id := range changed {
-			delete(s.tools, id)
-		}
 		s.reload(ctx, changed)
 		return nil, fmt.Errorf("save tool state: %w", err)
 	}
@@ -124,7 +122,18 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 			older[id] = nil
 		}
 	}
+	if len(older) == 0 {
+		return out, nil
+	}
 	s.reload(ctx, older) // Redis knew newer states: take them
+	// What was folded for those tools was not saved: a snapshot of it
+	// would put a state on the broker that Redis does not hold. Their
+	// events see the state as it stands, as for an older event.
+	for i, t := range out {
+		if _, ok := older[t.GetId()]; ok && t != nil {
+			out[i] = nil
+		}
+	}
 	return out, nil
 }
 
@@ -132,6 +141,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 // read now starts from scratch and is corrected by Redis's newer sequence).
 func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 	for id := range ids {
+		delete(s.tools, id)
 		doc, err := s.rdb.HGet(ctx, rediskeys.Tools, strconv.Itoa(int(id))).Result()
 		if err != nil {
 			continue
