@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -17,12 +16,17 @@ var peerKeepalive = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 
 // serverKeepalive accepts the pings that peerKeepalive sends.
 var serverKeepalive = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
 
-// DialPeer connects to a neighbouring service of the pipeline. The
-// connection is lazy and reconnects by itself; in-cluster traffic is plain
-// gRPC (encrypt it with the cluster's network policy or service mesh).
-func DialPeer(addr string) (*grpc.ClientConn, error) {
+// DialPeer connects to a neighbouring service of the pipeline with this
+// service's transport security (mutual TLS with its certificate, or plain
+// text on loopback; see transport). The connection is lazy and reconnects
+// by itself.
+func (rt *Runtime) DialPeer(addr string) (*grpc.ClientConn, error) {
+	creds, err := rt.transport.dialCredentials(addr)
+	if err != nil {
+		return nil, err
+	}
 	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithKeepaliveParams(peerKeepalive),
 	)
 	if err != nil {

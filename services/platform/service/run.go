@@ -33,19 +33,27 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	if err != nil {
 		return err
 	}
+	tr, err := newTransport(o, log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rt := &Runtime{
 		Log: log,
 		GRPC: grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive),
+			grpc.Creds(tr.serverCredentials()),
 			grpc.ChainUnaryInterceptor(o.Interceptors.Unary...),
 			grpc.ChainStreamInterceptor(o.Interceptors.Stream...)),
-		Metrics: reg,
-		health:  health.NewServer(),
+		Metrics:   reg,
+		health:    health.NewServer(),
+		transport: tr,
 	}
 	rt.HTTP = probeMux(rt)
 	healthpb.RegisterHealthServer(rt.GRPC, rt.health)
-	reflection.Register(rt.GRPC)
+	if o.Reflection {
+		reflection.Register(rt.GRPC)
+	}
 	rt.SetServing(false)
 
 	loop, err := setup(rt)
