@@ -39,12 +39,16 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The platform's observer is outermost, so that it catches a panic
+	// anywhere below and logs and counts what the service's own
+	// interceptors (authentication) answered too.
+	obs := newObserver(log, reg)
 	rt := &Runtime{
 		Log: log,
 		GRPC: grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive),
 			grpc.Creds(tr.serverCredentials()),
-			grpc.ChainUnaryInterceptor(o.Interceptors.Unary...),
-			grpc.ChainStreamInterceptor(o.Interceptors.Stream...)),
+			grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{obs.unary}, o.Interceptors.Unary...)...),
+			grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{obs.stream}, o.Interceptors.Stream...)...)),
 		Metrics:   reg,
 		health:    health.NewServer(),
 		transport: tr,
