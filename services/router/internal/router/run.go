@@ -26,7 +26,7 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return nil, fmt.Errorf("rules refused, the router does not start:\n%w", err)
 		}
-		publishers, err := dialPublishers(o.PublisherAddr)
+		publishers, err := dialPublishers(rt.DialPeer, o.PublisherAddr)
 		if err != nil {
 			return nil, err
 		}
