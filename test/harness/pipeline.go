@@ -29,6 +29,10 @@ type PipelineOptions struct {
 	Broker                    MosquittoOptions
 	// GateBridge puts a Gate between the publisher and the broker.
 	GateBridge bool
+	// PlainBridge has the publisher talk plain MQTT to the broker's plain
+	// listener (through the gate if there is one), so that a gate's tap
+	// can read the packets; test subscribers still use TLS.
+	PlainBridge bool
 	// GateIngestRedis puts a Gate between ingest and Redis (the router
 	// and the test reach Redis directly).
 	GateIngestRedis bool
@@ -58,12 +62,15 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 	if p.Broker, err = e.StartMosquitto(p.PKI, o.Broker); err != nil {
 		return nil, err
 	}
-	brokerURL := p.Broker.TLSURL()
+	scheme, brokerAddr := "mqtts://", p.Broker.TLSAddr
+	if o.PlainBridge {
+		scheme, brokerAddr = "mqtt://", p.Broker.PlainAddr
+	}
 	if o.GateBridge {
-		if p.BridgeGate, err = e.StartGate(p.Broker.TLSAddr); err != nil {
+		if p.BridgeGate, err = e.StartGate(brokerAddr); err != nil {
 			return nil, err
 		}
-		brokerURL = "mqtts://" + p.BridgeGate.Addr
+		brokerAddr = p.BridgeGate.Addr
 	}
 	start := func(name string, args, more []string) (*Service, error) {
 		tlsFlags, err := p.ServiceTLSFlags(name)
@@ -72,6 +79,7 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 		}
 		return e.StartService(bin, name, slices.Concat(tlsFlags, args, more)...)
 	}
+	brokerURL := scheme + brokerAddr
 	if p.Publisher, err = start("publisher", []string{
 		"-mqtt-url", brokerURL, "-mqtt-ca-file", p.PKI.CAFile,
 		"-mqtt-client-id", fmt.Sprintf("bridge-%d", time.Now().UnixNano()),
