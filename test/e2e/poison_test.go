@@ -80,9 +80,5 @@ func TestBrokerDroppingTheConnectionOverOneMessage(t *testing.T) {
 	}
 }
 
-// brokerDisconnectsCode is the dead-letter code of such a message. The
-// router gives every refusal the publisher reports the code
-// publish_refused: a PublishResult carries only the error's words, which
-// here start with broker_disconnects. Once it carries a code of its own,
-// this is "broker_disconnects".
-const brokerDisconnectsCode = "publish_refused"
+// brokerDisconnectsCode is the dead-letter code of such a message.
+const brokerDisconnectsCode = "broker_disconnects"

@@ -490,7 +490,11 @@ type PublishResult struct {
 	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
 	// Empty when the broker acknowledged the message; otherwise why it can
 	// never be published (for example the broker refused the topic).
-	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// The dead-letter code of a refusal, when the publisher knows a more
+	// precise one than publish_refused (broker_disconnects: the broker drops
+	// the connection whenever this message is sent).
+	Code          string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -539,6 +543,13 @@ func (x *PublishResult) GetError() string {
 	return ""
 }
 
+func (x *PublishResult) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
 var File_nemo_publisher_v1_publisher_proto protoreflect.FileDescriptor
 
 const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
@@ -570,11 +581,12 @@ const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\x0ePublishRequest\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.bridge.v1.MessageR\bmessages\"M\n" +
 	"\x0fPublishResponse\x12:\n" +
-	"\aresults\x18\x01 \x03(\v2 .nemo.publisher.v1.PublishResultR\aresults\"D\n" +
+	"\aresults\x18\x01 \x03(\v2 .nemo.publisher.v1.PublishResultR\aresults\"X\n" +
 	"\rPublishResult\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error2\xfc\x02\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\tR\x04code2\xfc\x02\n" +
 	"\x10PublisherService\x12T\n" +
 	"\aPublish\x12!.nemo.publisher.v1.PublishRequest\x1a\".nemo.publisher.v1.PublishResponse(\x010\x01\x12Y\n" +
 	"\n" +

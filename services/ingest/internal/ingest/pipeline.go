@@ -97,7 +97,8 @@ func (p *pipeline) answered(ev *bridgev1.Event, ack *bridgev1.EventAck) {
 	default:
 		s.outcome = "rejected"
 		stage := "router"
-		if ack.GetCode() == "publish_refused" {
+		switch ack.GetCode() {
+		case "publish_refused", "broker_disconnects":
 			stage = "publisher"
 		}
 		p.log.Warn("event refused downstream; it goes to the dead letters", "id", e.ID, "code", ack.GetCode(), "reason", ack.GetReason())

@@ -92,6 +92,9 @@ func (e *BrokerDisconnectsError) Error() string {
 // Permanent tells the dispatcher that no retry can change the outcome.
 func (e *BrokerDisconnectsError) Permanent() bool { return true }
 
+// Code is the dead-letter code the message is refused with.
+func (e *BrokerDisconnectsError) Code() string { return "broker_disconnects" }
+
 // brokerWords says what the broker said when it dropped the connection.
 func brokerWords(dp *packets.Disconnect) string {
 	if dp == nil {

@@ -147,6 +147,10 @@ func (s *server) receive(ctx context.Context, stream publisherv1.PublisherServic
 					r := &publisherv1.PublishResult{MessageId: id}
 					if err != nil {
 						r.Error = err.Error()
+						var coded interface{ Code() string }
+						if errors.As(err, &coded) {
+							r.Code = coded.Code()
+						}
 					}
 					replies.Put(r)
 				},
