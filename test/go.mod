@@ -7,6 +7,7 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/eclipse/paho.golang v0.23.0
 	github.com/nemo-mqtt-bridge/bridge/gen v0.0.0
+	github.com/nemo-mqtt-bridge/bridge/services/platform v0.0.0
 	github.com/redis/go-redis/v9 v9.23.0
 	google.golang.org/grpc v1.85.0
 )
@@ -24,3 +25,5 @@ require (
 )
 
 replace github.com/nemo-mqtt-bridge/bridge/gen => ../gen
+
+replace github.com/nemo-mqtt-bridge/bridge/services/platform => ../services/platform

@@ -10,6 +10,7 @@ import (
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/tlsdiag"
 )
 
@@ -40,8 +41,11 @@ type Presence struct {
 // StartPresence begins connecting in the background and returns at once;
 // it reconnects until ctx ends or Stop is called.
 func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger) (*Presence, error) {
-	if strings.ContainsAny(topic, "+#\x00") || strings.HasPrefix(topic, "$") {
-		return nil, fmt.Errorf("presence topic %q: a topic to publish to cannot hold + or # or start with $", topic)
+	if err := publishable.Topic(topic); err != nil {
+		return nil, fmt.Errorf("presence topic %q: %w", topic, err)
+	}
+	if strings.HasPrefix(topic, "$") {
+		return nil, fmt.Errorf("presence topic %q: topics starting with $ are the broker's own", topic)
 	}
 	u, err := c.checkedURL()
 	if err != nil {

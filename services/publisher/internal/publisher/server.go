@@ -3,8 +3,10 @@ package publisher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"strings"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
@@ -139,24 +142,55 @@ func (s *server) receive(ctx context.Context, stream publisherv1.PublisherServic
 		}
 		for _, m := range req.GetMessages() {
 			id := m.GetId()
+			done := func(err error) {
+				r := &publisherv1.PublishResult{MessageId: id}
+				if err != nil {
+					r.Error = err.Error()
+					var coded interface{ Code() string }
+					if errors.As(err, &coded) {
+						r.Code = coded.Code()
+					}
+				}
+				replies.Put(r)
+			}
+			if err := unpublishable(m); err != nil {
+				done(fmt.Errorf("not sent: %w", err))
+				continue
+			}
 			d.Enqueue(dispatch.Job{
 				Ctx:     ctx,
 				Key:     m.GetOrderingKey(),
 				Publish: toPaho(m),
-				Done: func(err error) {
-					r := &publisherv1.PublishResult{MessageId: id}
-					if err != nil {
-						r.Error = err.Error()
-						var coded interface{ Code() string }
-						if errors.As(err, &coded) {
-							r.Code = coded.Code()
-						}
-					}
-					replies.Put(r)
-				},
+				Done:    done,
 			})
 		}
 	}
+}
+
+// unpublishable says why brokers would refuse m, or returns nil. Such a
+// message is answered at once and never sent: a broker refuses it by
+// closing the connection, and the session, resending it at every
+// reconnect, would deliver nothing else.
+func unpublishable(m *bridgev1.Message) error {
+	if err := publishable.Topic(m.GetTopic()); err != nil {
+		return err
+	}
+	if err := publishable.Payload(m.GetPayload()); err != nil {
+		return err
+	}
+	if err := publishable.Text(m.GetContentType()); err != nil {
+		return fmt.Errorf("the content type %w", err)
+	}
+	props := m.GetUserProperties()
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		if err := publishable.Text(k); err != nil {
+			return fmt.Errorf("the name of user property %q %w", k, err)
+		}
+		if err := publishable.Text(props[k]); err != nil {
+			return fmt.Errorf("the value of user property %q %w", k, err)
+		}
+	}
+	return nil
 }
 
 func toPaho(m *bridgev1.Message) *paho.Publish {
@@ -193,8 +227,11 @@ func untilDone(ctx context.Context, receive func() error) error {
 // RoundTrip sends a test message through the session and waits for it to
 // come back; the gateway's "send a test message" button.
 func (s *server) RoundTrip(ctx context.Context, req *publisherv1.RoundTripRequest) (*publisherv1.RoundTripResponse, error) {
-	if req.GetTopic() == "" || strings.ContainsAny(req.GetTopic(), "+#\x00") {
-		return nil, status.Errorf(codes.InvalidArgument, "topic %q: give one topic, without wildcards", req.GetTopic())
+	if err := publishable.Topic(req.GetTopic()); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "topic %q: %v", req.GetTopic(), err)
+	}
+	if err := publishable.Payload(req.GetPayload()); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	session, err := s.connectedSession()
 	if err != nil {

@@ -1,11 +1,13 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 )
 
 // The settings each level of a rules file knows, in the order the
@@ -80,18 +82,20 @@ func (d *decoder) version(top *yaml.Node, f fields) {
 }
 
 // checkPrefix says what is wrong with a topic prefix, or "". The prefix is
-// put into topics as written, so it must be safe as it is.
+// put into topics as written, so it must be publishable as it is.
 func checkPrefix(p string) string {
 	if strings.HasPrefix(p, "$") {
 		return `a prefix cannot start with "$": such topics are reserved for the broker (like $SYS)`
 	}
-	for _, r := range p {
-		switch {
-		case r == '+' || r == '#':
-			return fmt.Sprintf("%q is an MQTT wildcard and cannot be part of a topic prefix", r)
-		case unicode.IsControl(r):
-			return fmt.Sprintf("control character %U cannot be part of a topic prefix", r)
-		}
+	if p == "" {
+		return ""
+	}
+	var char *publishable.Problem
+	switch err := publishable.Topic(p); {
+	case errors.As(err, &char):
+		return "a topic prefix cannot hold " + char.What
+	case err != nil:
+		return "by itself, " + err.Error()
 	}
 	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 )
 
 func TestTemplates(t *testing.T) {
@@ -68,6 +70,35 @@ func TestEventValuesAreMadeSafe(t *testing.T) {
 	}
 }
 
+// Events whose topic or values hold what brokers close the connection on
+// (a noncharacter, more than 200 levels) still make a message, on a topic
+// brokers take: with the built-in rules and with a template.
+func TestEventsBrokersRefuseBecomePublishableTopics(t *testing.T) {
+	deep := "nemo/tools/" + strings.Repeat("x/", 250) + "start"
+	for _, tc := range []struct {
+		rules          *Set
+		topic, payload string
+		want           string
+	}{
+		{Default(), "nemo/tools/Etch \uFFFF/start", `{"event":"tool_usage_start","tool_id":12}`, "nemo/tools/Etch _/start"},
+		{Default(), "nemo/tools/\uFDD0\U0001FFFE\u0085/end", `{"event":"tool_usage_end","tool_id":12}`, "nemo/tools/___/end"},
+		{Default(), deep, `{"event":"tool_usage_start","tool_id":12}`, "nemo/tools/" + strings.Repeat("x/", 198) + strings.Repeat("x_", 52) + "start"},
+		{mustParse(t, "rules:\n  - name: r\n    publish: [{topic: \"nemo/{tool_name}/{event}\"}]\n"), "t", `{"event":"x\uffff","tool_name":"Etch/\ufdd0\ud83d\ude00"}`, "nemo/Etch__😀/x_"},
+	} {
+		msgs, _, err := tc.rules.Apply(event(tc.topic, tc.payload), nil)
+		if err != nil {
+			t.Fatalf("%.40q: %v", tc.topic, err)
+		}
+		got := msgs[0].GetTopic()
+		if got != tc.want {
+			t.Errorf("%.40q: got %q, want %q", tc.topic, got, tc.want)
+		}
+		if err := publishable.Topic(got); err != nil {
+			t.Errorf("%.40q: %v", tc.topic, err)
+		}
+	}
+}
+
 func TestMessageSettings(t *testing.T) {
 	const payload = `{"event":"tool_enabled","tool_id":12,"user_id":5,"user_name":"Ada"}`
 	base := func() *bridgev1.Message {
@@ -125,9 +156,10 @@ func TestApplyErrorNamesTheRule(t *testing.T) {
 	}{
 		{"topic too long", "x/{payload.long}", "t", `rule "r", publish[0]: the topic is 70002 bytes long; MQTT allows at most 65535`},
 		{"source topic empty", "{topic}", "", `rule "r", publish[0]: {topic}: source topic "" cannot be published: topic is empty`},
+		{"too many levels with the prefix", "{prefix}{topic}", strings.Repeat("a/", 250), `rule "r", publish[0]: the topic has 202 levels; brokers such as mosquitto allow at most 201`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: \""+tc.template+"\"}]\n")
+			s := mustParse(t, "prefix: site/\nrules:\n  - name: r\n    publish: [{topic: \""+tc.template+"\"}]\n")
 			msgs, matched, err := s.Apply(event(tc.topic, `{"long":"`+strings.Repeat("a", 70000)+`"}`), nil)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("got %v, want %s", err, tc.want)

@@ -1,17 +1,17 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/topic"
 )
 
 // A topicTemplate is a publish topic such as "{prefix}nemo/tools/{tool_id}/enabled",
 // checked and split into parts at load so that rendering cannot fail on
-// anything but length.
+// anything but length and levels.
 type topicTemplate struct {
 	parts []templatePart
 }
@@ -45,9 +45,10 @@ type templateProblem struct {
 }
 
 // compileTemplate checks a template and splits it into parts. Literal text
-// may not hold a wildcard, a control character, or start the topic with
-// "$" (reserved for broker topics such as $SYS), even after an empty
-// {prefix}: what a literal says is then true for every prefix.
+// may not hold what no topic can (publishable.TopicChars), be longer or
+// have more levels than a topic can by itself, or start the topic with "$"
+// (reserved for broker topics such as $SYS), even after an empty {prefix}:
+// what a literal says is then true for every prefix.
 func compileTemplate(s string) (topicTemplate, []templateProblem) {
 	return compile(s, true)
 }
@@ -104,7 +105,27 @@ func compile(s string, isTopic bool) (topicTemplate, []templateProblem) {
 	if first := t.firstNonPrefix(); isTopic && first != nil && first.kind == literalPart && strings.HasPrefix(first.literal, "$") {
 		problems = append(problems, templateProblem{strings.Index(s, "$"), `the topic starts with "$", which is reserved for the broker's own topics such as $SYS`})
 	}
+	if isTopic {
+		problems = append(problems, t.checkLiterals()...)
+	}
 	return t, problems
+}
+
+// checkLiterals refuses a template whose literal text alone is longer or
+// has more levels than a topic may: every topic it renders would be.
+func (t topicTemplate) checkLiterals() []templateProblem {
+	var lit strings.Builder
+	for _, p := range t.parts {
+		lit.WriteString(p.literal)
+	}
+	if lit.Len() == 0 {
+		return nil
+	}
+	err := publishable.Topic(lit.String())
+	if err == nil || errors.As(err, new(*publishable.Problem)) {
+		return nil // characters are checked where they stand
+	}
+	return []templateProblem{{0, "without its variables, " + err.Error()}}
 }
 
 func (t topicTemplate) firstNonPrefix() *templatePart {
@@ -117,16 +138,8 @@ func (t topicTemplate) firstNonPrefix() *templatePart {
 }
 
 func checkLiteral(lit string, offset int) []templateProblem {
-	if !utf8.ValidString(lit) {
-		return []templateProblem{{offset, "the topic is not valid UTF-8"}}
-	}
-	for i, r := range lit {
-		switch {
-		case r == '+' || r == '#':
-			return []templateProblem{{offset + i, fmt.Sprintf("%q is an MQTT wildcard and cannot be part of a topic one publishes to", r)}}
-		case unicode.IsControl(r):
-			return []templateProblem{{offset + i, fmt.Sprintf("control character %U cannot be part of a topic", r)}}
-		}
+	if p := publishable.TopicChars(lit); p != nil {
+		return []templateProblem{{offset + p.Offset, "a topic cannot hold " + p.What}}
 	}
 	return nil
 }
@@ -168,7 +181,8 @@ func validFieldPath(path string) bool {
 // safe to stand in one topic level (see topic.SafeLevel), so that the event can
 // add neither a wildcard nor a level; {topic} is the source topic made safe
 // as a whole, keeping its levels. It fails only for a source topic that
-// cannot be published or a topic longer than MQTT allows.
+// cannot be published or a topic longer, or with more levels, than brokers
+// take (a prefix and a source topic can make too many together).
 func (t topicTemplate) render(in *input, prefix string) (string, error) {
 	var b strings.Builder
 	for _, p := range t.parts {
@@ -192,8 +206,8 @@ func (t topicTemplate) render(in *input, prefix string) (string, error) {
 		// checked at load.
 		out = "_" + out[1:]
 	}
-	if len(out) > topic.MaxLen {
-		return "", fmt.Errorf("the topic is %d bytes long; MQTT allows at most %d", len(out), topic.MaxLen)
+	if err := publishable.Topic(out); err != nil {
+		return "", err
 	}
 	return out, nil
 }

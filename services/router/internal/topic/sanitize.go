@@ -4,20 +4,20 @@ package topic
 import (
 	"fmt"
 	"strings"
-	"unicode"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 )
 
-// MaxLen is the longest topic MQTT can carry (a UTF-8 string of at most
-// 65,535 bytes).
-const MaxLen = 65535
-
 // Sanitize turns a topic that came from event data into one a broker will
-// accept and that cannot act as a wildcard: in every level `+` and `#`
-// become `_`, NUL is removed and other control characters (which MQTT says
-// topics should not hold, and which some subscribers' logs and screens
-// mangle) become `_`; an empty level becomes `_`; a leading `$` (reserved
-// for broker topics such as $SYS) becomes `_`; invalid UTF-8 is replaced.
-// It fails only for a topic that is empty or too long.
+// accept and that cannot act as a wildcard: invalid UTF-8 is replaced with
+// U+FFFD; in every level NUL is removed and whatever else a topic cannot
+// hold (publishable.TopicChar: the wildcards + and #, control characters,
+// which some subscribers' logs and screens mangle too, and Unicode
+// noncharacters) becomes `_`; an empty level becomes `_`; the levels past
+// publishable.MaxTopicLevels are kept in the last one, their "/" made `_`;
+// a leading `$` (reserved for broker topics such as $SYS) becomes `_`.
+// What it returns passes publishable.Topic. It fails only for a topic that
+// is empty or too long.
 func Sanitize(t string) (string, error) {
 	if t == "" {
 		return "", fmt.Errorf("topic is empty")
@@ -32,29 +32,35 @@ func Sanitize(t string) (string, error) {
 		}
 		levels[i] = l
 	}
+	if last := publishable.MaxTopicLevels - 1; len(levels) > last+1 {
+		// Joined rather than cut off: what tells two such topics apart is
+		// often at their end.
+		levels[last] = strings.Join(levels[last:], "_")
+		levels = levels[:last+1]
+	}
 	if strings.HasPrefix(levels[0], "$") {
 		levels[0] = "_" + levels[0][1:]
 	}
 	out := strings.Join(levels, "/")
-	if len(out) > MaxLen {
-		return "", fmt.Errorf("topic is %d bytes long; MQTT allows at most %d", len(out), MaxLen)
+	if len(out) > publishable.MaxTopicBytes {
+		return "", fmt.Errorf("topic is %d bytes long; MQTT allows at most %d", len(out), publishable.MaxTopicBytes)
 	}
 	return out, nil
 }
 
-// safeRune keeps a character of a topic level, or makes it "_" when it is
-// a wildcard or a control character.
+// safeRune keeps a character of a topic level, or makes it "_" when a
+// topic cannot hold it.
 func safeRune(r rune) rune {
-	if r == '+' || r == '#' || unicode.IsControl(r) {
+	if publishable.TopicChar(r) != "" {
 		return '_'
 	}
 	return r
 }
 
-// SafeLevel makes a value from an event fit in one topic level: "/", the
-// wildcards "+" and "#", NUL and the other control characters become "_",
-// as does an empty value, because an empty level is easy to miss in a
-// subscription.
+// SafeLevel makes a value from an event fit in one topic level: "/" and
+// whatever a topic cannot hold (the wildcards "+" and "#", NUL and the
+// other control characters, Unicode noncharacters) become "_", as does an
+// empty value, because an empty level is easy to miss in a subscription.
 func SafeLevel(v string) string {
 	if v == "" {
 		return "_"

@@ -1,0 +1,32 @@
+package publisher
+
+import (
+	"strings"
+	"testing"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+)
+
+// Every string of a message is checked, and the error says which.
+func TestUnpublishableNamesWhatBrokersRefuse(t *testing.T) {
+	good := func() *bridgev1.Message {
+		return &bridgev1.Message{Topic: "nemo/tools/12/enabled", Payload: []byte("\xff not text"), ContentType: "application/json",
+			UserProperties: map[string]string{"event_id": "1760468411106-0"}}
+	}
+	if err := unpublishable(good()); err != nil {
+		t.Fatalf("a good message: %v", err)
+	}
+	for want, spoil := range map[string]func(*bridgev1.Message){
+		"topic level 5 holds U+FFFF":                        func(m *bridgev1.Message) { m.Topic += "/\uFFFF" },
+		"the topic is empty":                                func(m *bridgev1.Message) { m.Topic = "" },
+		"the content type holds control character U+001B":   func(m *bridgev1.Message) { m.ContentType = "\x1b" },
+		`the name of user property "a\ufdd0" holds U+FDD0`:  func(m *bridgev1.Message) { m.UserProperties["a\uFDD0"] = "v" },
+		`the value of user property "event_id" holds the b`: func(m *bridgev1.Message) { m.UserProperties["event_id"] = "\xc0\xaf" },
+	} {
+		m := good()
+		spoil(m)
+		if err := unpublishable(m); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("got %v, want %s…", err, want)
+		}
+	}
+}
