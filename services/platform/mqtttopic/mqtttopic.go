@@ -4,19 +4,31 @@ package mqtttopic
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 )
 
 // Filter is a parsed MQTT topic filter: "+" is a whole level, "#" the
 // whole last level.
 type Filter []string
 
-// ParseFilter checks f and parses it.
+// ParseFilter checks f and parses it. Its characters and level count
+// follow the rules of a topic (publishable), wildcards aside: a filter a
+// broker refuses closes the connection that subscribes with it, which for
+// the publisher's reads of retained messages is the bridge's session.
 func ParseFilter(f string) (Filter, error) {
 	if f == "" {
 		return nil, errors.New("a topic filter cannot be empty")
 	}
+	if err := publishable.Text(f); err != nil {
+		return nil, fmt.Errorf("a topic filter %w", err)
+	}
 	levels := strings.Split(f, "/")
+	if len(levels) > publishable.MaxTopicLevels {
+		return nil, fmt.Errorf("the topic filter has %d levels; brokers such as mosquitto allow at most %d", len(levels), publishable.MaxTopicLevels)
+	}
 	for i, l := range levels {
 		switch {
 		case l == "#" && i != len(levels)-1:

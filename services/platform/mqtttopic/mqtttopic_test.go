@@ -58,3 +58,14 @@ func TestFilterMatches(t *testing.T) {
 		}
 	}
 }
+
+func TestFiltersBrokersRefuseAreRefused(t *testing.T) {
+	for _, f := range []string{"nemo/\uffff/#", "nemo/\x00", "nemo/\xff", strings.Repeat("a/", 201) + "#"} {
+		if _, err := ParseFilter(f); err == nil {
+			t.Errorf("ParseFilter(%q) took a filter brokers refuse", f)
+		}
+	}
+	if _, err := ParseFilter("nemo/tools/+/status"); err != nil {
+		t.Errorf("a good filter refused: %v", err)
+	}
+}

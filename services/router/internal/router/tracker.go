@@ -53,7 +53,7 @@ func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*br
 	delete(t.byMsg, m.GetId())
 	if r.GetError() != "" && st.ack.GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED {
 		st.ack.Outcome, st.ack.Code = bridgev1.Outcome_OUTCOME_REJECTED, cmp.Or(r.GetCode(), "publish_refused")
-		st.ack.Reason = fmt.Sprintf("the broker refused the message on topic %q: %s", m.GetTopic(), r.GetError())
+		st.ack.Reason = fmt.Sprintf("the message on topic %q could not be published: %s", m.GetTopic(), r.GetError())
 	}
 	st.remaining--
 	if st.remaining > 0 {
