@@ -26,9 +26,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	// The stream makes a client of its own (see source.NewStream) from a
-	// copy taken now, as NewClient fills in its defaults in place.
-	streamOpts := *redisOpts
+	// The stream and the list make a client of their own (see
+	// source.NewStream, source.NewList) from a copy taken now, as NewClient
+	// fills in its defaults in place.
+	sourceOpts := *redisOpts
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		rdb := redis.NewClient(redisOpts)
 		conn, err := service.DialPeer(o.RouterAddr)
@@ -66,7 +67,7 @@ func Run(ctx context.Context, o Options) error {
 		return func(ctx context.Context) error {
 			defer conn.Close()
 			defer rdb.Close()
-			src, err := openSource(ctx, rdb, streamOpts, o, p)
+			src, err := openSource(ctx, rdb, sourceOpts, o, p)
 			if err != nil {
 				return err
 			}
@@ -110,9 +111,9 @@ func (p *pipeline) run(ctx context.Context, drain time.Duration) error {
 }
 
 // openSource connects to the configured input, waiting for Redis if needed.
-func openSource(ctx context.Context, rdb *redis.Client, streamOpts redis.Options, o Options, p *pipeline) (source.Source, error) {
+func openSource(ctx context.Context, rdb *redis.Client, sourceOpts redis.Options, o Options, p *pipeline) (source.Source, error) {
 	for {
-		src, err := newSource(ctx, rdb, streamOpts, o, p.log)
+		src, err := newSource(ctx, rdb, sourceOpts, o, p.log)
 		if err == nil {
 			p.health.setRedis(true)
 			return src, nil
@@ -127,17 +128,17 @@ func openSource(ctx context.Context, rdb *redis.Client, streamOpts redis.Options
 	}
 }
 
-func newSource(ctx context.Context, rdb *redis.Client, streamOpts redis.Options, o Options, log *slog.Logger) (source.Source, error) {
+func newSource(ctx context.Context, rdb *redis.Client, sourceOpts redis.Options, o Options, log *slog.Logger) (source.Source, error) {
 	switch o.Mode {
 	case "list":
-		return source.NewList(rdb, o.List, o.ProcessingList), rdb.Ping(ctx).Err()
+		return source.NewList(ctx, sourceOpts, o.List, o.ProcessingList, log)
 	case "pubsub":
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return nil, err
 		}
 		return source.NewPubSub(ctx, rdb, o.Channel), nil
 	}
-	return source.NewStream(ctx, streamOpts, o.Stream, log)
+	return source.NewStream(ctx, sourceOpts, o.Stream, log)
 }
 
 // drainTime leaves part of the shutdown timeout for closing connections.
