@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -18,6 +19,8 @@ type Pipeline struct {
 	BridgeGate *Gate
 	// IngestRedisGate, when asked for, stands between ingest and Redis.
 	IngestRedisGate *Gate
+	// MutualTLS: the services talk gRPC with certificates of PKI.
+	MutualTLS bool
 }
 
 // PipelineOptions add flags to each service.
@@ -26,19 +29,27 @@ type PipelineOptions struct {
 	Broker                    MosquittoOptions
 	// GateBridge puts a Gate between the publisher and the broker.
 	GateBridge bool
+	// PlainBridge has the publisher talk plain MQTT to the broker's plain
+	// listener (through the gate if there is one), so that a gate's tap
+	// can read the packets; test subscribers still use TLS.
+	PlainBridge bool
 	// GateIngestRedis puts a Gate between ingest and Redis (the router
 	// and the test reach Redis directly).
 	GateIngestRedis bool
 	// PKI, when set, is used instead of a new one, for a test that issues
 	// certificates (the publisher's own, say) before the pipeline starts.
 	PKI *PKI
+	// MutualTLS gives each service a certificate of the PKI and the
+	// -grpc-tls-* flags, as in production; without it the services talk
+	// plain gRPC on loopback.
+	MutualTLS bool
 }
 
 // StartPipeline starts Redis, mosquitto with TLS, and the three services
 // built into bin, wired together, and waits until they are ready. The
 // publisher talks TLS to the broker; the router keeps tool state.
 func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
-	p := &Pipeline{Env: e, Bin: bin}
+	p := &Pipeline{Env: e, Bin: bin, MutualTLS: o.MutualTLS}
 	var err error
 	if p.Redis, err = e.StartRedis(); err != nil {
 		return nil, err
@@ -51,22 +62,33 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 	if p.Broker, err = e.StartMosquitto(p.PKI, o.Broker); err != nil {
 		return nil, err
 	}
-	brokerURL := p.Broker.TLSURL()
+	scheme, brokerAddr := "mqtts://", p.Broker.TLSAddr
+	if o.PlainBridge {
+		scheme, brokerAddr = "mqtt://", p.Broker.PlainAddr
+	}
 	if o.GateBridge {
-		if p.BridgeGate, err = e.StartGate(p.Broker.TLSAddr); err != nil {
+		if p.BridgeGate, err = e.StartGate(brokerAddr); err != nil {
 			return nil, err
 		}
-		brokerURL = "mqtts://" + p.BridgeGate.Addr
+		brokerAddr = p.BridgeGate.Addr
 	}
-	if p.Publisher, err = e.StartService(bin, "publisher", append([]string{
+	start := func(name string, args, more []string) (*Service, error) {
+		tlsFlags, err := p.ServiceTLSFlags(name)
+		if err != nil {
+			return nil, err
+		}
+		return e.StartService(bin, name, slices.Concat(tlsFlags, args, more)...)
+	}
+	brokerURL := scheme + brokerAddr
+	if p.Publisher, err = start("publisher", []string{
 		"-mqtt-url", brokerURL, "-mqtt-ca-file", p.PKI.CAFile,
 		"-mqtt-client-id", fmt.Sprintf("bridge-%d", time.Now().UnixNano()),
-	}, o.Publisher...)...); err != nil {
+	}, o.Publisher); err != nil {
 		return nil, err
 	}
-	if p.Router, err = e.StartService(bin, "router", append([]string{
+	if p.Router, err = start("router", []string{
 		"-publisher-addr", p.Publisher.GRPCAddr, "-redis-url", p.Redis.URL(1),
-	}, o.Router...)...); err != nil {
+	}, o.Router); err != nil {
 		return nil, err
 	}
 	ingestRedis := p.Redis.URL(1)
@@ -76,9 +98,9 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 		}
 		ingestRedis = "redis://" + p.IngestRedisGate.Addr + "/1"
 	}
-	if p.Ingest, err = e.StartService(bin, "ingest", append([]string{
+	if p.Ingest, err = start("ingest", []string{
 		"-redis-url", ingestRedis, "-router-addr", p.Router.GRPCAddr,
-	}, o.Ingest...)...); err != nil {
+	}, o.Ingest); err != nil {
 		return nil, err
 	}
 	for _, s := range []*Service{p.Publisher, p.Router, p.Ingest} {
@@ -87,4 +109,21 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 		}
 	}
 	return p, nil
+}
+
+// ServiceTLSFlags are the -grpc-tls-* flags of the service name with
+// MutualTLS: a certificate of the PKI for 127.0.0.1 and localhost, to
+// serve and to call the others, in <name>-grpc.pem and <name>-grpc.key
+// (issue it again to renew it); none without.
+func (p *Pipeline) ServiceTLSFlags(name string) ([]string, error) {
+	if !p.MutualTLS {
+		return nil, nil
+	}
+	spec := LoopbackServer(name + "-grpc")
+	spec.CommonName, spec.ServerAndClient = name, true
+	kp, err := p.PKI.Issue(spec)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"-grpc-tls-cert", kp.CertFile, "-grpc-tls-key", kp.KeyFile, "-grpc-tls-ca", p.PKI.CAFile}, nil
 }

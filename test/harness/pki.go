@@ -41,6 +41,9 @@ type CertSpec struct {
 	DNSNames   []string
 	// Client makes a client certificate instead of a server one.
 	Client bool
+	// ServerAndClient makes a certificate for both, as a service of the
+	// bridge has: it serves its neighbours and calls them.
+	ServerAndClient bool
 	// Expired makes a certificate whose validity ended yesterday.
 	Expired bool
 }
@@ -110,9 +113,12 @@ func (p *PKI) Issue(spec CertSpec) (KeyPair, error) {
 	if spec.Expired {
 		notBefore, notAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
 	}
-	usage := x509.ExtKeyUsageServerAuth
-	if spec.Client {
-		usage = x509.ExtKeyUsageClientAuth
+	usages := []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	switch {
+	case spec.ServerAndClient:
+		usages = append(usages, x509.ExtKeyUsageClientAuth)
+	case spec.Client:
+		usages = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(p.serial.Add(1)),
@@ -120,7 +126,7 @@ func (p *PKI) Issue(spec CertSpec) (KeyPair, error) {
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		ExtKeyUsage:  usages,
 		IPAddresses:  spec.IPs,
 		DNSNames:     spec.DNSNames,
 	}

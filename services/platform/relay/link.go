@@ -40,6 +40,12 @@ type LinkConfig[T, R any] struct {
 	OnConnected func(bool)
 }
 
+// maxRedial is the longest wait between two attempts to open a stream. An
+// attempt while the connection below is down fails at once without
+// touching the network (the connection redials by itself, also within
+// about 2 s: service.DialPeer), so attempts this often cost nothing.
+const maxRedial = 2 * time.Second
+
 // Link is safe for concurrent use.
 type Link[T, R any] struct {
 	cfg LinkConfig[T, R]
@@ -123,8 +129,11 @@ func (l *Link[T, R]) WaitIdle(ctx context.Context) error {
 }
 
 // Run keeps a stream open until ctx is cancelled, reconnecting with backoff.
+// The wait between two attempts stays under maxRedial, whatever the
+// outage's length, so that the stream is open again within seconds once
+// the next hop is back.
 func (l *Link[T, R]) Run(ctx context.Context) error {
-	backoff := NewBackoff(100*time.Millisecond, 5*time.Second)
+	backoff := NewBackoff(100*time.Millisecond, maxRedial)
 	for ctx.Err() == nil {
 		err := l.session(ctx)
 		l.cfg.OnConnected(false)

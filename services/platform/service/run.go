@@ -33,19 +33,31 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	if err != nil {
 		return err
 	}
+	tr, err := newTransport(o, log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The platform's observer is outermost, so that it catches a panic
+	// anywhere below and logs and counts what the service's own
+	// interceptors (authentication) answered too.
+	obs := newObserver(log, reg)
 	rt := &Runtime{
 		Log: log,
 		GRPC: grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive),
-			grpc.ChainUnaryInterceptor(o.Interceptors.Unary...),
-			grpc.ChainStreamInterceptor(o.Interceptors.Stream...)),
-		Metrics: reg,
-		health:  health.NewServer(),
+			grpc.Creds(tr.serverCredentials()),
+			grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{obs.unary}, o.Interceptors.Unary...)...),
+			grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{obs.stream}, o.Interceptors.Stream...)...)),
+		Metrics:   reg,
+		health:    health.NewServer(),
+		transport: tr,
 	}
 	rt.HTTP = probeMux(rt)
 	healthpb.RegisterHealthServer(rt.GRPC, rt.health)
-	reflection.Register(rt.GRPC)
+	if o.Reflection {
+		reflection.Register(rt.GRPC)
+	}
 	rt.SetServing(false)
 
 	loop, err := setup(rt)

@@ -18,8 +18,9 @@ type Runtime struct {
 	Metrics *prometheus.Registry
 	// HTTP serves on -http-addr next to /metrics, /healthz and /readyz;
 	// a service may add its own routes (the gateway's REST API and page).
-	HTTP   *http.ServeMux
-	health *health.Server
+	HTTP      *http.ServeMux
+	health    *health.Server
+	transport transport
 }
 
 // SetServing reports the service as able (or not) to do its work, on the

@@ -41,6 +41,6 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.EmbeddedMQTTAddr, "embedded-mqtt-addr", "127.0.0.1:1884", "where the embedded MQTT broker listens")
 	fs.IntVar(&o.GRPCPortBase, "grpc-port-base", 7001, "gRPC ports of ingest, router, publisher and gateway: this one and the next three")
 	fs.IntVar(&o.HTTPPortBase, "http-port-base", 9101, "metrics ports of ingest, router and publisher: this one and the next two")
-	fs.StringVar(&o.HTTPAddr, "http-addr", ":8080", "where the gateway serves the page, the REST API and its metrics")
+	fs.StringVar(&o.HTTPAddr, "http-addr", "127.0.0.1:8080", "where the gateway serves the page, the REST API and its metrics (:8080 shows them to the network, with no admin token)")
 	fs.BoolVar(&o.Displays, "displays", false, "also publish what the ESP32 tool displays read (DISPLAYS=1), and their nemo/server/status")
 }

@@ -159,6 +159,8 @@ Watch the messages:
 Look into Redis:
   redis-cli -h %s -p %s -n 1 XRANGE nemo:events:dead - +
 Metrics: http://127.0.0.1:%d/metrics (ingest; router and publisher on the next two ports)
+Between the services: plain-text gRPC on loopback (for trying out only;
+  production uses mutual TLS, see the README's "Security between the services").
 Stop with Ctrl-C.
 
 `, redisURL, embedded(o.RedisURL), o.input(), mqttURL, embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),

@@ -33,7 +33,10 @@ type Options struct {
 // Bind registers the gateway's flags. The input flags take the same
 // defaults as ingest's, so that both look at the same keys.
 func (o *Options) Bind(fs *flag.FlagSet) {
-	o.Service.Bind(fs, "gateway", ":7004", ":8080")
+	o.Service.Bind(fs, "gateway", "127.0.0.1:7004", "127.0.0.1:8080")
+	// Its gRPC is the public status API: callers authenticate with the
+	// admin token, not with a certificate of the bridge's CA.
+	o.Service.PublicAPI = true
 	fs.StringVar(&o.RedisURL, "redis-url", "redis://localhost:6379/1", "the Redis the bridge uses")
 	fs.StringVar(&o.IngestAddr, "ingest-addr", "localhost:7001", "gRPC address of ingest, for its health")
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router (health, rules)")

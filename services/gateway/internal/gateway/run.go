@@ -34,7 +34,7 @@ func Run(ctx context.Context, o Options) error {
 		// in seconds (503), not hang.
 		redisOpts.DialTimeout, redisOpts.ReadTimeout, redisOpts.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
 		rdb := redis.NewClient(redisOpts)
-		peers, err := status.DialPeers(o.IngestAddr, o.RouterAddr, o.PublisherAddrs)
+		peers, err := status.DialPeers(rt.DialPeer, o.IngestAddr, o.RouterAddr, o.PublisherAddrs)
 		if err != nil {
 			rdb.Close()
 			return nil, err

@@ -12,7 +12,6 @@ import (
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
 // peerTimeout bounds each question to a service, so that one hung service
@@ -32,22 +31,23 @@ type Peers struct {
 	Publishers []*Peer
 }
 
-// DialPeers connects (lazily) to every service; publisherAddrs is a
+// DialPeers connects (lazily) to every service with dial (the runtime's
+// DialPeer, with the service's transport security); publisherAddrs is a
 // comma-separated list.
-func DialPeers(ingestAddr, routerAddr, publisherAddrs string) (*Peers, error) {
+func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddr, routerAddr, publisherAddrs string) (*Peers, error) {
 	var p Peers
 	var err error
-	if p.Ingest, err = dialPeer(ingestAddr); err != nil {
+	if p.Ingest, err = dialPeer(dial, ingestAddr); err != nil {
 		return nil, err
 	}
-	if p.Router, err = dialPeer(routerAddr); err != nil {
+	if p.Router, err = dialPeer(dial, routerAddr); err != nil {
 		return nil, err
 	}
 	for _, addr := range strings.Split(publisherAddrs, ",") {
 		if addr = strings.TrimSpace(addr); addr == "" {
 			continue
 		}
-		pub, err := dialPeer(addr)
+		pub, err := dialPeer(dial, addr)
 		if err != nil {
 			return nil, err
 		}
@@ -56,8 +56,8 @@ func DialPeers(ingestAddr, routerAddr, publisherAddrs string) (*Peers, error) {
 	return &p, nil
 }
 
-func dialPeer(addr string) (*Peer, error) {
-	conn, err := service.DialPeer(addr)
+func dialPeer(dial func(addr string) (*grpc.ClientConn, error), addr string) (*Peer, error) {
+	conn, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ type Options struct {
 // Bind registers ingest's flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
-	o.Service.Bind(fs, "ingest", ":7001", ":9101")
+	o.Service.Bind(fs, "ingest", "127.0.0.1:7001", "127.0.0.1:9101")
 	fs.StringVar(&o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1)")
 	fs.StringVar(&o.Mode, "ingest-mode", "stream", "stream (durable, default), list (the NEMO plugin's list) or pubsub (best effort, lossy)")
 	fs.StringVar(&o.Stream.Stream, "stream", "nemo:events", "stream mode: the stream NEMO writes to")

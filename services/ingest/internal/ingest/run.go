@@ -32,7 +32,7 @@ func Run(ctx context.Context, o Options) error {
 	noRetryOpts := *redisOpts
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		rdb := redis.NewClient(redisOpts)
-		conn, err := service.DialPeer(o.RouterAddr)
+		conn, err := rt.DialPeer(o.RouterAddr)
 		if err != nil {
 			return nil, err
 		}

@@ -137,9 +137,15 @@ func (r refusal) Error() string {
 	return fmt.Sprintf("broker refused the message (reason code 0x%02X %s)", r.code, r.reason)
 }
 
+// permanent is an error that says itself whether a retry can change it:
+// the session's verdict on a message after which the broker keeps dropping
+// the connection, which it gives without a PUBACK to read a code from.
+type permanent interface{ Permanent() bool }
+
 func isRefusal(err error) bool {
 	var r refusal
-	return errors.As(err, &r) || errors.Is(err, paho.ErrInvalidArguments)
+	var p permanent
+	return errors.As(err, &r) || errors.Is(err, paho.ErrInvalidArguments) || errors.As(err, &p) && p.Permanent()
 }
 
 // publish sends one message and turns the broker's negative answers into

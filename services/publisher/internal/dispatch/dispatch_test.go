@@ -104,3 +104,49 @@ func TestEnqueueAfterCloseDropsTheJob(t *testing.T) {
 	d.Close()
 	d.Enqueue(Job{Ctx: context.Background(), Key: "k", Publish: &paho.Publish{Topic: "t"}, Done: func(error) { t.Error("Done called after Close") }})
 }
+
+// verdict is an error that says it is permanent, as the session's verdict
+// on a message after which the broker drops the connection does.
+type verdict struct{}
+
+func (verdict) Error() string   { return "broker_disconnects" }
+func (verdict) Permanent() bool { return true }
+
+// hangUpBroker gives that verdict on one topic and takes the rest.
+type hangUpBroker struct {
+	mu       sync.Mutex
+	attempts map[string]int
+}
+
+func (b *hangUpBroker) AwaitConnection(context.Context) error { return nil }
+
+func (b *hangUpBroker) Publish(_ context.Context, p *paho.Publish) (*paho.PublishResponse, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.attempts[p.Topic]++
+	if p.Topic == "poison" {
+		return nil, fmt.Errorf("publish: %w", verdict{})
+	}
+	return &paho.PublishResponse{}, nil
+}
+
+// A message the session gave up on (no PUBACK to read a code from) is
+// reported once, not retried, and the next message of its key follows.
+func TestPermanentVerdictIsReportedNotRetried(t *testing.T) {
+	b := &hangUpBroker{attempts: map[string]int{}}
+	d := New(b, 1, 2, slog.New(slog.NewTextHandler(io.Discard, nil)), func(string, time.Duration) {})
+	got := make(chan error, 2)
+	for _, topic := range []string{"poison", "next"} {
+		d.Enqueue(Job{Ctx: context.Background(), Key: "k", Publish: &paho.Publish{Topic: topic}, Done: func(err error) { got <- err }})
+	}
+	d.Close()
+	if err := <-got; !errors.As(err, new(verdict)) {
+		t.Fatalf("poison: %v, want the verdict", err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("next: %v", err)
+	}
+	if b.attempts["poison"] != 1 {
+		t.Fatalf("poison published %d times, want once", b.attempts["poison"])
+	}
+}

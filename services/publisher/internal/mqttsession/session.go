@@ -34,6 +34,9 @@ type Session struct {
 
 	// renew reconnects when the TLS files are renewed (reload.go).
 	renew *tlsWatch
+	// isolation finds a message after which the broker drops the
+	// connection (isolation.go).
+	isolation *isolation
 }
 
 // Start begins connecting in the background and returns at once; the
@@ -44,7 +47,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}}
+	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}, isolation: newIsolation(log)}
 	s.renew = newTLSWatch(c, u, log, func() bool { return s.State().Connected })
 	cfg := c.clientConfig(u, log, s.renew)
 	cfg.SessionExpiryInterval = uint32(c.SessionExpiry / time.Second)
@@ -69,7 +72,8 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 		s.fail(problem)
 	}
 	cfg.ClientConfig = paho.ClientConfig{ClientID: c.ClientID,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.listeners.received}}
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.listeners.received},
+		Session:           newWatchedState(s.isolation)}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)
@@ -77,6 +81,23 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	s.ConnectionManager = cm
 	s.renew.start(ctx, u)
 	return s, nil
+}
+
+// Publish publishes p and waits for the broker's answer, as autopaho's
+// Publish does. Pass the same p to every attempt to publish one message:
+// the session knows a message after which the broker keeps dropping the
+// connection by it (see isolation). Such a message fails with a
+// *BrokerDisconnectsError; one merely suspected of it fails with an error
+// to retry, and the retry is sent alone.
+func (s *Session) Publish(ctx context.Context, p *paho.Publish) (*paho.PublishResponse, error) {
+	f := &flight{pub: p, owner: ctx}
+	resp, err := s.ConnectionManager.Publish(context.WithValue(ctx, flightKey{}, f), p)
+	if err != nil {
+		if why := s.isolation.outcome(f); why != nil {
+			return nil, why
+		}
+	}
+	return resp, err
 }
 
 // State returns the session's current state.

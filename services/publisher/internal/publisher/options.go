@@ -28,7 +28,7 @@ type Options struct {
 
 // Bind registers the publisher's flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
-	o.Service.Bind(fs, "publisher", ":7003", ":9103")
+	o.Service.Bind(fs, "publisher", "127.0.0.1:7003", "127.0.0.1:9103")
 	fs.StringVar(&o.MQTT.URL, "mqtt-url", "mqtt://localhost:1883", "broker URL: mqtt://host:port or mqtts://host:port for TLS")
 	fs.StringVar(&o.MQTT.ClientID, "mqtt-client-id", "nemo-bridge", "MQTT client identifier of the bridge's session")
 	fs.StringVar(&o.MQTT.Username, "mqtt-username", "", "MQTT user name")

@@ -2,6 +2,8 @@ package publisher
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,27 +41,38 @@ func Run(ctx context.Context, o Options) error {
 		m := newMetrics(rt.Metrics)
 		srv := newServer(o.MQTT)
 		publisherv1.RegisterPublisherServiceServer(rt.GRPC, srv)
+		// Only the active publisher keeps the plugin's status: a standby
+		// never writes it over the active one's.
+		newStatus := func(held *lease.Lease) *pluginstatus.Keeper {
+			if statusRedis == nil {
+				return nil
+			}
+			var active func(context.Context) (bool, error)
+			if held != nil {
+				active = func(context.Context) (bool, error) { return held.Held(), nil }
+			}
+			return pluginstatus.New(statusRedis, active, rt.Log)
+		}
 		return func(ctx context.Context) error {
-			var held *lease.Lease
-			if leaseRedis != nil {
-				held = lease.New(leaseRedis, o.MQTT.ClientID, o.LeaseTTL, rt.Log)
+			if leaseRedis == nil {
+				return serve(ctx, o, rt, m, srv, nil, newStatus(nil))
+			}
+			held := lease.New(leaseRedis, o.MQTT.ClientID, o.LeaseTTL, rt.Log)
+			for {
 				fence, err := held.Acquire(ctx)
 				if err != nil {
 					return nil // stopped while standing by
 				}
 				rt.Log.Info("holding the MQTT session for this client id", "client_id", o.MQTT.ClientID, "fence", fence)
-			}
-			// Only the active publisher gets here: a standby never writes
-			// the plugin's status over the active one's.
-			var status *pluginstatus.Keeper
-			if statusRedis != nil {
-				var active func(context.Context) (bool, error)
-				if held != nil {
-					active = held.Held
+				err = serve(ctx, o, rt, m, srv, held, newStatus(held))
+				if !errors.Is(err, lease.ErrLost) {
+					return err
 				}
-				status = pluginstatus.New(statusRedis, active, rt.Log)
+				// Off the broker already: stand by for the lease
+				// again rather than exit, so that no supervisor is
+				// needed to get a standby back after a Redis outage.
+				rt.Log.Info("standing by for the publisher lease again")
 			}
-			return serve(ctx, o, rt, m, srv, held, status)
 		}, nil
 	})
 }
@@ -74,17 +87,32 @@ func openRedis(flagName, rawURL string) (*redis.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every call of the lease has a deadline within the lease's time,
+	// which go-redis applies to the connection only when told to (by
+	// default a read waits for ReadTimeout whatever the context says).
+	opts.ContextTimeoutEnabled = true
 	return redis.NewClient(opts), nil
 }
 
-// serve owns the MQTT session while this publisher is the active one.
-// status, when not nil, keeps the NEMO plugin's bridge status meanwhile.
+// serve owns the MQTT session while this publisher is the active one,
+// until ctx ends (a clean stop, nil) or the lease is lost (ErrLost, once
+// off the broker). status, when not nil, keeps the NEMO plugin's bridge
+// status meanwhile.
 func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv *server, held *lease.Lease, status *pluginstatus.Keeper) error {
 	// The session outlives ctx so that messages in flight at shutdown can
 	// still be acknowledged before it disconnects.
 	sessionCtx, closeSession := context.WithCancel(context.Background())
 	defer closeSession()
+	// Once the session is dropped for a lost lease, nothing it still
+	// reports may make this publisher look ready or connected again.
+	var watchMu sync.Mutex
+	dropped := false
 	session, err := mqttsession.Start(sessionCtx, o.MQTT, rt.Log, func(st mqttsession.State) {
+		watchMu.Lock()
+		defer watchMu.Unlock()
+		if dropped {
+			return
+		}
 		rt.SetServing(st.Connected)
 		m.connected.Set(map[bool]float64{true: 1}[st.Connected])
 		if status != nil {
@@ -119,47 +147,87 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 			status.Run(statusCtx)
 		}
 	}()
+
+	// The lease is renewed until the session is stopped, a clean stop
+	// included. Whenever it is lost, both connections of the client id
+	// leave the broker at once, before a standby may take over: cleanly,
+	// so that the broker sends no will, and without the "offline" status,
+	// which the publisher taking over would find after its own "online".
+	// Whatever the session had in flight is abandoned unanswered, and the
+	// router resends it to the next active publisher.
 	lost := make(chan error, 1)
-	keepCtx, stopKeeping := context.WithCancel(ctx)
+	keepCtx, stopKeeping := context.WithCancel(context.Background())
 	defer stopKeeping()
-	if held != nil {
-		go func() { lost <- held.Keep(keepCtx) }()
-	}
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		if held == nil {
+			return
+		}
+		if err := held.Keep(keepCtx); err != nil {
+			watchMu.Lock()
+			dropped = true
+			rt.SetServing(false)
+			m.connected.Set(0)
+			watchMu.Unlock()
+			dropCtx, cancel := context.WithDeadline(context.Background(), held.DropBy())
+			defer cancel()
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				if err := session.Disconnect(dropCtx); err != nil {
+					rt.Log.Error("the MQTT session did not close before the lease ran out", "err", err)
+				}
+			})
+			if presence != nil {
+				wg.Go(func() { presence.Stop(dropCtx, false) })
+			}
+			wg.Wait()
+			rt.Log.Warn("lost the publisher lease; left the broker", "err", err, "spare", time.Until(held.DropBy()).Round(time.Millisecond))
+			lost <- err
+		}
+	}()
+
 	var result error
 	select {
 	case <-ctx.Done():
-	case err := <-lost:
-		if err != nil {
-			// Another publisher may be taking over: stop at once, and let
-			// the supervisor restart this one as a standby.
-			rt.Log.Error("lost the publisher lease; stopping", "err", err)
-			result = err
-		}
+	case result = <-lost:
 	}
-	stopStatus()
-	<-statusDone
+	// The streams first, so that the router turns to the next active
+	// publisher at once, even while a status write waits for Redis.
 	srv.shutdown()
 	d.Close()
-	stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	session.Stop(stopCtx)
-	if presence != nil {
-		presence.Stop(stopCtx, result == nil)
-	}
+	stopStatus()
+	<-statusDone
 	if result == nil {
-		// Before the lease is released, so that the "connected" of a
-		// standby taking over comes after this and stays. Not when the
-		// lease was lost: the publisher taking over says "connected".
-		if status != nil {
-			// A time of its own: a broker slow to let go may have used
-			// up stopCtx.
-			lastCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			status.Stopped(lastCtx)
+		stopCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		session.Stop(stopCtx)
+		if presence != nil {
+			presence.Stop(stopCtx, true)
 		}
-		if held != nil {
-			held.Release(stopCtx)
+		stopKeeping()
+		<-kept
+		select {
+		case result = <-lost: // during the stop
+		default:
 		}
 	}
-	return result
+	if result != nil {
+		return result
+	}
+	// Before the lease is released, so that the "connected" of a standby
+	// taking over comes after this and stays.
+	if status != nil {
+		// A time of its own: a broker slow to let go may have used up
+		// the stop's.
+		lastCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		status.Stopped(lastCtx)
+	}
+	if held != nil {
+		releaseCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		held.Release(releaseCtx)
+	}
+	return nil
 }

@@ -42,11 +42,12 @@ func newServer(cfg mqttsession.Config) *server {
 	return &server{cfg: cfg, cancels: map[*context.CancelFunc]struct{}{}}
 }
 
-// activate starts accepting streams once this publisher holds the session.
+// activate starts accepting streams once this publisher holds the session,
+// again after a shutdown when it got the lease back.
 func (s *server) activate(d *dispatch.Dispatcher, session *mqttsession.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.dispatcher, s.session = d, session
+	s.dispatcher, s.session, s.closed = d, session, false
 }
 
 func (s *server) GetSession(context.Context, *publisherv1.GetSessionRequest) (*publisherv1.GetSessionResponse, error) {
@@ -66,7 +67,8 @@ func (s *server) GetSession(context.Context, *publisherv1.GetSessionRequest) (*p
 	}, nil
 }
 
-// shutdown ends every stream and waits until their handlers returned.
+// shutdown ends every stream and waits until their handlers returned; the
+// publisher answers as a standby from then on.
 func (s *server) shutdown() {
 	s.mu.Lock()
 	s.closed = true
@@ -75,17 +77,23 @@ func (s *server) shutdown() {
 	}
 	s.mu.Unlock()
 	s.streams.Wait()
+	s.mu.Lock()
+	s.dispatcher, s.session = nil, nil
+	s.mu.Unlock()
 }
 
-func (s *server) begin(cancel *context.CancelFunc) bool {
+// begin registers a stream and gives it the dispatcher of the session of
+// the moment: a stream's receiving goroutine may outlive its handler, and
+// must not see the next session's.
+func (s *server) begin(cancel *context.CancelFunc) (*dispatch.Dispatcher, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.dispatcher == nil {
-		return false
+		return nil, false
 	}
 	s.streams.Add(1)
 	s.cancels[cancel] = struct{}{}
-	return true
+	return s.dispatcher, true
 }
 
 func (s *server) end(cancel *context.CancelFunc) {
@@ -98,7 +106,8 @@ func (s *server) end(cancel *context.CancelFunc) {
 func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
-	if !s.begin(&cancel) {
+	d, ok := s.begin(&cancel)
+	if !ok {
 		return status.Error(codes.Unavailable, "this publisher is not the active one (standing by or shutting down)")
 	}
 	defer s.end(&cancel)
@@ -113,7 +122,7 @@ func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) erro
 		})
 		cancel()
 	}()
-	err := untilDone(ctx, func() error { return s.receive(ctx, stream, replies) })
+	err := untilDone(ctx, func() error { return s.receive(ctx, stream, replies, d) })
 	cancel()
 	wg.Wait()
 	if errors.Is(err, io.EOF) || ctx.Err() != nil {
@@ -122,7 +131,7 @@ func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) erro
 	return err
 }
 
-func (s *server) receive(ctx context.Context, stream publisherv1.PublisherService_PublishServer, replies *relay.Replies[*publisherv1.PublishResult]) error {
+func (s *server) receive(ctx context.Context, stream publisherv1.PublisherService_PublishServer, replies *relay.Replies[*publisherv1.PublishResult], d *dispatch.Dispatcher) error {
 	for {
 		req, err := stream.Recv()
 		if err != nil {
@@ -130,7 +139,7 @@ func (s *server) receive(ctx context.Context, stream publisherv1.PublisherServic
 		}
 		for _, m := range req.GetMessages() {
 			id := m.GetId()
-			s.dispatcher.Enqueue(dispatch.Job{
+			d.Enqueue(dispatch.Job{
 				Ctx:     ctx,
 				Key:     m.GetOrderingKey(),
 				Publish: toPaho(m),

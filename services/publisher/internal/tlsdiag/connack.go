@@ -40,6 +40,12 @@ func loginRefused(err error, t Target) (string, bool) {
 	if !ok {
 		return "", false
 	}
+	if c.ReasonCode < 0x80 {
+		// The broker let the bridge in; paho failed after the CONNACK, while
+		// resending what the session holds, and reports it with the
+		// CONNACK's success code.
+		return fmt.Sprintf("The broker at %s accepted the connection but closed it while the bridge was resending the messages it had not yet acknowledged (%v). If this repeats, the broker is refusing one of those messages by hanging up: the bridge then sends them one at a time and puts the one the broker will not take in the dead letters.", t.Addr, c.Err), true
+	}
 	msg := connackAdvice(c.ReasonCode, t)
 	if c.Reason != "" {
 		msg += fmt.Sprintf(" The broker said: %q.", c.Reason)

@@ -1,7 +1,10 @@
 package tlsdiag
 
 import (
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"syscall"
 	"testing"
 
 	"github.com/eclipse/paho.golang/autopaho"
@@ -32,4 +35,14 @@ func TestLoginRefused(t *testing.T) {
 		})
 		expect(t, Explain(t.Context(), err, target), c.want, nil)
 	}
+}
+
+// A connection the broker accepted and closed while the session was being
+// resent comes wrapped with the CONNACK's success code: not a refusal.
+func TestClosedWhileResending(t *testing.T) {
+	// Wrapped as paho does, so that it reads as a hang-up too: TLS is set,
+	// yet no probe runs (its address answers nothing here).
+	err := autopaho.NewConnackError(fmt.Errorf("session error: failed to retransmit message (519): %w", syscall.EPIPE), &paho.Connack{ReasonCode: 0})
+	expect(t, Explain(t.Context(), err, Target{Addr: "127.0.0.1:1", TLS: &tls.Config{}}),
+		"The broker at 127.0.0.1:1 accepted the connection but closed it while the bridge was resending the messages it had not yet acknowledged (session error: failed to retransmit message (519): broken pipe). If this repeats, the broker is refusing one of those messages by hanging up: the bridge then sends them one at a time and puts the one the broker will not take in the dead letters.", nil)
 }

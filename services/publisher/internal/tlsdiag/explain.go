@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/eclipse/paho.golang/autopaho"
 )
 
 // Target is what the bridge connects to and with which settings; the
@@ -37,7 +39,10 @@ func Explain(ctx context.Context, err error, t Target) string {
 	if err == nil {
 		return ""
 	}
-	if t.TLS != nil && hungUp(err) {
+	// A CONNACK (even one wrapping a later failure) proves the handshake
+	// and the login passed: nothing to probe.
+	_, connacked := errors.AsType[*autopaho.ConnackError](err)
+	if t.TLS != nil && hungUp(err) && !connacked {
 		// A probe cut short by ctx says nothing about the broker.
 		if verdict := probe(ctx, t.Addr, t.TLS); verdict != nil && ctx.Err() == nil {
 			err = verdict

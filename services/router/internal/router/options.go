@@ -17,6 +17,7 @@ type Options struct {
 	TopicPrefix    string
 	RulesFile      string
 	RedisURL       string
+	Stream         string
 	RecentMessages int64
 	// The displays profile.
 	Displays          bool
@@ -32,11 +33,12 @@ type Options struct {
 
 // Bind registers the router's flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
-	o.Service.Bind(fs, "router", ":7002", ":9102")
+	o.Service.Bind(fs, "router", "127.0.0.1:7002", "127.0.0.1:9102")
 	fs.StringVar(&o.PublisherAddr, "publisher-addr", "localhost:7003", "gRPC address of the publisher; a comma-separated list when a standby runs beside it")
 	fs.StringVar(&o.TopicPrefix, "topic-prefix", "", "the rules' {prefix}, for example site1/, in place of the rules file's own (empty: the file's)")
 	fs.StringVar(&o.RulesFile, "rules", "", "YAML rules file saying which messages each event becomes, reloaded when it changes (empty: the built-in rules, every event on its own topic) [$RULES_FILE]")
 	fs.StringVar(&o.RedisURL, "redis-url", "", "Redis keeping the current state of every tool, published retained on nemo/tools/{id}/status (empty: no tool state)")
+	fs.StringVar(&o.Stream, "stream", "nemo:events", "the stream ingest reads, in the Redis of -redis-url: an event whose sequence is ahead of every id Redis gave it is refused")
 	fs.Int64Var(&o.RecentMessages, "recent-messages", 1000, "delivered messages kept in Redis (nemo:bridge:recent) for the status page's live feed")
 	fs.BoolVar(&o.Displays, "displays", false, "also publish what the ESP32 tool displays read (nemo/esp32/...), with the built-in displays profile, beside the rules")
 	fs.StringVar(&o.DisplayTimezone, "display-timezone", "UTC", "IANA time zone of the times the displays show, for example America/Los_Angeles")

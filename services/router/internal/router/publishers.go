@@ -10,7 +10,6 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
 // publishers are the addresses the router may publish through. Only one
@@ -23,10 +22,10 @@ type publishers struct {
 	next  int
 }
 
-func dialPublishers(addrs string) (*publishers, error) {
+func dialPublishers(dialPeer func(addr string) (*grpc.ClientConn, error), addrs string) (*publishers, error) {
 	p := &publishers{}
 	for _, addr := range strings.Split(addrs, ",") {
-		conn, err := service.DialPeer(strings.TrimSpace(addr))
+		conn, err := dialPeer(strings.TrimSpace(addr))
 		if err != nil {
 			p.close()
 			return nil, err

@@ -16,25 +16,42 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
 
-// broker stands for the publisher: it acknowledges every message at once
-// and remembers the topics.
+// broker stands for the publisher: it answers every message at once and
+// remembers the topics, and what each one retains.
 type broker struct {
 	ctx     context.Context
 	results chan []*publisherv1.PublishResult
-	mu      sync.Mutex
-	topics  []string
+	// refuses is the topic the broker refuses, if any.
+	refuses  string
+	mu       sync.Mutex
+	topics   []string
+	retained map[string][]byte
 }
 
 func (b *broker) Send(msgs []*bridgev1.Message) error {
 	var rs []*publisherv1.PublishResult
 	b.mu.Lock()
 	for _, m := range msgs {
+		r := &publisherv1.PublishResult{MessageId: m.GetId()}
+		switch {
+		case m.GetTopic() == b.refuses:
+			r.Error = "not authorized"
+		case m.GetRetain():
+			b.retained[m.GetTopic()] = m.GetPayload()
+		}
 		b.topics = append(b.topics, m.GetTopic())
-		rs = append(rs, &publisherv1.PublishResult{MessageId: m.GetId()})
+		rs = append(rs, r)
 	}
 	b.mu.Unlock()
 	b.results <- rs
 	return nil
+}
+
+// retains is what the broker retains on topic.
+func (b *broker) retains(topic string) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.retained[topic]
 }
 
 func (b *broker) Recv() ([]*publisherv1.PublishResult, error) {
@@ -46,13 +63,16 @@ func (b *broker) Recv() ([]*publisherv1.PublishResult, error) {
 	}
 }
 
-// routeServer is the router as Run wires it, without Redis, publishing to
-// the returned broker.
-func routeServer(t *testing.T, book *rulebook) (routerv1.RouterServiceClient, *broker) {
+// routeServer is the router as Run wires it, with state kept by state
+// (nil: without Redis), publishing to the returned broker.
+func routeServer(t *testing.T, book *rulebook, state *stateKeeper) (routerv1.RouterServiceClient, *broker) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &broker{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 64)}
-	srv := &server{rules: book, tracker: newTracker(), stopping: ctx}
+	b := &broker{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 64), retained: map[string][]byte{}}
+	srv := &server{rules: book, tracker: newTracker(), stopping: ctx, state: state, log: testLog(t)}
+	if state != nil {
+		go state.open(ctx)
+	}
 	srv.link = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
 		Dial: func(context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
 			return b, nil
@@ -70,18 +90,14 @@ func routeServer(t *testing.T, book *rulebook) (routerv1.RouterServiceClient, *b
 	return client, b
 }
 
-func TestRouteAppliesTheRules(t *testing.T) {
-	client, b := routeServer(t, newTestBook(t, rulesFile(t, rulesV2), ""))
+// route sends events as one batch and returns the answers, by event id.
+func route(t *testing.T, client routerv1.RouterServiceClient, events ...*bridgev1.Event) map[string]*bridgev1.EventAck {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stream, err := client.Route(ctx)
 	if err != nil {
 		t.Fatal(err)
-	}
-	events := []*bridgev1.Event{
-		{Id: "1-0", Topic: "nemo/tools/12/enabled", Payload: []byte(`{"event":"tool_enabled","tool_id":12}`), OrderingKey: "tool:12"},
-		{Id: "2-0", Topic: "nemo/reservations/31", Payload: []byte(`{"event":"reservation_created"}`)},
-		{Id: "3-0", Topic: "", Payload: []byte(`{"event":"tool_disabled"}`)},
 	}
 	if err := stream.Send(&routerv1.RouteRequest{Events: events}); err != nil {
 		t.Fatal(err)
@@ -96,6 +112,16 @@ func TestRouteAppliesTheRules(t *testing.T) {
 			got[a.GetEventId()] = a
 		}
 	}
+	return got
+}
+
+func TestRouteAppliesTheRules(t *testing.T) {
+	client, b := routeServer(t, newTestBook(t, rulesFile(t, rulesV2), ""), nil)
+	got := route(t, client,
+		&bridgev1.Event{Id: "1-0", Topic: "nemo/tools/12/enabled", Payload: []byte(`{"event":"tool_enabled","tool_id":12}`), OrderingKey: "tool:12"},
+		&bridgev1.Event{Id: "2-0", Topic: "nemo/reservations/31", Payload: []byte(`{"event":"reservation_created"}`)},
+		&bridgev1.Event{Id: "3-0", Topic: "", Payload: []byte(`{"event":"tool_disabled"}`)},
+	)
 	want := map[string]*bridgev1.EventAck{
 		"1-0": {EventId: "1-0", Outcome: bridgev1.Outcome_OUTCOME_DELIVERED},
 		"2-0": {EventId: "2-0", Outcome: bridgev1.Outcome_OUTCOME_FILTERED},

@@ -26,7 +26,7 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return nil, fmt.Errorf("rules refused, the router does not start:\n%w", err)
 		}
-		publishers, err := dialPublishers(o.PublisherAddr)
+		publishers, err := dialPublishers(rt.DialPeer, o.PublisherAddr)
 		if err != nil {
 			return nil, err
 		}
@@ -40,12 +40,12 @@ func Run(ctx context.Context, o Options) error {
 				return nil, err
 			}
 			rdb = redis.NewClient(redisOpts)
-			state = newStateKeeper(rdb, rt.Log)
+			state = newStateKeeper(rdb, o.Stream, rt.Log)
 		} else {
 			rt.Log.Warn("no -redis-url: the router keeps no tool state and publishes no status snapshots")
 		}
 		stopping, stop := context.WithCancel(context.Background())
-		srv := &server{rules: book, tracker: newTracker(), stopping: stopping, state: state}
+		srv := &server{rules: book, tracker: newTracker(), stopping: stopping, state: state, log: rt.Log}
 		if rdb != nil {
 			srv.recent = newRecentLog(rdb, o.RecentMessages, rt.Log, rt.Metrics)
 		}

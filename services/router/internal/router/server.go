@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+
+	"google.golang.org/grpc/peer"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
@@ -19,6 +22,7 @@ type server struct {
 	link     *relay.Link[*bridgev1.Message, *publisherv1.PublishResult]
 	metrics  *metrics
 	stopping context.Context
+	log      *slog.Logger
 	// state and recent are nil when the router has no Redis.
 	state  *stateKeeper
 	recent *recentLog
@@ -59,12 +63,27 @@ func (s *server) Route(stream routerv1.RouterService_RouteServer) error {
 }
 
 func (s *server) receive(ctx context.Context, stream routerv1.RouterService_RouteServer, replies *relay.Replies[*bridgev1.EventAck]) error {
+	from := "unknown"
+	if p, ok := peer.FromContext(stream.Context()); ok {
+		from = p.Addr.String()
+	}
 	for {
 		req, err := stream.Recv()
 		if err != nil {
 			return err
 		}
-		states, err := s.state.apply(ctx, req.GetEvents())
+		events, refused, err := s.state.screen(ctx, req.GetEvents())
+		if err != nil {
+			return err
+		}
+		for _, ack := range refused {
+			// Ingest sends only what it read from Redis: the one sending
+			// this is worth finding.
+			s.log.Warn("event refused: its sequence cannot come from Redis", "event_id", ack.GetEventId(), "peer", from, "reason", ack.GetReason())
+			s.metrics.events.WithLabelValues("rejected").Inc()
+			replies.Put(ack)
+		}
+		states, err := s.state.apply(ctx, events)
 		if err != nil {
 			return err
 		}
@@ -73,15 +92,25 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 		// lands in the middle of it.
 		set := s.rules.current()
 		var out []*bridgev1.Message
-		for i, ev := range req.GetEvents() {
+		for i, ev := range events {
 			state := states[i]
 			if state == nil {
 				// The event changed no state (an older one delivered
 				// again): the rules read the state as it stands.
 				state = s.state.current(ev)
 			}
+			ack := &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
 			msgs, _, applyErr := set.Apply(ev, state)
-			if applyErr == nil && final[i] {
+			if applyErr != nil {
+				msgs = nil
+				ack.Outcome, ack.Code, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, "invalid_topic", applyErr.Error()
+			}
+			if final[i] {
+				// The state is saved already, so its snapshot goes out
+				// whatever became of the event's own messages: else the
+				// retained status would stay behind what Redis holds. A
+				// refused event is answered once its snapshot is settled,
+				// so that a router stopped before then sees it again.
 				snap, err := snapshot(set, states[i], ev)
 				if err != nil {
 					return err
@@ -89,15 +118,16 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 				msgs = append(msgs, snap)
 			}
 			switch {
+			case len(msgs) > 0:
+				s.tracker.track(ack, msgs, replies.Put)
+				out = append(out, msgs...)
 			case applyErr != nil:
 				s.metrics.events.WithLabelValues("rejected").Inc()
-				replies.Put(&bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Code: "invalid_topic", Reason: applyErr.Error()})
-			case len(msgs) == 0:
-				s.metrics.events.WithLabelValues("filtered").Inc()
-				replies.Put(&bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_FILTERED})
+				replies.Put(ack)
 			default:
-				s.tracker.track(ev.GetId(), msgs, replies.Put)
-				out = append(out, msgs...)
+				s.metrics.events.WithLabelValues("filtered").Inc()
+				ack.Outcome = bridgev1.Outcome_OUTCOME_FILTERED
+				replies.Put(ack)
 			}
 		}
 		s.metrics.messages.Add(float64(len(out)))

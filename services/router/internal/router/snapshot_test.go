@@ -4,7 +4,9 @@ import (
 	"slices"
 	"testing"
 
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
 )
 
 func TestOnlyEachToolsLastStateOfABatchIsPublished(t *testing.T) {
@@ -14,5 +16,59 @@ func TestOnlyEachToolsLastStateOfABatchIsPublished(t *testing.T) {
 	want := []bool{false, false, false, true, true, true, false}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// The state is saved before the rules run, so a tool's last event of a
+// batch that is refused, by its rules or by the broker, still carries the
+// snapshot: the retained status is what Redis holds.
+func TestSnapshotFollowsTheSavedStateWhenTheLastEventIsRefused(t *testing.T) {
+	const tiny = `version: 1
+rules:
+  - name: tiny
+    match: {event: tool_disabled}
+    publish: [{topic: "{prefix}{topic}", max_bytes: 10}]
+  - name: plugin-topics
+    publish: [{topic: "{prefix}{topic}"}]
+`
+	for _, c := range []struct {
+		name, rules, refuses, code string
+	}{
+		{"by a rule", tiny, "", "invalid_topic"},
+		{"by the broker", rulesV1, "nemo/tools/7/disabled", "publish_refused"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rdb := startRedis(t)
+			client, b := routeServer(t, newTestBook(t, rulesFile(t, c.rules), ""), newStateKeeper(rdb, "nemo:events", testLog(t)))
+			b.refuses = c.refuses
+			got := route(t, client, toolEvent("1-0", "1-0", "tool_enabled"), toolEvent("2-0", "2-0", "tool_disabled"))
+			wantAck(t, got, "1-0", bridgev1.Outcome_OUTCOME_DELIVERED, "")
+			wantAck(t, got, "2-0", bridgev1.Outcome_OUTCOME_REJECTED, c.code)
+			doc, tool := saved(t, rdb)
+			if tool.GetInUse() {
+				t.Fatalf("Redis holds %v, without the refused tool_disabled", tool)
+			}
+			if snap := b.retains("nemo/tools/7/status"); string(snap) != string(doc) {
+				t.Errorf("retained status %q, Redis holds %s", snap, doc)
+			}
+		})
+	}
+}
+
+// A state Redis did not take (it held a newer one, from another router)
+// goes out as no snapshot: the router that saved the newer one publishes
+// that.
+func TestNoSnapshotOfAStateRedisDidNotTake(t *testing.T) {
+	rdb := startRedis(t)
+	client, b := routeServer(t, newTestBook(t, rulesFile(t, rulesV1), ""), newStateKeeper(rdb, "nemo:events", testLog(t)))
+	route(t, client, toolEvent("5-0", "5-0", "tool_disabled"))
+	before := b.retains("nemo/tools/7/status")
+	save(t, rdb, &statusv1.Tool{Id: 7, InUse: true, User: "Bob", Operational: true, Sequence: toolstate.Sequence(toolEvent("", "9-0", ""))})
+	wantAck(t, route(t, client, toolEvent("7-0", "7-0", "tool_enabled")), "7-0", bridgev1.Outcome_OUTCOME_DELIVERED, "")
+	if snap := b.retains("nemo/tools/7/status"); string(snap) != string(before) {
+		t.Errorf("published %s, a state Redis did not save", snap)
+	}
+	if _, tool := saved(t, rdb); tool.GetUser() != "Bob" {
+		t.Errorf("Redis holds %v, not the newer state", tool)
 	}
 }

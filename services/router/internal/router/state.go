@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,21 +21,31 @@ type stateKeeper struct {
 	log   *slog.Logger
 	ready chan struct{}
 	store *toolstate.Store
+	clock *redisClock
+	// stream is the stream ingest reads; the last id Redis gave it bounds
+	// the sequences of real events (see screen).
+	stream string
+	lastMu sync.Mutex
+	last   toolstate.StreamID
+	unread error
 }
 
-func newStateKeeper(rdb *redis.Client, log *slog.Logger) *stateKeeper {
-	return &stateKeeper{rdb: rdb, log: log, ready: make(chan struct{})}
+func newStateKeeper(rdb *redis.Client, stream string, log *slog.Logger) *stateKeeper {
+	return &stateKeeper{rdb: rdb, log: log, ready: make(chan struct{}), clock: &redisClock{rdb: rdb}, stream: stream}
 }
 
-// open loads the state, retrying until Redis answers or ctx ends.
+// open reads Redis's clock and loads the state, retrying until Redis
+// answers or ctx ends, then keeps the clock in step until ctx ends.
 func (k *stateKeeper) open(ctx context.Context) {
 	for {
-		store, err := toolstate.Open(ctx, k.rdb)
+		err := k.clock.sync(ctx)
 		if err == nil {
-			k.store = store
+			k.store, err = toolstate.Open(ctx, k.rdb, k.clock.now)
+		}
+		if err == nil {
 			close(k.ready)
 			k.log.Info("tool state loaded")
-			return
+			break
 		}
 		k.log.Warn("cannot load tool state from Redis; retrying", "err", err)
 		select {
@@ -43,34 +54,55 @@ func (k *stateKeeper) open(ctx context.Context) {
 			return
 		}
 	}
+	k.clock.follow(ctx, k.log)
 }
 
-// apply folds events into the state, retrying while Redis is away (which
-// holds the stream back, as ingest cannot read then either). A nil keeper
-// keeps no state.
+// wait waits until the state is loaded.
+func (k *stateKeeper) wait(ctx context.Context) error {
+	select {
+	case <-k.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// retry runs f until it succeeds or ctx ends, waiting longer each time:
+// while Redis is away the stream is held back, as ingest cannot read then
+// either.
+func (k *stateKeeper) retry(ctx context.Context, what string, f func() error) error {
+	delay := 100 * time.Millisecond
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		k.log.Warn("cannot "+what+"; retrying", "err", err, "retry_in", delay)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// apply folds events into the state, retrying while Redis is away. A nil
+// keeper keeps no state.
 func (k *stateKeeper) apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.Tool, error) {
 	if k == nil {
 		return make([]*statusv1.Tool, len(evs)), nil
 	}
-	select {
-	case <-k.ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := k.wait(ctx); err != nil {
+		return nil, err
 	}
-	delay := 100 * time.Millisecond
-	for {
-		states, err := k.store.Apply(ctx, evs)
-		if err == nil {
-			return states, nil
-		}
-		k.log.Warn("cannot save tool state; retrying", "err", err, "retry_in", delay)
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		delay = min(2*delay, 5*time.Second)
-	}
+	var states []*statusv1.Tool
+	err := k.retry(ctx, "save tool state", func() error {
+		var err error
+		states, err = k.store.Apply(ctx, evs)
+		return err
+	})
+	return states, err
 }
 
 // current is the state of ev's tool as it stands, without ev, or nil: no
@@ -99,7 +131,7 @@ func (k *stateKeeper) after(ev *bridgev1.Event) *statusv1.Tool {
 		return nil
 	}
 	cur := k.current(ev)
-	if next, ok := toolstate.Fold(cur, ev); ok {
+	if next, ok := toolstate.Fold(cur, ev, k.clock.now()); ok {
 		return next
 	}
 	return cur

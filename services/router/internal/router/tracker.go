@@ -18,17 +18,19 @@ type tracker struct {
 }
 
 type eventState struct {
-	eventID   string
+	// ack is the answer once every message is settled: delivered, unless
+	// the event was refused already or the broker refuses a message.
+	ack       *bridgev1.EventAck
 	remaining int
-	refusal   string
 	reply     func(*bridgev1.EventAck)
 }
 
 func newTracker() *tracker { return &tracker{byMsg: map[string]*eventState{}} }
 
-// track gives the messages of one event their ids and remembers them.
-func (t *tracker) track(eventID string, msgs []*bridgev1.Message, reply func(*bridgev1.EventAck)) {
-	st := &eventState{eventID: eventID, remaining: len(msgs), reply: reply}
+// track gives the messages of one event their ids and remembers them, with
+// the event's answer so far.
+func (t *tracker) track(ack *bridgev1.EventAck, msgs []*bridgev1.Message, reply func(*bridgev1.EventAck)) {
+	st := &eventState{ack: ack, remaining: len(msgs), reply: reply}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, m := range msgs {
@@ -38,7 +40,8 @@ func (t *tracker) track(eventID string, msgs []*bridgev1.Message, reply func(*br
 	}
 }
 
-// settle records the broker's answer for one message.
+// settle records the broker's answer for one message. The first refusal
+// of an event is the one it is answered with.
 func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*bridgev1.EventAck, func(*bridgev1.EventAck)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -47,16 +50,13 @@ func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*br
 		return nil, nil
 	}
 	delete(t.byMsg, m.GetId())
-	if r.GetError() != "" && st.refusal == "" {
-		st.refusal = fmt.Sprintf("the broker refused the message on topic %q: %s", m.GetTopic(), r.GetError())
+	if r.GetError() != "" && st.ack.GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED {
+		st.ack.Outcome, st.ack.Code = bridgev1.Outcome_OUTCOME_REJECTED, "publish_refused"
+		st.ack.Reason = fmt.Sprintf("the broker refused the message on topic %q: %s", m.GetTopic(), r.GetError())
 	}
 	st.remaining--
 	if st.remaining > 0 {
 		return nil, nil
 	}
-	ack := &bridgev1.EventAck{EventId: st.eventID, Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
-	if st.refusal != "" {
-		ack.Outcome, ack.Code, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, "publish_refused", st.refusal
-	}
-	return ack, st.reply
+	return st.ack, st.reply
 }

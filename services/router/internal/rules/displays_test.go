@@ -93,7 +93,7 @@ func TestDisplaysGolden(t *testing.T) {
 			ev := envelopeEvent(t, i, tc.event)
 			var state *statusv1.Tool
 			if id, ok := toolstate.ToolID(ev); ok {
-				if next, ok := toolstate.Fold(states[id], ev); ok {
+				if next, ok := toolstate.Fold(states[id], ev, time.Now()); ok {
 					states[id] = next
 				}
 				state = states[id]

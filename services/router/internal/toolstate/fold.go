@@ -38,8 +38,10 @@ func ToolID(ev *bridgev1.Event) (int32, bool) {
 }
 
 // Fold returns the state of the tool after ev, or false when ev says
-// nothing about a tool or is older than what prev already reflects.
-func Fold(prev *statusv1.Tool, ev *bridgev1.Event) (*statusv1.Tool, bool) {
+// nothing about a tool or is older than what prev already reflects. now is
+// the time by Redis's clock, against which prev's position is judged (see
+// applies).
+func Fold(prev *statusv1.Tool, ev *bridgev1.Event, now time.Time) (*statusv1.Tool, bool) {
 	var p payload
 	if json.Unmarshal(ev.GetPayload(), &p) != nil {
 		return nil, false
@@ -49,7 +51,7 @@ func Fold(prev *statusv1.Tool, ev *bridgev1.Event) (*statusv1.Tool, bool) {
 		return nil, false
 	}
 	seq := Sequence(ev)
-	if prev != nil && !applies(prev.GetSequence(), seq) {
+	if prev != nil && !applies(prev.GetSequence(), seq, now) {
 		return nil, false
 	}
 	t := &statusv1.Tool{Id: id, Operational: true}

@@ -23,7 +23,7 @@ func fold(t *testing.T, evs ...*bridgev1.Event) *statusv1.Tool {
 	t.Helper()
 	var state *statusv1.Tool
 	for _, ev := range evs {
-		if next, ok := Fold(state, ev); ok {
+		if next, ok := Fold(state, ev, time.Now()); ok {
 			state = next
 		}
 	}
@@ -131,7 +131,7 @@ func TestOlderRedeliveredEventIsIgnored(t *testing.T) {
 
 func TestEventsWithoutToolLeaveNoState(t *testing.T) {
 	for _, p := range []string{`{"event":"reservation_created","id":4}`, `not json`, `{"event":"tool_enabled","tool_id":"abc"}`} {
-		if _, ok := Fold(nil, event("1-0", p)); ok {
+		if _, ok := Fold(nil, event("1-0", p), time.Now()); ok {
 			t.Errorf("state made from %s", p)
 		}
 	}
@@ -227,7 +227,7 @@ func TestEveryShutdownIsClearedAsNEMOClearsIt(t *testing.T) {
 	} {
 		var state *statusv1.Tool
 		for i, p := range tc.events {
-			next, ok := Fold(state, event(fmt.Sprintf("%d-0", i+1), p))
+			next, ok := Fold(state, event(fmt.Sprintf("%d-0", i+1), p), time.Now())
 			if !ok {
 				t.Fatalf("%s: event %d not folded", tc.name, i)
 			}
@@ -308,7 +308,7 @@ func TestStateNeverContradictsItself(t *testing.T) {
 		var state *statusv1.Tool
 		for i := range 30 {
 			p := pool[rng.IntN(len(pool))]
-			next, ok := Fold(state, event(fmt.Sprintf("%d-0", i+1), p))
+			next, ok := Fold(state, event(fmt.Sprintf("%d-0", i+1), p), time.Now())
 			if !ok {
 				t.Fatalf("not folded: %s", p)
 			}

@@ -2,23 +2,57 @@ package toolstate
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 )
+
+const (
+	// StreamSlack is how far a stream entry id may be ahead of Redis's
+	// clock and still be taken for one that Redis gave. Redis stamps an
+	// entry with its own clock (the milliseconds of TIME, or of the last
+	// id when the clock went back), so a real id is never ahead of it;
+	// the slack only covers the router's reading of that clock (see the
+	// router's redisClock). It is also the longest a forged sequence that
+	// passes can hold a tool's state back.
+	StreamSlack = 5 * time.Second
+	// writtenSlack is the same for the time NEMO wrote an event, which
+	// orders events without a stream id. That time comes from NEMO's
+	// clock, not Redis's, so it may run ahead by more.
+	writtenSlack = 5 * time.Minute
+)
+
+// StreamID is a Redis stream entry id, "<milliseconds>-<number>".
+type StreamID struct{ Ms, Seq uint64 }
+
+// ParseStreamID reads a stream entry id as Redis writes it.
+func ParseStreamID(s string) (StreamID, bool) {
+	ms, seq, ok := strings.Cut(s, "-")
+	if !ok {
+		return StreamID{}, false
+	}
+	m, err1 := strconv.ParseUint(ms, 10, 64)
+	n, err2 := strconv.ParseUint(seq, 10, 64)
+	return StreamID{m, n}, err1 == nil && err2 == nil
+}
+
+// After says whether id comes after o in the stream.
+func (id StreamID) After(o StreamID) bool {
+	return id.Ms > o.Ms || id.Ms == o.Ms && id.Seq > o.Seq
+}
+
+func (id StreamID) String() string { return fmt.Sprintf("%d-%d", id.Ms, id.Seq) }
 
 // Sequence is a string that sorts like the event's position in NEMO's
 // output: "s:" and the stream entry id with both parts zero-padded, or "t:"
 // and the time NEMO wrote the event, or "" when neither is known. Being
 // sortable as a plain string lets Redis compare it in a script.
 func Sequence(ev *bridgev1.Event) string {
-	if ms, seq, ok := strings.Cut(ev.GetSequence(), "-"); ok {
-		m, err1 := strconv.ParseUint(ms, 10, 64)
-		s, err2 := strconv.ParseUint(seq, 10, 64)
-		if err1 == nil && err2 == nil {
-			return fmt.Sprintf("s:%020d-%020d", m, s)
-		}
+	if id, ok := ParseStreamID(ev.GetSequence()); ok {
+		return streamSequence(id)
 	}
 	if w := ev.GetWrittenAt(); w != nil {
 		return fmt.Sprintf("t:%020d", w.AsTime().UnixNano())
@@ -26,11 +60,34 @@ func Sequence(ev *bridgev1.Event) string {
 	return ""
 }
 
+func streamSequence(id StreamID) string { return fmt.Sprintf("s:%020d-%020d", id.Ms, id.Seq) }
+
+// limit is the greatest sequence of seq's kind that a real event can have
+// at now (by Redis's clock), or "" for a sequence of no known kind.
+func limit(seq string, now time.Time) string {
+	switch {
+	case strings.HasPrefix(seq, "s:"):
+		return streamSequence(StreamID{uint64(now.Add(StreamSlack).UnixMilli()), math.MaxUint64})
+	case strings.HasPrefix(seq, "t:"):
+		return fmt.Sprintf("t:%020d", now.Add(writtenSlack).UnixNano())
+	}
+	return ""
+}
+
+// stale says whether a state's sequence is ahead of any that a real event
+// can have at now: a forged event put it there, or a clock far ahead.
+// Trusted, it would keep every later event out of the state for good.
+func stale(seq string, now time.Time) bool {
+	l := limit(seq, now)
+	return l != "" && seq > l
+}
+
 // applies says whether an event at seq may change a state last changed at
-// prev: not when both are known, of the same kind, and seq is older. An
-// event at the same position is applied again (a redelivery is harmless).
-func applies(prev, seq string) bool {
-	if prev == "" || seq == "" || prev[:2] != seq[:2] {
+// prev, at now: not when both are known, of the same kind, and seq is
+// older. An event at the same position is applied again (a redelivery is
+// harmless). A stale prev orders nothing: the event applies.
+func applies(prev, seq string, now time.Time) bool {
+	if prev == "" || seq == "" || prev[:2] != seq[:2] || stale(prev, now) {
 		return true
 	}
 	return seq >= prev

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -33,12 +34,14 @@ func Marshal(t *statusv1.Tool) ([]byte, error) {
 }
 
 // writeIfNewer stores a state unless Redis already holds a newer one (from
-// another router, or before this one restarted), atomically. It is sent
-// whole (EVAL) because a pipeline cannot fall back from EVALSHA when Redis
-// restarted and forgot the script.
+// another router, or before this one restarted), atomically. A held
+// sequence beyond ARGV[4], the limit of its kind now (see limit), is
+// stale and yields, as in applies. It is sent whole (EVAL) because a
+// pipeline cannot fall back from EVALSHA when Redis restarted and forgot
+// the script.
 var writeIfNewer = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
-if cur and ARGV[2] ~= '' and string.sub(cur, 1, 2) == string.sub(ARGV[2], 1, 2) and cur > ARGV[2] then
+if cur and ARGV[2] ~= '' and string.sub(cur, 1, 2) == string.sub(ARGV[2], 1, 2) and cur > ARGV[2] and cur <= ARGV[4] then
   return 0
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
@@ -50,14 +53,17 @@ return 1
 // It remembers the states in memory, loaded once at start, so an event
 // costs no read.
 type Store struct {
-	rdb   *redis.Client
+	rdb *redis.Client
+	// now tells the time by Redis's clock, which judges whether a state's
+	// sequence can be real (see stale).
+	now   func() time.Time
 	mu    sync.Mutex
 	tools map[int32]*statusv1.Tool
 }
 
 // Open loads every tool's state from Redis.
-func Open(ctx context.Context, rdb *redis.Client) (*Store, error) {
-	s := &Store{rdb: rdb, tools: map[int32]*statusv1.Tool{}}
+func Open(ctx context.Context, rdb *redis.Client, now func() time.Time) (*Store, error) {
+	s := &Store{rdb: rdb, now: now, tools: map[int32]*statusv1.Tool{}}
 	all, err := rdb.HGetAll(ctx, rediskeys.Tools).Result()
 	if err != nil {
 		return nil, fmt.Errorf("load tool state from %s: %w", rediskeys.Tools, err)
@@ -73,11 +79,13 @@ func Open(ctx context.Context, rdb *redis.Client) (*Store, error) {
 }
 
 // Apply folds a batch of events, in order, and writes the tools they
-// changed. It returns each event's resulting state (nil for an event that
-// changed none), so that the caller can publish snapshots in event order.
+// changed. It returns each event's resulting state as saved (nil for an
+// event that changed none, or whose tool Redis knew a newer state of), so
+// that the caller can publish snapshots in event order.
 func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.Tool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	out := make([]*statusv1.Tool, len(evs))
 	changed := map[int32]*statusv1.Tool{}
 	for i, ev := range evs {
@@ -85,7 +93,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 		if !ok {
 			continue
 		}
-		if next, ok := Fold(s.tools[id], ev); ok {
+		if next, ok := Fold(s.tools[id], ev, now); ok {
 			s.tools[id], changed[id], out[i] = next, next, next
 		}
 	}
@@ -99,24 +107,33 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 		if err != nil {
 			return nil, err
 		}
-		writes[id] = writeIfNewer.Eval(ctx, pipe, []string{rediskeys.Tools, rediskeys.ToolSequences}, strconv.Itoa(int(id)), t.GetSequence(), doc)
+		seq := t.GetSequence()
+		writes[id] = writeIfNewer.Eval(ctx, pipe, []string{rediskeys.Tools, rediskeys.ToolSequences}, strconv.Itoa(int(id)), seq, doc, limit(seq, now))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Forget what was folded so that a retry of the batch starts from
 		// what Redis holds.
-		for id := range changed {
-			delete(s.tools, id)
-		}
 		s.reload(ctx, changed)
 		return nil, fmt.Errorf("save tool state: %w", err)
 	}
-	stale := map[int32]*statusv1.Tool{}
+	older := map[int32]*statusv1.Tool{}
 	for id, w := range writes {
 		if n, _ := w.Int(); n == 0 {
-			stale[id] = nil
+			older[id] = nil
 		}
 	}
-	s.reload(ctx, stale) // Redis knew newer states: take them
+	if len(older) == 0 {
+		return out, nil
+	}
+	s.reload(ctx, older) // Redis knew newer states: take them
+	// What was folded for those tools was not saved: a snapshot of it
+	// would put a state on the broker that Redis does not hold. Their
+	// events see the state as it stands, as for an older event.
+	for i, t := range out {
+		if _, ok := older[t.GetId()]; ok && t != nil {
+			out[i] = nil
+		}
+	}
 	return out, nil
 }
 
@@ -124,6 +141,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 // read now starts from scratch and is corrected by Redis's newer sequence).
 func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 	for id := range ids {
+		delete(s.tools, id)
 		doc, err := s.rdb.HGet(ctx, rediskeys.Tools, strconv.Itoa(int(id))).Result()
 		if err != nil {
 			continue
