@@ -119,13 +119,7 @@ func TestListModeDeliversOldestFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitInOrder(t, sub, tools, 100, 60*time.Second)
-	eventually(t, 15*time.Second, func() error {
-		n, err := rdb.LLen(ctx(t), "nemo_mqtt_events:processing").Result()
-		if err == nil && n != 0 {
-			err = fmt.Errorf("%d entries left in the processing list", n)
-		}
-		return err
-	})
+	nothingInProcessing(t, p)
 }
 
 // pub/sub is best effort, but in a calm run everything arrives.

@@ -37,3 +37,15 @@ func Options(flagName, rawURL, service string) (*redis.Options, error) {
 	}
 	return opts, nil
 }
+
+// NoRetryClient makes a client from opts that never retries a command
+// (MaxRetries -1), for commands that must not run twice. go-redis retries a
+// command whose connection failed before the reply arrived (io.EOF, a
+// reset), although Redis may have run it: a command that takes entries
+// then takes the next ones too, an increment adds twice. Without the
+// retry the command fails, and the caller, which knows what the command
+// does, decides what to do.
+func NoRetryClient(opts redis.Options) *redis.Client {
+	opts.MaxRetries = -1
+	return redis.NewClient(&opts)
+}

@@ -26,9 +26,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	// The stream makes a client of its own (see source.NewStream) from a
+	// The stream, the list and the totals make clients of their own that
+	// never retry (see source.NewStream, source.NewList, totals) from a
 	// copy taken now, as NewClient fills in its defaults in place.
-	streamOpts := *redisOpts
+	noRetryOpts := *redisOpts
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		rdb := redis.NewClient(redisOpts)
 		conn, err := rt.DialPeer(o.RouterAddr)
@@ -44,7 +45,7 @@ func Run(ctx context.Context, o Options) error {
 			settled: make(chan settled, o.Window),
 			health:  &healthState{report: rt.SetServing},
 			dead:    &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
-			totals:  totals{rdb: rdb},
+			totals:  totals{rdb: redisconn.NoRetryClient(noRetryOpts)},
 		}
 		p.metrics = newMetrics(rt.Metrics, func() float64 { return float64(p.window.len()) })
 		p.link = relay.NewLink(relay.LinkConfig[*bridgev1.Event, *bridgev1.EventAck]{
@@ -66,7 +67,8 @@ func Run(ctx context.Context, o Options) error {
 		return func(ctx context.Context) error {
 			defer conn.Close()
 			defer rdb.Close()
-			src, err := openSource(ctx, rdb, streamOpts, o, p)
+			defer p.totals.rdb.Close()
+			src, err := openSource(ctx, rdb, noRetryOpts, o, p)
 			if err != nil {
 				return err
 			}
@@ -110,9 +112,9 @@ func (p *pipeline) run(ctx context.Context, drain time.Duration) error {
 }
 
 // openSource connects to the configured input, waiting for Redis if needed.
-func openSource(ctx context.Context, rdb *redis.Client, streamOpts redis.Options, o Options, p *pipeline) (source.Source, error) {
+func openSource(ctx context.Context, rdb *redis.Client, noRetryOpts redis.Options, o Options, p *pipeline) (source.Source, error) {
 	for {
-		src, err := newSource(ctx, rdb, streamOpts, o, p.log)
+		src, err := newSource(ctx, rdb, noRetryOpts, o, p.log)
 		if err == nil {
 			p.health.setRedis(true)
 			return src, nil
@@ -127,17 +129,17 @@ func openSource(ctx context.Context, rdb *redis.Client, streamOpts redis.Options
 	}
 }
 
-func newSource(ctx context.Context, rdb *redis.Client, streamOpts redis.Options, o Options, log *slog.Logger) (source.Source, error) {
+func newSource(ctx context.Context, rdb *redis.Client, noRetryOpts redis.Options, o Options, log *slog.Logger) (source.Source, error) {
 	switch o.Mode {
 	case "list":
-		return source.NewList(rdb, o.List, o.ProcessingList), rdb.Ping(ctx).Err()
+		return source.NewList(ctx, noRetryOpts, o.List, o.ProcessingList, log)
 	case "pubsub":
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return nil, err
 		}
 		return source.NewPubSub(ctx, rdb, o.Channel), nil
 	}
-	return source.NewStream(ctx, streamOpts, o.Stream, log)
+	return source.NewStream(ctx, noRetryOpts, o.Stream, log)
 }
 
 // drainTime leaves part of the shutdown timeout for closing connections.

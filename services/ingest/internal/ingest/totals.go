@@ -9,7 +9,9 @@ import (
 )
 
 // totals adds the events ingest settled to the running total across every
-// replica, from which the gateway computes events per second.
+// replica, from which the gateway computes events per second. Its client
+// never retries (redisconn.NoRetryClient): HINCRBY is not idempotent, and
+// a retry after a lost reply would add the batch to the total twice.
 type totals struct{ rdb *redis.Client }
 
 // addIn is best effort: a batch missing from the total while Redis is away

@@ -19,7 +19,7 @@ const (
 // gave it, and another entry another id, so that event ids neither repeat
 // across runs nor change when a crash makes an entry be read again.
 func TestListIDIsAFunctionOfTheEntry(t *testing.T) {
-	first, second := NewList(nil, "l", "p"), NewList(nil, "l", "p")
+	first, second := newList(nil, "l", "p", nil), newList(nil, "l", "p", nil)
 	a, b := first.entry(enabled), second.entry(disabled)
 	if a.ID == b.ID {
 		t.Fatalf("two runs gave different entries the same id %q", a.ID)
@@ -35,7 +35,7 @@ func TestListIDIsAFunctionOfTheEntry(t *testing.T) {
 // Identical entries in flight at once get distinct ids, and an id is free
 // again once its entry is acknowledged.
 func TestListIdenticalEntriesInFlightGetDistinctIDs(t *testing.T) {
-	l := NewList(nil, "l", "p")
+	l := newList(nil, "l", "p", nil)
 	one, two, three := l.entry(enabled), l.entry(enabled), l.entry(enabled)
 	if two.ID != one.ID+"-2" || three.ID != one.ID+"-3" {
 		t.Fatalf("ids in flight: %q %q %q", one.ID, two.ID, three.ID)

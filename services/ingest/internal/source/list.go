@@ -6,18 +6,22 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
 // List reads the list the NEMO plugin writes with LPUSH, oldest first. Each
 // entry is moved atomically to a processing list (BLMOVE) and removed from it
 // only once acknowledged, so a crash loses nothing: what is left in the
-// processing list is read again at start. One ingest per list.
+// processing list is read again at start, and after a failed move. One
+// ingest per list.
 //
 // An entry's id, which subscribers see as the event_id, is "list-" and the
 // first 128 bits of the SHA-256 of the entry as Redis holds it, in hex: an
@@ -34,22 +38,70 @@ type List struct {
 	rdb        *redis.Client
 	list       string
 	processing string
-	recovered  bool
+	log        *slog.Logger
+	// rereadWhy, while set, says why the processing list must be read
+	// again before anything new is moved: at start, for what a previous
+	// run left there; after a failed move, for an entry Redis may have
+	// moved without its reply reaching us.
+	rereadWhy string
+
+	// acking is held by Ack from its LREMs until it has freed their ids,
+	// and by a re-read of the processing list, so that the re-read finds
+	// each entry in flight both in the processing list and among the ids
+	// taken, or in neither.
+	acking sync.Mutex
 
 	mu       sync.Mutex
-	inFlight map[string]bool // ids handed out and not yet acknowledged
+	inFlight map[string]string // ids handed out and not yet acknowledged, to their content id
 }
 
-func NewList(rdb *redis.Client, list, processing string) *List {
-	return &List{rdb: rdb, list: list, processing: processing, inFlight: map[string]bool{}}
+// NewList connects with a client of its own that never retries a command
+// (redisconn.NoRetryClient). Close closes that client.
+//
+// A BLMOVE or LMOVE whose reply is lost has moved its entry to the
+// processing list; go-redis's retry would move the next one and hand that
+// out instead, and the lost one would wait in the processing list until
+// ingest restarts, to reach the broker after newer events of the same
+// tools, with nothing said. Without the retry the move fails, and Read
+// answers any failure by reading the processing list again before moving
+// anything new.
+func NewList(ctx context.Context, opts redis.Options, list, processing string, log *slog.Logger) (*List, error) {
+	rdb := redisconn.NoRetryClient(opts)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	return newList(rdb, list, processing, log), nil
+}
+
+func newList(rdb *redis.Client, list, processing string, log *slog.Logger) *List {
+	return &List{
+		rdb: rdb, list: list, processing: processing, log: log, inFlight: map[string]string{},
+		rereadWhy: "ingest started: entries its previous run moved and did not acknowledge",
+	}
 }
 
 func (l *List) Name() string { return "list " + l.list }
 
+// Close closes the list's Redis client.
+func (l *List) Close() error { return l.rdb.Close() }
+
 func (l *List) Read(ctx context.Context, max int) ([]Entry, error) {
-	if !l.recovered {
-		return l.recover(ctx)
+	if l.rereadWhy != "" {
+		return l.reread(ctx) // a failure leaves rereadWhy set: the next Read tries again
 	}
+	entries, err := l.move(ctx, max)
+	if err != nil {
+		// The failed move may have run in Redis with its reply lost: its
+		// entry is then in the processing list, unseen here, and older
+		// than anything a later move takes, so it is read first.
+		l.rereadWhy = "a move failed: Redis may have moved an entry whose reply was lost"
+	}
+	return entries, err
+}
+
+// move takes up to max entries from the list to the processing list.
+func (l *List) move(ctx context.Context, max int) ([]Entry, error) {
 	// Wait for one entry, then take whatever else is already there.
 	first, err := l.rdb.BLMove(ctx, l.list, l.processing, "RIGHT", "LEFT", time.Second).Result()
 	if errors.Is(err, redis.Nil) {
@@ -68,8 +120,8 @@ func (l *List) Read(ctx context.Context, max int) ([]Entry, error) {
 		cmds[i] = pipe.LMove(ctx, l.list, l.processing, "RIGHT", "LEFT")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		// What moved is in the processing list and is read again at the
-		// next start; say so rather than hide it.
+		// Whatever these moves took is in the processing list, and the
+		// re-read that Read starts now hands it out.
 		return out, fmt.Errorf("read list %s: %w", l.list, err)
 	}
 	for _, c := range cmds {
@@ -80,20 +132,44 @@ func (l *List) Read(ctx context.Context, max int) ([]Entry, error) {
 	return out, nil
 }
 
-// recover returns what a previous run left in the processing list, oldest
-// (rightmost) first.
-func (l *List) recover(ctx context.Context) ([]Entry, error) {
+// reread returns the entries in the processing list that are not in
+// flight, oldest (rightmost) first, and says so in the log: at start, all
+// of them.
+func (l *List) reread(ctx context.Context) ([]Entry, error) {
+	l.acking.Lock()
+	defer l.acking.Unlock()
 	vals, err := l.rdb.LRange(ctx, l.processing, 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read processing list %s: %w", l.processing, err)
 	}
-	l.recovered = true
 	slices.Reverse(vals)
-	out := make([]Entry, len(vals))
-	for i, v := range vals {
-		out[i] = l.entry(v)
+	// An entry whose content is in flight is skipped once per id it is in
+	// flight under: identical entries are the same bytes, so which of the
+	// copies here are the ones in flight makes no difference.
+	held := l.heldCopies()
+	var out []Entry
+	for _, v := range vals {
+		if c := contentID(v); held[c] > 0 {
+			held[c]--
+			continue
+		}
+		out = append(out, l.entry(v))
 	}
+	l.log.Info("read the processing list again before new entries", "list", l.list, "processing_list", l.processing,
+		"why", l.rereadWhy, "entries", len(out), "in_flight", len(vals)-len(out))
+	l.rereadWhy = ""
 	return out, nil
+}
+
+// heldCopies counts the entries in flight by content id.
+func (l *List) heldCopies() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	held := map[string]int{}
+	for _, c := range l.inFlight {
+		held[c]++
+	}
+	return held
 }
 
 func (l *List) entry(raw string) Entry {
@@ -113,10 +189,10 @@ func (l *List) claimID(raw string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	id := base
-	for n := 2; l.inFlight[id]; n++ {
+	for n := 2; l.inFlight[id] != ""; n++ {
 		id = base + "-" + strconv.Itoa(n)
 	}
-	l.inFlight[id] = true
+	l.inFlight[id] = base
 	return id
 }
 
@@ -134,6 +210,8 @@ func (l *List) release(entries []Entry) {
 // end so that of two identical entries the older one goes. The ids stay
 // taken until Redis has done so, since a failed Ack is retried with them.
 func (l *List) Ack(ctx context.Context, entries []Entry) error {
+	l.acking.Lock()
+	defer l.acking.Unlock()
 	pipe := l.rdb.Pipeline()
 	for _, e := range entries {
 		pipe.LRem(ctx, l.processing, -1, e.ackToken)

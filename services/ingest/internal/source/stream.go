@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
 // StreamConfig names the stream and the consumer group.
@@ -38,20 +40,19 @@ type Stream struct {
 	claimFrom   string
 }
 
-// NewStream connects with a client of its own, made from opts, and creates
-// the consumer group if needed. Close closes that client.
+// NewStream connects with a client of its own that never retries a command
+// (redisconn.NoRetryClient), and creates the consumer group if needed.
+// Close closes that client.
 //
-// The client never retries a command (MaxRetries -1): go-redis retries a
-// command whose connection failed before the reply arrived (io.EOF, a
-// reset), and XREADGROUP ">" is not idempotent. The first attempt has
-// already moved its entries into this consumer's pending list; the retry
-// reads the entries after them, so the lost ones would wait for XAUTOCLAIM
-// (-claim-idle) and reach the broker after newer events of the same tools,
+// go-redis retries a command whose connection failed before the reply
+// arrived, and XREADGROUP ">" is not idempotent: the lost attempt has
+// already made its entries pending for this consumer, the retry would read
+// the entries after them, and the lost ones would wait for XAUTOCLAIM
+// (-claim-idle) to reach the broker after newer events of the same tools,
 // with nothing said. Without the retry the read fails, and Read answers
 // any failure by reading the pending list again before anything new.
 func NewStream(ctx context.Context, opts redis.Options, cfg StreamConfig, log *slog.Logger) (*Stream, error) {
-	opts.MaxRetries = -1
-	rdb := redis.NewClient(&opts)
+	rdb := redisconn.NoRetryClient(opts)
 	err := rdb.XGroupCreateMkStream(ctx, cfg.Stream, cfg.Group, cfg.GroupStart).Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		rdb.Close()
