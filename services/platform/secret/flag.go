@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Var registers -name, whose value is a secret (a password, a token, a URL
+// Var registers -name, with the default value, whose value is a secret (a password, a token, a URL
 // that may hold a password), and -name-file, which reads the same setting
 // from a file, such as a mounted Kubernetes secret. A value given on the
 // command line shows in ps to every user of the machine; the file, like
@@ -20,8 +20,9 @@ import (
 // empty or unreadable file is refused then. Giving both flags is refused
 // once all flags are parsed (envflag calls Check), so that neither silently
 // wins over the other.
-func Var(fs *flag.FlagSet, p *string, name, usage string) {
-	s := &setting{p: p, name: name, def: *p}
+func Var(fs *flag.FlagSet, p *string, name, value, usage string) {
+	*p = value
+	s := &setting{p: p, name: name, def: value}
 	fs.Var(plain{s}, name, usage+"; prefer -"+name+"-file or the environment, which ps does not show")
 	fs.Var(file{s}, name+"-file", "read -"+name+" from this file (a mounted secret), so that it shows in no process list")
 }

@@ -15,8 +15,8 @@ func parse(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	value := "redis://localhost:6379/1"
-	Var(fs, &value, "redis-url", "the Redis")
+	var value string
+	Var(fs, &value, "redis-url", "redis://localhost:6379/1", "the Redis")
 	err := envflag.Parse(fs, args)
 	return value, err
 }
@@ -80,7 +80,7 @@ func TestASecretGivenTwiceOrFromABadFileIsRefusedWithoutQuotingIt(t *testing.T) 
 func TestTheFlagNeverShowsTheSecret(t *testing.T) {
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	var token string
-	Var(fs, &token, "admin-token", "the token")
+	Var(fs, &token, "admin-token", "", "the token")
 	if err := fs.Parse([]string{"-admin-token", "s3cret"}); err != nil {
 		t.Fatal(err)
 	}
