@@ -24,7 +24,7 @@ func Var(fs *flag.FlagSet, p *string, name, value, usage string) {
 	*p = value
 	s := &setting{p: p, name: name, def: value}
 	fs.Var(plain{s}, name, usage+"; prefer -"+name+"-file or the environment, which ps does not show")
-	fs.Var(file{s}, name+"-file", "read -"+name+" from this file (a mounted secret), so that it shows in no process list")
+	fs.Var(file{s}, name+"-file", "read -"+name+" from this `file` (a mounted secret), so that it shows in no process list")
 }
 
 // setting is one secret and where it was given.
