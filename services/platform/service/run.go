@@ -43,15 +43,20 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	// anywhere below and logs and counts what the service's own
 	// interceptors (authentication) answered too.
 	obs := newObserver(log, reg)
+	chain := Interceptors{
+		Unary:  append([]grpc.UnaryServerInterceptor{obs.unary}, o.Interceptors.Unary...),
+		Stream: append([]grpc.StreamServerInterceptor{obs.stream}, o.Interceptors.Stream...),
+	}
 	rt := &Runtime{
 		Log: log,
 		GRPC: grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive),
 			grpc.Creds(tr.serverCredentials()),
-			grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{obs.unary}, o.Interceptors.Unary...)...),
-			grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{obs.stream}, o.Interceptors.Stream...)...)),
-		Metrics:   reg,
-		health:    health.NewServer(),
-		transport: tr,
+			grpc.ChainUnaryInterceptor(chain.Unary...),
+			grpc.ChainStreamInterceptor(chain.Stream...)),
+		Metrics:      reg,
+		health:       health.NewServer(),
+		transport:    tr,
+		interceptors: chain,
 	}
 	rt.HTTP = probeMux(rt)
 	healthpb.RegisterHealthServer(rt.GRPC, rt.health)

@@ -14,9 +14,10 @@ import (
 )
 
 // inProcess serves srv to this process alone, on a gRPC server over an
-// in-memory connection, behind interceptors (the gateway's authentication),
-// and returns a client connection to it; stop ends both once the calls in
-// flight are answered.
+// in-memory connection, behind interceptors (the runtime's whole chain:
+// the platform's recovery, logging and metrics, then the gateway's
+// authentication), and returns a client connection to it; stop ends both
+// once the calls in flight are answered.
 //
 // REST and the live stream call StatusService through it rather than
 // calling srv directly, as grpc-gateway's RegisterStatusServiceHandlerServer

@@ -51,7 +51,7 @@ func Run(ctx context.Context, o Options) error {
 		rates := status.NewRates(rdb, 5*time.Second)
 		srv := status.NewServer(rdb, o.Input, o.TestTopic, zone, peers, rates)
 		statusv1.RegisterStatusServiceServer(rt.GRPC, srv)
-		conn, stopInProcess, err := inProcess(srv, o.Service.Interceptors)
+		conn, stopInProcess, err := inProcess(srv, rt.Interceptors())
 		if err != nil {
 			peers.Close()
 			rdb.Close()
