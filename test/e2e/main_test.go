@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -101,6 +102,18 @@ func eventually(t *testing.T, timeout time.Duration, check func() error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// secretFile writes a secret (a token, a URL with a password) into a file
+// of env's directory, as a mounted Kubernetes secret would hold it, and
+// returns its path for a -…-file flag.
+func secretFile(t *testing.T, env *harness.Env, name, value string) string {
+	t.Helper()
+	path := filepath.Join(env.Dir, name)
+	if err := os.WriteFile(path, []byte(value+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // nothingPending waits until every entry of the stream is acknowledged.

@@ -3,9 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +117,26 @@ func TestMakeRunStackDeliversTheDemo(t *testing.T) {
 		}
 		return nil
 	})
+	// The banner shows the admin token made for the run, which write
+	// actions need; no process shows it in its command line.
+	banner := regexp.MustCompile(`Admin token, for [^\n]*:\n  (\S+)`).FindStringSubmatch(readLog(t, env, "devstack"))
+	if banner == nil {
+		t.Fatalf("the banner shows no admin token:\n%s", readLog(t, env, "devstack"))
+	}
+	token := banner[1]
+	var rerr restError
+	if code := doJSON(t, http.MethodPost, "http://"+gatewayAddr+"/v1/test-message", "", struct{}{}, &rerr); code != http.StatusUnauthorized {
+		t.Fatalf("a test message without the token: %d %+v, want 401", code, rerr)
+	}
+	if code := doJSON(t, http.MethodPost, "http://"+gatewayAddr+"/v1/test-message", token, struct{}{}, &rerr); code != http.StatusOK {
+		t.Fatalf("a test message with the banner's token: %d %+v", code, rerr)
+	}
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, path := range cmdlines {
+		if cmdline, err := os.ReadFile(path); err == nil && strings.Contains(string(cmdline), token) {
+			t.Errorf("%s shows the admin token: %q", path, cmdline)
+		}
+	}
 	// The NEMO plugin's page, reading the embedded Redis, finds the
 	// bridge connected.
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(ports[1]), DB: 1})

@@ -34,7 +34,7 @@ func TestPageShowsTheBridgeToPeople(t *testing.T) {
 	step := func(what string) { t.Logf("%6.2fs %s", time.Since(began).Seconds(), what) }
 
 	p := startPipeline(t, harness.PipelineOptions{})
-	gw, err := p.StartGateway("-admin-token", "s3cret")
+	gw, err := p.StartGateway("-admin-token-file", secretFile(t, p.Env, "admin-token", "s3cret"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,9 +120,17 @@ func TestPageShowsTheBridgeToPeople(t *testing.T) {
 		`document.getElementById('dead-note').innerText.includes('needs the admin token')`)
 	step("replay without the token explained")
 
-	// The test message comes back with its round-trip time.
+	// A test message needs the admin token too; typed in, it comes back
+	// with its round-trip time.
 	b.do(chromedp.Click(chromedp.ID("test-button")))
-	b.waitFor("the test message has an outcome", 15*time.Second, `!!document.getElementById('test-result').dataset.tone`)
+	b.waitFor("the page says the test message needs the admin token", 5*time.Second,
+		`document.getElementById('test-result').innerText.includes('needs the admin token')`)
+	b.do(chromedp.SendKeys(chromedp.ID("admin-token"), "s3cret"))
+	b.do(chromedp.Click(chromedp.ID("test-button")))
+	b.waitFor("the test message with the token has an outcome", 15*time.Second, `(() => {
+		const result = document.getElementById('test-result');
+		return !!result.dataset.tone && !result.innerText.includes('admin token');
+	})()`)
 	if result := b.eval(`document.getElementById('test-result').innerText`); !regexp.MustCompile(`back in [0-9.]+ ms`).MatchString(result) {
 		t.Errorf("Send a test message: the page says %q, want the round-trip time in ms", result)
 	} else {

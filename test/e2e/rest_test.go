@@ -7,7 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +43,9 @@ func doJSON(t *testing.T, method, url, token string, body, v any) int {
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -95,7 +102,7 @@ type restHealth struct {
 func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 	t.Parallel()
 	p := startPipeline(t, harness.PipelineOptions{})
-	gw, err := p.StartGateway()
+	gw, err := p.StartGateway("-admin-token-file", secretFile(t, p.Env, "admin-token", "s3cret"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +209,10 @@ func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 		Topic       string  `json:"topic"`
 		RoundTripMs float64 `json:"round_trip_ms"`
 	}
-	if code := doJSON(t, http.MethodPost, base+"/v1/test-message", "", struct{}{}, &trip); code != http.StatusOK || trip.RoundTripMs <= 0 || !strings.HasPrefix(trip.Topic, "nemo/bridge/test/") {
+	if code := doJSON(t, http.MethodPost, base+"/v1/test-message", "", struct{}{}, &rerr); code != http.StatusUnauthorized {
+		t.Fatalf("test message without the admin token: %d %+v, want 401", code, rerr)
+	}
+	if code := doJSON(t, http.MethodPost, base+"/v1/test-message", "s3cret", struct{}{}, &trip); code != http.StatusOK || trip.RoundTripMs <= 0 || !strings.HasPrefix(trip.Topic, "nemo/bridge/test/") {
 		t.Fatalf("test message with the broker up: %d %+v", code, trip)
 	}
 	t.Logf("test message round trip: %.2f ms", trip.RoundTripMs)
@@ -218,7 +228,7 @@ func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 		return nil
 	})
 	t.Logf("broker stopped: %s", health.Summary)
-	if code := doJSON(t, http.MethodPost, base+"/v1/test-message", "", struct{}{}, &rerr); code != http.StatusServiceUnavailable || rerr.Message == "" {
+	if code := doJSON(t, http.MethodPost, base+"/v1/test-message", "s3cret", struct{}{}, &rerr); code != http.StatusServiceUnavailable || rerr.Message == "" {
 		t.Fatalf("test message with the broker down: %d %+v, want 503 in words", code, rerr)
 	}
 	t.Logf("test message with the broker down: %s", rerr.Message)
@@ -242,7 +252,8 @@ func TestRESTGatewayAnswersFromTheRunningSystem(t *testing.T) {
 func TestRESTDeadLettersReplayNeedsTheToken(t *testing.T) {
 	t.Parallel()
 	p := startPipeline(t, harness.PipelineOptions{})
-	gw, err := p.StartGateway("-admin-token", "s3cret")
+	token := secretFile(t, p.Env, "admin-token", "s3cret")
+	gw, err := p.StartGateway("-admin-token-file", token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +303,7 @@ func TestRESTDeadLettersReplayNeedsTheToken(t *testing.T) {
 	}
 	// With -protect-reads, reads need the token too, over REST and on
 	// the page's live stream.
-	guarded, err := p.StartGateway("-admin-token", "s3cret", "-protect-reads")
+	guarded, err := p.StartGateway("-admin-token-file", token, "-protect-reads")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,4 +368,124 @@ func liveEvent(t *testing.T, url, token string) string {
 	}
 	t.Fatalf("the live stream %s ended before an event: %v", url, sc.Err())
 	return ""
+}
+
+// A gateway given no token makes one, logs it once, and refuses every
+// write without it, a test message included; the REST API refuses what a
+// web page elsewhere can send, a body past 1 MiB (413, in words), headers
+// past 64 KiB (431), and a client trickling its headers.
+func TestRESTWritesNeedATokenAndRequestsAreBounded(t *testing.T) {
+	t.Parallel()
+	p := startPipeline(t, harness.PipelineOptions{})
+	gw, err := p.StartGateway()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + gw.HTTPAddr
+	var rerr restError
+	for _, path := range []string{"/v1/test-message", "/v1/dead-letters:replay", "/v1/rules:reload"} {
+		if code := doJSON(t, http.MethodPost, base+path, "", struct{}{}, &rerr); code != http.StatusUnauthorized {
+			t.Fatalf("POST %s with no token given to the gateway nor sent: %d %+v, want 401", path, code, rerr)
+		}
+	}
+	logged := regexp.MustCompile(`admin_token=([A-Z2-7]+)`).FindAllStringSubmatch(readLog(t, p.Env, "gateway"), -1)
+	if len(logged) != 1 {
+		t.Fatalf("the gateway logged %d admin tokens, want the one it made, once", len(logged))
+	}
+	token := logged[0][1]
+	var trip struct {
+		RoundTripMs float64 `json:"round_trip_ms"`
+	}
+	eventually(t, 20*time.Second, func() error {
+		if code := doJSON(t, http.MethodPost, base+"/v1/test-message", token, struct{}{}, &trip); code != http.StatusOK {
+			return fmt.Errorf("test message with the token from the log: %d", code)
+		}
+		return nil
+	})
+
+	send := func(contentType, body string, header http.Header) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/dead-letters:replay", strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+token)
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc restError
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		return resp.StatusCode, doc.Message
+	}
+	if code, msg := send("text/plain", "{}", nil); code != http.StatusUnsupportedMediaType {
+		t.Errorf("a text/plain POST, token and all: %d %q, want 415", code, msg)
+	}
+	if code, msg := send("application/json", "{}", http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site": {"cross-site"}}); code != http.StatusForbidden || !strings.Contains(msg, "another web site") {
+		t.Errorf("a POST from another web site, token and all: %d %q, want 403 in words", code, msg)
+	}
+
+	big := `{"topic":"nemo/tools/1/enabled","payload":"` + strings.Repeat("x", 2<<20) + `"}`
+	resp, err := http.Post(base+"/v1/rules:dryRun", "application/json", strings.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&rerr)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(rerr.Message, "1 MiB") {
+		t.Fatalf("a 2 MiB dry run: %d %+v, want 413 saying the 1 MiB limit", resp.StatusCode, rerr)
+	}
+	t.Logf("2 MiB dry run: %d %s", resp.StatusCode, rerr.Message)
+
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/health", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 80<<10))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("80 KiB of headers: %d, want 431", resp.StatusCode)
+	}
+
+	// A slowloris: a header line every half second, never the end.
+	conn, err := net.Dial("tcp", gw.HTTPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	began := time.Now()
+	fmt.Fprint(conn, "GET /v1/health HTTP/1.1\r\nHost: gateway\r\n")
+	cut := make(chan error, 1)
+	go func() {
+		_, err := bufio.NewReader(conn).ReadString('\n')
+		cut <- err
+	}()
+	giveUp := time.After(20 * time.Second)
+	for i := 0; ; i++ {
+		select {
+		case err := <-cut:
+			if err == nil || time.Since(began) > 10*time.Second {
+				t.Fatalf("the trickling client: answered (%v) after %v, want cut within 10 s", err, time.Since(began))
+			}
+			t.Logf("a client trickling its headers was cut after %v", time.Since(began).Round(100*time.Millisecond))
+			return
+		case <-time.After(500 * time.Millisecond):
+			fmt.Fprintf(conn, "X-Trickle-%d: a\r\n", i)
+		case <-giveUp:
+			t.Fatal("a client trickling its headers is still connected after 20 s")
+		}
+	}
+}
+
+// readLog is what a process of env has logged so far.
+func readLog(t *testing.T, env *harness.Env, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(env.Dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -29,9 +29,14 @@ func variable(f *flag.Flag) string {
 	return Name(f.Name)
 }
 
+// Checker is a flag value with a rule that holds across flags (a secret
+// given both on the command line and in a file); Parse checks it once
+// every flag is set.
+type Checker interface{ Check() error }
+
 // Parse parses args into fs, then fills every flag that was not given on the
-// command line from its environment variable (see variable). A malformed
-// value names both the variable and the flag.
+// command line from its environment variable (see variable), then runs
+// every Checker. A malformed value names both the variable and the flag.
 func Parse(fs *flag.FlagSet, args []string) error {
 	fs.VisitAll(func(f *flag.Flag) {
 		if !declared.MatchString(f.Usage) {
@@ -53,6 +58,11 @@ func Parse(fs *flag.FlagSet, args []string) error {
 			if setErr := fs.Set(f.Name, v); setErr != nil {
 				err = fmt.Errorf("environment variable %s (flag -%s): %w", env, f.Name, setErr)
 			}
+		}
+	})
+	fs.VisitAll(func(f *flag.Flag) {
+		if c, ok := f.Value.(Checker); ok && err == nil {
+			err = c.Check()
 		}
 	})
 	return err

@@ -5,11 +5,11 @@ package redisconn
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 )
 
 // NamePrefix starts the name of every Redis connection of the bridge
@@ -21,14 +21,27 @@ const NamePrefix = "nemo-bridge-"
 // made from the options name themselves with CLIENT SETNAME, best effort:
 // a Redis whose ACL refuses it still serves the connection, which
 // redis.Options.ClientName would fail instead.
+//
+// go-redis reads the URL without its user name and password, which are
+// set from it afterwards: its errors quote parts of the URL (the database
+// number, the path), and so can never quote the password.
 func Options(flagName, rawURL, service string) (*redis.Options, error) {
-	opts, err := redis.ParseURL(rawURL)
+	mistake := func(err error) error {
+		return fmt.Errorf("-%s: not a Redis URL (redis://[[user]:password@]host[:port][/db]): %w", flagName, err)
+	}
+	u, err := secret.ParseURL(rawURL)
 	if err != nil {
-		var bad *url.Error
-		if errors.As(err, &bad) {
-			err = bad.Err
-		}
-		return nil, fmt.Errorf("-%s: not a Redis URL (redis://[[user]:password@]host[:port][/db]): %w", flagName, err)
+		return nil, mistake(err)
+	}
+	login := u.User
+	u.User = nil
+	opts, err := redis.ParseURL(u.String())
+	if err != nil {
+		return nil, mistake(err)
+	}
+	if login != nil {
+		opts.Username = login.Username()
+		opts.Password, _ = login.Password()
 	}
 	name := NamePrefix + service
 	opts.OnConnect = func(ctx context.Context, cn *redis.Conn) error {

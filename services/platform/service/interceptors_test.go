@@ -112,3 +112,35 @@ func sample(t *testing.T, reg *prometheus.Registry, name, method, code string) f
 	}
 	return 0
 }
+
+// A service's server of its own (the gateway's in-process one) gets the
+// same chain as GRPC: the platform's observer first, which recovers and
+// counts, then the service's interceptors.
+func TestRuntimeGivesTheWholeChain(t *testing.T) {
+	var own atomic.Int32
+	mine := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		own.Add(1)
+		return handler(ctx, req)
+	}
+	var rt *Runtime
+	startService(t, Options{Interceptors: Interceptors{Unary: []grpc.UnaryServerInterceptor{mine}}},
+		func(r *Runtime) (func(context.Context) error, error) {
+			rt = r
+			return serving(r)
+		})
+	chain := rt.Interceptors()
+	if len(chain.Unary) != 2 || len(chain.Stream) != 1 {
+		t.Fatalf("%d unary and %d stream interceptors, want the observer and the service's one, and the observer", len(chain.Unary), len(chain.Stream))
+	}
+	const method = "/nemo.test.v1.Test/Do"
+	info := &grpc.UnaryServerInfo{FullMethod: method}
+	_, err := chain.Unary[0](context.Background(), nil, info, func(ctx context.Context, req any) (any, error) {
+		return chain.Unary[1](ctx, req, info, func(context.Context, any) (any, error) { panic("a bug") })
+	})
+	if status.Code(err) != codes.Internal || own.Load() != 1 {
+		t.Fatalf("a panic below the chain: %v (own interceptor ran %d times), want INTERNAL after the service's own", err, own.Load())
+	}
+	if n := sample(t, rt.Metrics, "nemo_grpc_server_handled_total", method, "Internal"); n != 1 {
+		t.Errorf("the call is counted %v times, want once", n)
+	}
+}

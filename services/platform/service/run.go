@@ -43,15 +43,20 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	// anywhere below and logs and counts what the service's own
 	// interceptors (authentication) answered too.
 	obs := newObserver(log, reg)
+	chain := Interceptors{
+		Unary:  append([]grpc.UnaryServerInterceptor{obs.unary}, o.Interceptors.Unary...),
+		Stream: append([]grpc.StreamServerInterceptor{obs.stream}, o.Interceptors.Stream...),
+	}
 	rt := &Runtime{
 		Log: log,
 		GRPC: grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive),
 			grpc.Creds(tr.serverCredentials()),
-			grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{obs.unary}, o.Interceptors.Unary...)...),
-			grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{obs.stream}, o.Interceptors.Stream...)...)),
-		Metrics:   reg,
-		health:    health.NewServer(),
-		transport: tr,
+			grpc.ChainUnaryInterceptor(chain.Unary...),
+			grpc.ChainStreamInterceptor(chain.Stream...)),
+		Metrics:      reg,
+		health:       health.NewServer(),
+		transport:    tr,
+		interceptors: chain,
 	}
 	rt.HTTP = probeMux(rt)
 	healthpb.RegisterHealthServer(rt.GRPC, rt.health)
@@ -75,14 +80,7 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 			lis.Close()
 			return fmt.Errorf("HTTP listen on %s: %w", o.HTTPAddr, err)
 		}
-		httpSrv = &http.Server{
-			// Every body is cut at maxRequestBytes, so that no request can
-			// make a service buffer without bound; the largest legitimate
-			// body, a dry run of one event, is far below it.
-			Handler:           http.MaxBytesHandler(rt.HTTP, maxRequestBytes),
-			ReadHeaderTimeout: 5 * time.Second,
-			MaxHeaderBytes:    maxHeaderBytes,
-		}
+		httpSrv = newHTTPServer(rt.HTTP)
 		go func() { _ = httpSrv.Serve(httpLis) }()
 		log.Info("metrics and probes listening", "addr", httpLis.Addr().String())
 	}
@@ -138,12 +136,6 @@ func stopGRPC(s *grpc.Server, deadline <-chan time.Time) {
 		<-done
 	}
 }
-
-// The limits of one HTTP request.
-const (
-	maxRequestBytes = 1 << 20
-	maxHeaderBytes  = 64 << 10
-)
 
 func probeMux(rt *Runtime) *http.ServeMux {
 	mux := http.NewServeMux()

@@ -21,7 +21,15 @@ type Runtime struct {
 	HTTP      *http.ServeMux
 	health    *health.Server
 	transport transport
+	// interceptors are GRPC's whole chain, the platform's own first.
+	interceptors Interceptors
 }
+
+// Interceptors are those every call to GRPC passes, the platform's own
+// (recovery, logging, metrics) and then the service's, for a server of
+// the service's own that must treat its calls alike (the gateway's
+// in-process server behind REST).
+func (rt *Runtime) Interceptors() Interceptors { return rt.interceptors }
 
 // SetServing reports the service as able (or not) to do its work, on the
 // gRPC health service (the overall status "" and the service's own name) and

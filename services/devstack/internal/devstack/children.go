@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -19,6 +20,10 @@ type child struct {
 	name string
 	bin  string
 	args []string
+	// secrets are environment variables, NAME=value, that the child reads
+	// as its flags: a password or token given as a flag shows in ps to
+	// every user of the machine, the environment does not.
+	secrets []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -45,6 +50,7 @@ func (c *child) supervise(ctx context.Context, out io.Writer) {
 
 func (c *child) run(out io.Writer) error {
 	cmd := exec.Command(filepath.Clean(c.bin), c.args...)
+	cmd.Env = environ(os.Environ(), c.secrets)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
@@ -81,6 +87,25 @@ func (c *child) stop() {
 	case <-time.After(15 * time.Second):
 		_ = cmd.Process.Kill()
 	}
+}
+
+// environ is inherited with secrets set: any NAME, or NAME_FILE, that
+// secrets sets is dropped from inherited first, so that the child reads
+// devstack's value and not also one it inherited (giving both a secret and
+// its file is refused).
+func environ(inherited, secrets []string) []string {
+	set := map[string]bool{}
+	for _, kv := range secrets {
+		name, _, _ := strings.Cut(kv, "=")
+		set[name], set[name+"_FILE"] = true, true
+	}
+	var env []string
+	for _, kv := range inherited {
+		if name, _, _ := strings.Cut(kv, "="); !set[name] {
+			env = append(env, kv)
+		}
+	}
+	return append(env, secrets...)
 }
 
 // binary checks that a service was built.

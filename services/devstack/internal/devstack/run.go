@@ -2,7 +2,9 @@ package devstack
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -13,6 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/devstack/internal/demo"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/envflag"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 )
 
 // order of the services, which is also the order of their ports.
@@ -47,7 +52,13 @@ func Run(ctx context.Context, o Options) error {
 		defer b.Close()
 		mqttURL = u
 	}
-	children, err := services(o, redisURL, mqttURL)
+	// Writes on the page and the REST API always need the admin token:
+	// one made for this run unless one was given, shown in the banner.
+	token := o.AdminToken
+	if token == "" {
+		token = rand.Text()
+	}
+	children, err := services(o, redisURL, mqttURL, token)
 	if err != nil {
 		return err
 	}
@@ -57,7 +68,7 @@ func Run(ctx context.Context, o Options) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.supervise(runCtx, os.Stdout) }()
 	}
-	o.banner(redisURL, mqttURL)
+	o.banner(os.Stdout, redisURL, mqttURL, token)
 
 	if o.Demo {
 		if err := playDemo(ctx, o, redisURL); err != nil {
@@ -74,16 +85,23 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-func services(o Options, redisURL, mqttURL string) ([]*child, error) {
+// services are the children. The URLs, which may hold passwords, and the
+// admin token reach them in the environment, not as flags that ps shows.
+func services(o Options, redisURL, mqttURL, token string) ([]*child, error) {
 	publisherAddr, _ := o.ports("publisher")
 	routerAddr, _ := o.ports("router")
 	ingestAddr, _ := o.ports("ingest")
 	args := map[string][]string{
-		"publisher": {"-mqtt-url", mqttURL, "-redis-url", redisURL},
-		"router":    {"-publisher-addr", publisherAddr, "-redis-url", redisURL},
-		"ingest":    {"-redis-url", redisURL, "-router-addr", routerAddr, "-ingest-mode", o.IngestMode, "-list", o.ListKey},
-		"gateway": {"-redis-url", redisURL, "-ingest-mode", o.IngestMode, "-list", o.ListKey,
-			"-ingest-addr", ingestAddr, "-router-addr", routerAddr, "-publisher-addr", publisherAddr},
+		"router":  {"-publisher-addr", publisherAddr},
+		"ingest":  {"-router-addr", routerAddr, "-ingest-mode", o.IngestMode, "-list", o.ListKey},
+		"gateway": {"-ingest-mode", o.IngestMode, "-list", o.ListKey, "-ingest-addr", ingestAddr, "-router-addr", routerAddr, "-publisher-addr", publisherAddr},
+	}
+	redis := setting("redis-url", redisURL)
+	secrets := map[string][]string{
+		"publisher": {setting("mqtt-url", mqttURL), redis},
+		"router":    {redis},
+		"ingest":    {redis},
+		"gateway":   {redis, setting("admin-token", token)},
 	}
 	if o.Displays {
 		args["router"] = append(args["router"], "-displays")
@@ -97,14 +115,19 @@ func services(o Options, redisURL, mqttURL string) ([]*child, error) {
 		}
 		grpcAddr, httpAddr := o.ports(name)
 		common := []string{"-grpc-addr", grpcAddr, "-http-addr", httpAddr, "-log-format", "text"}
-		out = append(out, &child{name: name, bin: bin, args: append(common, args[name]...)})
+		out = append(out, &child{name: name, bin: bin, args: append(common, args[name]...), secrets: secrets[name]})
 	}
 	return out, nil
 }
 
+// setting is the environment variable that sets flag to value.
+func setting(flag, value string) string {
+	return envflag.Name(flag) + "=" + value
+}
+
 // playDemo writes the demo lab's events into the input until ctx ends.
 func playDemo(ctx context.Context, o Options, redisURL string) error {
-	opts, err := redis.ParseURL(redisURL)
+	opts, err := redisconn.Options("redis-url", redisURL, "devstack-demo")
 	if err != nil {
 		return err
 	}
@@ -138,22 +161,29 @@ func (o Options) write(ctx context.Context, rdb *redis.Client, envelope string) 
 	return rdb.XAdd(ctx, &redis.XAddArgs{Stream: "nemo:events", Values: []any{"event", envelope}}).Err()
 }
 
-func (o Options) banner(redisURL, mqttURL string) {
-	b, _ := url.Parse(mqttURL)
-	r, _ := url.Parse(redisURL)
+func (o Options) banner(w io.Writer, redisURL, mqttURL, token string) {
+	b := shown(mqttURL)
+	r := shown(redisURL)
 	embedded := func(given string) string {
 		if given == "" {
 			return " (embedded, for trying it out only)"
 		}
 		return ""
 	}
-	fmt.Printf(`
+	// The token is shown only when made here: one given was known already.
+	admin := token + "  (made for this run; the page asks for it under Refused events)"
+	if o.AdminToken != "" {
+		admin = "the one given (-admin-token-file or ADMIN_TOKEN)"
+	}
+	fmt.Fprintf(w, `
 NEMO MQTT bridge is running.
   Redis:        %s%s, input: %s
   MQTT broker:  %s%s
   Demo events:  %v
   Displays:     %v
 The bridge's page:  http://%s/  (REST API under /v1/, OpenAPI at /openapi.json)
+Admin token, for replaying refused events, reloading the rules and test messages:
+  %s
 Watch the messages:
   mosquitto_sub -h %s -p %s -t 'nemo/#' -v
 Look into Redis:
@@ -163,8 +193,18 @@ Between the services: plain-text gRPC on loopback (for trying out only;
   production uses mutual TLS, see the README's "Security between the services").
 Stop with Ctrl-C.
 
-`, redisURL, embedded(o.RedisURL), o.input(), mqttURL, embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),
-		b.Hostname(), b.Port(), r.Hostname(), r.Port(), o.HTTPPortBase)
+`, r.Redacted(), embedded(o.RedisURL), o.input(), b.Redacted(), embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),
+		admin, b.Hostname(), b.Port(), r.Hostname(), r.Port(), o.HTTPPortBase)
+}
+
+// shown reads a URL for the banner, which masks its password; one that
+// does not parse shows as nothing (the service given it says why).
+func shown(raw string) *url.URL {
+	u, err := secret.ParseURL(raw)
+	if err != nil {
+		return &url.URL{}
+	}
+	return u
 }
 
 // input names what ingest reads, for the banner.

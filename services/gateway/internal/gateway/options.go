@@ -5,13 +5,12 @@ package gateway
 import (
 	"flag"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 	_ "time/tzdata" // time zones also where the system has no zoneinfo
 
 	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -24,7 +23,6 @@ type Options struct {
 	PublisherAddrs string
 	Input          status.Input
 	AdminToken     string
-	AdminTokenFile string
 	ProtectReads   bool
 	TestTopic      string
 	TimeZone       string
@@ -37,7 +35,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	// Its gRPC is the public status API: callers authenticate with the
 	// admin token, not with a certificate of the bridge's CA.
 	o.Service.PublicAPI = true
-	fs.StringVar(&o.RedisURL, "redis-url", "redis://localhost:6379/1", "the Redis the bridge uses")
+	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "the Redis the bridge uses (a password goes in the URL: redis://:password@host:6379/1)")
 	fs.StringVar(&o.IngestAddr, "ingest-addr", "localhost:7001", "gRPC address of ingest, for its health")
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router (health, rules)")
 	fs.StringVar(&o.PublisherAddrs, "publisher-addr", "localhost:7003", "gRPC addresses of the publishers, comma-separated (the active one and standbys)")
@@ -47,27 +45,10 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.Input.List, "list", pluginlist.Name, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
 	fs.StringVar(&o.Input.ProcessingList, "processing-list", pluginlist.Name+":processing", "list mode: where entries wait until acknowledged")
 	fs.StringVar(&o.Input.DeadLetterStream, "dead-letter-stream", "nemo:events:dead", "the stream of refused events")
-	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token that write actions (replay, reload) need; empty: no token needed")
-	fs.StringVar(&o.AdminTokenFile, "admin-token-file", "", "read the admin token from this file (a Kubernetes secret) instead")
+	secret.Var(fs, &o.AdminToken, "admin-token", "", "bearer token that write actions (replay, reload, test message) need; empty: the gateway makes one at start and logs it once")
 	fs.BoolVar(&o.ProtectReads, "protect-reads", false, "reads need the admin token too")
 	fs.StringVar(&o.TimeZone, "timezone", "Local", "IANA time zone of the lab, e.g. America/Los_Angeles, for times in sentences (the displays' setting) [$DISPLAY_TIMEZONE]")
 	fs.StringVar(&o.TestTopic, "test-topic", "nemo/bridge/test", "test messages go below this topic (the bridge's MQTT user must be allowed to publish and subscribe there)")
-}
-
-// token is the admin token from the flag or its file.
-func (o *Options) token() (string, error) {
-	if o.AdminTokenFile == "" {
-		return o.AdminToken, nil
-	}
-	b, err := os.ReadFile(o.AdminTokenFile)
-	if err != nil {
-		return "", fmt.Errorf("-admin-token-file: %w", err)
-	}
-	t := strings.TrimSpace(string(b))
-	if t == "" {
-		return "", fmt.Errorf("-admin-token-file %s is empty", o.AdminTokenFile)
-	}
-	return t, nil
 }
 
 func (o *Options) validate() error {

@@ -11,9 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -25,17 +27,36 @@ func (healthOnly) GetHealth(context.Context, *statusv1.GetHealthRequest) (*statu
 	return &statusv1.GetHealthResponse{Healthy: true, Summary: "Everything is working: tool displays are up to date."}, nil
 }
 
+// mount serves srv as the gateway does: behind auth's interceptors on the
+// in-process server, with REST, the live stream and the page on a test
+// HTTP server that cuts bodies at 1 MiB, as the platform's does.
+func mount(t *testing.T, srv statusv1.StatusServiceServer, auth *status.Auth, readToken string) *httptest.Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	conn, stop, err := inProcess(srv, service.Interceptors{
+		Unary:  []grpc.UnaryServerInterceptor{auth.Unary},
+		Stream: []grpc.StreamServerInterceptor{auth.Stream},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	rt := &service.Runtime{HTTP: http.NewServeMux()}
+	if err := mountREST(ctx, rt, conn, readToken); err != nil {
+		t.Fatal(err)
+	}
+	server := httptest.NewServer(http.MaxBytesHandler(rt.HTTP, 1<<20))
+	t.Cleanup(server.Close)
+	return server
+}
+
 // The page, the live stream and the REST API share one mux without
 // shadowing each other.
 func TestMountRESTRoutesThePageTheStreamAndTheAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rt := &service.Runtime{HTTP: http.NewServeMux()}
-	if err := mountREST(ctx, rt, healthOnly{}, ""); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rt.HTTP)
-	defer srv.Close()
+	srv := mount(t, healthOnly{}, status.NewAuth("s3cret", false), "")
 
 	for path, wantType := range map[string]string{
 		"/":             "text/html",
@@ -109,8 +130,6 @@ func (s storedTools) ListTools(context.Context, *statusv1.ListToolsRequest) (*st
 // username) and the current usage only while someone uses the tool, and
 // user never naming someone whose usage ended.
 func TestRESTToolsSpeakNEMOsToolStatus(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	// Tool 12 in use by Alice Martin with a problem open; tool 13 free
 	// again after Bob Li's usage, as the router writes their states.
 	srv := storedTools{docs: map[int32]string{
@@ -121,12 +140,7 @@ func TestRESTToolsSpeakNEMOsToolStatus(t *testing.T) {
 			`"open_tasks":[],"last_event":"tool_disabled","last_event_at":"2026-11-24T11:00:00Z","sequence":"s:2",` +
 			`"current_usage_start":null,"problem_descriptions":[],"last_user":"Bob Li (bli)"}`,
 	}}
-	rt := &service.Runtime{HTTP: http.NewServeMux()}
-	if err := mountREST(ctx, rt, srv, ""); err != nil {
-		t.Fatal(err)
-	}
-	server := httptest.NewServer(rt.HTTP)
-	defer server.Close()
+	server := mount(t, srv, status.NewAuth("s3cret", false), "")
 	get := func(path string) map[string]any {
 		t.Helper()
 		resp, err := http.Get(server.URL + path)
@@ -185,5 +199,134 @@ func TestRESTToolsSpeakNEMOsToolStatus(t *testing.T) {
 	}
 	if got := pick(tools[0].(map[string]any), nemo...); !reflect.DeepEqual(got, want) {
 		t.Errorf("GET /v1/tools, tool 12's NEMO fields:\n got %v\nwant %v", got, want)
+	}
+}
+
+// writes answers a write and a read that takes a body, and says what it
+// was given.
+type writes struct {
+	statusv1.UnimplementedStatusServiceServer
+	replayed chan struct{}
+}
+
+func (w writes) ReplayAllDeadLetters(context.Context, *statusv1.ReplayAllDeadLettersRequest) (*statusv1.ReplayAllDeadLettersResponse, error) {
+	w.replayed <- struct{}{}
+	return &statusv1.ReplayAllDeadLettersResponse{Replayed: 2}, nil
+}
+
+func (writes) DryRunRules(_ context.Context, req *statusv1.DryRunRulesRequest) (*statusv1.DryRunRulesResponse, error) {
+	return &statusv1.DryRunRulesResponse{MatchedRules: []string{req.GetTopic()}}, nil
+}
+
+func (writes) GetHealth(context.Context, *statusv1.GetHealthRequest) (*statusv1.GetHealthResponse, error) {
+	return &statusv1.GetHealthResponse{Healthy: true}, nil
+}
+
+// post sends body as JSON (or as contentType) with header, and returns
+// the status and the error document's message.
+func post(t *testing.T, url, contentType, body string, header http.Header) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Message string `json:"message"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &doc)
+	if resp.StatusCode != http.StatusOK && !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("POST %s = %d with %q, want a JSON error document", url, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return resp.StatusCode, doc.Message
+}
+
+// REST reaches the status server through the authentication interceptor:
+// a write without the token never reaches it, the HTTP Authorization
+// header is the token, and -protect-reads guards reads over REST too.
+func TestRESTGoesThroughTheAuthInterceptor(t *testing.T) {
+	srv := writes{replayed: make(chan struct{}, 10)}
+	server := mount(t, srv, status.NewAuth("s3cret", false), "")
+	const replay = "/v1/dead-letters:replay"
+	for name, header := range map[string]http.Header{
+		"no token":    nil,
+		"wrong token": {"Authorization": {"Bearer s3cre"}},
+	} {
+		if code, msg := post(t, server.URL+replay, "application/json", "{}", header); code != http.StatusUnauthorized || !strings.Contains(msg, "admin token") {
+			t.Errorf("replay all, %s: %d %q, want 401 asking for the admin token", name, code, msg)
+		}
+	}
+	if len(srv.replayed) != 0 {
+		t.Fatal("a write without the token reached the status server")
+	}
+	if code, msg := post(t, server.URL+replay, "application/json", "{}", http.Header{"Authorization": {"Bearer s3cret"}}); code != http.StatusOK || len(srv.replayed) != 1 {
+		t.Fatalf("replay all with the token: %d %q, replayed %d times", code, msg, len(srv.replayed))
+	}
+
+	guarded := mount(t, srv, status.NewAuth("s3cret", true), "s3cret")
+	resp, err := http.Get(guarded.URL + "/v1/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a protected read without the token: %d, want 401", resp.StatusCode)
+	}
+}
+
+// Another web site open in the same browser cannot make the gateway do
+// anything: its requests are refused for where they come from, and a
+// simple request (a form, text/plain) for what it sends, token or not.
+func TestRESTRefusesCrossSiteAndNonJSONPosts(t *testing.T) {
+	srv := writes{replayed: make(chan struct{}, 10)}
+	server := mount(t, srv, status.NewAuth("s3cret", false), "")
+	admin := http.Header{"Authorization": {"Bearer s3cret"}}
+	const dryRun = "/v1/rules:dryRun"
+	body := `{"topic":"nemo/tools/1/enabled"}`
+	for _, contentType := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""} {
+		if code, msg := post(t, server.URL+dryRun, contentType, body, nil); code != http.StatusUnsupportedMediaType || !strings.Contains(msg, "application/json") {
+			t.Errorf("a dry run sent as %q: %d %q, want 415 asking for JSON", contentType, code, msg)
+		}
+		if code, _ := post(t, server.URL+"/v1/dead-letters:replay", contentType, "", admin); code != http.StatusUnsupportedMediaType {
+			t.Errorf("replay all sent as %q, with the token: %d, want 415", contentType, code)
+		}
+	}
+	for name, header := range map[string]http.Header{
+		"Sec-Fetch-Site cross-site":  {"Sec-Fetch-Site": {"cross-site"}},
+		"Sec-Fetch-Site same-site":   {"Sec-Fetch-Site": {"same-site"}},
+		"Origin of another web site": {"Origin": {"https://evil.example"}},
+	} {
+		header["Authorization"] = admin["Authorization"]
+		if code, msg := post(t, server.URL+"/v1/dead-letters:replay", "application/json", "{}", header); code != http.StatusForbidden || !strings.Contains(msg, "another web site") {
+			t.Errorf("replay all, %s: %d %q, want 403 in words", name, code, msg)
+		}
+	}
+	if len(srv.replayed) != 0 {
+		t.Fatal("a cross-site or non-JSON request reached the status server")
+	}
+	// The gateway's own page: same origin, JSON.
+	page := http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {server.URL}, "Authorization": {"Bearer s3cret"}}
+	if code, msg := post(t, server.URL+"/v1/dead-letters:replay", "application/json", "{}", page); code != http.StatusOK {
+		t.Fatalf("replay all from the page: %d %q", code, msg)
+	}
+	if code, msg := post(t, server.URL+dryRun, "application/json; charset=utf-8", body, nil); code != http.StatusOK {
+		t.Fatalf("a dry run from a program: %d %q", code, msg)
+	}
+}
+
+// A body past the limit is answered 413, saying the limit, not 400 with
+// Go's error.
+func TestRESTAnswersAnOversizedBodyWith413InWords(t *testing.T) {
+	server := mount(t, writes{}, status.NewAuth("s3cret", false), "")
+	big := `{"topic":"nemo/tools/1/enabled","payload":"` + strings.Repeat("x", 2<<20) + `"}`
+	code, msg := post(t, server.URL+"/v1/rules:dryRun", "application/json", big, nil)
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(msg, "1 MiB") {
+		t.Fatalf("a 2 MiB dry run: %d %q, want 413 saying the 1 MiB limit", code, msg)
 	}
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,15 +18,23 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	token, err := o.token()
-	if err != nil {
-		return err
-	}
 	zone, err := o.zone()
 	if err != nil {
 		return err
 	}
+	// Writes always need a token: with none given, one made now, which
+	// only the log at start tells (and `make run` passes its own).
+	token, made := o.AdminToken, false
+	if token == "" {
+		token, made = rand.Text(), true
+	}
+	auth := status.NewAuth(token, o.ProtectReads)
+	o.Service.Interceptors.Unary = append(o.Service.Interceptors.Unary, auth.Unary)
+	o.Service.Interceptors.Stream = append(o.Service.Interceptors.Stream, auth.Stream)
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
+		if made {
+			rt.Log.Warn("no admin token was given (-admin-token-file or ADMIN_TOKEN): write actions (replay, reload, test message) need this one, made for this run and not shown again", "admin_token", token)
+		}
 		redisOpts, err := redisconn.Options("redis-url", o.RedisURL, "gateway")
 		if err != nil {
 			return nil, err
@@ -39,18 +48,21 @@ func Run(ctx context.Context, o Options) error {
 			rdb.Close()
 			return nil, err
 		}
-		auth := status.NewAuth(token, o.ProtectReads)
-		if !auth.Enabled() {
-			rt.Log.Warn("no admin token: anyone who reaches the gateway can replay dead letters and reload the rules; set -admin-token-file (ADMIN_TOKEN_FILE) in production")
-		}
 		rates := status.NewRates(rdb, 5*time.Second)
-		srv := status.NewServer(rdb, o.Input, o.TestTopic, zone, peers, rates, auth)
+		srv := status.NewServer(rdb, o.Input, o.TestTopic, zone, peers, rates)
 		statusv1.RegisterStatusServiceServer(rt.GRPC, srv)
+		conn, stopInProcess, err := inProcess(srv, rt.Interceptors())
+		if err != nil {
+			peers.Close()
+			rdb.Close()
+			return nil, err
+		}
 		readToken := ""
 		if o.ProtectReads {
 			readToken = token
 		}
-		if err := mountREST(ctx, rt, srv, readToken); err != nil {
+		if err := mountREST(ctx, rt, conn, readToken); err != nil {
+			stopInProcess()
 			peers.Close()
 			rdb.Close()
 			return nil, err
@@ -61,6 +73,7 @@ func Run(ctx context.Context, o Options) error {
 		return func(ctx context.Context) error {
 			defer rdb.Close()
 			defer peers.Close()
+			defer stopInProcess()
 			rates.Run(ctx)
 			return nil
 		}, nil

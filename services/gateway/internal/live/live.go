@@ -7,6 +7,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -49,9 +50,13 @@ const minBacklog = 6
 // marshal writes proto field names and every field, as the REST API does.
 var marshal = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
 
+// writeWait is how long one write of a stream may take: a viewer that
+// reads nothing for that long is cut, however long its stream has lasted.
+const writeWait = 10 * time.Second
+
 // Handler serves GET /v1/live as text/event-stream.
 type Handler struct {
-	status statusv1.StatusServiceServer
+	status statusv1.StatusServiceClient
 	// Interval is how often the status is asked; Heartbeat how often a
 	// comment keeps proxies from closing a quiet stream.
 	Interval, Heartbeat time.Duration
@@ -67,8 +72,8 @@ type Handler struct {
 	// checkViewers: reads need the admin token, so each viewer's
 	// Authorization header is checked once, when it connects.
 	checkViewers bool
-	// pollAs gives the poller's context what the status server asks of
-	// in-process callers (the admin token when reads are protected).
+	// pollAs gives the poller's calls what the status server asks of
+	// callers (the admin token when reads are protected).
 	pollAs func(context.Context) context.Context
 
 	mu      sync.Mutex
@@ -76,8 +81,9 @@ type Handler struct {
 	poller  *poller // nil while nobody watches
 }
 
-// New streams from status, which is called in-process.
-func New(status statusv1.StatusServiceServer) *Handler {
+// New streams from status, a client of the status server, so that its
+// calls pass the server's authentication like any other.
+func New(status statusv1.StatusServiceClient) *Handler {
 	return &Handler{status: status, Interval: time.Second, Heartbeat: 15 * time.Second, MessageLimit: 100, Backlog: 32}
 }
 
@@ -93,7 +99,7 @@ func (h *Handler) ProtectReads(token string) {
 	md := metadata.Pairs("authorization", "Bearer "+token)
 	h.checkViewers = true
 	h.pollAs = func(ctx context.Context) context.Context {
-		return metadata.NewIncomingContext(ctx, md)
+		return metadata.NewOutgoingContext(ctx, md)
 	}
 }
 
@@ -102,6 +108,37 @@ type viewer struct {
 	out     chan string
 	dropped chan struct{} // closed when it fell too far behind
 	abort   func()        // unblocks a write stuck on a client that does not read
+}
+
+// deadlines sets each write's deadline on a stream that outlives the
+// server's WriteTimeout, which is for whole answers: every write gets
+// writeWait, and once cut, a write fails at once.
+type deadlines struct {
+	rc  *http.ResponseController
+	mu  sync.Mutex
+	cut bool
+}
+
+var errCut = errors.New("the viewer was dropped")
+
+// next gives the coming write writeWait, unless the stream was cut.
+func (d *deadlines) next() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cut {
+		return errCut
+	}
+	_ = d.rc.SetWriteDeadline(time.Now().Add(writeWait))
+	return nil
+}
+
+// abort cuts the write in progress, and refuses the next ones: without
+// the lock, next could put back a deadline abort has just passed.
+func (d *deadlines) abort() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cut = true
+	_ = d.rc.SetWriteDeadline(time.Now())
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -115,7 +152,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 
+	// The server's ReadTimeout does not end the stream: net/http lifts
+	// the read deadline once the request is read. Its WriteTimeout would.
+	limits := &deadlines{rc: http.NewResponseController(w)}
 	write := func(text string) error {
+		if err := limits.next(); err != nil {
+			return err
+		}
 		if _, err := fmt.Fprint(w, text); err != nil {
 			return err
 		}
@@ -139,11 +182,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		rc := http.NewResponseController(w)
 		v := &viewer{
 			out:     make(chan string, max(h.Backlog, minBacklog)),
 			dropped: make(chan struct{}),
-			abort:   func() { _ = rc.SetWriteDeadline(time.Now()) },
+			abort:   limits.abort,
 		}
 		h.join(v)
 		defer h.leave(v)
@@ -200,7 +242,7 @@ func (h *Handler) refused(r *http.Request) string {
 func withAuthorization(r *http.Request) context.Context {
 	ctx := r.Context()
 	if a := r.Header.Get("Authorization"); a != "" {
-		ctx = metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", a))
+		ctx = metadata.NewOutgoingContext(ctx, metadata.Pairs("authorization", a))
 	}
 	return ctx
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -109,6 +113,28 @@ func (f *fake) set(change func(f *fake)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	change(f)
+}
+
+// serve answers as f over gRPC, as the gateway's in-process server does,
+// and returns a client of it: the fake then sees the metadata the handler
+// sends as a server sees it.
+func serve(t *testing.T, f *fake) statusv1.StatusServiceClient {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv := grpc.NewServer()
+	statusv1.RegisterStatusServiceServer(srv, f)
+	go func() { _ = srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///fake",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		srv.Stop()
+	})
+	return statusv1.NewStatusServiceClient(conn)
 }
 
 func newFake() *fake {
@@ -233,8 +259,8 @@ func (c *client) leave() {
 	}
 }
 
-func fast(f *fake) *Handler {
-	h := New(f)
+func fast(t *testing.T, f *fake) *Handler {
+	h := New(serve(t, f))
 	h.Interval, h.Heartbeat = 20*time.Millisecond, time.Hour
 	return h
 }
@@ -269,7 +295,7 @@ type messagesDoc struct {
 
 func TestLiveSendsHealthThenToolsAndMessagesOnlyWhenNew(t *testing.T) {
 	f := newFake()
-	c := connect(t, fast(f), nil)
+	c := connect(t, fast(t, f), nil)
 	if ct := c.header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("Content-Type %q", ct)
 	}
@@ -333,7 +359,7 @@ func TestLiveSendsHealthThenToolsAndMessagesOnlyWhenNew(t *testing.T) {
 func TestLiveSaysOnceWhatCouldNotBeAnsweredAndWhenItIsAgain(t *testing.T) {
 	f := newFake()
 	f.toolsErr = grpcstatus.Error(codes.Unavailable, "Redis is unreachable: connection refused")
-	c := connect(t, fast(f), nil)
+	c := connect(t, fast(t, f), nil)
 	p := decode[problem](t, c.expect(eventProblem))
 	if p.About != eventTools || p.Code != "unavailable" || !strings.Contains(p.Message, "Redis is unreachable") {
 		t.Fatalf("problem = %+v", p)
@@ -357,7 +383,7 @@ func TestLiveSaysOnceWhatCouldNotBeAnsweredAndWhenItIsAgain(t *testing.T) {
 }
 
 func TestLiveEndsWhenTheClientGoes(t *testing.T) {
-	c := connect(t, fast(newFake()), nil)
+	c := connect(t, fast(t, newFake()), nil)
 	c.expect(eventHealth)
 	c.cancel()
 	select {
@@ -368,7 +394,7 @@ func TestLiveEndsWhenTheClientGoes(t *testing.T) {
 }
 
 func TestLiveEndsOnStop(t *testing.T) {
-	h := fast(newFake())
+	h := fast(t, newFake())
 	stop := make(chan struct{})
 	h.Stop = stop
 	c := connect(t, h, nil)
@@ -382,7 +408,7 @@ func TestLiveEndsOnStop(t *testing.T) {
 }
 
 func TestLiveHeartbeatAndRetry(t *testing.T) {
-	h := New(newFake())
+	h := New(serve(t, newFake()))
 	h.Interval, h.Heartbeat = time.Hour, 20*time.Millisecond
 	c := connect(t, h, nil)
 	if data := c.expect(":"); data != ": still here" {
@@ -393,7 +419,7 @@ func TestLiveHeartbeatAndRetry(t *testing.T) {
 func TestLiveChecksTheViewersTokenOnceAndPollsWithTheAdminToken(t *testing.T) {
 	f := newFake()
 	f.token = "s3cret"
-	h := fast(f)
+	h := fast(t, f)
 	h.ProtectReads("s3cret")
 	c := connect(t, h, http.Header{"Authorization": {"Bearer s3cret"}})
 	c.expect(eventHealth)
@@ -421,7 +447,7 @@ func TestLiveRefusesAViewerWithoutTheToken(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFake()
 			f.token = "s3cret"
-			h := fast(f)
+			h := fast(t, f)
 			h.Heartbeat = 20 * time.Millisecond
 			h.ProtectReads("s3cret")
 			c := connect(t, h, header)
@@ -469,7 +495,7 @@ func (c *client) backlogs(n int) []int64 {
 func TestLiveTwoViewersShareOnePollPerTick(t *testing.T) {
 	f := newFake()
 	f.numbered = true
-	h := fast(f)
+	h := fast(t, f)
 	a := connect(t, h, nil)
 	a.expect(eventHealth)
 	b := connect(t, h, nil)
@@ -491,7 +517,7 @@ func TestLiveTwoViewersShareOnePollPerTick(t *testing.T) {
 
 func TestLiveTellsALateViewerEverythingAtOnce(t *testing.T) {
 	f := newFake()
-	h := fast(f)
+	h := fast(t, f)
 	a := connect(t, h, nil)
 	a.expect(eventTools)
 	a.expect(eventMessages)
@@ -516,7 +542,7 @@ func TestLiveTellsALateViewerEverythingAtOnce(t *testing.T) {
 	t.Run("without waiting for a tick", func(t *testing.T) {
 		f := newFake()
 		f.toolsErr = grpcstatus.Error(codes.Unavailable, "Redis is unreachable: connection refused")
-		h := fast(f)
+		h := fast(t, f)
 		h.Interval = time.Hour
 		a := connect(t, h, nil)
 		a.expect(eventProblem)
@@ -563,15 +589,18 @@ func (w *stuckWriter) Write(p []byte) (int, error) {
 	return 0, os.ErrDeadlineExceeded
 }
 
-// SetWriteDeadline is what http.ResponseController calls.
-func (w *stuckWriter) SetWriteDeadline(time.Time) error {
-	w.once.Do(func() { close(w.deadline) })
+// SetWriteDeadline is what http.ResponseController calls: each write
+// gets writeWait, and a deadline already passed cuts the write.
+func (w *stuckWriter) SetWriteDeadline(d time.Time) error {
+	if !d.After(time.Now()) {
+		w.once.Do(func() { close(w.deadline) })
+	}
 	return nil
 }
 
 func TestLiveDropsAViewerThatStopsReadingWithoutDelayingTheOthers(t *testing.T) {
 	f := newFake()
-	h := fast(f)
+	h := fast(t, f)
 	h.Backlog = minBacklog
 	a := connect(t, h, nil)
 	a.expect(eventHealth)
@@ -624,7 +653,7 @@ func TestLiveDropsAViewerThatStopsReadingWithoutDelayingTheOthers(t *testing.T) 
 
 func TestLiveStopsPollingWhenTheLastViewerLeaves(t *testing.T) {
 	f := newFake()
-	h := fast(f)
+	h := fast(t, f)
 	a := connect(t, h, nil)
 	b := connect(t, h, nil)
 	a.expect(eventHealth)
@@ -659,4 +688,36 @@ func TestLiveStopsPollingWhenTheLastViewerLeaves(t *testing.T) {
 	c.expect(eventHealth)
 	c.expect(eventTools)
 	c.expect(eventMessages)
+}
+
+// The server's read and write timeouts are for whole requests and
+// answers; the stream outlives both and keeps telling its viewer.
+func TestLiveOutlivesTheServersTimeouts(t *testing.T) {
+	h := fast(t, newFake())
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/live", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	began := time.Now()
+	healths := 0
+	for time.Since(began) < 600*time.Millisecond {
+		if !sc.Scan() {
+			t.Fatalf("the stream ended after %v, %d health events (%v)", time.Since(began), healths, sc.Err())
+		}
+		if sc.Text() == "event: health" {
+			healths++
+		}
+	}
+	if healths < 10 {
+		t.Fatalf("%d health events in %v, want one every 20ms", healths, time.Since(began))
+	}
 }

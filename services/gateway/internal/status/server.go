@@ -33,7 +33,6 @@ type Server struct {
 	input Input
 	peers *Peers
 	rates *Rates
-	auth  *Auth
 	// testTopic is where test messages go, below it one level per message.
 	testTopic string
 	now       func() time.Time
@@ -41,11 +40,12 @@ type Server struct {
 	transitions transitions
 }
 
-// NewServer answers from rdb and peers; auth decides who may do what;
-// test messages go below testTopic; times in sentences are told in zone.
-func NewServer(rdb *redis.Client, input Input, testTopic string, zone *time.Location, peers *Peers, rates *Rates, auth *Auth) *Server {
+// NewServer answers from rdb and peers; test messages go below testTopic;
+// times in sentences are told in zone. Who may call what is not its
+// business: Auth's interceptors decide, before any method runs.
+func NewServer(rdb *redis.Client, input Input, testTopic string, zone *time.Location, peers *Peers, rates *Rates) *Server {
 	now := func() time.Time { return time.Now().In(zone) }
-	return &Server{rdb: rdb, input: input, testTopic: testTopic, peers: peers, rates: rates, auth: auth, now: now}
+	return &Server{rdb: rdb, input: input, testTopic: testTopic, peers: peers, rates: rates, now: now}
 }
 
 // redisError turns a Redis failure into UNAVAILABLE (503 over REST), which

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -36,7 +37,7 @@ type Options struct {
 func (o *Options) Bind(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
 	o.Service.Bind(fs, "ingest", "127.0.0.1:7001", "127.0.0.1:9101")
-	fs.StringVar(&o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1)")
+	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1)")
 	fs.StringVar(&o.Mode, "ingest-mode", "stream", "stream (durable, default), list (the NEMO plugin's list) or pubsub (best effort, lossy)")
 	fs.StringVar(&o.Stream.Stream, "stream", "nemo:events", "stream mode: the stream NEMO writes to")
 	fs.StringVar(&o.Stream.Group, "group", "nemo-bridge", "stream mode: consumer group")

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/tlsdiag"
 )
 
@@ -46,19 +47,23 @@ type Config struct {
 }
 
 // brokerURL parses the URL and maps the schemes people write (mqtt, mqtts,
-// tcp, ssl, tls) onto the two autopaho dials.
+// tcp, ssl, tls) onto the two autopaho dials. The URL it returns has no
+// user name or password: autopaho writes the URL it dials into its errors,
+// which are logged; login gives them to the CONNECT packet instead. Its
+// errors never quote the URL, which may hold the password.
 func (c Config) brokerURL() (*url.URL, error) {
-	u, err := url.Parse(c.URL)
+	u, err := secret.ParseURL(c.URL)
 	if err != nil {
-		return nil, fmt.Errorf("MQTT URL %q: %w", c.URL, err)
+		return nil, fmt.Errorf("-mqtt-url is not a broker URL (mqtt://[user[:password]@]host[:port] or mqtts://…): %w", err)
 	}
+	u.User = nil
 	switch u.Scheme {
 	case "mqtt", "tcp":
 		u.Scheme = "mqtt"
 	case "mqtts", "ssl", "tls":
 		u.Scheme = "tls"
 	default:
-		return nil, fmt.Errorf("MQTT URL %q: scheme %q is not supported, use mqtt:// or mqtts://", c.URL, u.Scheme)
+		return nil, fmt.Errorf("-mqtt-url %s: scheme %q is not supported, use mqtt:// or mqtts://", u.Redacted(), u.Scheme)
 	}
 	if u.Port() == "" {
 		port := "1883"
@@ -70,13 +75,32 @@ func (c Config) brokerURL() (*url.URL, error) {
 	return u, nil
 }
 
-// Broker is the broker's URL as configured, without credentials.
+// Broker is the broker's URL as configured, for health and logs: a
+// password in it shows as xxxxx.
 func (c Config) Broker() string {
-	u, err := url.Parse(c.URL)
+	u, err := secret.ParseURL(c.URL)
 	if err != nil {
 		return ""
 	}
 	return u.Redacted()
+}
+
+// login is the user name and password of the CONNECT packet: each is the
+// flag's (-mqtt-username; -mqtt-password or its file) when given, else the
+// URL's, so that mqtt://bridge@host takes its password from
+// -mqtt-password-file, and mqtt://bridge:pw@host works alone. It reads
+// the URL that brokerURL has already checked.
+func (c Config) login() (user, password string) {
+	user, password = c.Username, c.Password
+	if u, err := secret.ParseURL(c.URL); err == nil && u.User != nil {
+		if user == "" {
+			user = u.User.Username()
+		}
+		if p, ok := u.User.Password(); ok && password == "" {
+			password = p
+		}
+	}
+	return user, password
 }
 
 // tlsFiles are the contents of the CA, client certificate and key files,
@@ -193,7 +217,8 @@ func (c Config) minVersion() (uint16, error) {
 // target describes the connection to u for tlsdiag, which explains
 // failures.
 func (c Config) target(u *url.URL) tlsdiag.Target {
-	t := tlsdiag.Target{Addr: u.Host, CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, Username: c.Username, ClientID: c.ClientID}
+	user, _ := c.login()
+	t := tlsdiag.Target{Addr: u.Host, CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, Username: user, ClientID: c.ClientID}
 	if u.Scheme == "tls" {
 		t.TLS, _ = c.tlsConfig()
 	}

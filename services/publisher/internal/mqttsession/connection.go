@@ -30,14 +30,15 @@ func (c Config) checkedURL() (*url.URL, error) {
 // login, and the dialer that reads the TLS files at every attempt and
 // tells w of every connection.
 func (c Config) clientConfig(u *url.URL, log *slog.Logger, w *tlsWatch) autopaho.ClientConfig {
+	user, password := c.login()
 	return autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
 		KeepAlive:                     uint16(c.KeepAlive / time.Second),
 		CleanStartOnInitialConnection: true,
 		ReconnectBackoff:              reconnectBackoff(),
 		ConnectTimeout:                connectTimeout,
-		ConnectUsername:               c.Username,
-		ConnectPassword:               []byte(c.Password),
+		ConnectUsername:               user,
+		ConnectPassword:               []byte(password),
 		AttemptConnection:             dialer(c, log, w, connectTimeout),
 	}
 }

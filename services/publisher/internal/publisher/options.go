@@ -7,6 +7,7 @@ import (
 	"flag"
 	"time"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 )
@@ -29,10 +30,10 @@ type Options struct {
 // Bind registers the publisher's flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
 	o.Service.Bind(fs, "publisher", "127.0.0.1:7003", "127.0.0.1:9103")
-	fs.StringVar(&o.MQTT.URL, "mqtt-url", "mqtt://localhost:1883", "broker URL: mqtt://host:port or mqtts://host:port for TLS")
+	secret.Var(fs, &o.MQTT.URL, "mqtt-url", "mqtt://localhost:1883", "broker URL: mqtt://host:port or mqtts://host:port for TLS; a user name and password in it (mqtt://user:password@host) are used unless -mqtt-username or -mqtt-password give theirs")
 	fs.StringVar(&o.MQTT.ClientID, "mqtt-client-id", "nemo-bridge", "MQTT client identifier of the bridge's session")
-	fs.StringVar(&o.MQTT.Username, "mqtt-username", "", "MQTT user name")
-	fs.StringVar(&o.MQTT.Password, "mqtt-password", "", "MQTT password")
+	fs.StringVar(&o.MQTT.Username, "mqtt-username", "", "MQTT user name (wins over one in -mqtt-url)")
+	secret.Var(fs, &o.MQTT.Password, "mqtt-password", "", "MQTT password (wins over one in -mqtt-url)")
 	fs.StringVar(&o.MQTT.CAFile, "mqtt-ca-file", "", "PEM file of the CA that signed the broker's certificate (empty: the system's)")
 	fs.StringVar(&o.MQTT.CertFile, "mqtt-cert-file", "", "PEM client certificate, for brokers that require one")
 	fs.StringVar(&o.MQTT.KeyFile, "mqtt-key-file", "", "PEM key of the client certificate")
@@ -43,8 +44,8 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.MQTT.KeepAlive, "mqtt-keepalive", 30*time.Second, "MQTT keepalive interval")
 	fs.DurationVar(&o.MQTT.SessionExpiry, "mqtt-session-expiry", 10*time.Minute, "how long the broker keeps the session across a reconnect, so unacknowledged messages are resent")
 	fs.StringVar(&o.MQTT.StatusTopic, "status-topic", "nemo/bridge/status", "retained topic where the bridge says it is online or offline (also its last will); empty: off")
-	fs.StringVar(&o.RedisURL, "redis-url", "", "NEMO's Redis, the database its plugin uses (as ingest's -redis-url): the active publisher keeps nemo_mqtt_bridge_status there, connected or disconnected, which the plugin's page shows (empty: not kept)")
-	fs.StringVar(&o.LeaseRedisURL, "lease-redis-url", "", "Redis holding the lease that lets only one publisher per client id be active; others stand by (empty: no lease, run one publisher)")
+	secret.Var(fs, &o.RedisURL, "redis-url", "", "NEMO's Redis, the database its plugin uses (as ingest's -redis-url): the active publisher keeps nemo_mqtt_bridge_status there, connected or disconnected, which the plugin's page shows (empty: not kept)")
+	secret.Var(fs, &o.LeaseRedisURL, "lease-redis-url", "", "Redis holding the lease that lets only one publisher per client id be active; others stand by (empty: no lease, run one publisher)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 5*time.Second, "how long a dead publisher's lease lasts before a standby takes over")
 	fs.StringVar(&o.PresenceTopic, "presence-topic", "", "retained topic where tool displays read whether the bridge is up, as plain online or offline (also the last will of a second connection, client id <client-id>-presence), for example nemo/server/status; empty: off")
 	fs.IntVar(&o.Workers, "workers", 64, "messages published concurrently; each tool always uses the same worker, so its messages stay in order")

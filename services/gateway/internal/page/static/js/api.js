@@ -34,7 +34,7 @@ function explain(status, message, hadToken) {
     case 401:
       return hadToken
         ? 'The admin token you typed is not the right one. Check it and try again.'
-        : 'This needs the admin token. Type it in the “Admin token” field and try again.';
+        : 'This needs the admin token. Type it in the “Admin token” field, under Refused events, and try again (`make run` prints it when it starts; a gateway given none logs the one it made).';
     case 404:
       return message ? `Not found: ${message}` : 'Not found.';
     case 400:

@@ -16,9 +16,11 @@ export function setupTestMessage() {
       say(result, `${clock(new Date())}: the broker sent the test message back in ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms, so messages reach the broker.`, 'ok');
       result.title = `topic ${r.topic}`;
     } catch (err) {
-      say(result, err.status === 501
-        ? 'This version of the bridge cannot send test messages yet.'
-        : `${clock(new Date())}: the test message did not come back. ${err.message}`, 'bad');
+      let words = `${clock(new Date())}: the test message did not come back. ${err.message}`;
+      if (err.status === 501) words = 'This version of the bridge cannot send test messages yet.';
+      // Refused before it was sent: say only why.
+      if (err.status === 401) words = err.message;
+      say(result, words, 'bad');
     } finally {
       button.disabled = false;
     }
