@@ -122,12 +122,14 @@ func TestRuntimeGivesTheWholeChain(t *testing.T) {
 		own.Add(1)
 		return handler(ctx, req)
 	}
-	var rt *Runtime
+	// The runtime comes over a channel: setup runs on Run's goroutine.
+	runtimes := make(chan *Runtime, 1)
 	startService(t, Options{Interceptors: Interceptors{Unary: []grpc.UnaryServerInterceptor{mine}}},
 		func(r *Runtime) (func(context.Context) error, error) {
-			rt = r
+			runtimes <- r
 			return serving(r)
 		})
+	rt := <-runtimes
 	chain := rt.Interceptors()
 	if len(chain.Unary) != 2 || len(chain.Stream) != 1 {
 		t.Fatalf("%d unary and %d stream interceptors, want the observer and the service's one, and the observer", len(chain.Unary), len(chain.Stream))
