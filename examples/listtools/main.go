@@ -3,6 +3,7 @@
 // who is using it and whether it has a problem.
 //
 //	go run ./examples/listtools -addr localhost:7004
+//	go run ./examples/listtools -addr bridge.lab.example:7004 -ca bridge-ca.pem
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 )
@@ -23,9 +25,18 @@ import (
 func main() {
 	addr := flag.String("addr", "localhost:7004", "gRPC address of the bridge's gateway")
 	token := flag.String("token", os.Getenv("ADMIN_TOKEN"), "bearer token, when the gateway protects reads")
+	caFile := flag.String("ca", "", "PEM file of the CA that signed the gateway's certificate (empty: plain text, for a gateway on this machine)")
 	flag.Parse()
 
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if *caFile != "" {
+		tlsCreds, err := credentials.NewClientTLSFromFile(*caFile, "")
+		if err != nil {
+			log.Fatalf("-ca: %v", err)
+		}
+		creds = tlsCreds
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		log.Fatal(err)
 	}
