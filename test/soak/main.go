@@ -16,8 +16,16 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/nemo-mqtt-bridge/bridge/test/chaos"
 )
+
+// quiet drops go-redis's own log lines: while Redis is down on purpose,
+// the producer's pool would print one a dial and bury the run's story.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 func main() {
 	o := chaos.Options{Log: os.Stdout}
@@ -31,6 +39,7 @@ func main() {
 	flag.IntVar(&o.Rate, "rate", 200, "good events per second")
 	flag.IntVar(&o.Tools, "tools", 20, "tools the events are spread over")
 	flag.Parse()
+	redis.SetLogger(quiet{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var err error
