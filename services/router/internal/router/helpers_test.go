@@ -5,10 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -17,6 +15,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redistest"
 )
 
 // rulesV1 publishes every event on its own topic; rulesV2 adds a copy
@@ -99,35 +98,5 @@ func serve(t *testing.T, srv *server) routerv1.RouterServiceClient {
 	return routerv1.NewRouterServiceClient(conn)
 }
 
-// startRedis runs a redis-server of the test's own on a Unix socket (no
-// port to clash with) and returns a client of it.
-func startRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("redis-server is not installed (apt-get install redis-server)")
-	}
-	// A socket path must stay under about 100 bytes: t.TempDir's can not.
-	dir, err := os.MkdirTemp("", "router-redis")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "redis.sock")
-	cmd := exec.Command(bin, "--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no", "--dir", dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(&redis.Options{Network: "unix", Addr: sock})
-	t.Cleanup(func() {
-		rdb.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		os.RemoveAll(dir)
-	})
-	for deadline := time.Now().Add(10 * time.Second); rdb.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not answer on " + sock)
-		}
-	}
-	return rdb
-}
+// startRedis runs a throwaway redis-server for the test.
+func startRedis(t *testing.T) *redis.Client { return redistest.Start(t) }
