@@ -14,6 +14,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 )
 
 // Stream is one open stream to the next hop.
@@ -133,22 +135,19 @@ func (l *Link[T, R]) WaitIdle(ctx context.Context) error {
 // outage's length, so that the stream is open again within seconds once
 // the next hop is back.
 func (l *Link[T, R]) Run(ctx context.Context) error {
-	backoff := NewBackoff(100*time.Millisecond, maxRedial)
+	wait := backoff.New(100*time.Millisecond, maxRedial)
 	for ctx.Err() == nil {
 		err := l.session(ctx)
 		l.cfg.OnConnected(false)
 		if ctx.Err() != nil {
 			break
 		}
-		delay := backoff.Next()
+		delay := wait.Next()
 		if err == nil {
-			backoff.Reset()
+			wait.Reset()
 		}
 		l.cfg.Log.Warn("stream to next hop closed; reconnecting", "to", l.cfg.Name, "err", err, "retry_in", delay, "pending", l.Pending())
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-		}
+		_ = backoff.Sleep(ctx, delay) // ctx's end is seen by the loop
 	}
 	return ctx.Err()
 }

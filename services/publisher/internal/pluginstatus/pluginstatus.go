@@ -15,8 +15,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
 
 // The plugin's own timing: its bridge writes the status with a TTL of
@@ -83,7 +83,7 @@ func (k *Keeper) Connected(up bool) {
 // ctx ends. A write that fails is tried again sooner, with backoff, so
 // that the page catches up soon after a Redis outage.
 func (k *Keeper) Run(ctx context.Context) {
-	retry := relay.NewBackoff(k.refresh/30, k.refresh)
+	retry := backoff.New(k.refresh/30, k.refresh)
 	timer := time.NewTimer(k.refresh)
 	defer timer.Stop()
 	for {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
 
 // followControl reloads the rules on every reload_config on the control
@@ -71,7 +71,7 @@ const (
 // that through followControl. Other entries are logged and dropped. Redis
 // outages are waited out with backoff, logged once each.
 func consumeControlList(ctx context.Context, rdb *redis.Client, log *slog.Logger) {
-	r := redisRetry{log: log, wait: relay.NewBackoff(100*time.Millisecond, 5*time.Second)}
+	r := redisRetry{log: log, wait: backoff.New(100*time.Millisecond, 5*time.Second)}
 	reload := false // a reload_config was popped and is not passed on yet
 	for ctx.Err() == nil {
 		entries, drained, err := popControl(ctx, rdb)
@@ -145,7 +145,7 @@ func askEveryRouter(ctx context.Context, rdb *redis.Client, r *redisRetry, log *
 // logs the outage once, and its end, rather than at every attempt.
 type redisRetry struct {
 	log  *slog.Logger
-	wait *relay.Backoff
+	wait *backoff.Backoff
 	down bool
 }
 
@@ -157,10 +157,7 @@ func (r *redisRetry) failed(ctx context.Context, action string, err error) {
 		r.log.Warn("Redis unreachable; retrying until it answers", "action", action, "err", err)
 		r.down = true
 	}
-	select {
-	case <-time.After(r.wait.Next()):
-	case <-ctx.Done():
-	}
+	_ = backoff.Sleep(ctx, r.wait.Next()) // the caller's loop sees ctx's end
 }
 
 func (r *redisRetry) ok() {
