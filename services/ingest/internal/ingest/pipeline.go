@@ -8,6 +8,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
@@ -37,7 +38,7 @@ type pipeline struct {
 
 // read moves entries from Redis to the router until ctx ends.
 func (p *pipeline) read(ctx context.Context) {
-	retry := time.Duration(0)
+	wait := backoff.New(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
 		room, err := p.window.waitRoom(ctx)
 		if err != nil {
@@ -48,13 +49,13 @@ func (p *pipeline) read(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			retry = min(max(2*retry, 100*time.Millisecond), 5*time.Second)
+			retry := wait.Next()
 			p.metrics.redisErrors.Inc()
 			p.health.setRedis(false)
 			p.log.Warn("cannot read from Redis; retrying", "source", p.src.Name(), "err", err, "retry_in", retry)
-			sleep(ctx, retry)
+			_ = backoff.Sleep(ctx, retry) // the loop sees ctx's end
 		} else {
-			retry = 0
+			wait.Reset()
 			p.health.setRedis(true)
 		}
 		p.forward(entries)
@@ -140,26 +141,14 @@ func (p *pipeline) settle(ctx context.Context, batch []settled) {
 	p.totals.addIn(ctx, len(batch))
 }
 
+// retry runs f until Redis takes it or ctx ends. Each call starts from the
+// shortest wait: Redis is usually back by the next batch.
 func (p *pipeline) retry(ctx context.Context, what string, f func() error) {
-	delay := 100 * time.Millisecond
-	for {
-		err := f()
-		if err == nil || ctx.Err() != nil {
-			return
-		}
+	_ = backoff.Retry(ctx, backoff.New(100*time.Millisecond, 5*time.Second), f, func(err error, wait time.Duration) {
 		p.metrics.redisErrors.Inc()
 		p.health.setRedis(false)
-		p.log.Warn("Redis refused; retrying", "action", what, "err", err, "retry_in", delay)
-		sleep(ctx, delay)
-		delay = min(2*delay, 5*time.Second)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-time.After(d):
-	case <-ctx.Done():
-	}
+		p.log.Warn("Redis refused; retrying", "action", what, "err", err, "retry_in", wait)
+	})
 }
 
 // routeStream adapts the generated client stream to relay.Stream.

@@ -11,6 +11,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
@@ -113,20 +114,19 @@ func (p *pipeline) run(ctx context.Context, drain time.Duration) error {
 
 // openSource connects to the configured input, waiting for Redis if needed.
 func openSource(ctx context.Context, rdb *redis.Client, noRetryOpts redis.Options, o Options, p *pipeline) (source.Source, error) {
-	for {
-		src, err := newSource(ctx, rdb, noRetryOpts, o, p.log)
-		if err == nil {
-			p.health.setRedis(true)
-			return src, nil
-		}
+	var src source.Source
+	err := backoff.Retry(ctx, backoff.New(2*time.Second, 2*time.Second), func() (err error) {
+		src, err = newSource(ctx, rdb, noRetryOpts, o, p.log)
+		return err
+	}, func(err error, wait time.Duration) {
 		p.health.setRedis(false)
-		p.log.Warn("cannot reach Redis; retrying", "err", err)
-		select {
-		case <-time.After(2 * time.Second):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+		p.log.Warn("cannot reach Redis; retrying", "err", err, "retry_in", wait)
+	})
+	if err != nil {
+		return nil, err
 	}
+	p.health.setRedis(true)
+	return src, nil
 }
 
 func newSource(ctx context.Context, rdb *redis.Client, noRetryOpts redis.Options, o Options, log *slog.Logger) (source.Source, error) {
