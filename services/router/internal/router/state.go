@@ -10,6 +10,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
 )
 
@@ -37,23 +38,19 @@ func newStateKeeper(rdb *redis.Client, stream string, log *slog.Logger) *stateKe
 // open reads Redis's clock and loads the state, retrying until Redis
 // answers or ctx ends, then keeps the clock in step until ctx ends.
 func (k *stateKeeper) open(ctx context.Context) {
-	for {
-		err := k.clock.sync(ctx)
-		if err == nil {
+	err := backoff.Retry(ctx, backoff.New(2*time.Second, 2*time.Second), func() (err error) {
+		if err = k.clock.sync(ctx); err == nil {
 			k.store, err = toolstate.Open(ctx, k.rdb, k.clock.now)
 		}
-		if err == nil {
-			close(k.ready)
-			k.log.Info("tool state loaded")
-			break
-		}
-		k.log.Warn("cannot load tool state from Redis; retrying", "err", err)
-		select {
-		case <-time.After(2 * time.Second):
-		case <-ctx.Done():
-			return
-		}
+		return err
+	}, func(err error, wait time.Duration) {
+		k.log.Warn("cannot load tool state from Redis; retrying", "err", err, "retry_in", wait)
+	})
+	if err != nil {
+		return
 	}
+	close(k.ready)
+	k.log.Info("tool state loaded")
 	k.clock.follow(ctx, k.log)
 }
 
@@ -71,20 +68,9 @@ func (k *stateKeeper) wait(ctx context.Context) error {
 // while Redis is away the stream is held back, as ingest cannot read then
 // either.
 func (k *stateKeeper) retry(ctx context.Context, what string, f func() error) error {
-	delay := 100 * time.Millisecond
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		k.log.Warn("cannot "+what+"; retrying", "err", err, "retry_in", delay)
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		delay = min(2*delay, 5*time.Second)
-	}
+	return backoff.Retry(ctx, backoff.New(100*time.Millisecond, 5*time.Second), f, func(err error, wait time.Duration) {
+		k.log.Warn("cannot "+what+"; retrying", "err", err, "retry_in", wait)
+	})
 }
 
 // apply folds events into the state, retrying while Redis is away. A nil
