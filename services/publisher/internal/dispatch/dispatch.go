@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 )
 
 // Broker is the part of the MQTT session a worker needs.
@@ -99,7 +101,7 @@ func (d *Dispatcher) work(q <-chan Job) {
 }
 
 func (d *Dispatcher) publishUntilSettled(j Job) {
-	delay := 50 * time.Millisecond
+	wait := backoff.New(50*time.Millisecond, 2*time.Second)
 	for j.Ctx.Err() == nil {
 		if err := d.broker.AwaitConnection(j.Ctx); err != nil {
 			return
@@ -118,12 +120,9 @@ func (d *Dispatcher) publishUntilSettled(j Job) {
 			return
 		}
 		d.observe("retry", time.Since(start))
+		delay := wait.Next()
 		d.log.Debug("publish not acknowledged; retrying", "topic", j.Publish.Topic, "err", err, "in", delay)
-		select {
-		case <-time.After(delay):
-		case <-j.Ctx.Done():
-		}
-		delay = min(2*delay, 2*time.Second)
+		_ = backoff.Sleep(j.Ctx, delay) // the loop sees the job's end
 	}
 }
 
