@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 )
 
 // child is one of the bridge's services, run as a process and restarted
@@ -32,6 +34,7 @@ type child struct {
 
 // supervise runs the child until ctx ends, restarting it after a crash.
 func (c *child) supervise(ctx context.Context, out io.Writer) {
+	wait := backoff.New(2*time.Second, 2*time.Second)
 	for ctx.Err() == nil {
 		started := time.Now()
 		err := c.run(out)
@@ -39,11 +42,10 @@ func (c *child) supervise(ctx context.Context, out io.Writer) {
 			return
 		}
 		fmt.Fprintf(out, "%-9s | exited unexpectedly (%v); restarting\n", c.name, err)
+		// A child that ran a while restarts at once; one that dies at
+		// start is given a pause rather than a busy loop.
 		if time.Since(started) < 5*time.Second {
-			select {
-			case <-time.After(2 * time.Second):
-			case <-ctx.Done():
-			}
+			_ = backoff.Sleep(ctx, wait.Next()) // the loop sees ctx's end
 		}
 	}
 }
