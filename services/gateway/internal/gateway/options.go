@@ -8,7 +8,7 @@ import (
 	"time"
 	_ "time/tzdata" // time zones also where the system has no zoneinfo
 
-	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
+	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/statusapi"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -21,7 +21,7 @@ type Options struct {
 	IngestAddr     string
 	RouterAddr     string
 	PublisherAddrs string
-	Input          status.Input
+	Input          statusapi.Input
 	AdminToken     string
 	ProtectReads   bool
 	TestTopic      string

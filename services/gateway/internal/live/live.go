@@ -15,7 +15,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -221,7 +221,7 @@ func (h *Handler) refused(r *http.Request) string {
 		return ""
 	}
 	_, err := h.status.GetHealth(withAuthorization(r), &statusv1.GetHealthRequest{})
-	switch grpcstatus.Code(err) {
+	switch status.Code(err) {
 	case codes.Unauthenticated, codes.PermissionDenied:
 	default:
 		// Answered, or failed past the token check: the client may read.
