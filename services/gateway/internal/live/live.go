@@ -81,10 +81,10 @@ type Handler struct {
 	poller  *poller // nil while nobody watches
 }
 
-// New streams from status, a client of the status server, so that its
+// New streams from client, a client of the status server, so that its
 // calls pass the server's authentication like any other.
-func New(status statusv1.StatusServiceClient) *Handler {
-	return &Handler{status: status, Interval: time.Second, Heartbeat: 15 * time.Second, MessageLimit: 100, Backlog: 32}
+func New(client statusv1.StatusServiceClient) *Handler {
+	return &Handler{status: client, Interval: time.Second, Heartbeat: 15 * time.Second, MessageLimit: 100, Backlog: 32}
 }
 
 // ProtectReads is for a status server that answers reads only with the
