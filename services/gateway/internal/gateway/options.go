@@ -1,5 +1,8 @@
-// Package gateway is the gateway service: StatusService on gRPC, REST
-// through grpc-gateway, the OpenAPI document and the page, on one port.
+// Package gateway is the gateway service: StatusService on its gRPC port,
+// and on its HTTP port (next to /metrics and the probes) REST through
+// grpc-gateway, the live stream, the OpenAPI document and the page. REST
+// and the live stream call StatusService through an in-process gRPC server
+// (see inProcess), so that they pass the same interceptors as gRPC callers.
 package gateway
 
 import (
