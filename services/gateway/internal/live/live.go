@@ -1,8 +1,11 @@
 // Package live streams what the page shows as server-sent events, so that
-// the page updates the moment something changes instead of polling.
+// the page hears of a change within a tick (a second by default) without
+// polling the REST API itself.
 //
-// Every viewer shares one poller: it asks the status server once a tick,
-// however many pages are open, and hands each viewer the same events.
+// The polling happens here instead, once for all: every viewer shares one
+// poller, which asks the status server once a tick, however many pages
+// are open, and hands each viewer the same events (only what changed,
+// besides the health).
 package live
 
 import (
