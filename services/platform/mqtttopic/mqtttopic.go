@@ -1,5 +1,7 @@
 // Package mqtttopic checks MQTT topic filters and matches topics against
-// them, for the services that read from the broker or filter what it got.
+// them: the rules' topic matches, the gateway's filter of recent messages,
+// the publisher's round-trip subscriptions. Whether a topic may be
+// published is package publishable's question.
 package mqtttopic
 
 import (

@@ -1,6 +1,10 @@
 package relay
 
-import "context"
+import (
+	"context"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/batch"
+)
 
 // Replies is the answering side of a stream: handlers Put answers from any
 // goroutine, and Run sends them in batches. Answers put after the stream is
@@ -26,5 +30,5 @@ func (r *Replies[R]) Put(v R) {
 
 // Run sends queued answers with send until the context ends or send fails.
 func (r *Replies[R]) Run(send func([]R) error) error {
-	return Drain(r.ctx, r.ch, r.max, send)
+	return batch.Drain(r.ctx, r.ch, r.max, send)
 }

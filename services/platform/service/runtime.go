@@ -32,8 +32,8 @@ type Runtime struct {
 func (rt *Runtime) Interceptors() Interceptors { return rt.interceptors }
 
 // SetServing reports the service as able (or not) to do its work, on the
-// gRPC health service (the overall status "" and the service's own name) and
-// on /readyz.
+// gRPC health service (the overall status, service name "") and on
+// /readyz.
 func (rt *Runtime) SetServing(serving bool) {
 	status := healthpb.HealthCheckResponse_NOT_SERVING
 	if serving {

@@ -102,8 +102,9 @@ type Event struct {
 	WrittenAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=written_at,json=writtenAt,proto3" json:"written_at,omitempty"`
 	// When ingest read the event, for end-to-end latency.
 	ReadAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=read_at,json=readAt,proto3" json:"read_at,omitempty"`
-	// The tool the event is about, or empty when the payload names none.
-	// Events with the same ordering key reach the broker in order.
+	// "tool:" and the payload's tool_id, or "topic:" and the topic when the
+	// payload names no tool. Events with the same ordering key reach the
+	// broker in order.
 	OrderingKey string `protobuf:"bytes,8,opt,name=ordering_key,json=orderingKey,proto3" json:"ordering_key,omitempty"`
 	// Position of the event in its source, when the source has one that
 	// survives restarts: the stream entry id ("1760468411106-0"). The tool
@@ -210,7 +211,8 @@ func (x *Event) GetSequence() string {
 // Message is one MQTT publish that the router derived from an event.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Unique per router stream; the publisher answers with it.
+	// Unique within one run of the router (a counter, from 1 again after a
+	// restart); the publisher's PublishResult names it.
 	Id      string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Topic   string `protobuf:"bytes,2,opt,name=topic,proto3" json:"topic,omitempty"`
 	Payload []byte `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`

@@ -41,6 +41,11 @@ const (
 // StatusServiceClient is the client API for StatusService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Calls that change something or make the bridge act (replays, a reload,
+// a test message) need the admin token, as "authorization: Bearer <token>"
+// (gRPC metadata, or the HTTP header over REST); the others need it too
+// when the gateway runs with -protect-reads.
 type StatusServiceClient interface {
 	// The current state of one tool.
 	GetTool(ctx context.Context, in *GetToolRequest, opts ...grpc.CallOption) (*GetToolResponse, error)
@@ -52,13 +57,13 @@ type StatusServiceClient interface {
 	ListMessages(ctx context.Context, in *ListMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
 	// Events refused by the pipeline, newest first.
 	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
-	// Put a dead letter back into the input (needs the admin token when one is set).
+	// Put a dead letter back into the input (needs the admin token).
 	ReplayDeadLetter(ctx context.Context, in *ReplayDeadLetterRequest, opts ...grpc.CallOption) (*ReplayDeadLetterResponse, error)
-	// Put every dead letter back into the input (needs the admin token when one is set).
+	// Put every dead letter back into the input (needs the admin token).
 	ReplayAllDeadLetters(ctx context.Context, in *ReplayAllDeadLettersRequest, opts ...grpc.CallOption) (*ReplayAllDeadLettersResponse, error)
 	// The routing rules in force and the last attempt to reload them.
 	GetRules(ctx context.Context, in *GetRulesRequest, opts ...grpc.CallOption) (*GetRulesResponse, error)
-	// Read the rules file again now (needs the admin token when one is set).
+	// Read the rules file again now (needs the admin token).
 	// A file with mistakes is refused with every mistake named by line and
 	// column, and the rules in force stay.
 	ReloadRules(ctx context.Context, in *ReloadRulesRequest, opts ...grpc.CallOption) (*ReloadRulesResponse, error)
@@ -66,7 +71,7 @@ type StatusServiceClient interface {
 	DryRunRules(ctx context.Context, in *DryRunRulesRequest, opts ...grpc.CallOption) (*DryRunRulesResponse, error)
 	// Send a test message to the broker over the bridge's own session and
 	// receive it back: proof, with its round-trip time, that the broker
-	// path works end to end.
+	// path works end to end. It publishes, so it needs the admin token.
 	SendTestMessage(ctx context.Context, in *SendTestMessageRequest, opts ...grpc.CallOption) (*SendTestMessageResponse, error)
 	// What the display next to a tool shows now: the retained messages the
 	// broker holds for its screen, as the screen reads them.
@@ -204,6 +209,11 @@ func (c *statusServiceClient) GetDisplay(ctx context.Context, in *GetDisplayRequ
 // StatusServiceServer is the server API for StatusService service.
 // All implementations must embed UnimplementedStatusServiceServer
 // for forward compatibility.
+//
+// Calls that change something or make the bridge act (replays, a reload,
+// a test message) need the admin token, as "authorization: Bearer <token>"
+// (gRPC metadata, or the HTTP header over REST); the others need it too
+// when the gateway runs with -protect-reads.
 type StatusServiceServer interface {
 	// The current state of one tool.
 	GetTool(context.Context, *GetToolRequest) (*GetToolResponse, error)
@@ -215,13 +225,13 @@ type StatusServiceServer interface {
 	ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error)
 	// Events refused by the pipeline, newest first.
 	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
-	// Put a dead letter back into the input (needs the admin token when one is set).
+	// Put a dead letter back into the input (needs the admin token).
 	ReplayDeadLetter(context.Context, *ReplayDeadLetterRequest) (*ReplayDeadLetterResponse, error)
-	// Put every dead letter back into the input (needs the admin token when one is set).
+	// Put every dead letter back into the input (needs the admin token).
 	ReplayAllDeadLetters(context.Context, *ReplayAllDeadLettersRequest) (*ReplayAllDeadLettersResponse, error)
 	// The routing rules in force and the last attempt to reload them.
 	GetRules(context.Context, *GetRulesRequest) (*GetRulesResponse, error)
-	// Read the rules file again now (needs the admin token when one is set).
+	// Read the rules file again now (needs the admin token).
 	// A file with mistakes is refused with every mistake named by line and
 	// column, and the rules in force stay.
 	ReloadRules(context.Context, *ReloadRulesRequest) (*ReloadRulesResponse, error)
@@ -229,7 +239,7 @@ type StatusServiceServer interface {
 	DryRunRules(context.Context, *DryRunRulesRequest) (*DryRunRulesResponse, error)
 	// Send a test message to the broker over the bridge's own session and
 	// receive it back: proof, with its round-trip time, that the broker
-	// path works end to end.
+	// path works end to end. It publishes, so it needs the admin token.
 	SendTestMessage(context.Context, *SendTestMessageRequest) (*SendTestMessageResponse, error)
 	// What the display next to a tool shows now: the retained messages the
 	// broker holds for its screen, as the screen reads them.

@@ -1,5 +1,8 @@
-// Package gateway is the gateway service: StatusService on gRPC, REST
-// through grpc-gateway, the OpenAPI document and the page, on one port.
+// Package gateway is the gateway service: StatusService on its gRPC port,
+// and on its HTTP port (next to /metrics and the probes) REST through
+// grpc-gateway, the live stream, the OpenAPI document and the page. REST
+// and the live stream call StatusService through an in-process gRPC server
+// (see inProcess), so that they pass the same interceptors as gRPC callers.
 package gateway
 
 import (
@@ -8,7 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // time zones also where the system has no zoneinfo
 
-	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
+	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/statusapi"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -21,7 +24,7 @@ type Options struct {
 	IngestAddr     string
 	RouterAddr     string
 	PublisherAddrs string
-	Input          status.Input
+	Input          statusapi.Input
 	AdminToken     string
 	ProtectReads   bool
 	TestTopic      string

@@ -12,7 +12,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
@@ -107,7 +107,7 @@ func guard(next http.Handler) http.Handler {
 // refuse answers as grpc-gateway does, {"code", "message", "details"}, so
 // that the page and clients read every refusal alike.
 func refuse(w http.ResponseWriter, httpStatus int, code codes.Code, message string) {
-	doc, err := jsonMarshaler.Marshal(grpcstatus.New(code, message).Proto())
+	doc, err := jsonMarshaler.Marshal(status.New(code, message).Proto())
 	if err != nil {
 		http.Error(w, message, httpStatus)
 		return

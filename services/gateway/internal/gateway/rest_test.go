@@ -15,7 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
+	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/statusapi"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -30,7 +30,7 @@ func (healthOnly) GetHealth(context.Context, *statusv1.GetHealthRequest) (*statu
 // mount serves srv as the gateway does: behind auth's interceptors on the
 // in-process server, with REST, the live stream and the page on a test
 // HTTP server that cuts bodies at 1 MiB, as the platform's does.
-func mount(t *testing.T, srv statusv1.StatusServiceServer, auth *status.Auth, readToken string) *httptest.Server {
+func mount(t *testing.T, srv statusv1.StatusServiceServer, auth *statusapi.Auth, readToken string) *httptest.Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -56,7 +56,7 @@ func mount(t *testing.T, srv statusv1.StatusServiceServer, auth *status.Auth, re
 func TestMountRESTRoutesThePageTheStreamAndTheAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := mount(t, healthOnly{}, status.NewAuth("s3cret", false), "")
+	srv := mount(t, healthOnly{}, statusapi.NewAuth("s3cret", false), "")
 
 	for path, wantType := range map[string]string{
 		"/":             "text/html",
@@ -140,7 +140,7 @@ func TestRESTToolsSpeakNEMOsToolStatus(t *testing.T) {
 			`"open_tasks":[],"last_event":"tool_disabled","last_event_at":"2026-11-24T11:00:00Z","sequence":"s:2",` +
 			`"current_usage_start":null,"problem_descriptions":[],"last_user":"Bob Li (bli)"}`,
 	}}
-	server := mount(t, srv, status.NewAuth("s3cret", false), "")
+	server := mount(t, srv, statusapi.NewAuth("s3cret", false), "")
 	get := func(path string) map[string]any {
 		t.Helper()
 		resp, err := http.Get(server.URL + path)
@@ -252,7 +252,7 @@ func post(t *testing.T, url, contentType, body string, header http.Header) (int,
 // header is the token, and -protect-reads guards reads over REST too.
 func TestRESTGoesThroughTheAuthInterceptor(t *testing.T) {
 	srv := writes{replayed: make(chan struct{}, 10)}
-	server := mount(t, srv, status.NewAuth("s3cret", false), "")
+	server := mount(t, srv, statusapi.NewAuth("s3cret", false), "")
 	const replay = "/v1/dead-letters:replay"
 	for name, header := range map[string]http.Header{
 		"no token":    nil,
@@ -269,7 +269,7 @@ func TestRESTGoesThroughTheAuthInterceptor(t *testing.T) {
 		t.Fatalf("replay all with the token: %d %q, replayed %d times", code, msg, len(srv.replayed))
 	}
 
-	guarded := mount(t, srv, status.NewAuth("s3cret", true), "s3cret")
+	guarded := mount(t, srv, statusapi.NewAuth("s3cret", true), "s3cret")
 	resp, err := http.Get(guarded.URL + "/v1/health")
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +285,7 @@ func TestRESTGoesThroughTheAuthInterceptor(t *testing.T) {
 // simple request (a form, text/plain) for what it sends, token or not.
 func TestRESTRefusesCrossSiteAndNonJSONPosts(t *testing.T) {
 	srv := writes{replayed: make(chan struct{}, 10)}
-	server := mount(t, srv, status.NewAuth("s3cret", false), "")
+	server := mount(t, srv, statusapi.NewAuth("s3cret", false), "")
 	admin := http.Header{"Authorization": {"Bearer s3cret"}}
 	const dryRun = "/v1/rules:dryRun"
 	body := `{"topic":"nemo/tools/1/enabled"}`
@@ -323,7 +323,7 @@ func TestRESTRefusesCrossSiteAndNonJSONPosts(t *testing.T) {
 // A body past the limit is answered 413, saying the limit, not 400 with
 // Go's error.
 func TestRESTAnswersAnOversizedBodyWith413InWords(t *testing.T) {
-	server := mount(t, writes{}, status.NewAuth("s3cret", false), "")
+	server := mount(t, writes{}, statusapi.NewAuth("s3cret", false), "")
 	big := `{"topic":"nemo/tools/1/enabled","payload":"` + strings.Repeat("x", 2<<20) + `"}`
 	code, msg := post(t, server.URL+"/v1/rules:dryRun", "application/json", big, nil)
 	if code != http.StatusRequestEntityTooLarge || !strings.Contains(msg, "1 MiB") {

@@ -8,7 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/status"
+	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/statusapi"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
@@ -28,7 +28,7 @@ func Run(ctx context.Context, o Options) error {
 	if token == "" {
 		token, made = rand.Text(), true
 	}
-	auth := status.NewAuth(token, o.ProtectReads)
+	auth := statusapi.NewAuth(token, o.ProtectReads)
 	o.Service.Interceptors.Unary = append(o.Service.Interceptors.Unary, auth.Unary)
 	o.Service.Interceptors.Stream = append(o.Service.Interceptors.Stream, auth.Stream)
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
@@ -43,13 +43,13 @@ func Run(ctx context.Context, o Options) error {
 		// in seconds (503), not hang.
 		redisOpts.DialTimeout, redisOpts.ReadTimeout, redisOpts.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
 		rdb := redis.NewClient(redisOpts)
-		peers, err := status.DialPeers(rt.DialPeer, o.IngestAddr, o.RouterAddr, o.PublisherAddrs)
+		peers, err := statusapi.DialPeers(rt.DialPeer, o.IngestAddr, o.RouterAddr, o.PublisherAddrs)
 		if err != nil {
 			rdb.Close()
 			return nil, err
 		}
-		rates := status.NewRates(rdb, 5*time.Second)
-		srv := status.NewServer(rdb, o.Input, o.TestTopic, zone, peers, rates)
+		rates := statusapi.NewRates(rdb, 5*time.Second)
+		srv := statusapi.NewServer(rdb, o.Input, o.TestTopic, zone, peers, rates)
 		statusv1.RegisterStatusServiceServer(rt.GRPC, srv)
 		conn, stopInProcess, err := inProcess(srv, rt.Interceptors())
 		if err != nil {

@@ -1,8 +1,11 @@
 // Package live streams what the page shows as server-sent events, so that
-// the page updates the moment something changes instead of polling.
+// the page hears of a change within a tick (a second by default) without
+// polling the REST API itself.
 //
-// Every viewer shares one poller: it asks the status server once a tick,
-// however many pages are open, and hands each viewer the same events.
+// The polling happens here instead, once for all: every viewer shares one
+// poller, which asks the status server once a tick, however many pages
+// are open, and hands each viewer the same events (only what changed,
+// besides the health).
 package live
 
 import (
@@ -15,7 +18,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -81,10 +84,10 @@ type Handler struct {
 	poller  *poller // nil while nobody watches
 }
 
-// New streams from status, a client of the status server, so that its
+// New streams from client, a client of the status server, so that its
 // calls pass the server's authentication like any other.
-func New(status statusv1.StatusServiceClient) *Handler {
-	return &Handler{status: status, Interval: time.Second, Heartbeat: 15 * time.Second, MessageLimit: 100, Backlog: 32}
+func New(client statusv1.StatusServiceClient) *Handler {
+	return &Handler{status: client, Interval: time.Second, Heartbeat: 15 * time.Second, MessageLimit: 100, Backlog: 32}
 }
 
 // ProtectReads is for a status server that answers reads only with the
@@ -221,7 +224,7 @@ func (h *Handler) refused(r *http.Request) string {
 		return ""
 	}
 	_, err := h.status.GetHealth(withAuthorization(r), &statusv1.GetHealthRequest{})
-	switch grpcstatus.Code(err) {
+	switch status.Code(err) {
 	case codes.Unauthenticated, codes.PermissionDenied:
 	default:
 		// Answered, or failed past the token check: the client may read.

@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -51,7 +51,7 @@ func (f *fake) authorize(ctx context.Context) error {
 	if f.token == "" || slices.Contains(md.Get("authorization"), "Bearer "+f.token) {
 		return nil
 	}
-	return grpcstatus.Error(codes.Unauthenticated, "this needs the admin token")
+	return status.Error(codes.Unauthenticated, "this needs the admin token")
 }
 
 func (f *fake) GetHealth(ctx context.Context, _ *statusv1.GetHealthRequest) (*statusv1.GetHealthResponse, error) {
@@ -358,7 +358,7 @@ func TestLiveSendsHealthThenToolsAndMessagesOnlyWhenNew(t *testing.T) {
 
 func TestLiveSaysOnceWhatCouldNotBeAnsweredAndWhenItIsAgain(t *testing.T) {
 	f := newFake()
-	f.toolsErr = grpcstatus.Error(codes.Unavailable, "Redis is unreachable: connection refused")
+	f.toolsErr = status.Error(codes.Unavailable, "Redis is unreachable: connection refused")
 	c := connect(t, fast(t, f), nil)
 	p := decode[problem](t, c.expect(eventProblem))
 	if p.About != eventTools || p.Code != "unavailable" || !strings.Contains(p.Message, "Redis is unreachable") {
@@ -541,7 +541,7 @@ func TestLiveTellsALateViewerEverythingAtOnce(t *testing.T) {
 
 	t.Run("without waiting for a tick", func(t *testing.T) {
 		f := newFake()
-		f.toolsErr = grpcstatus.Error(codes.Unavailable, "Redis is unreachable: connection refused")
+		f.toolsErr = status.Error(codes.Unavailable, "Redis is unreachable: connection refused")
 		h := fast(t, f)
 		h.Interval = time.Hour
 		a := connect(t, h, nil)

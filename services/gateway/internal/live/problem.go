@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 )
 
 // problem says which question failed and why, in the status server's
@@ -16,7 +16,7 @@ type problem struct {
 }
 
 func problemOf(about string, err error) problem {
-	st := grpcstatus.Convert(err)
+	st := status.Convert(err)
 	return problem{About: about, Code: snake(st.Code().String()), Message: st.Message()}
 }
 

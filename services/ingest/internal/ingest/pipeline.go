@@ -9,6 +9,7 @@ import (
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/batch"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
@@ -112,7 +113,7 @@ func (p *pipeline) answered(ev *bridgev1.Event, ack *bridgev1.EventAck) {
 // Redis, in batches, retrying until Redis takes them: an entry leaves the
 // window (making room to read more) only once Redis has forgotten it.
 func (p *pipeline) acknowledge(ctx context.Context) {
-	_ = relay.Drain(ctx, p.settled, 512, func(batch []settled) error {
+	_ = batch.Drain(ctx, p.settled, 512, func(batch []settled) error {
 		p.settle(ctx, batch)
 		return nil
 	})

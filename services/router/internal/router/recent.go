@@ -12,8 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/batch"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
 
 // recentLog records delivered messages in Redis. It is diagnostics, so it
@@ -60,7 +60,7 @@ func (r *recentLog) record(m *bridgev1.Message) {
 // messages/s; a drop from a full queue is followed by more batches, which
 // carry its count.
 func (r *recentLog) run(ctx context.Context) {
-	_ = relay.Drain(ctx, r.queue, 256, func(batch []recentEntry) error {
+	_ = batch.Drain(ctx, r.queue, 256, func(batch []recentEntry) error {
 		pipe := r.rdb.Pipeline()
 		for _, e := range batch {
 			pipe.XAdd(ctx, &redis.XAddArgs{Stream: rediskeys.Recent, MaxLen: r.keep, Approx: true, Values: fields(e)})

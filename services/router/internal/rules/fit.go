@@ -33,10 +33,17 @@ func fitPayload(topic string, fields []builtField, maxBytes int, marker string) 
 		}
 	}
 	if size := m.size(); size > maxBytes {
-		return nil, fmt.Errorf("the message takes %d bytes with its topic, over max_bytes %d, and no text marked fit is left to shorten", size, maxBytes)
+		return nil, fmt.Errorf("%w, and no text marked fit is left to shorten", errTooBig(size, maxBytes))
 	}
 	m.growBack()
 	return encodeObject(fields), nil
+}
+
+// errTooBig says that a message (topic and payload, in bytes) is over the
+// publish's max_bytes: one that fitPayload could not shorten enough, or one
+// whose payload is not built by the rule and so is never shortened.
+func errTooBig(size, max int) error {
+	return fmt.Errorf("the message takes %d bytes with its topic, over max_bytes %d", size, max)
 }
 
 // fitting is a message being made to fit.

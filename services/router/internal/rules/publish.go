@@ -32,7 +32,7 @@ type publication struct {
 }
 
 // messages are the publishes for one event (none, or one), without ids
-// (the router numbers messages per stream).
+// (the router numbers every message it hands the publisher).
 func (p *publication) messages(sc *scope) ([]*bridgev1.Message, error) {
 	if p.aboutOpenTask {
 		task := newestOpenTask(sc.state)

@@ -55,10 +55,6 @@ func Verify(key, envelope []byte) ([]byte, error) {
 	return []byte(e.Payload), nil
 }
 
-func errTooBig(size, max int) error {
-	return fmt.Errorf("the message takes %d bytes with its topic, over max_bytes %d", size, max)
-}
-
 // SignByDefault signs a payload made outside the rules (the tool's status
 // snapshot) as a publish without "sign" is: when -sign-all is on and there
 // is a key.

@@ -1,4 +1,4 @@
-package status
+package statusapi
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 )
@@ -23,7 +23,7 @@ func call(a *Auth, ctx context.Context, method string) (codes.Code, bool) {
 		ran = true
 		return nil, nil
 	})
-	return grpcstatus.Code(err), ran
+	return status.Code(err), ran
 }
 
 func TestAuthGuardsWritesAlwaysAndReadsWhenAsked(t *testing.T) {
@@ -85,7 +85,7 @@ func TestAuthRefusesWhatItDoesNotKnow(t *testing.T) {
 		t.Error("an unlisted stream ran")
 		return nil
 	})
-	if grpcstatus.Code(err) != codes.PermissionDenied {
+	if status.Code(err) != codes.PermissionDenied {
 		t.Errorf("an unlisted stream: %v, want permission denied", err)
 	}
 	ran := false

@@ -1,4 +1,4 @@
-package status
+package statusapi
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
@@ -95,7 +95,7 @@ func (p *Peer) session(ctx context.Context) (*publisherv1.GetSessionResponse, er
 
 // errNoActivePublisher says that every publisher stands by (or none is
 // configured).
-var errNoActivePublisher = grpcstatus.Error(codes.Unavailable, "no publisher is active")
+var errNoActivePublisher = status.Error(codes.Unavailable, "no publisher is active")
 
 // onActivePublisher calls call on each publisher in turn until one that is
 // not a standby (which answers FAILED_PRECONDITION) has answered; it
@@ -104,7 +104,7 @@ func (p *Peers) onActivePublisher(call func(publisherv1.PublisherServiceClient) 
 	err := errNoActivePublisher
 	for _, pub := range p.Publishers {
 		e := call(publisherv1.NewPublisherServiceClient(pub.conn))
-		if grpcstatus.Code(e) == codes.FailedPrecondition {
+		if status.Code(e) == codes.FailedPrecondition {
 			continue
 		}
 		if err = e; err == nil {

@@ -1,7 +1,7 @@
-// Package status answers StatusService from what the pipeline keeps in
+// Package statusapi answers StatusService from what the pipeline keeps in
 // Redis (tool state, recent messages, dead letters, input backlog) and from
 // the services themselves (health, the broker session, the rules).
-package status
+package statusapi
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 )
@@ -52,11 +52,11 @@ func NewServer(rdb *redis.Client, input Input, testTopic string, zone *time.Loca
 // says the answer may come later, unlike INTERNAL.
 func redisError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return grpcstatus.FromContextError(err).Err()
+		return status.FromContextError(err).Err()
 	}
-	return grpcstatus.Errorf(codes.Unavailable, "Redis is unreachable: %v", err)
+	return status.Errorf(codes.Unavailable, "Redis is unreachable: %v", err)
 }
 
 func invalid(format string, args ...any) error {
-	return grpcstatus.Error(codes.InvalidArgument, fmt.Sprintf(format, args...))
+	return status.Error(codes.InvalidArgument, fmt.Sprintf(format, args...))
 }

@@ -1,4 +1,4 @@
-package status
+package statusapi
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
@@ -48,7 +48,7 @@ func (s *Server) GetDisplay(ctx context.Context, req *statusv1.GetDisplayRequest
 		return nil
 	})
 	if err != nil {
-		return nil, grpcstatus.Errorf(codes.Unavailable, "cannot read the broker's retained messages: %s", grpcstatus.Convert(err).Message())
+		return nil, status.Errorf(codes.Unavailable, "cannot read the broker's retained messages: %s", status.Convert(err).Message())
 	}
 	return resp, nil
 }

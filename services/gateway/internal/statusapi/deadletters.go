@@ -1,4 +1,4 @@
-package status
+package statusapi
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
@@ -62,7 +62,7 @@ func (s *Server) ReplayDeadLetter(ctx context.Context, req *statusv1.ReplayDeadL
 		return nil, redisError(err)
 	}
 	if len(entries) == 0 {
-		return nil, grpcstatus.Errorf(codes.NotFound, "no dead letter %s: it was replayed already or trimmed", req.GetId())
+		return nil, status.Errorf(codes.NotFound, "no dead letter %s: it was replayed already or trimmed", req.GetId())
 	}
 	if err := s.replay(ctx, entries[0]); err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func (s *Server) replay(ctx context.Context, e redis.XMessage) error {
 		pipe.XDel(ctx, s.input.DeadLetterStream, d.GetId())
 		return nil
 	})
-	var st interface{ GRPCStatus() *grpcstatus.Status }
+	var st interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &st) {
 		return err
 	}

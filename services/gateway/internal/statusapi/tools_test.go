@@ -1,10 +1,10 @@
-package status
+package statusapi
 
 import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 )
 
 func TestPageSizeAndToken(t *testing.T) {
@@ -14,7 +14,7 @@ func TestPageSizeAndToken(t *testing.T) {
 		code codes.Code
 	}{{0, 100, codes.OK}, {5, 5, codes.OK}, {5000, 1000, codes.OK}, {-1, 0, codes.InvalidArgument}} {
 		got, err := pageSize(tt.in)
-		if got != tt.want || grpcstatus.Code(err) != tt.code {
+		if got != tt.want || status.Code(err) != tt.code {
 			t.Errorf("pageSize(%d) = %d, %v", tt.in, got, err)
 		}
 	}
@@ -24,7 +24,7 @@ func TestPageSizeAndToken(t *testing.T) {
 		code  codes.Code
 	}{{"", 0, codes.OK}, {"12", 12, codes.OK}, {"x", 0, codes.InvalidArgument}, {"-3", 0, codes.InvalidArgument}, {"99999999999", 0, codes.InvalidArgument}} {
 		got, err := pageAfter(tt.token)
-		if got != tt.want || grpcstatus.Code(err) != tt.code {
+		if got != tt.want || status.Code(err) != tt.code {
 			t.Errorf("pageAfter(%q) = %d, %v", tt.token, got, err)
 		}
 	}

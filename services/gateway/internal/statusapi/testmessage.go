@@ -1,4 +1,4 @@
-package status
+package statusapi
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
@@ -25,7 +25,7 @@ func (s *Server) SendTestMessage(ctx context.Context, _ *statusv1.SendTestMessag
 		return err
 	})
 	if err != nil {
-		return nil, grpcstatus.Errorf(codes.Unavailable, "the test message did not come back: %s", grpcstatus.Convert(err).Message())
+		return nil, status.Errorf(codes.Unavailable, "the test message did not come back: %s", status.Convert(err).Message())
 	}
 	rtt := resp.GetReceivedAt().AsTime().Sub(resp.GetSentAt().AsTime())
 	return &statusv1.SendTestMessageResponse{

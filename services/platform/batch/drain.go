@@ -1,4 +1,7 @@
-package relay
+// Package batch turns a channel of single items into batches, for work
+// that costs per call rather than per item (a Redis pipeline, a stream
+// send).
+package batch
 
 import "context"
 

@@ -1,10 +1,10 @@
-package status
+package statusapi
 
 import (
 	"context"
 
 	"google.golang.org/grpc/codes"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
@@ -43,9 +43,9 @@ func publicRules(r *routerv1.Rules) *statusv1.Rules {
 // routerError keeps the router's own refusals (a bad rules file is
 // INVALID_ARGUMENT) and says in words when the router cannot be reached.
 func routerError(err error) error {
-	st := grpcstatus.Convert(err)
+	st := status.Convert(err)
 	if st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded {
-		return grpcstatus.Errorf(codes.Unavailable, "the router is unreachable: %s", st.Message())
+		return status.Errorf(codes.Unavailable, "the router is unreachable: %s", st.Message())
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package status
+package statusapi
 
 import (
 	"cmp"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
@@ -26,7 +26,7 @@ const (
 func decodeTool(id, doc string) (*statusv1.Tool, error) {
 	t := &statusv1.Tool{}
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal([]byte(doc), t); err != nil {
-		return nil, grpcstatus.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, rediskeys.Tools, err)
+		return nil, status.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, rediskeys.Tools, err)
 	}
 	return t, nil
 }
@@ -46,7 +46,7 @@ func (s *Server) GetTool(ctx context.Context, req *statusv1.GetToolRequest) (*st
 	id := strconv.Itoa(int(req.GetId()))
 	doc, err := s.rdb.HGet(ctx, rediskeys.Tools, id).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, grpcstatus.Errorf(codes.NotFound, "no tool with id %d: the bridge has had no event for it", req.GetId())
+		return nil, status.Errorf(codes.NotFound, "no tool with id %d: the bridge has had no event for it", req.GetId())
 	}
 	if err != nil {
 		return nil, redisError(err)

@@ -1,4 +1,4 @@
-package status
+package statusapi
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
-	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/grpc/status"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 )
@@ -100,7 +100,7 @@ func (a *Auth) check(ctx context.Context, method string) error {
 	case write:
 		return a.bearer(ctx)
 	}
-	return grpcstatus.Errorf(codes.PermissionDenied, "%s is refused: the gateway has no rule saying who may call it", method)
+	return status.Errorf(codes.PermissionDenied, "%s is refused: the gateway has no rule saying who may call it", method)
 }
 
 // bearer accepts "authorization: Bearer TOKEN" in the gRPC metadata, where
@@ -114,5 +114,5 @@ func (a *Auth) bearer(ctx context.Context) error {
 			return nil
 		}
 	}
-	return grpcstatus.Error(codes.Unauthenticated, "this needs the admin token: send the header \"Authorization: Bearer <token>\"")
+	return status.Error(codes.Unauthenticated, "this needs the admin token: send the header \"Authorization: Bearer <token>\"")
 }
