@@ -3,11 +3,12 @@ package statusapi
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/streamid"
 )
 
 // backlog is how far the pipeline is behind NEMO.
@@ -128,25 +129,15 @@ func (s *Server) unread(ctx context.Context, g redis.XInfoGroup, st *redis.XInfo
 // idBefore says whether stream id a comes before b. An id that does not
 // parse (an empty stream has no first entry) is before none and after none.
 func idBefore(a, b string) bool {
-	am, as, aok := parseStreamID(a)
-	bm, bs, bok := parseStreamID(b)
-	return aok && bok && (am < bm || am == bm && as < bs)
-}
-
-func parseStreamID(id string) (ms, seq uint64, ok bool) {
-	m, q, found := strings.Cut(id, "-")
-	if !found {
-		return 0, 0, false
-	}
-	ms, err1 := strconv.ParseUint(m, 10, 64)
-	seq, err2 := strconv.ParseUint(q, 10, 64)
-	return ms, seq, err1 == nil && err2 == nil
+	ai, aok := streamid.Parse(a)
+	bi, bok := streamid.Parse(b)
+	return aok && bok && bi.After(ai)
 }
 
 func streamIDTime(id string) time.Time {
-	ms, _, ok := parseStreamID(id)
+	i, ok := streamid.Parse(id)
 	if !ok {
 		return time.Time{}
 	}
-	return time.UnixMilli(int64(ms))
+	return i.Time()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/streamid"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
 )
 
@@ -48,7 +49,7 @@ func (k *stateKeeper) screen(ctx context.Context, evs []*bridgev1.Event) ([]*bri
 			kept = append(kept, ev)
 			continue
 		}
-		id, ok := toolstate.ParseStreamID(seq)
+		id, ok := streamid.Parse(seq)
 		if !ok {
 			refuse(ev, fmt.Sprintf("the event's sequence %q is not a Redis stream entry id (<milliseconds>-<number>), so it cannot come from Redis; refused so that it cannot disorder the tool state", seq))
 			continue
@@ -58,7 +59,7 @@ func (k *stateKeeper) screen(ctx context.Context, evs []*bridgev1.Event) ([]*bri
 			continue
 		}
 		now := k.clock.now()
-		if !id.After(toolstate.StreamID{Ms: uint64(now.Add(toolstate.StreamSlack).UnixMilli()), Seq: math.MaxUint64}) {
+		if !id.After(streamid.ID{Ms: uint64(now.Add(toolstate.StreamSlack).UnixMilli()), Seq: math.MaxUint64}) {
 			kept = append(kept, ev)
 			continue
 		}
@@ -86,7 +87,7 @@ func (k *stateKeeper) screen(ctx context.Context, evs []*bridgev1.Event) ([]*bri
 
 // lastID is the greatest id of the stream read so far, and Redis's answer
 // when the last reading found no stream.
-func (k *stateKeeper) lastID() (toolstate.StreamID, error) {
+func (k *stateKeeper) lastID() (streamid.ID, error) {
 	k.lastMu.Lock()
 	defer k.lastMu.Unlock()
 	return k.last, k.unread
@@ -109,7 +110,7 @@ func (k *stateKeeper) readLastID(ctx context.Context) error {
 	if err != nil {
 		return nil
 	}
-	if last, ok := toolstate.ParseStreamID(info.LastGeneratedID); ok && last.After(k.last) {
+	if last, ok := streamid.Parse(info.LastGeneratedID); ok && last.After(k.last) {
 		k.last = last
 	}
 	return nil

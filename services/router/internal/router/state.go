@@ -11,6 +11,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/streamid"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
 )
 
@@ -27,7 +28,7 @@ type stateKeeper struct {
 	// the sequences of real events (see screen).
 	stream string
 	lastMu sync.Mutex
-	last   toolstate.StreamID
+	last   streamid.ID
 	unread error
 }
 

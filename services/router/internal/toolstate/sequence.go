@@ -3,11 +3,11 @@ package toolstate
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/streamid"
 )
 
 const (
@@ -25,33 +25,12 @@ const (
 	writtenSlack = 5 * time.Minute
 )
 
-// StreamID is a Redis stream entry id, "<milliseconds>-<number>".
-type StreamID struct{ Ms, Seq uint64 }
-
-// ParseStreamID reads a stream entry id as Redis writes it.
-func ParseStreamID(s string) (StreamID, bool) {
-	ms, seq, ok := strings.Cut(s, "-")
-	if !ok {
-		return StreamID{}, false
-	}
-	m, err1 := strconv.ParseUint(ms, 10, 64)
-	n, err2 := strconv.ParseUint(seq, 10, 64)
-	return StreamID{m, n}, err1 == nil && err2 == nil
-}
-
-// After says whether id comes after o in the stream.
-func (id StreamID) After(o StreamID) bool {
-	return id.Ms > o.Ms || id.Ms == o.Ms && id.Seq > o.Seq
-}
-
-func (id StreamID) String() string { return fmt.Sprintf("%d-%d", id.Ms, id.Seq) }
-
 // Sequence is a string that sorts like the event's position in NEMO's
 // output: "s:" and the stream entry id with both parts zero-padded, or "t:"
 // and the time NEMO wrote the event, or "" when neither is known. Being
 // sortable as a plain string lets Redis compare it in a script.
 func Sequence(ev *bridgev1.Event) string {
-	if id, ok := ParseStreamID(ev.GetSequence()); ok {
+	if id, ok := streamid.Parse(ev.GetSequence()); ok {
 		return streamSequence(id)
 	}
 	if w := ev.GetWrittenAt(); w != nil {
@@ -60,14 +39,14 @@ func Sequence(ev *bridgev1.Event) string {
 	return ""
 }
 
-func streamSequence(id StreamID) string { return fmt.Sprintf("s:%020d-%020d", id.Ms, id.Seq) }
+func streamSequence(id streamid.ID) string { return fmt.Sprintf("s:%020d-%020d", id.Ms, id.Seq) }
 
 // limit is the greatest sequence of seq's kind that a real event can have
 // at now (by Redis's clock), or "" for a sequence of no known kind.
 func limit(seq string, now time.Time) string {
 	switch {
 	case strings.HasPrefix(seq, "s:"):
-		return streamSequence(StreamID{uint64(now.Add(StreamSlack).UnixMilli()), math.MaxUint64})
+		return streamSequence(streamid.ID{Ms: uint64(now.Add(StreamSlack).UnixMilli()), Seq: math.MaxUint64})
 	case strings.HasPrefix(seq, "t:"):
 		return fmt.Sprintf("t:%020d", now.Add(writtenSlack).UnixNano())
 	}

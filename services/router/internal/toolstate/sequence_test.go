@@ -6,26 +6,15 @@ import (
 	"time"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/streamid"
 )
-
-func TestParseStreamIDTakesOnlyRedisIDs(t *testing.T) {
-	for s, want := range map[string]bool{
-		"1760468411106-0": true, "0-1": true, "18446744073709551615-18446744073709551615": true,
-		"": false, "1760468411106": false, "a-0": false, "1-": false, "-1": false, "1-2-3": false,
-		"+1-0": false, "1-0 ": false, "18446744073709551616-0": false, "*": false,
-	} {
-		if _, ok := ParseStreamID(s); ok != want {
-			t.Errorf("ParseStreamID(%q) ok = %v, want %v", s, ok, want)
-		}
-	}
-}
 
 // A state's sequence ahead of any real event's (forged, or from a clock far
 // ahead) orders nothing, so that it cannot keep real events out for good;
 // one within the slack still does.
 func TestStaleSequenceOrdersNothing(t *testing.T) {
 	now := time.Date(2026, 11, 24, 10, 3, 0, 0, time.UTC)
-	stream := func(d time.Duration) string { return streamSequence(StreamID{uint64(now.Add(d).UnixMilli()), 0}) }
+	stream := func(d time.Duration) string { return streamSequence(streamid.ID{Ms: uint64(now.Add(d).UnixMilli())}) }
 	written := func(d time.Duration) string { return fmt.Sprintf("t:%020d", now.Add(d).UnixNano()) }
 	for _, c := range []struct {
 		name      string
@@ -33,7 +22,7 @@ func TestStaleSequenceOrdersNothing(t *testing.T) {
 		applies   bool
 	}{
 		{"stream id an hour ahead", stream(time.Hour), stream(-time.Minute), true},
-		{"largest stream id", streamSequence(StreamID{1<<64 - 1, 1<<64 - 1}), stream(-time.Minute), true},
+		{"largest stream id", streamSequence(streamid.ID{Ms: 1<<64 - 1, Seq: 1<<64 - 1}), stream(-time.Minute), true},
 		{"stream id within the slack", stream(StreamSlack / 2), stream(-time.Minute), false},
 		{"stream id just past the slack", stream(StreamSlack + time.Millisecond), stream(-time.Minute), true},
 		{"written an hour ahead", written(time.Hour), written(-time.Minute), true},
