@@ -13,7 +13,7 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/nemo-mqtt-bridge/bridge/services/platform/service.Version=$(VERSION)
 
-.PHONY: all build run test fuzz bench soak generate check-generated lint breaking clean
+.PHONY: all build run test fuzz bench soak generate check-generated check-modules lint breaking clean
 
 all: build
 
@@ -62,6 +62,12 @@ generate: $(TOOLBIN)/buf
 check-generated: generate
 	@git diff --exit-code --stat -- gen || { echo "gen/ is stale: run 'make generate' and commit the result" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- gen)" || { git status --porcelain -- gen; echo "gen/ has files not committed: run 'make generate' and commit" >&2; exit 1; }
+
+# Fails when two modules of go.work require different versions of one module
+# path (tools/ is outside go.work and not checked). To fix: `go work sync`,
+# then `GOWORK=off go mod tidy` in each module it changed.
+check-modules:
+	$(GO) run ./test/cmd/checkmodules -work go.work
 
 lint: $(TOOLBIN)/buf
 	GOWORK=off $(TOOLBIN)/buf lint

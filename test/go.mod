@@ -9,6 +9,7 @@ require (
 	github.com/nemo-mqtt-bridge/bridge/gen v0.0.0
 	github.com/nemo-mqtt-bridge/bridge/services/platform v0.0.0
 	github.com/redis/go-redis/v9 v9.23.0
+	golang.org/x/mod v0.42.0
 	google.golang.org/grpc v1.85.0
 )
 

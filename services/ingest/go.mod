@@ -4,10 +4,9 @@ go 1.26.0
 
 require (
 	github.com/nemo-mqtt-bridge/bridge/gen v0.0.0
-	github.com/nemo-mqtt-bridge/bridge/services/platform v0.0.0-00010101000000-000000000000
+	github.com/nemo-mqtt-bridge/bridge/services/platform v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
-	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -18,11 +17,12 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
-	golang.org/x/net v0.60.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.42.0 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	golang.org/x/net v0.61.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
 	google.golang.org/grpc v1.85.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 replace github.com/nemo-mqtt-bridge/bridge/gen => ../../gen
