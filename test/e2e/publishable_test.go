@@ -122,7 +122,7 @@ func TestPublisherRefusesUnpublishableMessages(t *testing.T) {
 			t.Fatalf("after %v: %v", got, err)
 		}
 		for _, r := range resp.GetResults() {
-			got[r.GetMessageId()] = r.GetError()
+			got[r.GetMessageId()] = r.GetReason()
 		}
 	}
 	for id, w := range want {

@@ -59,7 +59,7 @@ func TestToolStateRefusesAForgedFutureSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if acks := resp.GetAcks(); len(acks) != 1 || acks[0].GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED || acks[0].GetCode() != "impossible_sequence" {
+	if acks := resp.GetAcks(); len(acks) != 1 || acks[0].GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED || acks[0].GetCause() != bridgev1.Cause_CAUSE_IMPOSSIBLE_SEQUENCE {
 		t.Errorf("the forged event was answered %v, want refused as impossible_sequence", acks)
 	}
 	entry := displayEnvelope("nemo/tools/31/enabled", `{"event":"tool_enabled","tool_id":31,"tool_name":"Asher","usage_id":5,"user_name":"Ann Lee (alee)"}`)

@@ -11,27 +11,18 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"google.golang.org/protobuf/types/known/timestamppb"
-)
-
-// Rejection codes, as stored in the dead-letter stream's `code` field.
-const (
-	NotJSON         = "not_json"
-	MissingTopic    = "missing_topic"
-	InvalidPayload  = "invalid_payload"
-	PayloadTooLarge = "payload_too_large"
-	InvalidQoS      = "invalid_qos"
-	Deleted         = "deleted"
 )
 
 // Rejection says why an entry cannot become an event.
 type Rejection struct {
-	Code   string
+	Cause  bridgev1.Cause
 	Reason string
 }
 
-func reject(code, format string, args ...any) *Rejection {
-	return &Rejection{Code: code, Reason: fmt.Sprintf(format, args...)}
+func reject(c bridgev1.Cause, format string, args ...any) *Rejection {
+	return &Rejection{Cause: c, Reason: fmt.Sprintf(format, args...)}
 }
 
 // Limits bound what is accepted.
@@ -55,7 +46,7 @@ func FromJSON(id string, raw []byte, lim Limits) (*bridgev1.Event, *Rejection) {
 	var f fields
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&f); err != nil {
-		return nil, reject(NotJSON, "entry is not a JSON object: %v", err)
+		return nil, reject(bridgev1.Cause_CAUSE_NOT_JSON, "entry is not a JSON object: %v", err)
 	}
 	// Decode stops at the end of the first value. Anything but whitespace
 	// after it (a second document, bytes glued on by a broken writer)
@@ -66,7 +57,7 @@ func FromJSON(id string, raw []byte, lim Limits) (*bridgev1.Event, *Rejection) {
 		if len(rest) == 1 {
 			unit = "byte"
 		}
-		return nil, reject(NotJSON, "entry has %d %s after its JSON object, at byte %d (counting from 0): %q", len(rest), unit, len(raw)-len(rest), describe(rest))
+		return nil, reject(bridgev1.Cause_CAUSE_NOT_JSON, "entry has %d %s after its JSON object, at byte %d (counting from 0): %q", len(rest), unit, len(raw)-len(rest), describe(rest))
 	}
 	return build(id, f, lim)
 }
@@ -94,14 +85,14 @@ func FromStreamFields(id string, values map[string]any, lim Limits) (*bridgev1.E
 func build(id string, f fields, lim Limits) (*bridgev1.Event, *Rejection) {
 	var topic string
 	if len(f.Topic) == 0 || json.Unmarshal(f.Topic, &topic) != nil || strings.TrimSpace(topic) == "" {
-		return nil, reject(MissingTopic, "entry has no topic (want a non-empty string in \"topic\")")
+		return nil, reject(bridgev1.Cause_CAUSE_MISSING_TOPIC, "entry has no topic (want a non-empty string in \"topic\")")
 	}
-	payload, rej := payloadBytes(f.Payload)
+	body, rej := payloadBytes(f.Payload)
 	if rej != nil {
 		return nil, rej
 	}
-	if lim.MaxPayloadBytes > 0 && len(payload) > lim.MaxPayloadBytes {
-		return nil, reject(PayloadTooLarge, "payload is %d bytes, over the limit of %d (-max-payload-bytes)", len(payload), lim.MaxPayloadBytes)
+	if lim.MaxPayloadBytes > 0 && len(body) > lim.MaxPayloadBytes {
+		return nil, reject(bridgev1.Cause_CAUSE_PAYLOAD_TOO_LARGE, "payload is %d bytes, over the limit of %d (-max-payload-bytes)", len(body), lim.MaxPayloadBytes)
 	}
 	qos, rej := parseQoS(f.QoS)
 	if rej != nil {
@@ -110,14 +101,14 @@ func build(id string, f fields, lim Limits) (*bridgev1.Event, *Rejection) {
 	// The plugin never sets retain by accident: anything unreadable is false.
 	retain, _ := loosejson.Bool(f.Retain)
 	ev := &bridgev1.Event{
-		Id:          id,
-		Topic:       topic,
-		Payload:     payload,
-		Qos:         qos,
-		Retain:      retain,
-		ReadAt:      timestamppb.Now(),
-		OrderingKey: orderingKey(payload, topic),
+		Id:      id,
+		Topic:   topic,
+		Payload: body,
+		Qos:     qos,
+		Retain:  retain,
+		ReadAt:  timestamppb.Now(),
 	}
+	payload.Decode(ev)
 	if t, ok := loosejson.Time(f.Timestamp); ok {
 		ev.WrittenAt = timestamppb.New(t)
 	}
@@ -129,19 +120,19 @@ func build(id string, f fields, lim Limits) (*bridgev1.Event, *Rejection) {
 func payloadBytes(raw json.RawMessage) ([]byte, *Rejection) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
-		return nil, reject(InvalidPayload, "entry has no payload (want a JSON string or object in \"payload\")")
+		return nil, reject(bridgev1.Cause_CAUSE_INVALID_PAYLOAD, "entry has no payload (want a JSON string or object in \"payload\")")
 	}
 	switch raw[0] {
 	case '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, reject(InvalidPayload, "payload string is malformed: %v", err)
+			return nil, reject(bridgev1.Cause_CAUSE_INVALID_PAYLOAD, "payload string is malformed: %v", err)
 		}
 		return []byte(s), nil
 	case '{':
 		return raw, nil
 	}
-	return nil, reject(InvalidPayload, "payload is %s; want a JSON string or object", describe(raw))
+	return nil, reject(bridgev1.Cause_CAUSE_INVALID_PAYLOAD, "payload is %s; want a JSON string or object", describe(raw))
 }
 
 func parseQoS(raw json.RawMessage) (uint32, *Rejection) {
@@ -150,23 +141,9 @@ func parseQoS(raw json.RawMessage) (uint32, *Rejection) {
 	}
 	q, ok := loosejson.Int(raw)
 	if !ok || q < 0 || q > 2 {
-		return 0, reject(InvalidQoS, "qos is %s; want 0, 1 or 2", describe(raw))
+		return 0, reject(bridgev1.Cause_CAUSE_INVALID_QOS, "qos is %s; want 0, 1 or 2", describe(raw))
 	}
 	return uint32(q), nil
-}
-
-// orderingKey is the tool the event is about, so that one tool's events stay
-// in order; events that name no tool are ordered by topic.
-func orderingKey(payload []byte, topic string) string {
-	var p struct {
-		ToolID json.RawMessage `json:"tool_id"`
-	}
-	if json.Unmarshal(payload, &p) == nil {
-		if id, ok := loosejson.String(p.ToolID); ok {
-			return "tool:" + id
-		}
-	}
-	return "topic:" + topic
 }
 
 func describe(raw json.RawMessage) string {

@@ -1,9 +1,12 @@
 package envelope
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 )
 
 var limits = Limits{MaxPayloadBytes: 1024}
@@ -42,35 +45,60 @@ func TestLooseFieldTypesAreAccepted(t *testing.T) {
 	}
 }
 
+// NEMO writes a tool id as 12 or "12"; older plugins and hand-made
+// entries as 12.0 or " 12 ". All are tool 12, in the envelope as a string
+// payload, an object payload, or a stream entry's own fields: one ordering
+// key (one worker, one order) and one tool id for every later hop.
 func TestOrderingKeyFollowsToolID(t *testing.T) {
-	a, _ := FromJSON("1", []byte(`{"topic":"nemo/tools/Raith EBL/start","payload":{"tool_id":"7"}}`), limits)
-	b, _ := FromJSON("2", []byte(`{"topic":"nemo/tools/7/enabled","payload":"{\"tool_id\":7}"}`), limits)
-	c, _ := FromJSON("3", []byte(`{"topic":"nemo/areas/2","payload":"{\"area\":2}"}`), limits)
-	if a.GetOrderingKey() != "tool:7" || b.GetOrderingKey() != "tool:7" || c.GetOrderingKey() != "topic:nemo/areas/2" {
-		t.Errorf("keys %q %q %q", a.GetOrderingKey(), b.GetOrderingKey(), c.GetOrderingKey())
+	var events []*bridgev1.Event
+	for i, id := range []string{`12`, `12.0`, `"12"`, `" 12 "`} {
+		obj, _ := FromJSON("o", []byte(`{"topic":"nemo/tools/Raith EBL/start","payload":{"tool_id":`+id+`}}`), limits)
+		text, _ := FromJSON("s", []byte(`{"topic":"nemo/tools/12/enabled","payload":`+strconv.Quote(`{"tool_id":`+id+`}`)+`}`), limits)
+		fields, _ := FromStreamFields(strconv.Itoa(i), map[string]any{"topic": "t", "payload": `{"event":"x","tool_id":` + id + `}`}, limits)
+		events = append(events, obj, text, fields)
+	}
+	for _, ev := range events {
+		if ev.GetOrderingKey() != "tool:12" || ev.ToolId == nil || ev.GetToolId() != 12 || !ev.GetDecoded() {
+			t.Errorf("payload %s: key %q, tool id %v, decoded %v; want tool:12, 12, true", ev.GetPayload(), ev.GetOrderingKey(), ev.ToolId, ev.GetDecoded())
+		}
+	}
+	for _, raw := range []string{
+		`{"topic":"nemo/areas/2","payload":"{\"area\":2}"}`,
+		`{"topic":"nemo/areas/2","payload":"{\"tool_id\":12.5}"}`,
+		`{"topic":"nemo/areas/2","payload":"{\"tool_id\":4294967308}"}`,
+		`{"topic":"nemo/areas/2","payload":"plain text"}`,
+	} {
+		ev, rej := FromJSON("a", []byte(raw), limits)
+		if rej != nil || ev.GetOrderingKey() != "topic:nemo/areas/2" || ev.ToolId != nil {
+			t.Errorf("%s: key %q, tool id %v, refused %v; want the topic's key and no tool", raw, ev.GetOrderingKey(), ev.ToolId, rej)
+		}
 	}
 }
 
 func TestRejections(t *testing.T) {
 	big := `{"topic":"t","payload":"` + strings.Repeat("x", 1025) + `"}`
-	for _, tc := range []struct{ raw, code, mention string }{
-		{`not json`, NotJSON, "not a JSON object"},
-		{`[1,2]`, NotJSON, "not a JSON object"},
-		{`{"payload":"{}"}`, MissingTopic, "no topic"},
-		{`{"topic":"","payload":"{}"}`, MissingTopic, "no topic"},
-		{`{"topic":7,"payload":"{}"}`, MissingTopic, "no topic"},
-		{`{"topic":"t"}`, InvalidPayload, "no payload"},
-		{`{"topic":"t","payload":42}`, InvalidPayload, "42"},
-		{big, PayloadTooLarge, "1025 bytes"},
-		{`{"topic":"t","payload":"{}","qos":7}`, InvalidQoS, "qos is 7"},
-		{`{"topic":"t","payload":"{}","qos":"high"}`, InvalidQoS, `"high"`},
-		{`{"topic":"t","payload":"{}"}xyz`, NotJSON, `3 bytes after its JSON object, at byte 28 (counting from 0): "xyz"`},
-		{`{"topic":"t","payload":"{}"} {"topic":"u","payload":"{}"}` + "\n", NotJSON, "29 bytes after its JSON object, at byte 29"},
-		{`{"topic":"t","payload":"{}"}}`, NotJSON, `1 byte after its JSON object, at byte 28 (counting from 0): "}"`},
+	for _, tc := range []struct {
+		raw     string
+		cause   bridgev1.Cause
+		mention string
+	}{
+		{`not json`, bridgev1.Cause_CAUSE_NOT_JSON, "not a JSON object"},
+		{`[1,2]`, bridgev1.Cause_CAUSE_NOT_JSON, "not a JSON object"},
+		{`{"payload":"{}"}`, bridgev1.Cause_CAUSE_MISSING_TOPIC, "no topic"},
+		{`{"topic":"","payload":"{}"}`, bridgev1.Cause_CAUSE_MISSING_TOPIC, "no topic"},
+		{`{"topic":7,"payload":"{}"}`, bridgev1.Cause_CAUSE_MISSING_TOPIC, "no topic"},
+		{`{"topic":"t"}`, bridgev1.Cause_CAUSE_INVALID_PAYLOAD, "no payload"},
+		{`{"topic":"t","payload":42}`, bridgev1.Cause_CAUSE_INVALID_PAYLOAD, "42"},
+		{big, bridgev1.Cause_CAUSE_PAYLOAD_TOO_LARGE, "1025 bytes"},
+		{`{"topic":"t","payload":"{}","qos":7}`, bridgev1.Cause_CAUSE_INVALID_QOS, "qos is 7"},
+		{`{"topic":"t","payload":"{}","qos":"high"}`, bridgev1.Cause_CAUSE_INVALID_QOS, `"high"`},
+		{`{"topic":"t","payload":"{}"}xyz`, bridgev1.Cause_CAUSE_NOT_JSON, `3 bytes after its JSON object, at byte 28 (counting from 0): "xyz"`},
+		{`{"topic":"t","payload":"{}"} {"topic":"u","payload":"{}"}` + "\n", bridgev1.Cause_CAUSE_NOT_JSON, "29 bytes after its JSON object, at byte 29"},
+		{`{"topic":"t","payload":"{}"}}`, bridgev1.Cause_CAUSE_NOT_JSON, `1 byte after its JSON object, at byte 28 (counting from 0): "}"`},
 	} {
 		_, rej := FromJSON("1", []byte(tc.raw), limits)
-		if rej == nil || rej.Code != tc.code || !strings.Contains(rej.Reason, tc.mention) {
-			t.Errorf("%.40s: got %+v, want code %s mentioning %q", tc.raw, rej, tc.code, tc.mention)
+		if rej == nil || rej.Cause != tc.cause || !strings.Contains(rej.Reason, tc.mention) {
+			t.Errorf("%.40s: got %+v, want code %s mentioning %q", tc.raw, rej, tc.cause, tc.mention)
 		}
 	}
 }
@@ -85,7 +113,7 @@ func TestStreamFields(t *testing.T) {
 	if string(ev.GetPayload()) != `{"event":"tool_disabled","tool_id":12}` || ev.GetQos() != 1 || ev.GetOrderingKey() != "tool:12" {
 		t.Errorf("event %v", ev)
 	}
-	if _, rej := FromStreamFields("6-0", map[string]any{"topic": "t", "payload": "{}", "qos": "9"}, limits); rej == nil || rej.Code != InvalidQoS {
+	if _, rej := FromStreamFields("6-0", map[string]any{"topic": "t", "payload": "{}", "qos": "9"}, limits); rej == nil || rej.Cause != bridgev1.Cause_CAUSE_INVALID_QOS {
 		t.Errorf("qos 9 accepted: %+v", rej)
 	}
 }

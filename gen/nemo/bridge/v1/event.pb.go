@@ -82,6 +82,102 @@ func (Outcome) EnumDescriptor() ([]byte, []int) {
 	return file_nemo_bridge_v1_event_proto_rawDescGZIP(), []int{0}
 }
 
+// Cause is why an event or a message was refused. Its stable name in dead
+// letters and metrics is the value's name in lower case without CAUSE_
+// ("not_json"); each cause belongs to the hop that finds it.
+type Cause int32
+
+const (
+	Cause_CAUSE_UNSPECIFIED Cause = 0
+	// Found by ingest, reading the entry.
+	// The entry is not one JSON object.
+	Cause_CAUSE_NOT_JSON Cause = 1
+	// The entry has no topic.
+	Cause_CAUSE_MISSING_TOPIC Cause = 2
+	// The payload is neither a JSON string nor a JSON object.
+	Cause_CAUSE_INVALID_PAYLOAD Cause = 3
+	// The payload is over ingest's -max-payload-bytes.
+	Cause_CAUSE_PAYLOAD_TOO_LARGE Cause = 4
+	// The QoS is not 0, 1 or 2.
+	Cause_CAUSE_INVALID_QOS Cause = 5
+	// The stream entry was trimmed or deleted before it was delivered.
+	Cause_CAUSE_DELETED Cause = 6
+	// Found by the router, applying the rules.
+	// A topic the rules write cannot be published (wildcards, empty level
+	// made of nothing but a missing field, too long).
+	Cause_CAUSE_INVALID_TOPIC Cause = 20
+	// A message is over its rule's max_bytes and cannot be shortened.
+	Cause_CAUSE_MESSAGE_TOO_LARGE Cause = 21
+	// The event's sequence cannot come from Redis (the router refuses it
+	// rather than let it order the tool's state).
+	Cause_CAUSE_IMPOSSIBLE_SEQUENCE Cause = 22
+	// Found by the publisher, talking to the broker.
+	// The broker refused the message, or the publisher never sends it
+	// (a topic or property no broker takes).
+	Cause_CAUSE_PUBLISH_REFUSED Cause = 40
+	// The broker drops the connection whenever this message is in flight.
+	Cause_CAUSE_BROKER_DISCONNECTS Cause = 41
+)
+
+// Enum value maps for Cause.
+var (
+	Cause_name = map[int32]string{
+		0:  "CAUSE_UNSPECIFIED",
+		1:  "CAUSE_NOT_JSON",
+		2:  "CAUSE_MISSING_TOPIC",
+		3:  "CAUSE_INVALID_PAYLOAD",
+		4:  "CAUSE_PAYLOAD_TOO_LARGE",
+		5:  "CAUSE_INVALID_QOS",
+		6:  "CAUSE_DELETED",
+		20: "CAUSE_INVALID_TOPIC",
+		21: "CAUSE_MESSAGE_TOO_LARGE",
+		22: "CAUSE_IMPOSSIBLE_SEQUENCE",
+		40: "CAUSE_PUBLISH_REFUSED",
+		41: "CAUSE_BROKER_DISCONNECTS",
+	}
+	Cause_value = map[string]int32{
+		"CAUSE_UNSPECIFIED":         0,
+		"CAUSE_NOT_JSON":            1,
+		"CAUSE_MISSING_TOPIC":       2,
+		"CAUSE_INVALID_PAYLOAD":     3,
+		"CAUSE_PAYLOAD_TOO_LARGE":   4,
+		"CAUSE_INVALID_QOS":         5,
+		"CAUSE_DELETED":             6,
+		"CAUSE_INVALID_TOPIC":       20,
+		"CAUSE_MESSAGE_TOO_LARGE":   21,
+		"CAUSE_IMPOSSIBLE_SEQUENCE": 22,
+		"CAUSE_PUBLISH_REFUSED":     40,
+		"CAUSE_BROKER_DISCONNECTS":  41,
+	}
+)
+
+func (x Cause) Enum() *Cause {
+	p := new(Cause)
+	*p = x
+	return p
+}
+
+func (x Cause) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Cause) Descriptor() protoreflect.EnumDescriptor {
+	return file_nemo_bridge_v1_event_proto_enumTypes[1].Descriptor()
+}
+
+func (Cause) Type() protoreflect.EnumType {
+	return &file_nemo_bridge_v1_event_proto_enumTypes[1]
+}
+
+func (x Cause) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Cause.Descriptor instead.
+func (Cause) EnumDescriptor() ([]byte, []int) {
+	return file_nemo_bridge_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
 // Event is one entry read from Redis, already checked by ingest.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -110,9 +206,26 @@ type Event struct {
 	// survives restarts: the stream entry id ("1760468411106-0"). The tool
 	// state uses it to ignore an older event delivered again; without it,
 	// written_at orders events.
-	Sequence      string `protobuf:"bytes,9,opt,name=sequence,proto3" json:"sequence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Sequence string `protobuf:"bytes,9,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// What ingest read from the payload, once, so that no later hop parses
+	// it again. decoded is false only for an event built by hand (a dry run
+	// from a client): the router then decodes it the same way, once.
+	Decoded bool `protobuf:"varint,10,opt,name=decoded,proto3" json:"decoded,omitempty"`
+	// The tool the event is about: the payload's tool_id as NEMO writes it
+	// (12, 12.0, "12" or " 12 " are all tool 12), when it is a whole number
+	// that fits NEMO's 32-bit ids. The ordering key, the tool state, the
+	// rules and the recent messages all take the tool from here.
+	ToolId *int32 `protobuf:"varint,11,opt,name=tool_id,json=toolId,proto3,oneof" json:"tool_id,omitempty"`
+	// The payload's "event" ("tool_enabled", "task_updated", ...); empty
+	// when it has none.
+	EventType string `protobuf:"bytes,12,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// The payload's top-level fields in the order written, each value as
+	// its JSON text; empty when the payload is not a JSON object.
+	Fields []*PayloadField `protobuf:"bytes,13,rep,name=fields,proto3" json:"fields,omitempty"`
+	// True when the payload is a JSON object (possibly without fields).
+	PayloadIsObject bool `protobuf:"varint,14,opt,name=payload_is_object,json=payloadIsObject,proto3" json:"payload_is_object,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
@@ -208,6 +321,95 @@ func (x *Event) GetSequence() string {
 	return ""
 }
 
+func (x *Event) GetDecoded() bool {
+	if x != nil {
+		return x.Decoded
+	}
+	return false
+}
+
+func (x *Event) GetToolId() int32 {
+	if x != nil && x.ToolId != nil {
+		return *x.ToolId
+	}
+	return 0
+}
+
+func (x *Event) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *Event) GetFields() []*PayloadField {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *Event) GetPayloadIsObject() bool {
+	if x != nil {
+		return x.PayloadIsObject
+	}
+	return false
+}
+
+// PayloadField is one top-level field of a JSON object payload.
+type PayloadField struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The value exactly as written, as JSON text ("12", "\"Alice\"", "null").
+	Value         []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PayloadField) Reset() {
+	*x = PayloadField{}
+	mi := &file_nemo_bridge_v1_event_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayloadField) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayloadField) ProtoMessage() {}
+
+func (x *PayloadField) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_bridge_v1_event_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayloadField.ProtoReflect.Descriptor instead.
+func (*PayloadField) Descriptor() ([]byte, []int) {
+	return file_nemo_bridge_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PayloadField) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PayloadField) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
 // Message is one MQTT publish that the router derived from an event.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -226,13 +428,16 @@ type Message struct {
 	ContentType string `protobuf:"bytes,8,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	// MQTT v5 user properties, for example the id of the source event.
 	UserProperties map[string]string `protobuf:"bytes,9,rep,name=user_properties,json=userProperties,proto3" json:"user_properties,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The tool the message is about (the source event's tool_id), for the
+	// recent-messages feed; absent for messages about no tool.
+	ToolId        *int32 `protobuf:"varint,10,opt,name=tool_id,json=toolId,proto3,oneof" json:"tool_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_nemo_bridge_v1_event_proto_msgTypes[1]
+	mi := &file_nemo_bridge_v1_event_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -244,7 +449,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_bridge_v1_event_proto_msgTypes[1]
+	mi := &file_nemo_bridge_v1_event_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -257,7 +462,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_nemo_bridge_v1_event_proto_rawDescGZIP(), []int{1}
+	return file_nemo_bridge_v1_event_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Message) GetId() string {
@@ -323,22 +528,29 @@ func (x *Message) GetUserProperties() map[string]string {
 	return nil
 }
 
+func (x *Message) GetToolId() int32 {
+	if x != nil && x.ToolId != nil {
+		return *x.ToolId
+	}
+	return 0
+}
+
 type EventAck struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	EventId string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	Outcome Outcome                `protobuf:"varint,2,opt,name=outcome,proto3,enum=nemo.bridge.v1.Outcome" json:"outcome,omitempty"`
 	// Why the event was rejected, in words, for the dead-letter entry.
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	// The same reason as a stable name (for example "invalid_topic"), for
-	// metrics and for tools that sort dead letters.
-	Code          string `protobuf:"bytes,4,opt,name=code,proto3" json:"code,omitempty"`
+	// Why the event was rejected, as a stable name for metrics, dead letters
+	// and tools that sort them.
+	Cause         Cause `protobuf:"varint,5,opt,name=cause,proto3,enum=nemo.bridge.v1.Cause" json:"cause,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EventAck) Reset() {
 	*x = EventAck{}
-	mi := &file_nemo_bridge_v1_event_proto_msgTypes[2]
+	mi := &file_nemo_bridge_v1_event_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -350,7 +562,7 @@ func (x *EventAck) String() string {
 func (*EventAck) ProtoMessage() {}
 
 func (x *EventAck) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_bridge_v1_event_proto_msgTypes[2]
+	mi := &file_nemo_bridge_v1_event_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -363,7 +575,7 @@ func (x *EventAck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventAck.ProtoReflect.Descriptor instead.
 func (*EventAck) Descriptor() ([]byte, []int) {
-	return file_nemo_bridge_v1_event_proto_rawDescGZIP(), []int{2}
+	return file_nemo_bridge_v1_event_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EventAck) GetEventId() string {
@@ -387,18 +599,18 @@ func (x *EventAck) GetReason() string {
 	return ""
 }
 
-func (x *EventAck) GetCode() string {
+func (x *EventAck) GetCause() Cause {
 	if x != nil {
-		return x.Code
+		return x.Cause
 	}
-	return ""
+	return Cause_CAUSE_UNSPECIFIED
 }
 
 var File_nemo_bridge_v1_event_proto protoreflect.FileDescriptor
 
 const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x02\n" +
+	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x03\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +
@@ -409,7 +621,19 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"written_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\twrittenAt\x123\n" +
 	"\aread_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x06readAt\x12!\n" +
 	"\fordering_key\x18\b \x01(\tR\vorderingKey\x12\x1a\n" +
-	"\bsequence\x18\t \x01(\tR\bsequence\"\xf9\x02\n" +
+	"\bsequence\x18\t \x01(\tR\bsequence\x12\x18\n" +
+	"\adecoded\x18\n" +
+	" \x01(\bR\adecoded\x12\x1c\n" +
+	"\atool_id\x18\v \x01(\x05H\x00R\x06toolId\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\f \x01(\tR\teventType\x124\n" +
+	"\x06fields\x18\r \x03(\v2\x1c.nemo.bridge.v1.PayloadFieldR\x06fields\x12*\n" +
+	"\x11payload_is_object\x18\x0e \x01(\bR\x0fpayloadIsObjectB\n" +
+	"\n" +
+	"\b_tool_id\"8\n" +
+	"\fPayloadField\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\xa3\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +
@@ -419,20 +643,37 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\fordering_key\x18\x06 \x01(\tR\vorderingKey\x12%\n" +
 	"\x0eexpiry_seconds\x18\a \x01(\rR\rexpirySeconds\x12!\n" +
 	"\fcontent_type\x18\b \x01(\tR\vcontentType\x12T\n" +
-	"\x0fuser_properties\x18\t \x03(\v2+.nemo.bridge.v1.Message.UserPropertiesEntryR\x0euserProperties\x1aA\n" +
+	"\x0fuser_properties\x18\t \x03(\v2+.nemo.bridge.v1.Message.UserPropertiesEntryR\x0euserProperties\x12\x1c\n" +
+	"\atool_id\x18\n" +
+	" \x01(\x05H\x00R\x06toolId\x88\x01\x01\x1aA\n" +
 	"\x13UserPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +
+	"\n" +
+	"\b_tool_id\"\xa9\x01\n" +
 	"\bEventAck\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x121\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x17.nemo.bridge.v1.OutcomeR\aoutcome\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x12\n" +
-	"\x04code\x18\x04 \x01(\tR\x04code*e\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12+\n" +
+	"\x05cause\x18\x05 \x01(\x0e2\x15.nemo.bridge.v1.CauseR\x05causeJ\x04\b\x04\x10\x05R\x04code*e\n" +
 	"\aOutcome\x12\x17\n" +
 	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11OUTCOME_DELIVERED\x10\x01\x12\x14\n" +
 	"\x10OUTCOME_FILTERED\x10\x02\x12\x14\n" +
-	"\x10OUTCOME_REJECTED\x10\x03B\xba\x01\n" +
+	"\x10OUTCOME_REJECTED\x10\x03*\xbb\x02\n" +
+	"\x05Cause\x12\x15\n" +
+	"\x11CAUSE_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eCAUSE_NOT_JSON\x10\x01\x12\x17\n" +
+	"\x13CAUSE_MISSING_TOPIC\x10\x02\x12\x19\n" +
+	"\x15CAUSE_INVALID_PAYLOAD\x10\x03\x12\x1b\n" +
+	"\x17CAUSE_PAYLOAD_TOO_LARGE\x10\x04\x12\x15\n" +
+	"\x11CAUSE_INVALID_QOS\x10\x05\x12\x11\n" +
+	"\rCAUSE_DELETED\x10\x06\x12\x17\n" +
+	"\x13CAUSE_INVALID_TOPIC\x10\x14\x12\x1b\n" +
+	"\x17CAUSE_MESSAGE_TOO_LARGE\x10\x15\x12\x1d\n" +
+	"\x19CAUSE_IMPOSSIBLE_SEQUENCE\x10\x16\x12\x19\n" +
+	"\x15CAUSE_PUBLISH_REFUSED\x10(\x12\x1c\n" +
+	"\x18CAUSE_BROKER_DISCONNECTS\x10)B\xba\x01\n" +
 	"\x12com.nemo.bridge.v1B\n" +
 	"EventProtoP\x01Z>github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1;bridgev1\xa2\x02\x03NBX\xaa\x02\x0eNemo.Bridge.V1\xca\x02\x0eNemo\\Bridge\\V1\xe2\x02\x1aNemo\\Bridge\\V1\\GPBMetadata\xea\x02\x10Nemo::Bridge::V1b\x06proto3"
 
@@ -448,26 +689,30 @@ func file_nemo_bridge_v1_event_proto_rawDescGZIP() []byte {
 	return file_nemo_bridge_v1_event_proto_rawDescData
 }
 
-var file_nemo_bridge_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_nemo_bridge_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_nemo_bridge_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_nemo_bridge_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_nemo_bridge_v1_event_proto_goTypes = []any{
 	(Outcome)(0),                  // 0: nemo.bridge.v1.Outcome
-	(*Event)(nil),                 // 1: nemo.bridge.v1.Event
-	(*Message)(nil),               // 2: nemo.bridge.v1.Message
-	(*EventAck)(nil),              // 3: nemo.bridge.v1.EventAck
-	nil,                           // 4: nemo.bridge.v1.Message.UserPropertiesEntry
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(Cause)(0),                    // 1: nemo.bridge.v1.Cause
+	(*Event)(nil),                 // 2: nemo.bridge.v1.Event
+	(*PayloadField)(nil),          // 3: nemo.bridge.v1.PayloadField
+	(*Message)(nil),               // 4: nemo.bridge.v1.Message
+	(*EventAck)(nil),              // 5: nemo.bridge.v1.EventAck
+	nil,                           // 6: nemo.bridge.v1.Message.UserPropertiesEntry
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
 }
 var file_nemo_bridge_v1_event_proto_depIdxs = []int32{
-	5, // 0: nemo.bridge.v1.Event.written_at:type_name -> google.protobuf.Timestamp
-	5, // 1: nemo.bridge.v1.Event.read_at:type_name -> google.protobuf.Timestamp
-	4, // 2: nemo.bridge.v1.Message.user_properties:type_name -> nemo.bridge.v1.Message.UserPropertiesEntry
-	0, // 3: nemo.bridge.v1.EventAck.outcome:type_name -> nemo.bridge.v1.Outcome
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	7, // 0: nemo.bridge.v1.Event.written_at:type_name -> google.protobuf.Timestamp
+	7, // 1: nemo.bridge.v1.Event.read_at:type_name -> google.protobuf.Timestamp
+	3, // 2: nemo.bridge.v1.Event.fields:type_name -> nemo.bridge.v1.PayloadField
+	6, // 3: nemo.bridge.v1.Message.user_properties:type_name -> nemo.bridge.v1.Message.UserPropertiesEntry
+	0, // 4: nemo.bridge.v1.EventAck.outcome:type_name -> nemo.bridge.v1.Outcome
+	1, // 5: nemo.bridge.v1.EventAck.cause:type_name -> nemo.bridge.v1.Cause
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_nemo_bridge_v1_event_proto_init() }
@@ -475,13 +720,15 @@ func file_nemo_bridge_v1_event_proto_init() {
 	if File_nemo_bridge_v1_event_proto != nil {
 		return
 	}
+	file_nemo_bridge_v1_event_proto_msgTypes[0].OneofWrappers = []any{}
+	file_nemo_bridge_v1_event_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_bridge_v1_event_proto_rawDesc), len(file_nemo_bridge_v1_event_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   4,
+			NumEnums:      2,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -488,13 +488,15 @@ func (x *PublishResponse) GetResults() []*PublishResult {
 type PublishResult struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	MessageId string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	// Empty when the broker acknowledged the message; otherwise why it can
-	// never be published (for example the broker refused the topic).
-	Error string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
-	// The dead-letter code of a refusal, when the publisher knows a more
-	// precise one than publish_refused (broker_disconnects: the broker drops
-	// the connection whenever this message is sent).
-	Code          string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	// DELIVERED once the broker acknowledged the message; REJECTED when it
+	// can never be published (FILTERED is not used here).
+	Outcome v1.Outcome `protobuf:"varint,4,opt,name=outcome,proto3,enum=nemo.bridge.v1.Outcome" json:"outcome,omitempty"`
+	// Why the message was rejected, in words; empty when delivered.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Why the message was rejected: CAUSE_PUBLISH_REFUSED, or
+	// CAUSE_BROKER_DISCONNECTS when the broker drops the connection whenever
+	// this message is sent.
+	Cause         v1.Cause `protobuf:"varint,5,opt,name=cause,proto3,enum=nemo.bridge.v1.Cause" json:"cause,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -536,18 +538,25 @@ func (x *PublishResult) GetMessageId() string {
 	return ""
 }
 
-func (x *PublishResult) GetError() string {
+func (x *PublishResult) GetOutcome() v1.Outcome {
 	if x != nil {
-		return x.Error
+		return x.Outcome
+	}
+	return v1.Outcome(0)
+}
+
+func (x *PublishResult) GetReason() string {
+	if x != nil {
+		return x.Reason
 	}
 	return ""
 }
 
-func (x *PublishResult) GetCode() string {
+func (x *PublishResult) GetCause() v1.Cause {
 	if x != nil {
-		return x.Code
+		return x.Cause
 	}
-	return ""
+	return v1.Cause(0)
 }
 
 var File_nemo_publisher_v1_publisher_proto protoreflect.FileDescriptor
@@ -581,12 +590,13 @@ const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\x0ePublishRequest\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.bridge.v1.MessageR\bmessages\"M\n" +
 	"\x0fPublishResponse\x12:\n" +
-	"\aresults\x18\x01 \x03(\v2 .nemo.publisher.v1.PublishResultR\aresults\"X\n" +
+	"\aresults\x18\x01 \x03(\v2 .nemo.publisher.v1.PublishResultR\aresults\"\xb2\x01\n" +
 	"\rPublishResult\x12\x1d\n" +
 	"\n" +
-	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\x12\x12\n" +
-	"\x04code\x18\x03 \x01(\tR\x04code2\xfc\x02\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x121\n" +
+	"\aoutcome\x18\x04 \x01(\x0e2\x17.nemo.bridge.v1.OutcomeR\aoutcome\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12+\n" +
+	"\x05cause\x18\x05 \x01(\x0e2\x15.nemo.bridge.v1.CauseR\x05causeJ\x04\b\x03\x10\x04R\x04code2\xfc\x02\n" +
 	"\x10PublisherService\x12T\n" +
 	"\aPublish\x12!.nemo.publisher.v1.PublishRequest\x1a\".nemo.publisher.v1.PublishResponse(\x010\x01\x12Y\n" +
 	"\n" +
@@ -621,6 +631,8 @@ var file_nemo_publisher_v1_publisher_proto_goTypes = []any{
 	(*PublishResult)(nil),         // 9: nemo.publisher.v1.PublishResult
 	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 	(*v1.Message)(nil),            // 11: nemo.bridge.v1.Message
+	(v1.Outcome)(0),               // 12: nemo.bridge.v1.Outcome
+	(v1.Cause)(0),                 // 13: nemo.bridge.v1.Cause
 }
 var file_nemo_publisher_v1_publisher_proto_depIdxs = []int32{
 	2,  // 0: nemo.publisher.v1.ReadRetainedResponse.messages:type_name -> nemo.publisher.v1.RetainedMessage
@@ -629,19 +641,21 @@ var file_nemo_publisher_v1_publisher_proto_depIdxs = []int32{
 	10, // 3: nemo.publisher.v1.GetSessionResponse.since:type_name -> google.protobuf.Timestamp
 	11, // 4: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
 	9,  // 5: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
-	7,  // 6: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
-	5,  // 7: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
-	3,  // 8: nemo.publisher.v1.PublisherService.RoundTrip:input_type -> nemo.publisher.v1.RoundTripRequest
-	0,  // 9: nemo.publisher.v1.PublisherService.ReadRetained:input_type -> nemo.publisher.v1.ReadRetainedRequest
-	8,  // 10: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
-	6,  // 11: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
-	4,  // 12: nemo.publisher.v1.PublisherService.RoundTrip:output_type -> nemo.publisher.v1.RoundTripResponse
-	1,  // 13: nemo.publisher.v1.PublisherService.ReadRetained:output_type -> nemo.publisher.v1.ReadRetainedResponse
-	10, // [10:14] is the sub-list for method output_type
-	6,  // [6:10] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	12, // 6: nemo.publisher.v1.PublishResult.outcome:type_name -> nemo.bridge.v1.Outcome
+	13, // 7: nemo.publisher.v1.PublishResult.cause:type_name -> nemo.bridge.v1.Cause
+	7,  // 8: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
+	5,  // 9: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
+	3,  // 10: nemo.publisher.v1.PublisherService.RoundTrip:input_type -> nemo.publisher.v1.RoundTripRequest
+	0,  // 11: nemo.publisher.v1.PublisherService.ReadRetained:input_type -> nemo.publisher.v1.ReadRetainedRequest
+	8,  // 12: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
+	6,  // 13: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
+	4,  // 14: nemo.publisher.v1.PublisherService.RoundTrip:output_type -> nemo.publisher.v1.RoundTripResponse
+	1,  // 15: nemo.publisher.v1.PublisherService.ReadRetained:output_type -> nemo.publisher.v1.ReadRetainedResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_nemo_publisher_v1_publisher_proto_init() }

@@ -3,6 +3,7 @@ package statusapi
 import (
 	"context"
 	"encoding/json"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/cause"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -27,7 +28,7 @@ func (s *Server) DryRunRules(ctx context.Context, req *statusv1.DryRunRulesReque
 	}
 	ev, rej := envelope.FromJSON("dry-run", entry, envelope.Limits{})
 	if rej != nil {
-		return &statusv1.DryRunRulesResponse{Error: rej.Code + ": " + rej.Reason}, nil
+		return &statusv1.DryRunRulesResponse{Error: cause.Code(rej.Cause) + ": " + rej.Reason}, nil
 	}
 	resp, err := s.peers.Router.router().DryRun(ctx, &routerv1.DryRunRequest{Event: ev})
 	if err != nil {

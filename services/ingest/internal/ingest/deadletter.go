@@ -6,15 +6,16 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/cause"
 )
 
 // rejected is an entry refused at some hop, on its way to the dead letters.
 type rejected struct {
 	entry  source.Entry
-	code   string
+	cause  bridgev1.Cause
 	reason string
-	stage  string
 }
 
 // deadLetters writes refused entries to a stream, with the reason and the
@@ -36,9 +37,9 @@ func (d *deadLetters) write(ctx context.Context, rs []rejected) error {
 			MaxLen: d.maxLen,
 			Approx: true,
 			Values: []any{
-				"code", r.code,
+				"code", cause.Code(r.cause),
 				"reason", r.reason,
-				"stage", r.stage,
+				"stage", cause.Stage(r.cause),
 				"source", d.source,
 				"source_id", r.entry.ID,
 				"entry", r.entry.Original,

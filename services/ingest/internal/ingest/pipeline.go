@@ -10,6 +10,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/batch"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/cause"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
@@ -75,8 +76,8 @@ func (p *pipeline) forward(entries []source.Entry) {
 		p.window.add(e)
 		ev, rej := e.Parse(p.limits)
 		if rej != nil {
-			p.log.Warn("refused an entry; it goes to the dead letters", "source", p.src.Name(), "id", e.ID, "code", rej.Code, "reason", rej.Reason)
-			p.settled <- settled{entry: e, outcome: "rejected", rejected: &rejected{entry: e, code: rej.Code, reason: rej.Reason, stage: "ingest"}}
+			p.log.Warn("refused an entry; it goes to the dead letters", "source", p.src.Name(), "id", e.ID, "cause", cause.Code(rej.Cause), "reason", rej.Reason)
+			p.settled <- settled{entry: e, outcome: "rejected", rejected: &rejected{entry: e, cause: rej.Cause, reason: rej.Reason}}
 			continue
 		}
 		events = append(events, ev)
@@ -98,13 +99,8 @@ func (p *pipeline) answered(ev *bridgev1.Event, ack *bridgev1.EventAck) {
 		s.outcome = "filtered"
 	default:
 		s.outcome = "rejected"
-		stage := "router"
-		switch ack.GetCode() {
-		case "publish_refused", "broker_disconnects":
-			stage = "publisher"
-		}
-		p.log.Warn("event refused downstream; it goes to the dead letters", "id", e.ID, "code", ack.GetCode(), "reason", ack.GetReason())
-		s.rejected = &rejected{entry: e, code: ack.GetCode(), reason: ack.GetReason(), stage: stage}
+		p.log.Warn("event refused downstream; it goes to the dead letters", "id", e.ID, "cause", cause.Code(ack.GetCause()), "stage", cause.Stage(ack.GetCause()), "reason", ack.GetReason())
+		s.rejected = &rejected{entry: e, cause: ack.GetCause(), reason: ack.GetReason()}
 	}
 	p.settled <- s
 }
@@ -131,7 +127,7 @@ func (p *pipeline) settle(ctx context.Context, batch []settled) {
 	if len(dead) > 0 {
 		p.retry(ctx, "write dead letters", func() error { return p.dead.write(ctx, dead) })
 		for _, d := range dead {
-			p.metrics.deadLetters.WithLabelValues(d.code).Inc()
+			p.metrics.deadLetters.WithLabelValues(cause.Code(d.cause)).Inc()
 		}
 	}
 	p.retry(ctx, "acknowledge entries", func() error { return p.src.Ack(ctx, entries) })

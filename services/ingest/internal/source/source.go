@@ -42,7 +42,7 @@ func fieldsEntry(id string, values map[string]any) Entry {
 	e := Entry{ID: id, Original: string(original)}
 	if len(values) == 0 { // XREADGROUP returns trimmed entries with no fields
 		e.parse = func(envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
-			return nil, &envelope.Rejection{Code: envelope.Deleted, Reason: "the stream entry was trimmed or deleted before it could be delivered"}
+			return nil, &envelope.Rejection{Cause: bridgev1.Cause_CAUSE_DELETED, Reason: "the stream entry was trimmed or deleted before it could be delivered"}
 		}
 		return e
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/eclipse/paho.golang/paho/session"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 )
 
 // Some brokers answer a message they will not take by dropping the
@@ -92,8 +94,8 @@ func (e *BrokerDisconnectsError) Error() string {
 // Permanent tells the dispatcher that no retry can change the outcome.
 func (e *BrokerDisconnectsError) Permanent() bool { return true }
 
-// Code is the dead-letter code the message is refused with.
-func (e *BrokerDisconnectsError) Code() string { return "broker_disconnects" }
+// Cause is why the message goes to the dead letters.
+func (e *BrokerDisconnectsError) Cause() bridgev1.Cause { return bridgev1.Cause_CAUSE_BROKER_DISCONNECTS }
 
 // brokerWords says what the broker said when it dropped the connection.
 func brokerWords(dp *packets.Disconnect) string {

@@ -143,12 +143,12 @@ func (s *server) receive(ctx context.Context, stream publisherv1.PublisherServic
 		for _, m := range req.GetMessages() {
 			id := m.GetId()
 			done := func(err error) {
-				r := &publisherv1.PublishResult{MessageId: id}
+				r := &publisherv1.PublishResult{MessageId: id, Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
 				if err != nil {
-					r.Error = err.Error()
-					var coded interface{ Code() string }
-					if errors.As(err, &coded) {
-						r.Code = coded.Code()
+					r.Outcome, r.Cause, r.Reason = bridgev1.Outcome_OUTCOME_REJECTED, bridgev1.Cause_CAUSE_PUBLISH_REFUSED, err.Error()
+					var caused interface{ Cause() bridgev1.Cause }
+					if errors.As(err, &caused) {
+						r.Cause = caused.Cause()
 					}
 				}
 				replies.Put(r)

@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"log/slog"
 	"net"
 	"os"
@@ -100,3 +102,9 @@ func serve(t *testing.T, srv *server) routerv1.RouterServiceClient {
 
 // startRedis runs a throwaway redis-server for the test.
 func startRedis(t *testing.T) *redis.Client { return redistest.Start(t) }
+
+// decoded is ev with its payload read as ingest reads it.
+func decoded(ev *bridgev1.Event) *bridgev1.Event {
+	payload.Decode(ev)
+	return ev
+}

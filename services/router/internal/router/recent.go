@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -86,8 +85,8 @@ func fields(e recentEntry) []any {
 		"event_id", m.GetUserProperties()["event_id"],
 		"sent_at", e.sentAt.UnixMilli(),
 	}
-	if id, ok := strings.CutPrefix(m.GetOrderingKey(), "tool:"); ok {
-		v = append(v, "tool_id", id)
+	if m.ToolId != nil {
+		v = append(v, "tool_id", m.GetToolId())
 	}
 	return v
 }

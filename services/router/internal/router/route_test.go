@@ -32,10 +32,10 @@ func (b *broker) Send(msgs []*bridgev1.Message) error {
 	var rs []*publisherv1.PublishResult
 	b.mu.Lock()
 	for _, m := range msgs {
-		r := &publisherv1.PublishResult{MessageId: m.GetId()}
+		r := &publisherv1.PublishResult{MessageId: m.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
 		switch {
 		case m.GetTopic() == b.refuses:
-			r.Error = "not authorized"
+			r.Outcome, r.Reason = bridgev1.Outcome_OUTCOME_REJECTED, "not authorized"
 		case m.GetRetain():
 			b.retained[m.GetTopic()] = m.GetPayload()
 		}
@@ -125,7 +125,7 @@ func TestRouteAppliesTheRules(t *testing.T) {
 	want := map[string]*bridgev1.EventAck{
 		"1-0": {EventId: "1-0", Outcome: bridgev1.Outcome_OUTCOME_DELIVERED},
 		"2-0": {EventId: "2-0", Outcome: bridgev1.Outcome_OUTCOME_FILTERED},
-		"3-0": {EventId: "3-0", Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Code: "invalid_topic",
+		"3-0": {EventId: "3-0", Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Cause: bridgev1.Cause_CAUSE_INVALID_TOPIC,
 			Reason: `rule "plugin-topics", publish[0]: {topic}: source topic "" cannot be published: topic is empty`},
 	}
 	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 )
 
 func topicFor(t *testing.T, b *rulebook, topic string) string {
@@ -28,8 +29,9 @@ func TestTopicPrefixReplacesTheFilesOnlyWhenGiven(t *testing.T) {
 		t.Errorf("without -topic-prefix: %q, want the file's prefix", got)
 	}
 	b := newTestBook(t, path, "site1/")
-	if got := topicFor(t, b, "a"); got != "site1/a" || b.current().Prefix() != "site1/" {
-		t.Errorf("with -topic-prefix: %q, prefix %q", got, b.current().Prefix())
+	snap, err := b.current().Snapshot(&statusv1.Tool{Id: 1}, &bridgev1.Event{})
+	if got := topicFor(t, b, "a"); got != "site1/a" || err != nil || snap.GetTopic() != "site1/nemo/tools/1/status" {
+		t.Errorf("with -topic-prefix: %q, snapshot on %q (%v)", got, snap.GetTopic(), err)
 	}
 	writeFile(t, path, "prefix: other/\n"+rulesV2)
 	if changed, err := b.reload("test"); err != nil || !changed {

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -40,8 +41,10 @@ func (s *server) DryRun(_ context.Context, req *routerv1.DryRunRequest) (*router
 	if req.GetEvent() == nil {
 		return nil, status.Error(codes.InvalidArgument, "event is missing")
 	}
+	ev := req.GetEvent()
+	payload.Decode(ev) // a client's event, unlike ingest's, may come undecoded
 	set := s.rules.current()
-	msgs, matched, err := set.Apply(req.GetEvent(), s.state.after(req.GetEvent()))
+	msgs, matched, err := set.Apply(ev, s.state.after(ev))
 	resp := &routerv1.DryRunResponse{Messages: msgs, MatchedRules: matched, RulesVersion: set.Version()}
 	if err != nil {
 		resp.Error = err.Error()

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"google.golang.org/protobuf/proto"
 	"strings"
 	"testing"
 
@@ -81,7 +82,7 @@ func TestRulesRPCs(t *testing.T) {
 			t.Fatal(err)
 		}
 		msg := func(topic string) *bridgev1.Message {
-			return &bridgev1.Message{Topic: topic, Payload: ev.GetPayload(), Qos: 1, OrderingKey: "tool:12", ContentType: "application/json",
+			return &bridgev1.Message{Topic: topic, Payload: ev.GetPayload(), Qos: 1, OrderingKey: "tool:12", ToolId: proto.Int32(12), ContentType: "application/json",
 				UserProperties: map[string]string{"event_id": "9-0"}}
 		}
 		want := &routerv1.DryRunResponse{

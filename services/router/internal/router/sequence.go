@@ -14,10 +14,6 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
 )
 
-// impossibleSequence is the code of an event refused because Redis cannot
-// have given its sequence.
-const impossibleSequence = "impossible_sequence"
-
 // screen sets apart the events whose sequence Redis cannot have given, and
 // returns the others, in order, with a refusal for each one set apart. The
 // tool state keeps only sequences newer than the one it holds, so a forged
@@ -35,7 +31,7 @@ func (k *stateKeeper) screen(ctx context.Context, evs []*bridgev1.Event) ([]*bri
 	kept := make([]*bridgev1.Event, 0, len(evs))
 	var refused []*bridgev1.EventAck
 	refuse := func(ev *bridgev1.Event, reason string) {
-		refused = append(refused, &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Code: impossibleSequence, Reason: reason})
+		refused = append(refused, &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Cause: bridgev1.Cause_CAUSE_IMPOSSIBLE_SEQUENCE, Reason: reason})
 	}
 	if k != nil {
 		if err := k.wait(ctx); err != nil {

@@ -63,11 +63,11 @@ func redisTime(t *testing.T, rdb *redis.Client) time.Time {
 	return now
 }
 
-func wantAck(t *testing.T, got map[string]*bridgev1.EventAck, id string, outcome bridgev1.Outcome, code string, words ...string) {
+func wantAck(t *testing.T, got map[string]*bridgev1.EventAck, id string, outcome bridgev1.Outcome, c bridgev1.Cause, words ...string) {
 	t.Helper()
 	a := got[id]
-	if a.GetOutcome() != outcome || a.GetCode() != code {
-		t.Errorf("event %s answered %v %q (%s), want %v %q", id, a.GetOutcome(), a.GetCode(), a.GetReason(), outcome, code)
+	if a.GetOutcome() != outcome || a.GetCause() != c {
+		t.Errorf("event %s answered %v %v (%s), want %v %v", id, a.GetOutcome(), a.GetCause(), a.GetReason(), outcome, c)
 	}
 	for _, w := range words {
 		if !strings.Contains(a.GetReason(), w) {
@@ -94,12 +94,12 @@ func TestSequencesRedisCannotHaveGivenAreRefused(t *testing.T) {
 		toolEvent("malformed", "12x-0", "tool_disabled"),
 		toolEvent("real-ahead", ahead, "tool_enabled"),
 	)
-	wantAck(t, got, "real", bridgev1.Outcome_OUTCOME_DELIVERED, "")
-	wantAck(t, got, "real-ahead", bridgev1.Outcome_OUTCOME_DELIVERED, "")
-	wantAck(t, got, "forged", bridgev1.Outcome_OUTCOME_REJECTED, impossibleSequence,
+	wantAck(t, got, "real", bridgev1.Outcome_OUTCOME_DELIVERED, bridgev1.Cause_CAUSE_UNSPECIFIED)
+	wantAck(t, got, "real-ahead", bridgev1.Outcome_OUTCOME_DELIVERED, bridgev1.Cause_CAUSE_UNSPECIFIED)
+	wantAck(t, got, "forged", bridgev1.Outcome_OUTCOME_REJECTED, bridgev1.Cause_CAUSE_IMPOSSIBLE_SEQUENCE,
 		"sequence 99999999999999-0 is ahead of Redis's clock", "and of the last id Redis gave the stream nemo:events ("+ahead+"), so it cannot come from Redis")
-	wantAck(t, got, "just-after", bridgev1.Outcome_OUTCOME_REJECTED, impossibleSequence, "cannot come from Redis")
-	wantAck(t, got, "malformed", bridgev1.Outcome_OUTCOME_REJECTED, impossibleSequence, `"12x-0" is not a Redis stream entry id`)
+	wantAck(t, got, "just-after", bridgev1.Outcome_OUTCOME_REJECTED, bridgev1.Cause_CAUSE_IMPOSSIBLE_SEQUENCE, "cannot come from Redis")
+	wantAck(t, got, "malformed", bridgev1.Outcome_OUTCOME_REJECTED, bridgev1.Cause_CAUSE_IMPOSSIBLE_SEQUENCE, `"12x-0" is not a Redis stream entry id`)
 	if _, tool := saved(t, rdb); !tool.GetInUse() || tool.GetSequence() != toolstate.Sequence(toolEvent("", ahead, "")) {
 		t.Errorf("the refused events reached the state: %v", tool)
 	}
@@ -116,7 +116,7 @@ func TestSequenceAheadOfAStreamRedisDoesNotHaveIsRefused(t *testing.T) {
 	} {
 		client, _ := routeServer(t, newTestBook(t, "", ""), newStateKeeper(rdb, c.stream, testLog(t)))
 		got := route(t, client, toolEvent("forged", "99999999999999-0", "tool_disabled"))
-		wantAck(t, got, "forged", bridgev1.Outcome_OUTCOME_REJECTED, impossibleSequence, c.says)
+		wantAck(t, got, "forged", bridgev1.Outcome_OUTCOME_REJECTED, bridgev1.Cause_CAUSE_IMPOSSIBLE_SEQUENCE, c.says)
 	}
 }
 
@@ -125,8 +125,8 @@ func TestSequenceAheadOfAStreamRedisDoesNotHaveIsRefused(t *testing.T) {
 func TestWithoutRedisOnlyMalformedSequencesAreRefused(t *testing.T) {
 	client, _ := routeServer(t, newTestBook(t, "", ""), nil)
 	got := route(t, client, toolEvent("far", "99999999999999-0", "tool_disabled"), toolEvent("malformed", "1-0-0", "tool_disabled"))
-	wantAck(t, got, "far", bridgev1.Outcome_OUTCOME_DELIVERED, "")
-	wantAck(t, got, "malformed", bridgev1.Outcome_OUTCOME_REJECTED, impossibleSequence, "is not a Redis stream entry id")
+	wantAck(t, got, "far", bridgev1.Outcome_OUTCOME_DELIVERED, bridgev1.Cause_CAUSE_UNSPECIFIED)
+	wantAck(t, got, "malformed", bridgev1.Outcome_OUTCOME_REJECTED, bridgev1.Cause_CAUSE_IMPOSSIBLE_SEQUENCE, "is not a Redis stream entry id")
 }
 
 // A state saved with a sequence no real event can have (by a router
@@ -150,15 +150,15 @@ func TestPoisonedToolStateIsNotFrozen(t *testing.T) {
 		rdb := startRedis(t)
 		poison(t, rdb)
 		client, b := routeServer(t, newTestBook(t, "", ""), newStateKeeper(rdb, "nemo:events", testLog(t)))
-		wantAck(t, route(t, client, toolEvent("2-0", "2-0", "tool_enabled")), "2-0", bridgev1.Outcome_OUTCOME_DELIVERED, "")
+		wantAck(t, route(t, client, toolEvent("2-0", "2-0", "tool_enabled")), "2-0", bridgev1.Outcome_OUTCOME_DELIVERED, bridgev1.Cause_CAUSE_UNSPECIFIED)
 		check(t, rdb, b)
 	})
 	t.Run("saved by another router meanwhile", func(t *testing.T) {
 		rdb := startRedis(t)
 		client, b := routeServer(t, newTestBook(t, "", ""), newStateKeeper(rdb, "nemo:events", testLog(t)))
-		wantAck(t, route(t, client, toolEvent("1-0", "1-0", "tool_disabled")), "1-0", bridgev1.Outcome_OUTCOME_DELIVERED, "")
+		wantAck(t, route(t, client, toolEvent("1-0", "1-0", "tool_disabled")), "1-0", bridgev1.Outcome_OUTCOME_DELIVERED, bridgev1.Cause_CAUSE_UNSPECIFIED)
 		poison(t, rdb)
-		wantAck(t, route(t, client, toolEvent("2-0", "2-0", "tool_enabled")), "2-0", bridgev1.Outcome_OUTCOME_DELIVERED, "")
+		wantAck(t, route(t, client, toolEvent("2-0", "2-0", "tool_enabled")), "2-0", bridgev1.Outcome_OUTCOME_DELIVERED, bridgev1.Cause_CAUSE_UNSPECIFIED)
 		check(t, rdb, b)
 	})
 }

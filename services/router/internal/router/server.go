@@ -11,7 +11,9 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/rules"
 )
 
 // server answers ingest's Route streams.
@@ -72,6 +74,9 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 		if err != nil {
 			return err
 		}
+		for _, ev := range req.GetEvents() {
+			payload.Decode(ev) // decoded by ingest already, unless it is older than this router
+		}
 		events, refused, err := s.state.screen(ctx, req.GetEvents())
 		if err != nil {
 			return err
@@ -103,7 +108,7 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 			msgs, _, applyErr := set.Apply(ev, state)
 			if applyErr != nil {
 				msgs = nil
-				ack.Outcome, ack.Code, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, "invalid_topic", applyErr.Error()
+				ack.Outcome, ack.Cause, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, rules.Cause(applyErr), applyErr.Error()
 			}
 			if final[i] {
 				// The state is saved already, so its snapshot goes out
@@ -111,7 +116,7 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 				// retained status would stay behind what Redis holds. A
 				// refused event is answered once its snapshot is settled,
 				// so that a router stopped before then sees it again.
-				snap, err := snapshot(set, states[i], ev)
+				snap, err := set.Snapshot(states[i], ev)
 				if err != nil {
 					return err
 				}
@@ -137,7 +142,7 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 
 // settled is called by the link with the broker's answer for a message.
 func (s *server) settled(m *bridgev1.Message, r *publisherv1.PublishResult) {
-	if s.recent != nil && r.GetError() == "" {
+	if s.recent != nil && r.GetOutcome() == bridgev1.Outcome_OUTCOME_DELIVERED {
 		s.recent.record(m)
 	}
 	ack, reply := s.tracker.settle(m, r)

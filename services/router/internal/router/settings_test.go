@@ -71,7 +71,7 @@ func TestDisplayTimezone(t *testing.T) {
 // every flag, decides whether the displays profile writes its texts in
 // ASCII; the main rules' topics keep NEMO's text either way.
 func TestDisplayASCIISetting(t *testing.T) {
-	ev := &bridgev1.Event{Id: "1-0", Topic: "nemo/tools/7/start", Payload: []byte(`{"event":"tool_usage_start","tool_id":7,"tool_name":"Gravure – Étuve","user_name":"Zoë Ångström (Admin)","start_time":"2026-07-04T17:30:00Z"}`)}
+	ev := decoded(&bridgev1.Event{Id: "1-0", Topic: "nemo/tools/7/start", Payload: []byte(`{"event":"tool_usage_start","tool_id":7,"tool_name":"Gravure – Étuve","user_name":"Zoë Ångström (Admin)","start_time":"2026-07-04T17:30:00Z"}`)})
 	for _, tc := range []struct {
 		name string
 		env  string // DISPLAY_ASCII; empty: not set
@@ -163,7 +163,7 @@ func TestSignatureMatchesOpenSSL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := &bridgev1.Event{Id: "1-0", Topic: "nemo/tools/12/enabled", Payload: []byte(`{"event":"tool_enabled","tool_id":12,"user_name":"Zoë <Admin> & co"}`), Qos: 1}
+	ev := decoded(&bridgev1.Event{Id: "1-0", Topic: "nemo/tools/12/enabled", Payload: []byte(`{"event":"tool_enabled","tool_id":12,"user_name":"Zoë <Admin> & co"}`), Qos: 1})
 	msgs, _, err := book.current().Apply(ev, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +240,7 @@ func TestSignAllSignsNEMOTopicsNotScreens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := &bridgev1.Event{Id: "1-0", Topic: "nemo/tools/12/enabled", Payload: []byte(`{"event":"tool_enabled","tool_id":12,"user_name":"Ada"}`)}
+	ev := decoded(&bridgev1.Event{Id: "1-0", Topic: "nemo/tools/12/enabled", Payload: []byte(`{"event":"tool_enabled","tool_id":12,"user_name":"Ada"}`)})
 	msgs, _, err := book.current().Apply(ev, nil)
 	if err != nil || len(msgs) != 2 {
 		t.Fatalf("%v %v", msgs, err)
@@ -251,7 +251,7 @@ func TestSignAllSignsNEMOTopicsNotScreens(t *testing.T) {
 	if _, err := rules.Verify(key, msgs[1].GetPayload()); err == nil || msgs[1].GetTopic() != "nemo/esp32/12/status" {
 		t.Errorf("%s is signed: %s", msgs[1].GetTopic(), msgs[1].GetPayload())
 	}
-	snap, err := snapshot(book.current(), &statusv1.Tool{Id: 12, User: "Ada"}, ev)
+	snap, err := book.current().Snapshot(&statusv1.Tool{Id: 12, User: "Ada"}, ev)
 	if err != nil {
 		t.Fatal(err)
 	}

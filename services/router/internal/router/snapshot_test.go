@@ -32,18 +32,21 @@ rules:
     publish: [{topic: "{prefix}{topic}"}]
 `
 	for _, c := range []struct {
-		name, rules, refuses, code string
+		name, rules, refuses string
+		cause                bridgev1.Cause
 	}{
-		{"by a rule", tiny, "", "invalid_topic"},
-		{"by the broker", rulesV1, "nemo/tools/7/disabled", "publish_refused"},
+		// Over max_bytes: once answered as invalid_topic, like every
+		// other error of the rules.
+		{"by a rule", tiny, "", bridgev1.Cause_CAUSE_MESSAGE_TOO_LARGE},
+		{"by the broker", rulesV1, "nemo/tools/7/disabled", bridgev1.Cause_CAUSE_PUBLISH_REFUSED},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rdb := startRedis(t)
 			client, b := routeServer(t, newTestBook(t, rulesFile(t, c.rules), ""), newStateKeeper(rdb, "nemo:events", testLog(t)))
 			b.refuses = c.refuses
 			got := route(t, client, toolEvent("1-0", "1-0", "tool_enabled"), toolEvent("2-0", "2-0", "tool_disabled"))
-			wantAck(t, got, "1-0", bridgev1.Outcome_OUTCOME_DELIVERED, "")
-			wantAck(t, got, "2-0", bridgev1.Outcome_OUTCOME_REJECTED, c.code)
+			wantAck(t, got, "1-0", bridgev1.Outcome_OUTCOME_DELIVERED, bridgev1.Cause_CAUSE_UNSPECIFIED)
+			wantAck(t, got, "2-0", bridgev1.Outcome_OUTCOME_REJECTED, c.cause)
 			doc, tool := saved(t, rdb)
 			if tool.GetInUse() {
 				t.Fatalf("Redis holds %v, without the refused tool_disabled", tool)
@@ -64,7 +67,7 @@ func TestNoSnapshotOfAStateRedisDidNotTake(t *testing.T) {
 	route(t, client, toolEvent("5-0", "5-0", "tool_disabled"))
 	before := b.retains("nemo/tools/7/status")
 	save(t, rdb, &statusv1.Tool{Id: 7, InUse: true, User: "Bob", Operational: true, Sequence: toolstate.Sequence(toolEvent("", "9-0", ""))})
-	wantAck(t, route(t, client, toolEvent("7-0", "7-0", "tool_enabled")), "7-0", bridgev1.Outcome_OUTCOME_DELIVERED, "")
+	wantAck(t, route(t, client, toolEvent("7-0", "7-0", "tool_enabled")), "7-0", bridgev1.Outcome_OUTCOME_DELIVERED, bridgev1.Cause_CAUSE_UNSPECIFIED)
 	if snap := b.retains("nemo/tools/7/status"); string(snap) != string(before) {
 		t.Errorf("published %s, a state Redis did not save", snap)
 	}

@@ -103,11 +103,10 @@ func (k *stateKeeper) current(ev *bridgev1.Event) *statusv1.Tool {
 	default:
 		return nil
 	}
-	id, ok := toolstate.ToolID(ev)
-	if !ok {
+	if ev.ToolId == nil {
 		return nil
 	}
-	return k.store.Current(id)
+	return k.store.Current(ev.GetToolId())
 }
 
 // after is the state of ev's tool after ev, computed from the state as it

@@ -51,9 +51,10 @@ func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*br
 		return nil, nil
 	}
 	delete(t.byMsg, m.GetId())
-	if r.GetError() != "" && st.ack.GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED {
-		st.ack.Outcome, st.ack.Code = bridgev1.Outcome_OUTCOME_REJECTED, cmp.Or(r.GetCode(), "publish_refused")
-		st.ack.Reason = fmt.Sprintf("the message on topic %q could not be published: %s", m.GetTopic(), r.GetError())
+	if r.GetOutcome() != bridgev1.Outcome_OUTCOME_DELIVERED && st.ack.GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED {
+		st.ack.Outcome = bridgev1.Outcome_OUTCOME_REJECTED
+		st.ack.Cause = cmp.Or(r.GetCause(), bridgev1.Cause_CAUSE_PUBLISH_REFUSED)
+		st.ack.Reason = fmt.Sprintf("the message on topic %q could not be published: %s", m.GetTopic(), r.GetReason())
 	}
 	st.remaining--
 	if st.remaining > 0 {

@@ -42,7 +42,7 @@ func TestDefaultReproducesThePluginsTopics(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, pe := range pluginEvents {
-			ev := &bridgev1.Event{Id: "7-0", Topic: pe.topic, Payload: []byte(pe.payload), Qos: pe.qos, Retain: pe.retain, OrderingKey: "tool:12"}
+			ev := decoded(&bridgev1.Event{Id: "7-0", Topic: pe.topic, Payload: []byte(pe.payload), Qos: pe.qos, Retain: pe.retain})
 			got, matched, err := rules.Apply(ev, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", pe.topic, err)
@@ -54,7 +54,8 @@ func TestDefaultReproducesThePluginsTopics(t *testing.T) {
 				Payload:        []byte(pe.payload),
 				Qos:            pe.qos,
 				Retain:         pe.retain,
-				OrderingKey:    "tool:12",
+				OrderingKey:    ev.GetOrderingKey(), // the event's, whatever it is (see envelope's tests)
+				ToolId:         ev.ToolId,
 				UserProperties: map[string]string{"event_id": "7-0"},
 			}}
 			if json.Valid(want[0].Payload) {
@@ -71,7 +72,7 @@ func TestDefaultReproducesThePluginsTopics(t *testing.T) {
 }
 
 func TestDefaultPrefixComesFromTheFile(t *testing.T) {
-	if p := Default().Prefix(); p != "" {
+	if p := Default().prefix; p != "" {
 		t.Errorf("default prefix %q", p)
 	}
 }

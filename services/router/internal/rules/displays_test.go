@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"strings"
 	"testing"
 	"time"
@@ -31,26 +32,16 @@ type pluginEvent struct {
 	written  time.Time
 }
 
-// envelopeEvent reads an envelope as ingest does, enough for the rules.
+// envelopeEvent reads an envelope as ingest does, written when pe says.
 func envelopeEvent(t *testing.T, i int, pe pluginEvent) *bridgev1.Event {
 	t.Helper()
-	var env struct {
-		Topic   string          `json:"topic"`
-		Payload json.RawMessage `json:"payload"`
-		QoS     uint32          `json:"qos"`
-		Retain  bool            `json:"retain"`
-	}
-	if err := json.Unmarshal([]byte(pe.envelope), &env); err != nil {
-		t.Fatalf("%s: %v", pe.name, err)
-	}
-	payload := []byte(env.Payload)
-	var s string
-	if json.Unmarshal(env.Payload, &s) == nil {
-		payload = []byte(s)
-	}
 	id := fmt.Sprintf("%d-0", 1767225600000+i)
-	return &bridgev1.Event{Id: id, Sequence: id, Topic: env.Topic, Payload: payload, Qos: env.QoS, Retain: env.Retain,
-		WrittenAt: timestamppb.New(pe.written), OrderingKey: "tool"}
+	ev, rej := envelope.FromJSON(id, []byte(pe.envelope), envelope.Limits{})
+	if rej != nil {
+		t.Fatalf("%s: %s", pe.name, rej.Reason)
+	}
+	ev.Sequence, ev.WrittenAt = id, timestamppb.New(pe.written)
+	return ev
 }
 
 // normal is JSON with its white space and key order made canonical, or
@@ -92,7 +83,8 @@ func TestDisplaysGolden(t *testing.T) {
 		t.Run(fmt.Sprintf("%02d %s", i, tc.event.name), func(t *testing.T) {
 			ev := envelopeEvent(t, i, tc.event)
 			var state *statusv1.Tool
-			if id, ok := toolstate.ToolID(ev); ok {
+			if ev.ToolId != nil {
+				id := ev.GetToolId()
 				if next, ok := toolstate.Fold(states[id], ev, time.Now()); ok {
 					states[id] = next
 				}

@@ -1,9 +1,22 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 )
+
+// Cause says why Apply refused an event: a message over its max_bytes, or
+// else a topic the rules wrote that cannot be published (the only other
+// way a rule fails on an event).
+func Cause(err error) bridgev1.Cause {
+	if tooBig := (*tooBigError)(nil); errors.As(err, &tooBig) {
+		return bridgev1.Cause_CAUSE_MESSAGE_TOO_LARGE
+	}
+	return bridgev1.Cause_CAUSE_INVALID_TOPIC
+}
 
 // Error is one problem in a rules file, at the place that causes it.
 type Error struct {

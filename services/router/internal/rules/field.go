@@ -18,7 +18,7 @@ type fieldCondition struct {
 // holds is false for every condition when the payload is not a JSON
 // object: a plain-text event has no fields to speak of, absent or present.
 func (c fieldCondition) holds(in *input) bool {
-	if in.fields == nil {
+	if !in.hasFields() {
 		return false
 	}
 	v, ok := in.field(c.path)

@@ -42,8 +42,12 @@ func fitPayload(topic string, fields []builtField, maxBytes int, marker string) 
 // errTooBig says that a message (topic and payload, in bytes) is over the
 // publish's max_bytes: one that fitPayload could not shorten enough, or one
 // whose payload is not built by the rule and so is never shortened.
-func errTooBig(size, max int) error {
-	return fmt.Errorf("the message takes %d bytes with its topic, over max_bytes %d", size, max)
+func errTooBig(size, max int) error { return &tooBigError{size: size, max: max} }
+
+type tooBigError struct{ size, max int }
+
+func (e *tooBigError) Error() string {
+	return fmt.Sprintf("the message takes %d bytes with its topic, over max_bytes %d", e.size, e.max)
 }
 
 // fitting is a message being made to fit.

@@ -47,7 +47,7 @@ func FuzzParse(f *testing.F) {
 			{Topic: "nemo/tools/12/tasks", Payload: []byte(`{"event":"task_shutdown","force_shutdown":true,"a":{"b":"c/d"}}`)},
 			{Topic: "t", Payload: []byte("plain text")},
 		} {
-			msgs, _, err := s.Apply(ev, nil)
+			msgs, _, err := s.Apply(decoded(ev), nil)
 			if err != nil {
 				continue
 			}
@@ -75,7 +75,7 @@ func FuzzRender(f *testing.F) {
 			return
 		}
 		payload, _ := json.Marshal(map[string]any{"event": value, "tool_id": value, "tool_name": value, "x": value})
-		in := newInput(&bridgev1.Event{Topic: sourceTopic, Payload: payload})
+		in := newInput(decoded(&bridgev1.Event{Topic: sourceTopic, Payload: payload}))
 		out, err := tmpl.render(in, prefix)
 		if err != nil {
 			return

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"testing"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
@@ -18,8 +19,14 @@ func mustParse(t testing.TB, body string) *Set {
 
 // event is an event as ingest hands it over, QoS 1 and not retained unless
 // changed.
-func event(topic, payload string) *bridgev1.Event {
-	return &bridgev1.Event{Id: "1760468411106-0", Topic: topic, Payload: []byte(payload), Qos: 1, OrderingKey: "tool:12"}
+func event(topic, body string) *bridgev1.Event {
+	return decoded(&bridgev1.Event{Id: "1760468411106-0", Topic: topic, Payload: []byte(body), Qos: 1})
+}
+
+// decoded is ev with its payload read as ingest reads it.
+func decoded(ev *bridgev1.Event) *bridgev1.Event {
+	payload.Decode(ev)
+	return ev
 }
 
 // mustWith is s with the router's settings st.

@@ -8,16 +8,14 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/topic"
 )
 
-// input is an event as the rules read it: the payload's fields decoded once
-// for every rule, and the source topic made safe.
+// input is an event as the rules read it: its payload's fields as ingest
+// decoded them, and the source topic made safe once for every rule.
 type input struct {
 	ev *bridgev1.Event
-	// fields is nil when the payload is not a JSON object (plain text):
-	// then no field condition holds and every field renders as "_".
-	fields map[string]json.RawMessage
 	// topic is the source topic made safe, and levels its levels;
 	// topicErr says why it could not be made safe (empty, too long).
 	topic    string
@@ -31,11 +29,11 @@ func newInput(ev *bridgev1.Event) *input {
 	if in.topicErr == nil {
 		in.levels = strings.Split(in.topic, "/")
 	}
-	in.fields = object(ev.GetPayload())
 	return in
 }
 
-// object decodes the top level of a JSON object, or returns nil.
+// object decodes the top level of a JSON object, or returns nil: a
+// payload field's value, for a dotted path, or the tool's state.
 func object(raw []byte) map[string]json.RawMessage {
 	if raw = bytes.TrimSpace(raw); len(raw) == 0 || raw[0] != '{' {
 		return nil
@@ -47,22 +45,23 @@ func object(raw []byte) map[string]json.RawMessage {
 	return m
 }
 
+// hasFields is false when the payload is not a JSON object (plain text):
+// then no field condition holds and every field renders as "_".
+func (in *input) hasFields() bool { return in.ev.GetPayloadIsObject() }
+
 // field returns the value at a dotted path ("tool.id"), if there is one.
 func (in *input) field(path []string) (json.RawMessage, bool) {
-	fields := in.fields
-	for i, name := range path {
-		v, ok := fields[name]
-		if !ok {
-			return nil, false
-		}
-		if i == len(path)-1 {
-			return v, true
-		}
-		if fields = object(v); fields == nil {
-			return nil, false
-		}
+	if len(path) == 0 {
+		return nil, false
 	}
-	return nil, false
+	v := payload.Fields(in.ev.GetFields()).Get(path[0])
+	for _, name := range path[1:] {
+		if v == nil {
+			return nil, false
+		}
+		v = object(v)[name]
+	}
+	return v, v != nil
 }
 
 // text is a field's value as a template writes it: a string's content, a

@@ -1,7 +1,8 @@
 package rules
 
 import (
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+	"slices"
+
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 )
 
@@ -26,35 +27,18 @@ func (c *conditions) eventHolds(in *input) bool {
 	if c.events == nil {
 		return true
 	}
-	raw, ok := in.field([]string{"event"})
-	if !ok {
-		return false
-	}
-	event, ok := loosejson.String(raw)
-	if !ok {
-		return false
-	}
-	for _, e := range c.events {
-		if e == event {
-			return true
-		}
-	}
-	return false
+	return in.ev.GetEventType() != "" && slices.Contains(c.events, in.ev.GetEventType())
 }
 
-// toolIDHolds reads tool_id as NEMO writes it: 12 or "12".
+// toolIDHolds reads the tool id ingest read, as NEMO writes it.
 func (c *conditions) toolIDHolds(in *input) bool {
 	if c.toolIDs == nil {
 		return true
 	}
-	raw, ok := in.field([]string{"tool_id"})
-	if !ok {
+	if in.ev.ToolId == nil {
 		return false
 	}
-	id, ok := loosejson.Int(raw)
-	if !ok {
-		return false
-	}
+	id := int64(in.ev.GetToolId())
 	for _, r := range c.toolIDs {
 		if r.lo <= id && id <= r.hi {
 			return true

@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"encoding/json"
-
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 )
 
@@ -57,42 +55,31 @@ func (p *publication) message(sc *scope) (*bridgev1.Message, error) {
 		return nil, err
 	}
 	ev := in.ev
-	m := &bridgev1.Message{
-		Topic:          t,
-		Payload:        ev.GetPayload(),
-		Qos:            ev.GetQos(),
-		Retain:         ev.GetRetain(),
-		OrderingKey:    ev.GetOrderingKey(),
-		ExpirySeconds:  p.expirySeconds,
-		UserProperties: map[string]string{"event_id": ev.GetId()},
-	}
+	qos, retain, body := ev.GetQos(), ev.GetRetain(), ev.GetPayload()
 	if p.qos != nil {
-		m.Qos = *p.qos
+		qos = *p.qos
 	}
 	if p.retain != nil {
-		m.Retain = *p.retain
+		retain = *p.retain
 	}
 	switch {
 	case p.payload != nil:
 		fields := evalFields(sc, p.payload)
 		if p.maxBytes > 0 {
-			if m.Payload, err = fitPayload(t, fields, p.maxBytes, sc.marker()); err != nil {
+			if body, err = fitPayload(t, fields, p.maxBytes, sc.marker()); err != nil {
 				return nil, err
 			}
 		} else {
-			m.Payload = encodeObject(fields)
+			body = encodeObject(fields)
 		}
 	case p.filter != nil:
-		m.Payload = p.filter.apply(m.Payload)
+		body = p.filter.apply(body)
 	}
-	if p.payload == nil && p.maxBytes > 0 && len(t)+len(m.Payload) > p.maxBytes {
-		return nil, errTooBig(len(t)+len(m.Payload), p.maxBytes)
+	if p.payload == nil && p.maxBytes > 0 && len(t)+len(body) > p.maxBytes {
+		return nil, errTooBig(len(t)+len(body), p.maxBytes)
 	}
 	if sc.settings.signs(p.sign) {
-		m.Payload = Sign(sc.settings.SigningKey, m.Payload)
+		body = Sign(sc.settings.SigningKey, body)
 	}
-	if json.Valid(m.Payload) {
-		m.ContentType = "application/json"
-	}
-	return m, nil
+	return newMessage(ev, t, body, qos, retain, p.expirySeconds), nil
 }

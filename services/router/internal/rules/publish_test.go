@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"google.golang.org/protobuf/proto"
 	"strings"
 	"testing"
 
@@ -102,7 +103,7 @@ func TestEventsBrokersRefuseBecomePublishableTopics(t *testing.T) {
 func TestMessageSettings(t *testing.T) {
 	const payload = `{"event":"tool_enabled","tool_id":12,"user_id":5,"user_name":"Ada"}`
 	base := func() *bridgev1.Message {
-		return &bridgev1.Message{Topic: "t", Payload: []byte(payload), Qos: 1, OrderingKey: "tool:12",
+		return &bridgev1.Message{Topic: "t", Payload: []byte(payload), Qos: 1, OrderingKey: "tool:12", ToolId: proto.Int32(12),
 			ContentType: "application/json", UserProperties: map[string]string{"event_id": "1760468411106-0"}}
 	}
 	for _, tc := range []struct {

@@ -51,12 +51,6 @@ func (s *Set) Version() string {
 	return hex.EncodeToString(s.sum[:])[:12]
 }
 
-// Prefix is the value of {prefix}, for topics made outside the rules
-// (such as a tool's retained status) to sit beside those of the rules.
-func (s *Set) Prefix() string {
-	return s.prefix
-}
-
 // Names lists the rules' names in the order they are tried, those run
 // alongside after, for status pages to show which rules are in force.
 func (s *Set) Names() []string {

@@ -54,13 +54,3 @@ func Verify(key, envelope []byte) ([]byte, error) {
 	}
 	return []byte(e.Payload), nil
 }
-
-// SignByDefault signs a payload made outside the rules (the tool's status
-// snapshot) as a publish without "sign" is: when -sign-all is on and there
-// is a key.
-func (s *Set) SignByDefault(payload []byte) []byte {
-	if s.settings.signs(nil) {
-		return Sign(s.settings.SigningKey, payload)
-	}
-	return payload
-}

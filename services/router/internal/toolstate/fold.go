@@ -11,54 +11,45 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
-// payload is an event's payload, each field kept raw for loose reading.
-type payload map[string]json.RawMessage
+// fields are an event's decoded payload fields, read loosely.
+type fields payload.Fields
 
 // int reads an id; NEMO's ids are 32-bit.
-func (p payload) int(key string) (int32, bool) {
-	n, ok := loosejson.Int(p[key])
+func (f fields) int(key string) (int32, bool) {
+	n, ok := loosejson.Int(payload.Fields(f).Get(key))
 	return int32(n), ok && n == int64(int32(n))
 }
-func (p payload) str(key string) (string, bool)     { return loosejson.String(p[key]) }
-func (p payload) flag(key string) bool              { b, _ := loosejson.Bool(p[key]); return b }
-func (p payload) time(key string) (time.Time, bool) { return loosejson.Time(p[key]) }
 
-// ToolID is the tool an event is about, if any.
-func ToolID(ev *bridgev1.Event) (int32, bool) {
-	var p payload
-	if json.Unmarshal(ev.GetPayload(), &p) != nil {
-		return 0, false
-	}
-	return p.int("tool_id")
-}
+func (f fields) has(key string) bool               { return payload.Fields(f).Has(key) }
+func (f fields) raw(key string) json.RawMessage    { return payload.Fields(f).Get(key) }
+func (f fields) str(key string) (string, bool)     { return loosejson.String(f.raw(key)) }
+func (f fields) flag(key string) bool              { b, _ := loosejson.Bool(f.raw(key)); return b }
+func (f fields) time(key string) (time.Time, bool) { return loosejson.Time(f.raw(key)) }
 
 // Fold returns the state of the tool after ev, or false when ev says
 // nothing about a tool or is older than what prev already reflects. now is
 // the time by Redis's clock, against which prev's position is judged (see
 // applies).
 func Fold(prev *statusv1.Tool, ev *bridgev1.Event, now time.Time) (*statusv1.Tool, bool) {
-	var p payload
-	if json.Unmarshal(ev.GetPayload(), &p) != nil {
+	if ev.ToolId == nil {
 		return nil, false
 	}
-	id, ok := p.int("tool_id")
-	if !ok {
-		return nil, false
-	}
+	p := fields(ev.GetFields())
 	seq := Sequence(ev)
 	if prev != nil && !applies(prev.GetSequence(), seq, now) {
 		return nil, false
 	}
-	t := &statusv1.Tool{Id: id, Operational: true}
+	t := &statusv1.Tool{Id: ev.GetToolId(), Operational: true}
 	if prev != nil {
 		t = proto.Clone(prev).(*statusv1.Tool)
 	}
-	event, _ := p.str("event")
+	event := ev.GetEventType()
 	if name, ok := p.str("tool_name"); ok && name != "" {
 		t.Name = name
 	}
@@ -77,7 +68,7 @@ func Fold(prev *statusv1.Tool, ev *bridgev1.Event, now time.Time) (*statusv1.Too
 		// Here "tool_status" is the operational flag (and "timestamp" is
 		// a boolean, not a time). NEMO saves the tool, and so sends this,
 		// after every change of the flag: it has the last word.
-		if op, ok := loosejson.Bool(p["tool_status"]); ok {
+		if op, ok := loosejson.Bool(p.raw("tool_status")); ok {
 			t.Operational = op
 		}
 	case "task_created", "task_updated", "task_shutdown":
@@ -92,7 +83,7 @@ func Fold(prev *statusv1.Tool, ev *bridgev1.Event, now time.Time) (*statusv1.Too
 
 // startUsage records a usage that starts: each start says who, which
 // usage and since when anew, so nothing of an earlier usage is carried.
-func startUsage(t *statusv1.Tool, p payload) {
+func startUsage(t *statusv1.Tool, p fields) {
 	t.InUse = true
 	t.User, _ = p.str("user_name")
 	if t.User != "" {
@@ -110,7 +101,7 @@ func startUsage(t *statusv1.Tool, p payload) {
 
 // endUsage records the end of the usage: nobody uses the tool, so user is
 // cleared and the name stays in last_user.
-func endUsage(t *statusv1.Tool, p payload) {
+func endUsage(t *statusv1.Tool, p fields) {
 	stopUsing(t)
 	if name, ok := p.str("user_name"); ok && name != "" {
 		t.LastUser = name
@@ -140,7 +131,7 @@ func endUsage(t *statusv1.Tool, p payload) {
 //
 // An update keeps the task's place among the open ones (oldest first, so
 // the last is the newest) and what the event does not say again.
-func foldTask(t *statusv1.Tool, event string, p payload) {
+func foldTask(t *statusv1.Tool, event string, p fields) {
 	id, ok := p.int("task_id")
 	if !ok {
 		return
@@ -157,10 +148,10 @@ func foldTask(t *statusv1.Tool, event string, p payload) {
 	if at >= 0 {
 		task = proto.Clone(t.OpenTasks[at]).(*statusv1.Task)
 	}
-	if _, ok := p["force_shutdown"]; ok || at < 0 {
+	if p.has("force_shutdown") || at < 0 {
 		task.ForceShutdown = p.flag("force_shutdown")
 	}
-	if _, ok := p["safety_hazard"]; ok || at < 0 {
+	if p.has("safety_hazard") || at < 0 {
 		task.SafetyHazard = p.flag("safety_hazard")
 	}
 	if d, ok := p.str("problem_description"); ok {
@@ -244,7 +235,7 @@ func customerName(user string) string {
 	return name
 }
 
-func eventTime(ev *bridgev1.Event, p payload) *timestamppb.Timestamp {
+func eventTime(ev *bridgev1.Event, p fields) *timestamppb.Timestamp {
 	if ev.GetWrittenAt() != nil {
 		return ev.GetWrittenAt()
 	}

@@ -2,6 +2,7 @@ package toolstate
 
 import (
 	"fmt"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -15,8 +16,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func event(seq, payload string) *bridgev1.Event {
-	return &bridgev1.Event{Id: seq, Sequence: seq, Payload: []byte(payload)}
+// event is an event as ingest hands it over, its payload decoded.
+func event(seq, body string) *bridgev1.Event {
+	ev := &bridgev1.Event{Id: seq, Sequence: seq, Payload: []byte(body)}
+	payload.Decode(ev)
+	return ev
 }
 
 func fold(t *testing.T, evs ...*bridgev1.Event) *statusv1.Tool {

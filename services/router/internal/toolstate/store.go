@@ -89,10 +89,10 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	out := make([]*statusv1.Tool, len(evs))
 	changed := map[int32]*statusv1.Tool{}
 	for i, ev := range evs {
-		id, ok := ToolID(ev)
-		if !ok {
+		if ev.ToolId == nil {
 			continue
 		}
+		id := ev.GetToolId()
 		if next, ok := Fold(s.tools[id], ev, now); ok {
 			s.tools[id], changed[id], out[i] = next, next, next
 		}

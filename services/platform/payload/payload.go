@@ -1,0 +1,103 @@
+// Package payload reads an event's payload once, where the event enters
+// the bridge, into the facts every later hop needs: the tool it is about,
+// its event type and its top-level fields. The router's tool state and
+// rules read those facts from the Event and never parse the payload again,
+// so that they cannot disagree about them (12 and 12.0 used to be two
+// tools to one and the same tool to the other).
+package payload
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"strconv"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+)
+
+// Decode fills ev's decoded facts and its ordering key from its payload
+// and topic. An event decoded already is left as it is: ingest decodes
+// what it reads from Redis, and the router decodes only an event built by
+// hand (a dry run).
+func Decode(ev *bridgev1.Event) {
+	if ev.GetDecoded() {
+		return
+	}
+	ev.Decoded = true
+	f, isObject := Object(ev.GetPayload())
+	ev.Fields, ev.PayloadIsObject = f, isObject
+	if id, ok := ToolID(f.Get("tool_id")); ok {
+		ev.ToolId = &id
+	}
+	ev.EventType, _ = loosejson.String(f.Get("event"))
+	ev.OrderingKey = OrderingKey(ev)
+}
+
+// OrderingKey is the tool the event is about, so that one tool's events
+// stay in order; events that name no tool are ordered by topic.
+func OrderingKey(ev *bridgev1.Event) string {
+	if ev.ToolId != nil {
+		return "tool:" + strconv.FormatInt(int64(ev.GetToolId()), 10)
+	}
+	return "topic:" + ev.GetTopic()
+}
+
+// ToolID reads a tool id as NEMO writes it: 12, 12.0, "12" or " 12 ".
+// NEMO's ids are 32-bit; anything else names no tool.
+func ToolID(raw json.RawMessage) (int32, bool) {
+	n, ok := loosejson.Int(raw)
+	if !ok || n != int64(int32(n)) {
+		return 0, false
+	}
+	return int32(n), true
+}
+
+// Fields reads a decoded event's fields.
+type Fields []*bridgev1.PayloadField
+
+// Get returns the value of the field named name, as JSON text, or nil. A
+// name written twice means its last value, as in encoding/json.
+func (f Fields) Get(name string) json.RawMessage {
+	for i := len(f) - 1; i >= 0; i-- {
+		if f[i].GetName() == name {
+			return f[i].GetValue()
+		}
+	}
+	return nil
+}
+
+// Has tells whether the payload has a field named name.
+func (f Fields) Has(name string) bool { return f.Get(name) != nil }
+
+// Object reads the top level of a JSON object (a payload, or a field's
+// value for a dotted path): its fields in the order written, each value
+// as written, and whether raw is an object at all.
+func Object(raw []byte) (Fields, bool) {
+	if raw = bytes.TrimSpace(raw); len(raw) == 0 || raw[0] != '{' {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var fields Fields
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, false
+		}
+		fields = append(fields, &bridgev1.PayloadField{Name: tok.(string), Value: value})
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false // more after the object: not one object
+	}
+	return fields, true
+}

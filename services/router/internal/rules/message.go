@@ -1,0 +1,48 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
+)
+
+// newMessage builds every message the router publishes, the rules' own
+// and the tools' snapshots, so that each carries what ties it to its
+// event the same way: the event's ordering key (it goes out in the
+// event's order), its tool (for the recent-messages feed) and its id (the
+// event_id user property, by which subscribers drop duplicates). It has
+// no id yet: the router numbers every message it hands the publisher.
+func newMessage(ev *bridgev1.Event, topic string, payload []byte, qos uint32, retain bool, expirySeconds uint32) *bridgev1.Message {
+	m := &bridgev1.Message{
+		Topic:          topic,
+		Payload:        payload,
+		Qos:            qos,
+		Retain:         retain,
+		OrderingKey:    ev.GetOrderingKey(),
+		ToolId:         ev.ToolId,
+		ExpirySeconds:  expirySeconds,
+		UserProperties: map[string]string{"event_id": ev.GetId()},
+	}
+	if json.Valid(payload) {
+		m.ContentType = "application/json"
+	}
+	return m
+}
+
+// Snapshot is the retained message carrying a tool's whole current state
+// after ev, so that a display or dashboard that connects at any time
+// reads it at once; it goes after the event's own messages. With
+// -sign-all and a key it is signed, as the rules' own publishes are.
+func (s *Set) Snapshot(t *statusv1.Tool, ev *bridgev1.Event) (*bridgev1.Message, error) {
+	doc, err := toolstate.Marshal(t)
+	if err != nil {
+		return nil, err
+	}
+	if s.settings.signs(nil) {
+		doc = Sign(s.settings.SigningKey, doc)
+	}
+	return newMessage(ev, fmt.Sprintf("%snemo/tools/%d/status", s.prefix, t.GetId()), doc, 1, true, 0), nil
+}
