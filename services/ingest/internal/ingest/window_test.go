@@ -1,0 +1,173 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+)
+
+// settleTime is how long a test waits to be sure that something blocked
+// stays blocked: long enough for a goroutine to run, short for the suite.
+const settleTime = 50 * time.Millisecond
+
+// waitLimit bounds every wait for something that must happen.
+const waitLimit = 10 * time.Second
+
+func entry(id string) source.Entry { return source.Entry{ID: id, Original: "original " + id} }
+
+type roomResult struct {
+	room int
+	err  error
+}
+
+func waitRoomAsync(ctx context.Context, w *window) <-chan roomResult {
+	ch := make(chan roomResult, 1)
+	go func() {
+		room, err := w.waitRoom(ctx)
+		ch <- roomResult{room, err}
+	}()
+	return ch
+}
+
+func TestWindowWaitRoomReturnsTheFreeRoomAtOnce(t *testing.T) {
+	w := newWindow(5)
+	w.add(entry("a"))
+	room, err := w.waitRoom(context.Background())
+	if err != nil || room != 4 {
+		t.Fatalf("waitRoom on a window of 5 holding 1 = %d, %v; want 4, nil", room, err)
+	}
+}
+
+// A full window stops reading from Redis until an entry is settled.
+func TestWindowWaitRoomBlocksWhenFullAndWakesOnRelease(t *testing.T) {
+	w := newWindow(2)
+	w.add(entry("a"))
+	w.add(entry("b"))
+	got := waitRoomAsync(context.Background(), w)
+	select {
+	case r := <-got:
+		t.Fatalf("waitRoom on a full window returned %d, %v; want it to block", r.room, r.err)
+	case <-time.After(settleTime):
+	}
+	w.release([]source.Entry{entry("a")})
+	select {
+	case r := <-got:
+		if r.err != nil || r.room != 1 {
+			t.Fatalf("waitRoom after releasing 1 of 2 = %d, %v; want 1, nil", r.room, r.err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("waitRoom did not wake when an entry was released")
+	}
+}
+
+func TestWindowWaitRoomHonoursCtx(t *testing.T) {
+	w := newWindow(1)
+	w.add(entry("a"))
+	ctx, cancel := context.WithCancel(context.Background())
+	got := waitRoomAsync(ctx, w)
+	cancel()
+	select {
+	case r := <-got:
+		if !errors.Is(r.err, context.Canceled) {
+			t.Fatalf("waitRoom after ctx's end = %d, %v; want context.Canceled", r.room, r.err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("waitRoom on a full window ignored ctx's end")
+	}
+}
+
+// Releasing entries makes room for exactly those entries, no more: an id
+// the window does not hold frees nothing.
+func TestWindowReleaseFreesRoomForExactlyTheReleasedEntries(t *testing.T) {
+	w := newWindow(3)
+	for _, id := range []string{"a", "b", "c"} {
+		w.add(entry(id))
+	}
+	w.release([]source.Entry{entry("a"), entry("c")})
+	if n := w.len(); n != 1 {
+		t.Fatalf("after releasing 2 of 3, len = %d; want 1", n)
+	}
+	if room, err := w.waitRoom(context.Background()); err != nil || room != 2 {
+		t.Fatalf("after releasing 2 of 3, waitRoom = %d, %v; want 2", room, err)
+	}
+	if !w.has("b") || w.has("a") || w.has("c") {
+		t.Fatalf("has(a, b, c) = %v, %v, %v; want false, true, false", w.has("a"), w.has("b"), w.has("c"))
+	}
+	w.release([]source.Entry{entry("unknown"), entry("a")})
+	if room, _ := w.waitRoom(context.Background()); room != 2 || !w.has("b") {
+		t.Fatalf("releasing ids not held changed the window: room %d, has(b) %v", room, w.has("b"))
+	}
+	// An entry read again while held takes no second place.
+	w.add(entry("b"))
+	if n := w.len(); n != 1 {
+		t.Fatalf("adding a held id again: len = %d; want 1", n)
+	}
+}
+
+func TestWindowHasAndGet(t *testing.T) {
+	w := newWindow(4)
+	w.add(source.Entry{ID: "1-0", Original: `{"topic":"t"}`})
+	e, ok := w.get("1-0")
+	if !ok || e.ID != "1-0" || e.Original != `{"topic":"t"}` {
+		t.Fatalf("get(1-0) = %+v, %v; want the entry added", e, ok)
+	}
+	if !w.has("1-0") {
+		t.Fatal("has(1-0) = false after add")
+	}
+	if _, ok := w.get("2-0"); ok || w.has("2-0") {
+		t.Fatal("get/has report an id never added")
+	}
+	w.release([]source.Entry{e})
+	if _, ok := w.get("1-0"); ok || w.has("1-0") {
+		t.Fatal("get/has report an id after its release")
+	}
+}
+
+func TestWindowWaitEmptyReturnsOnceAllReleased(t *testing.T) {
+	w := newWindow(4)
+	if err := w.waitEmpty(context.Background()); err != nil {
+		t.Fatalf("waitEmpty on an empty window = %v", err)
+	}
+	w.add(entry("a"))
+	w.add(entry("b"))
+	done := make(chan error, 1)
+	go func() { done <- w.waitEmpty(context.Background()) }()
+	w.release([]source.Entry{entry("a")})
+	select {
+	case err := <-done:
+		t.Fatalf("waitEmpty returned %v with an entry still in flight", err)
+	case <-time.After(settleTime):
+	}
+	w.release([]source.Entry{entry("b")})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waitEmpty = %v; want nil", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("waitEmpty did not return once every entry was released")
+	}
+}
+
+func TestWindowWaitEmptyHonoursCtx(t *testing.T) {
+	w := newWindow(4)
+	w.add(entry("a"))
+	ctx, cancel := context.WithTimeout(context.Background(), settleTime)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.waitEmpty(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("waitEmpty past ctx's deadline = %v; want DeadlineExceeded", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("waitEmpty ignored ctx's end")
+	}
+	if !w.has("a") {
+		t.Fatal("waitEmpty's timeout dropped the entry in flight")
+	}
+}
