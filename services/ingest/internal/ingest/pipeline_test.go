@@ -162,7 +162,7 @@ func TestEventRefusedDownstreamIsDeadLetteredBeforeItIsAcknowledged(t *testing.T
 
 	h.p.forward([]source.Entry{good})
 	ev := h.router.next(t)
-	h.router.answers <- []*bridgev1.EventAck{{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Code: "publish_refused", Reason: "the broker said no"}}
+	h.router.answers <- []*bridgev1.EventAck{{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Cause: bridgev1.Cause_CAUSE_PUBLISH_REFUSED, Reason: "the broker said no"}}
 
 	if ids := h.src.nextAck(t); !slices.Equal(ids, []string{good.ID}) {
 		t.Fatalf("acknowledged %v; want %s", ids, good.ID)
@@ -220,7 +220,7 @@ func TestAnswerForAnIDNotInTheWindowIsIgnored(t *testing.T) {
 	h.p.window.add(entry("held"))
 
 	h.p.answered(&bridgev1.Event{Id: "ghost"}, &bridgev1.EventAck{EventId: "ghost", Outcome: bridgev1.Outcome_OUTCOME_DELIVERED})
-	h.p.answered(&bridgev1.Event{Id: "ghost"}, &bridgev1.EventAck{EventId: "ghost", Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Code: "x"})
+	h.p.answered(&bridgev1.Event{Id: "ghost"}, &bridgev1.EventAck{EventId: "ghost", Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Cause: bridgev1.Cause_CAUSE_INVALID_TOPIC})
 
 	if n := len(h.p.settled); n != 0 {
 		t.Fatalf("answers for an unknown id queued %d settlements; want none", n)
