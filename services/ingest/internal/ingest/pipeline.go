@@ -124,13 +124,21 @@ func (p *pipeline) settle(ctx context.Context, batch []settled) {
 			dead = append(dead, *s.rejected)
 		}
 	}
+	// Only at shutdown does a retry give up. Then nothing more happens:
+	// an entry acknowledged without its dead letter would be lost, and
+	// one released from the window unacknowledged would be counted as
+	// done; both stay pending in Redis for the next start instead.
 	if len(dead) > 0 {
-		p.retry(ctx, "write dead letters", func() error { return p.dead.write(ctx, dead) })
+		if p.retry(ctx, "write dead letters", func() error { return p.dead.write(ctx, dead) }) != nil {
+			return
+		}
 		for _, d := range dead {
 			p.metrics.deadLetters.WithLabelValues(cause.Code(d.cause)).Inc()
 		}
 	}
-	p.retry(ctx, "acknowledge entries", func() error { return p.src.Ack(ctx, entries) })
+	if p.retry(ctx, "acknowledge entries", func() error { return p.src.Ack(ctx, entries) }) != nil {
+		return
+	}
 	for _, s := range batch {
 		p.metrics.acked.WithLabelValues(s.outcome).Inc()
 	}
@@ -140,12 +148,18 @@ func (p *pipeline) settle(ctx context.Context, batch []settled) {
 
 // retry runs f until Redis takes it or ctx ends. Each call starts from the
 // shortest wait: Redis is usually back by the next batch.
-func (p *pipeline) retry(ctx context.Context, what string, f func() error) {
-	_ = backoff.Retry(ctx, backoff.New(100*time.Millisecond, 5*time.Second), f, func(err error, wait time.Duration) {
+func (p *pipeline) retry(ctx context.Context, what string, f func() error) error {
+	failed := false
+	err := backoff.Retry(ctx, backoff.New(100*time.Millisecond, 5*time.Second), f, func(err error, wait time.Duration) {
+		failed = true
 		p.metrics.redisErrors.Inc()
 		p.health.setRedis(false)
 		p.log.Warn("Redis refused; retrying", "action", what, "err", err, "retry_in", wait)
 	})
+	if err == nil && failed {
+		p.health.setRedis(true) // else only the next read would say Redis is back
+	}
+	return err
 }
 
 // routeStream adapts the generated client stream to relay.Stream.

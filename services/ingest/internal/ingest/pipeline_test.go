@@ -324,3 +324,62 @@ func TestRunDrainsInFlightEntriesBeforeReturning(t *testing.T) {
 		t.Fatalf("Ack calls %v; want one, for %s", calls, ev.GetId())
 	}
 }
+
+// At shutdown a retry gives up: then the entry must be neither
+// acknowledged without its dead letter nor released as if done. It stays
+// pending in Redis (and in the window) for the next start.
+func TestShutdownDuringADeadLetterOutageAcknowledgesNothing(t *testing.T) {
+	h := newHarness(t, 8)
+	if err := h.rdb.Set(context.Background(), deadStream, "in the way", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	bad := parseableEntries(t, notJSON)[0]
+	h.p.window.add(bad)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.p.settle(ctx, []settled{{entry: bad, outcome: "rejected", rejected: &rejected{entry: bad, cause: bridgev1.Cause_CAUSE_NOT_JSON, reason: "test"}}})
+	}()
+	eventually(t, "the dead-letter write fails", h.redisFailed)
+	cancel()
+	<-done
+	if calls := h.src.ackCalls(); len(calls) != 0 {
+		t.Fatalf("acknowledged %v without its dead letter", calls)
+	}
+	if !h.p.window.has(bad.ID) {
+		t.Fatal("the entry left the window although it was never acknowledged")
+	}
+}
+
+func TestShutdownDuringAnAckOutageReleasesNothing(t *testing.T) {
+	h := newHarness(t, 8)
+	h.src.failAcks = 1 << 30
+	good := parseableEntries(t, goodA)[0]
+	h.p.window.add(good)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.p.settle(ctx, []settled{{entry: good, outcome: "delivered"}})
+	}()
+	eventually(t, "the ack fails", h.redisFailed)
+	cancel()
+	<-done
+	if !h.p.window.has(good.ID) {
+		t.Fatal("the entry left the window although Redis never took its ack")
+	}
+}
+
+// Readiness says Redis is down while acks fail, and up again as soon as
+// one is taken, not only at the next successful read.
+func TestRedisIsHealthyAgainOnceAnAckIsTaken(t *testing.T) {
+	h := newHarness(t, 8)
+	h.src.failAcks = 2
+	good := parseableEntries(t, goodA)[0]
+	h.p.window.add(good)
+	h.p.settle(context.Background(), []settled{{entry: good, outcome: "delivered"}})
+	if h.redisFailed() {
+		t.Fatal("Redis took the ack, yet the pipeline still reports it down")
+	}
+}
