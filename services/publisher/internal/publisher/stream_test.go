@@ -1,0 +1,107 @@
+package publisher
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
+)
+
+// broker answers by topic: "acl/…" is refused as not authorized, "poison"
+// is the session's verdict on a message the broker disconnects over, and
+// everything else is acknowledged.
+type broker struct{}
+
+func (broker) AwaitConnection(context.Context) error { return nil }
+
+func (broker) Publish(_ context.Context, p *paho.Publish) (*paho.PublishResponse, error) {
+	switch p.Topic {
+	case "acl/denied":
+		return &paho.PublishResponse{ReasonCode: 0x87}, nil
+	case "poison":
+		return nil, &mqttsession.BrokerDisconnectsError{Topic: p.Topic}
+	}
+	return &paho.PublishResponse{}, nil
+}
+
+// Each message of a Publish stream is answered with its outcome and, when
+// refused, the cause the router passes on to the dead letters: what the
+// router reads instead of guessing from the reason's words.
+func TestEveryMessageIsAnsweredWithItsOutcomeAndCause(t *testing.T) {
+	srv := newServer(mqttsession.Config{ClientID: "test"})
+	log := slog.New(slog.DiscardHandler)
+	d := dispatch.New(broker{}, 2, 16, log, func(string, time.Duration) {})
+	t.Cleanup(d.Close)
+	srv.activate(d, nil)
+	client := publishClient(t, srv)
+
+	stream, err := client.Publish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(id, topic string) *bridgev1.Message {
+		return &bridgev1.Message{Id: id, Topic: topic, Qos: 1, OrderingKey: "tool:" + id, Payload: []byte("{}")}
+	}
+	if err := stream.Send(&publisherv1.PublishRequest{Messages: []*bridgev1.Message{
+		msg("1", "nemo/tools/1/enabled"), msg("2", "acl/denied"), msg("3", "poison"), msg("4", "nemo/tools/+/enabled"),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*publisherv1.PublishResult{}
+	for len(got) < 4 {
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		for _, r := range resp.GetResults() {
+			got[r.GetMessageId()] = r
+		}
+	}
+	rejected := bridgev1.Outcome_OUTCOME_REJECTED
+	want := map[string]*publisherv1.PublishResult{
+		"1": {MessageId: "1", Outcome: bridgev1.Outcome_OUTCOME_DELIVERED},
+		"2": {MessageId: "2", Outcome: rejected, Cause: bridgev1.Cause_CAUSE_PUBLISH_REFUSED, Reason: "broker refused the message (reason code 0x87 )"},
+		"3": {MessageId: "3", Outcome: rejected, Cause: bridgev1.Cause_CAUSE_BROKER_DISCONNECTS, Reason: got["3"].GetReason()},
+		"4": {MessageId: "4", Outcome: rejected, Cause: bridgev1.Cause_CAUSE_PUBLISH_REFUSED, Reason: "not sent: topic level 3 holds '+', an MQTT wildcard, which only subscriptions may use"},
+	}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != io.EOF {
+		t.Errorf("the stream ended with %v, want io.EOF", err)
+	}
+}
+
+func publishClient(t *testing.T, srv *server) publisherv1.PublisherServiceClient {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	gs := grpc.NewServer()
+	publisherv1.RegisterPublisherServiceServer(gs, srv)
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return publisherv1.NewPublisherServiceClient(conn)
+}
