@@ -27,7 +27,7 @@ func Decode(ev *bridgev1.Event) {
 	ev.Decoded = true
 	f, isObject := Object(ev.GetPayload())
 	ev.Fields, ev.PayloadIsObject = f, isObject
-	if id, ok := ToolID(f.Get("tool_id")); ok {
+	if id, ok := ID(f.Get("tool_id")); ok {
 		ev.ToolId = &id
 	}
 	ev.EventType, _ = loosejson.String(f.Get("event"))
@@ -43,9 +43,9 @@ func OrderingKey(ev *bridgev1.Event) string {
 	return "topic:" + ev.GetTopic()
 }
 
-// ToolID reads a tool id as NEMO writes it: 12, 12.0, "12" or " 12 ".
-// NEMO's ids are 32-bit; anything else names no tool.
-func ToolID(raw json.RawMessage) (int32, bool) {
+// ID reads an id (of a tool, a usage, a task) as NEMO writes it: 12,
+// 12.0, "12" or " 12 ". NEMO's ids are 32-bit; anything else is no id.
+func ID(raw json.RawMessage) (int32, bool) {
 	n, ok := loosejson.Int(raw)
 	if !ok || n != int64(int32(n)) {
 		return 0, false

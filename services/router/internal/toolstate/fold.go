@@ -20,12 +20,7 @@ import (
 // fields are an event's decoded payload fields, read loosely.
 type fields payload.Fields
 
-// int reads an id; NEMO's ids are 32-bit.
-func (f fields) int(key string) (int32, bool) {
-	n, ok := loosejson.Int(payload.Fields(f).Get(key))
-	return int32(n), ok && n == int64(int32(n))
-}
-
+func (f fields) int(key string) (int32, bool)      { return payload.ID(f.raw(key)) }
 func (f fields) has(key string) bool               { return payload.Fields(f).Has(key) }
 func (f fields) raw(key string) json.RawMessage    { return payload.Fields(f).Get(key) }
 func (f fields) str(key string) (string, bool)     { return loosejson.String(f.raw(key)) }

@@ -1,0 +1,61 @@
+package payload
+
+import (
+	"testing"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+)
+
+func TestDecodeReadsTheFactsOnce(t *testing.T) {
+	ev := &bridgev1.Event{Topic: "nemo/tools/12/enabled", Payload: []byte(` {"event":"tool_enabled", "tool_id":" 12 ","a":{"b":1},"event":"tool_disabled"} `)}
+	Decode(ev)
+	if !ev.GetDecoded() || !ev.GetPayloadIsObject() || ev.GetToolId() != 12 || ev.GetOrderingKey() != "tool:12" {
+		t.Fatalf("decoded %v object %v tool %v key %q", ev.GetDecoded(), ev.GetPayloadIsObject(), ev.ToolId, ev.GetOrderingKey())
+	}
+	// A name written twice means its last value, as encoding/json reads it.
+	if ev.GetEventType() != "tool_disabled" {
+		t.Errorf("event type %q, want the last one written", ev.GetEventType())
+	}
+	var names []string
+	for _, f := range ev.GetFields() {
+		names = append(names, f.GetName())
+	}
+	if len(names) != 4 || names[0] != "event" || names[2] != "a" || string(Fields(ev.GetFields()).Get("a")) != `{"b":1}` {
+		t.Errorf("fields %v, a = %s; want all four in order, values as written", names, Fields(ev.GetFields()).Get("a"))
+	}
+
+	// Decoded once: an event ingest decoded is not read again.
+	ev.Payload = []byte(`{"tool_id":99}`)
+	Decode(ev)
+	if ev.GetToolId() != 12 {
+		t.Error("an event decoded already was decoded again")
+	}
+}
+
+func TestPayloadsThatAreNotOneObjectHaveNoFields(t *testing.T) {
+	for _, raw := range []string{`plain text`, `[1,2]`, `{"tool_id":12} trailing`, `{"tool_id":12`, `{"tool_id":12}{}`, ``} {
+		ev := &bridgev1.Event{Topic: "t", Payload: []byte(raw)}
+		Decode(ev)
+		if ev.GetPayloadIsObject() || len(ev.GetFields()) > 0 || ev.ToolId != nil || ev.GetOrderingKey() != "topic:t" {
+			t.Errorf("%q: object %v, %d fields, tool %v, key %q; want none and the topic's key", raw, ev.GetPayloadIsObject(), len(ev.GetFields()), ev.ToolId, ev.GetOrderingKey())
+		}
+	}
+	ev := &bridgev1.Event{Payload: []byte(`{}`)}
+	Decode(ev)
+	if !ev.GetPayloadIsObject() {
+		t.Error("{} is an object without fields")
+	}
+}
+
+func TestIDReadsEveryFormNEMOWrites(t *testing.T) {
+	for raw, want := range map[string]int32{`12`: 12, `12.0`: 12, `"12"`: 12, `" 12 "`: 12, `-3`: -3} {
+		if got, ok := ID([]byte(raw)); !ok || got != want {
+			t.Errorf("ID(%s) = %d, %v; want %d", raw, got, ok, want)
+		}
+	}
+	for _, raw := range []string{`12.5`, `4294967308`, `"twelve"`, `null`, `true`, ``} {
+		if got, ok := ID([]byte(raw)); ok {
+			t.Errorf("ID(%s) = %d; want no id", raw, got)
+		}
+	}
+}
