@@ -35,7 +35,7 @@ test:
 # plain test run already replays); FUZZTIME=5m for a longer hunt.
 FUZZTIME ?= 10s
 FUZZERS  := services/router/internal/rules:FuzzParse services/router/internal/rules:FuzzRender \
-            services/router/internal/topic:FuzzSanitizeAlwaysYieldsAPublishableTopic
+            services/platform/mqtttopic:FuzzSanitizeAlwaysYieldsAPublishableTopic
 fuzz:
 	@for f in $(FUZZERS); do \
 		$(GO) test -run '^$$' -fuzz "^$${f##*:}$$" -fuzztime $(FUZZTIME) ./$${f%%:*} || exit 1; \

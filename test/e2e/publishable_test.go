@@ -161,9 +161,10 @@ func TestPublisherRefusesUnpublishableMessages(t *testing.T) {
 	}
 }
 
-// sanitiserCorpus is the seed corpus of the router's topic sanitiser
-// fuzzer: topics from events, many of which brokers refuse as they are.
-const sanitiserCorpus = "../../services/router/internal/topic/testdata/fuzz/FuzzSanitizeAlwaysYieldsAPublishableTopic"
+// sanitiserCorpus is the seed corpus of the topic sanitiser's fuzzer
+// (mqtttopic.Sanitize): topics from events, many of which brokers refuse
+// as they are.
+const sanitiserCorpus = "../../services/platform/mqtttopic/testdata/fuzz/FuzzSanitizeAlwaysYieldsAPublishableTopic"
 
 // The oracle of publishable.Topic, the one rule the sanitiser, the rules
 // and the publisher follow, is a real mosquitto: every candidate topic is

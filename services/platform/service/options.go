@@ -72,3 +72,7 @@ func (o *Options) Bind(fs *flag.FlagSet, name, grpcAddr, httpAddr string) {
 	fs.StringVar(&o.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a shutdown may take to finish the work in flight")
 }
+
+// Version is the release of the bridge, stamped at build time by the
+// Makefile (-ldflags "-X .../service.Version=..."); "dev" otherwise.
+var Version = "dev"

@@ -3,21 +3,80 @@ package service
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/envflag"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/logging"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 )
+
+// Main is the whole of a command's main: it registers the command's flags
+// with bind, parses them (with environment fallbacks), and runs run until
+// SIGINT or SIGTERM. It exits 2 on a configuration error, 1 when run fails.
+func Main(name string, bind func(*flag.FlagSet), run func(context.Context) error) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	bind(fs)
+	if err := envflag.Parse(fs, os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// Runtime is what a service gets to wire itself up.
+type Runtime struct {
+	Log     *slog.Logger
+	GRPC    *grpc.Server
+	Metrics *prometheus.Registry
+	// HTTP serves on -http-addr next to /metrics, /healthz and /readyz;
+	// a service may add its own routes (the gateway's REST API and page).
+	HTTP      *http.ServeMux
+	health    *health.Server
+	transport transport
+	// interceptors are GRPC's whole chain, the platform's own first.
+	interceptors Interceptors
+}
+
+// Interceptors are those every call to GRPC passes, the platform's own
+// (recovery, logging, metrics) and then the service's, for a server of
+// the service's own that must treat its calls alike (the gateway's
+// in-process server behind REST).
+func (rt *Runtime) Interceptors() Interceptors { return rt.interceptors }
+
+// SetServing reports the service as able (or not) to do its work, on the
+// gRPC health service (the overall status, service name "") and on
+// /readyz.
+func (rt *Runtime) SetServing(serving bool) {
+	status := healthpb.HealthCheckResponse_NOT_SERVING
+	if serving {
+		status = healthpb.HealthCheckResponse_SERVING
+	}
+	rt.health.SetServingStatus("", status)
+}
+
+func (rt *Runtime) serving() bool {
+	resp, err := rt.health.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	return err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING
+}
 
 // Setup wires a service into rt (registering its gRPC services and metrics)
 // and returns its main loop, which runs until ctx is cancelled and then
@@ -135,20 +194,4 @@ func stopGRPC(s *grpc.Server, deadline <-chan time.Time) {
 		s.Stop()
 		<-done
 	}
-}
-
-func probeMux(rt *Runtime) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(rt.Metrics, promhttp.HandlerOpts{Registry: rt.Metrics}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !rt.serving() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	return mux
 }

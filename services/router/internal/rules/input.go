@@ -8,8 +8,8 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
-	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/topic"
 )
 
 // input is an event as the rules read it: its payload's fields as ingest
@@ -25,7 +25,7 @@ type input struct {
 
 func newInput(ev *bridgev1.Event) *input {
 	in := &input{ev: ev}
-	in.topic, in.topicErr = topic.Sanitize(ev.GetTopic())
+	in.topic, in.topicErr = mqtttopic.Sanitize(ev.GetTopic())
 	if in.topicErr == nil {
 		in.levels = strings.Split(in.topic, "/")
 	}

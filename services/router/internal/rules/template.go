@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
-	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/topic"
 )
 
 // A topicTemplate is a publish topic such as "{prefix}nemo/tools/{tool_id}/enabled",
@@ -178,7 +178,7 @@ func validFieldPath(path string) bool {
 }
 
 // render writes the topic for one event. Values from the event are made
-// safe to stand in one topic level (see topic.SafeLevel), so that the event can
+// safe to stand in one topic level (see mqtttopic.SafeLevel), so that the event can
 // add neither a wildcard nor a level; {topic} is the source topic made safe
 // as a whole, keeping its levels. It fails only for a source topic that
 // cannot be published or a topic longer, or with more levels, than brokers
@@ -197,7 +197,7 @@ func (t topicTemplate) render(in *input, prefix string) (string, error) {
 			}
 			b.WriteString(in.topic)
 		case fieldPart:
-			b.WriteString(topic.SafeLevel(in.text(p.field)))
+			b.WriteString(mqtttopic.SafeLevel(in.text(p.field)))
 		}
 	}
 	out := b.String()

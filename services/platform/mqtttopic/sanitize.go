@@ -1,5 +1,4 @@
-// Package topic makes MQTT topic names safe to publish to.
-package topic
+package mqtttopic
 
 import (
 	"fmt"

@@ -1,7 +1,12 @@
-// Package mqtttopic checks MQTT topic filters and matches topics against
-// them: the rules' topic matches, the gateway's filter of recent messages,
-// the publisher's round-trip subscriptions. Whether a topic may be
-// published is package publishable's question.
+// Package mqtttopic holds the bridge's MQTT topics of both kinds. The
+// topics NEMO gives, made publishable: Sanitize turns an event's topic
+// into one a broker accepts and SafeLevel fits an event's value in one
+// level (sanitize.go, used by the router). The filters subscribers give:
+// ParseFilter checks one and Filter matches topics against it (filter.go,
+// used by the rules' topic matches, the gateway's filter of recent
+// messages, the publisher's round-trip subscriptions). The validity rule
+// itself, what a broker takes as a topic, lives in package publishable
+// (platform/publishable); both halves follow it.
 package mqtttopic
 
 import (
