@@ -95,7 +95,9 @@ func (e *BrokerDisconnectsError) Error() string {
 func (e *BrokerDisconnectsError) Permanent() bool { return true }
 
 // Cause is why the message goes to the dead letters.
-func (e *BrokerDisconnectsError) Cause() bridgev1.Cause { return bridgev1.Cause_CAUSE_BROKER_DISCONNECTS }
+func (e *BrokerDisconnectsError) Cause() bridgev1.Cause {
+	return bridgev1.Cause_CAUSE_BROKER_DISCONNECTS
+}
 
 // brokerWords says what the broker said when it dropped the connection.
 func brokerWords(dp *packets.Disconnect) string {
