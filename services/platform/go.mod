@@ -3,6 +3,7 @@ module github.com/nemo-mqtt-bridge/bridge/services/platform
 go 1.26.0
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/nemo-mqtt-bridge/bridge/gen v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0

@@ -29,6 +29,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// InputKind is how ingest reads an input (its mode).
+type InputKind int32
+
+const (
+	InputKind_INPUT_KIND_UNSPECIFIED InputKind = 0
+	// A stream read by a consumer group.
+	InputKind_INPUT_KIND_STREAM InputKind = 1
+	// A list the NEMO plugin pushes to.
+	InputKind_INPUT_KIND_LIST InputKind = 2
+	// A pub/sub channel.
+	InputKind_INPUT_KIND_CHANNEL InputKind = 3
+)
+
+// Enum value maps for InputKind.
+var (
+	InputKind_name = map[int32]string{
+		0: "INPUT_KIND_UNSPECIFIED",
+		1: "INPUT_KIND_STREAM",
+		2: "INPUT_KIND_LIST",
+		3: "INPUT_KIND_CHANNEL",
+	}
+	InputKind_value = map[string]int32{
+		"INPUT_KIND_UNSPECIFIED": 0,
+		"INPUT_KIND_STREAM":      1,
+		"INPUT_KIND_LIST":        2,
+		"INPUT_KIND_CHANNEL":     3,
+	}
+)
+
+func (x InputKind) Enum() *InputKind {
+	p := new(InputKind)
+	*p = x
+	return p
+}
+
+func (x InputKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InputKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_nemo_status_v1_status_proto_enumTypes[0].Descriptor()
+}
+
+func (InputKind) Type() protoreflect.EnumType {
+	return &file_nemo_status_v1_status_proto_enumTypes[0]
+}
+
+func (x InputKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InputKind.Descriptor instead.
+func (InputKind) EnumDescriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{0}
+}
+
 // Tool is what the bridge knows of one tool, derived from NEMO's events.
 // Field names follow NEMO's /api/tool_status/ where they overlap.
 // Ids are int32, as NEMO's are, so that JSON carries them as numbers
@@ -1063,8 +1119,12 @@ type DeadLetter struct {
 	Source   string                 `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
 	SourceId string                 `protobuf:"bytes,6,opt,name=source_id,json=sourceId,proto3" json:"source_id,omitempty"`
 	// The original entry as it was in Redis.
-	Entry         string                 `protobuf:"bytes,7,opt,name=entry,proto3" json:"entry,omitempty"`
-	FailedAt      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=failed_at,json=failedAt,proto3" json:"failed_at,omitempty"`
+	Entry    string                 `protobuf:"bytes,7,opt,name=entry,proto3" json:"entry,omitempty"`
+	FailedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=failed_at,json=failedAt,proto3" json:"failed_at,omitempty"`
+	// Where the entry was read, and where a replay puts it back. source is
+	// the same in words, e.g. "stream nemo:events". Letters written before
+	// this field existed carry only source; the input is then read from it.
+	Input         *Input `protobuf:"bytes,9,opt,name=input,proto3" json:"input,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1155,6 +1215,67 @@ func (x *DeadLetter) GetFailedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *DeadLetter) GetInput() *Input {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+// Input is one of NEMO's inputs in Redis that ingest reads.
+type Input struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  InputKind              `protobuf:"varint,1,opt,name=kind,proto3,enum=nemo.status.v1.InputKind" json:"kind,omitempty"`
+	// The Redis key: the stream, the list or the channel.
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Input) Reset() {
+	*x = Input{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Input) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Input) ProtoMessage() {}
+
+func (x *Input) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Input.ProtoReflect.Descriptor instead.
+func (*Input) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Input) GetKind() InputKind {
+	if x != nil {
+		return x.Kind
+	}
+	return InputKind_INPUT_KIND_UNSPECIFIED
+}
+
+func (x *Input) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 type ListDeadLettersRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Limit         int32                  `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
@@ -1164,7 +1285,7 @@ type ListDeadLettersRequest struct {
 
 func (x *ListDeadLettersRequest) Reset() {
 	*x = ListDeadLettersRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[14]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1297,7 @@ func (x *ListDeadLettersRequest) String() string {
 func (*ListDeadLettersRequest) ProtoMessage() {}
 
 func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[14]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1310,7 @@ func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{14}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListDeadLettersRequest) GetLimit() int32 {
@@ -1209,7 +1330,7 @@ type ListDeadLettersResponse struct {
 
 func (x *ListDeadLettersResponse) Reset() {
 	*x = ListDeadLettersResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[15]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1342,7 @@ func (x *ListDeadLettersResponse) String() string {
 func (*ListDeadLettersResponse) ProtoMessage() {}
 
 func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[15]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1355,7 @@ func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{15}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
@@ -1260,7 +1381,7 @@ type ReplayDeadLetterRequest struct {
 
 func (x *ReplayDeadLetterRequest) Reset() {
 	*x = ReplayDeadLetterRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[16]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1393,7 @@ func (x *ReplayDeadLetterRequest) String() string {
 func (*ReplayDeadLetterRequest) ProtoMessage() {}
 
 func (x *ReplayDeadLetterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[16]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1406,7 @@ func (x *ReplayDeadLetterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayDeadLetterRequest.ProtoReflect.Descriptor instead.
 func (*ReplayDeadLetterRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{16}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReplayDeadLetterRequest) GetId() string {
@@ -1303,7 +1424,7 @@ type ReplayDeadLetterResponse struct {
 
 func (x *ReplayDeadLetterResponse) Reset() {
 	*x = ReplayDeadLetterResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[17]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1436,7 @@ func (x *ReplayDeadLetterResponse) String() string {
 func (*ReplayDeadLetterResponse) ProtoMessage() {}
 
 func (x *ReplayDeadLetterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[17]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1449,7 @@ func (x *ReplayDeadLetterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayDeadLetterResponse.ProtoReflect.Descriptor instead.
 func (*ReplayDeadLetterResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{17}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{18}
 }
 
 type ReplayAllDeadLettersRequest struct {
@@ -1339,7 +1460,7 @@ type ReplayAllDeadLettersRequest struct {
 
 func (x *ReplayAllDeadLettersRequest) Reset() {
 	*x = ReplayAllDeadLettersRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[18]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1351,7 +1472,7 @@ func (x *ReplayAllDeadLettersRequest) String() string {
 func (*ReplayAllDeadLettersRequest) ProtoMessage() {}
 
 func (x *ReplayAllDeadLettersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[18]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +1485,7 @@ func (x *ReplayAllDeadLettersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayAllDeadLettersRequest.ProtoReflect.Descriptor instead.
 func (*ReplayAllDeadLettersRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{18}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{19}
 }
 
 type ReplayAllDeadLettersResponse struct {
@@ -1376,7 +1497,7 @@ type ReplayAllDeadLettersResponse struct {
 
 func (x *ReplayAllDeadLettersResponse) Reset() {
 	*x = ReplayAllDeadLettersResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1509,7 @@ func (x *ReplayAllDeadLettersResponse) String() string {
 func (*ReplayAllDeadLettersResponse) ProtoMessage() {}
 
 func (x *ReplayAllDeadLettersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[19]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1522,7 @@ func (x *ReplayAllDeadLettersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayAllDeadLettersResponse.ProtoReflect.Descriptor instead.
 func (*ReplayAllDeadLettersResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{19}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReplayAllDeadLettersResponse) GetReplayed() int64 {
@@ -1431,7 +1552,7 @@ type Rules struct {
 
 func (x *Rules) Reset() {
 	*x = Rules{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1564,7 @@ func (x *Rules) String() string {
 func (*Rules) ProtoMessage() {}
 
 func (x *Rules) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[20]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1577,7 @@ func (x *Rules) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rules.ProtoReflect.Descriptor instead.
 func (*Rules) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{20}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Rules) GetVersion() string {
@@ -1509,7 +1630,7 @@ type GetRulesRequest struct {
 
 func (x *GetRulesRequest) Reset() {
 	*x = GetRulesRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1642,7 @@ func (x *GetRulesRequest) String() string {
 func (*GetRulesRequest) ProtoMessage() {}
 
 func (x *GetRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[21]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1655,7 @@ func (x *GetRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRulesRequest.ProtoReflect.Descriptor instead.
 func (*GetRulesRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{21}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{22}
 }
 
 type GetRulesResponse struct {
@@ -1546,7 +1667,7 @@ type GetRulesResponse struct {
 
 func (x *GetRulesResponse) Reset() {
 	*x = GetRulesResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1558,7 +1679,7 @@ func (x *GetRulesResponse) String() string {
 func (*GetRulesResponse) ProtoMessage() {}
 
 func (x *GetRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[22]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1571,7 +1692,7 @@ func (x *GetRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRulesResponse.ProtoReflect.Descriptor instead.
 func (*GetRulesResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{22}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetRulesResponse) GetRules() *Rules {
@@ -1589,7 +1710,7 @@ type ReloadRulesRequest struct {
 
 func (x *ReloadRulesRequest) Reset() {
 	*x = ReloadRulesRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1601,7 +1722,7 @@ func (x *ReloadRulesRequest) String() string {
 func (*ReloadRulesRequest) ProtoMessage() {}
 
 func (x *ReloadRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[23]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1614,7 +1735,7 @@ func (x *ReloadRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadRulesRequest.ProtoReflect.Descriptor instead.
 func (*ReloadRulesRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{23}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{24}
 }
 
 type ReloadRulesResponse struct {
@@ -1628,7 +1749,7 @@ type ReloadRulesResponse struct {
 
 func (x *ReloadRulesResponse) Reset() {
 	*x = ReloadRulesResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1761,7 @@ func (x *ReloadRulesResponse) String() string {
 func (*ReloadRulesResponse) ProtoMessage() {}
 
 func (x *ReloadRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[24]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1774,7 @@ func (x *ReloadRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReloadRulesResponse.ProtoReflect.Descriptor instead.
 func (*ReloadRulesResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{24}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReloadRulesResponse) GetRules() *Rules {
@@ -1693,7 +1814,7 @@ type DryRunRulesRequest struct {
 
 func (x *DryRunRulesRequest) Reset() {
 	*x = DryRunRulesRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +1826,7 @@ func (x *DryRunRulesRequest) String() string {
 func (*DryRunRulesRequest) ProtoMessage() {}
 
 func (x *DryRunRulesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[25]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +1839,7 @@ func (x *DryRunRulesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DryRunRulesRequest.ProtoReflect.Descriptor instead.
 func (*DryRunRulesRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{25}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DryRunRulesRequest) GetTopic() string {
@@ -1772,7 +1893,7 @@ type DryRunRulesResponse struct {
 
 func (x *DryRunRulesResponse) Reset() {
 	*x = DryRunRulesResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +1905,7 @@ func (x *DryRunRulesResponse) String() string {
 func (*DryRunRulesResponse) ProtoMessage() {}
 
 func (x *DryRunRulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[26]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,7 +1918,7 @@ func (x *DryRunRulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DryRunRulesResponse.ProtoReflect.Descriptor instead.
 func (*DryRunRulesResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{26}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DryRunRulesResponse) GetMessages() []*Message {
@@ -1836,7 +1957,7 @@ type SendTestMessageRequest struct {
 
 func (x *SendTestMessageRequest) Reset() {
 	*x = SendTestMessageRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +1969,7 @@ func (x *SendTestMessageRequest) String() string {
 func (*SendTestMessageRequest) ProtoMessage() {}
 
 func (x *SendTestMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[27]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +1982,7 @@ func (x *SendTestMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendTestMessageRequest.ProtoReflect.Descriptor instead.
 func (*SendTestMessageRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{27}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{28}
 }
 
 type SendTestMessageResponse struct {
@@ -1877,7 +1998,7 @@ type SendTestMessageResponse struct {
 
 func (x *SendTestMessageResponse) Reset() {
 	*x = SendTestMessageResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1889,7 +2010,7 @@ func (x *SendTestMessageResponse) String() string {
 func (*SendTestMessageResponse) ProtoMessage() {}
 
 func (x *SendTestMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[28]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1902,7 +2023,7 @@ func (x *SendTestMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendTestMessageResponse.ProtoReflect.Descriptor instead.
 func (*SendTestMessageResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{28}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SendTestMessageResponse) GetTopic() string {
@@ -1942,7 +2063,7 @@ type GetDisplayRequest struct {
 
 func (x *GetDisplayRequest) Reset() {
 	*x = GetDisplayRequest{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2075,7 @@ func (x *GetDisplayRequest) String() string {
 func (*GetDisplayRequest) ProtoMessage() {}
 
 func (x *GetDisplayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[29]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2088,7 @@ func (x *GetDisplayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDisplayRequest.ProtoReflect.Descriptor instead.
 func (*GetDisplayRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{29}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetDisplayRequest) GetToolId() int32 {
@@ -1991,7 +2112,7 @@ type GetDisplayResponse struct {
 
 func (x *GetDisplayResponse) Reset() {
 	*x = GetDisplayResponse{}
-	mi := &file_nemo_status_v1_status_proto_msgTypes[30]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2003,7 +2124,7 @@ func (x *GetDisplayResponse) String() string {
 func (*GetDisplayResponse) ProtoMessage() {}
 
 func (x *GetDisplayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_status_v1_status_proto_msgTypes[30]
+	mi := &file_nemo_status_v1_status_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2016,7 +2137,7 @@ func (x *GetDisplayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDisplayResponse.ProtoReflect.Descriptor instead.
 func (*GetDisplayResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{30}
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetDisplayResponse) GetMessages() []*Message {
@@ -2126,7 +2247,7 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\n" +
 	"\b_tool_id\"K\n" +
 	"\x14ListMessagesResponse\x123\n" +
-	"\bmessages\x18\x01 \x03(\v2\x17.nemo.status.v1.MessageR\bmessages\"\xe2\x01\n" +
+	"\bmessages\x18\x01 \x03(\v2\x17.nemo.status.v1.MessageR\bmessages\"\x8f\x02\n" +
 	"\n" +
 	"DeadLetter\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2136,7 +2257,11 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\x06source\x18\x05 \x01(\tR\x06source\x12\x1b\n" +
 	"\tsource_id\x18\x06 \x01(\tR\bsourceId\x12\x14\n" +
 	"\x05entry\x18\a \x01(\tR\x05entry\x127\n" +
-	"\tfailed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bfailedAt\".\n" +
+	"\tfailed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bfailedAt\x12+\n" +
+	"\x05input\x18\t \x01(\v2\x15.nemo.status.v1.InputR\x05input\"H\n" +
+	"\x05Input\x12-\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x19.nemo.status.v1.InputKindR\x04kind\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\".\n" +
 	"\x16ListDeadLettersRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\"n\n" +
 	"\x17ListDeadLettersResponse\x12=\n" +
@@ -2186,7 +2311,12 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\atool_id\x18\x01 \x01(\x05R\x06toolId\"n\n" +
 	"\x12GetDisplayResponse\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.status.v1.MessageR\bmessages\x12#\n" +
-	"\rserver_status\x18\x02 \x01(\tR\fserverStatus2\xd0\b\n" +
+	"\rserver_status\x18\x02 \x01(\tR\fserverStatus*k\n" +
+	"\tInputKind\x12\x1a\n" +
+	"\x16INPUT_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11INPUT_KIND_STREAM\x10\x01\x12\x13\n" +
+	"\x0fINPUT_KIND_LIST\x10\x02\x12\x16\n" +
+	"\x12INPUT_KIND_CHANNEL\x10\x032\xd0\b\n" +
 	"\rStatusService\x12J\n" +
 	"\aGetTool\x12\x1e.nemo.status.v1.GetToolRequest\x1a\x1f.nemo.status.v1.GetToolResponse\x12P\n" +
 	"\tListTools\x12 .nemo.status.v1.ListToolsRequest\x1a!.nemo.status.v1.ListToolsResponse\x12P\n" +
@@ -2215,102 +2345,107 @@ func file_nemo_status_v1_status_proto_rawDescGZIP() []byte {
 	return file_nemo_status_v1_status_proto_rawDescData
 }
 
-var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_nemo_status_v1_status_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_nemo_status_v1_status_proto_goTypes = []any{
-	(*Tool)(nil),                         // 0: nemo.status.v1.Tool
-	(*Task)(nil),                         // 1: nemo.status.v1.Task
-	(*GetToolRequest)(nil),               // 2: nemo.status.v1.GetToolRequest
-	(*GetToolResponse)(nil),              // 3: nemo.status.v1.GetToolResponse
-	(*ListToolsRequest)(nil),             // 4: nemo.status.v1.ListToolsRequest
-	(*ListToolsResponse)(nil),            // 5: nemo.status.v1.ListToolsResponse
-	(*GetHealthRequest)(nil),             // 6: nemo.status.v1.GetHealthRequest
-	(*Hop)(nil),                          // 7: nemo.status.v1.Hop
-	(*GetHealthResponse)(nil),            // 8: nemo.status.v1.GetHealthResponse
-	(*HealthWarning)(nil),                // 9: nemo.status.v1.HealthWarning
-	(*Message)(nil),                      // 10: nemo.status.v1.Message
-	(*ListMessagesRequest)(nil),          // 11: nemo.status.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),         // 12: nemo.status.v1.ListMessagesResponse
-	(*DeadLetter)(nil),                   // 13: nemo.status.v1.DeadLetter
-	(*ListDeadLettersRequest)(nil),       // 14: nemo.status.v1.ListDeadLettersRequest
-	(*ListDeadLettersResponse)(nil),      // 15: nemo.status.v1.ListDeadLettersResponse
-	(*ReplayDeadLetterRequest)(nil),      // 16: nemo.status.v1.ReplayDeadLetterRequest
-	(*ReplayDeadLetterResponse)(nil),     // 17: nemo.status.v1.ReplayDeadLetterResponse
-	(*ReplayAllDeadLettersRequest)(nil),  // 18: nemo.status.v1.ReplayAllDeadLettersRequest
-	(*ReplayAllDeadLettersResponse)(nil), // 19: nemo.status.v1.ReplayAllDeadLettersResponse
-	(*Rules)(nil),                        // 20: nemo.status.v1.Rules
-	(*GetRulesRequest)(nil),              // 21: nemo.status.v1.GetRulesRequest
-	(*GetRulesResponse)(nil),             // 22: nemo.status.v1.GetRulesResponse
-	(*ReloadRulesRequest)(nil),           // 23: nemo.status.v1.ReloadRulesRequest
-	(*ReloadRulesResponse)(nil),          // 24: nemo.status.v1.ReloadRulesResponse
-	(*DryRunRulesRequest)(nil),           // 25: nemo.status.v1.DryRunRulesRequest
-	(*DryRunRulesResponse)(nil),          // 26: nemo.status.v1.DryRunRulesResponse
-	(*SendTestMessageRequest)(nil),       // 27: nemo.status.v1.SendTestMessageRequest
-	(*SendTestMessageResponse)(nil),      // 28: nemo.status.v1.SendTestMessageResponse
-	(*GetDisplayRequest)(nil),            // 29: nemo.status.v1.GetDisplayRequest
-	(*GetDisplayResponse)(nil),           // 30: nemo.status.v1.GetDisplayResponse
-	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
-	(*wrapperspb.StringValue)(nil),       // 32: google.protobuf.StringValue
-	(*wrapperspb.Int32Value)(nil),        // 33: google.protobuf.Int32Value
-	(*structpb.Value)(nil),               // 34: google.protobuf.Value
+	(InputKind)(0),                       // 0: nemo.status.v1.InputKind
+	(*Tool)(nil),                         // 1: nemo.status.v1.Tool
+	(*Task)(nil),                         // 2: nemo.status.v1.Task
+	(*GetToolRequest)(nil),               // 3: nemo.status.v1.GetToolRequest
+	(*GetToolResponse)(nil),              // 4: nemo.status.v1.GetToolResponse
+	(*ListToolsRequest)(nil),             // 5: nemo.status.v1.ListToolsRequest
+	(*ListToolsResponse)(nil),            // 6: nemo.status.v1.ListToolsResponse
+	(*GetHealthRequest)(nil),             // 7: nemo.status.v1.GetHealthRequest
+	(*Hop)(nil),                          // 8: nemo.status.v1.Hop
+	(*GetHealthResponse)(nil),            // 9: nemo.status.v1.GetHealthResponse
+	(*HealthWarning)(nil),                // 10: nemo.status.v1.HealthWarning
+	(*Message)(nil),                      // 11: nemo.status.v1.Message
+	(*ListMessagesRequest)(nil),          // 12: nemo.status.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),         // 13: nemo.status.v1.ListMessagesResponse
+	(*DeadLetter)(nil),                   // 14: nemo.status.v1.DeadLetter
+	(*Input)(nil),                        // 15: nemo.status.v1.Input
+	(*ListDeadLettersRequest)(nil),       // 16: nemo.status.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),      // 17: nemo.status.v1.ListDeadLettersResponse
+	(*ReplayDeadLetterRequest)(nil),      // 18: nemo.status.v1.ReplayDeadLetterRequest
+	(*ReplayDeadLetterResponse)(nil),     // 19: nemo.status.v1.ReplayDeadLetterResponse
+	(*ReplayAllDeadLettersRequest)(nil),  // 20: nemo.status.v1.ReplayAllDeadLettersRequest
+	(*ReplayAllDeadLettersResponse)(nil), // 21: nemo.status.v1.ReplayAllDeadLettersResponse
+	(*Rules)(nil),                        // 22: nemo.status.v1.Rules
+	(*GetRulesRequest)(nil),              // 23: nemo.status.v1.GetRulesRequest
+	(*GetRulesResponse)(nil),             // 24: nemo.status.v1.GetRulesResponse
+	(*ReloadRulesRequest)(nil),           // 25: nemo.status.v1.ReloadRulesRequest
+	(*ReloadRulesResponse)(nil),          // 26: nemo.status.v1.ReloadRulesResponse
+	(*DryRunRulesRequest)(nil),           // 27: nemo.status.v1.DryRunRulesRequest
+	(*DryRunRulesResponse)(nil),          // 28: nemo.status.v1.DryRunRulesResponse
+	(*SendTestMessageRequest)(nil),       // 29: nemo.status.v1.SendTestMessageRequest
+	(*SendTestMessageResponse)(nil),      // 30: nemo.status.v1.SendTestMessageResponse
+	(*GetDisplayRequest)(nil),            // 31: nemo.status.v1.GetDisplayRequest
+	(*GetDisplayResponse)(nil),           // 32: nemo.status.v1.GetDisplayResponse
+	(*timestamppb.Timestamp)(nil),        // 33: google.protobuf.Timestamp
+	(*wrapperspb.StringValue)(nil),       // 34: google.protobuf.StringValue
+	(*wrapperspb.Int32Value)(nil),        // 35: google.protobuf.Int32Value
+	(*structpb.Value)(nil),               // 36: google.protobuf.Value
 }
 var file_nemo_status_v1_status_proto_depIdxs = []int32{
-	31, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
-	1,  // 1: nemo.status.v1.Tool.open_tasks:type_name -> nemo.status.v1.Task
-	31, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
-	32, // 3: nemo.status.v1.Tool.customer_name:type_name -> google.protobuf.StringValue
-	33, // 4: nemo.status.v1.Tool.current_usage_id:type_name -> google.protobuf.Int32Value
-	31, // 5: nemo.status.v1.Tool.current_usage_start:type_name -> google.protobuf.Timestamp
-	31, // 6: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 7: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
-	0,  // 8: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
-	31, // 9: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
-	7,  // 10: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
-	9,  // 11: nemo.status.v1.GetHealthResponse.warnings:type_name -> nemo.status.v1.HealthWarning
-	31, // 12: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
-	10, // 13: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
-	31, // 14: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
-	13, // 15: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
-	31, // 16: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
-	31, // 17: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
-	20, // 18: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	20, // 19: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	34, // 20: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
-	34, // 21: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
-	34, // 22: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
-	34, // 23: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
-	10, // 24: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
-	31, // 25: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
-	31, // 26: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
-	10, // 27: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
-	2,  // 28: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
-	4,  // 29: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
-	6,  // 30: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
-	11, // 31: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
-	14, // 32: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
-	16, // 33: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
-	18, // 34: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
-	21, // 35: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
-	23, // 36: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
-	25, // 37: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
-	27, // 38: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
-	29, // 39: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
-	3,  // 40: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
-	5,  // 41: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
-	8,  // 42: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
-	12, // 43: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
-	15, // 44: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
-	17, // 45: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
-	19, // 46: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
-	22, // 47: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
-	24, // 48: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
-	26, // 49: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
-	28, // 50: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
-	30, // 51: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
-	40, // [40:52] is the sub-list for method output_type
-	28, // [28:40] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	33, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
+	2,  // 1: nemo.status.v1.Tool.open_tasks:type_name -> nemo.status.v1.Task
+	33, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
+	34, // 3: nemo.status.v1.Tool.customer_name:type_name -> google.protobuf.StringValue
+	35, // 4: nemo.status.v1.Tool.current_usage_id:type_name -> google.protobuf.Int32Value
+	33, // 5: nemo.status.v1.Tool.current_usage_start:type_name -> google.protobuf.Timestamp
+	33, // 6: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 7: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
+	1,  // 8: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
+	33, // 9: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
+	8,  // 10: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
+	10, // 11: nemo.status.v1.GetHealthResponse.warnings:type_name -> nemo.status.v1.HealthWarning
+	33, // 12: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	11, // 13: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
+	33, // 14: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
+	15, // 15: nemo.status.v1.DeadLetter.input:type_name -> nemo.status.v1.Input
+	0,  // 16: nemo.status.v1.Input.kind:type_name -> nemo.status.v1.InputKind
+	14, // 17: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
+	33, // 18: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	33, // 19: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	22, // 20: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	22, // 21: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
+	36, // 22: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
+	36, // 23: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
+	36, // 24: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
+	36, // 25: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
+	11, // 26: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
+	33, // 27: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
+	33, // 28: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
+	11, // 29: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
+	3,  // 30: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
+	5,  // 31: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
+	7,  // 32: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
+	12, // 33: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
+	16, // 34: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
+	18, // 35: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
+	20, // 36: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
+	23, // 37: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
+	25, // 38: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
+	27, // 39: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
+	29, // 40: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
+	31, // 41: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
+	4,  // 42: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
+	6,  // 43: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
+	9,  // 44: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
+	13, // 45: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
+	17, // 46: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
+	19, // 47: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
+	21, // 48: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
+	24, // 49: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
+	26, // 50: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
+	28, // 51: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
+	30, // 52: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
+	32, // 53: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
+	42, // [42:54] is the sub-list for method output_type
+	30, // [30:42] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_nemo_status_v1_status_proto_init() }
@@ -2325,13 +2460,14 @@ func file_nemo_status_v1_status_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_status_v1_status_proto_rawDesc), len(file_nemo_status_v1_status_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   31,
+			NumEnums:      1,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_nemo_status_v1_status_proto_goTypes,
 		DependencyIndexes: file_nemo_status_v1_status_proto_depIdxs,
+		EnumInfos:         file_nemo_status_v1_status_proto_enumTypes,
 		MessageInfos:      file_nemo_status_v1_status_proto_msgTypes,
 	}.Build()
 	File_nemo_status_v1_status_proto = out.File

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 )
 
@@ -38,7 +39,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.DemoInterval, "demo-interval", 700*time.Millisecond, "time between two demo events")
 	fs.Int64Var(&o.DemoSeed, "demo-seed", 1, "seed of the demo, for a repeatable run")
 	fs.StringVar(&o.IngestMode, "ingest-mode", "stream", "stream, list or pubsub")
-	fs.StringVar(&o.ListKey, "list-key", pluginlist.Name, "list mode: the list NEMO pushes to ("+pluginlist.OlderName+" for older plugin versions), for ingest, the gateway and the demo")
+	fs.StringVar(&o.ListKey, "list-key", records.InputList, "list mode: the list NEMO pushes to ("+pluginlist.OlderName+" for older plugin versions), for ingest, the gateway and the demo")
 	fs.StringVar(&o.EmbeddedRedisAddr, "embedded-redis-addr", "127.0.0.1:6390", "where the embedded Redis listens")
 	fs.StringVar(&o.EmbeddedMQTTAddr, "embedded-mqtt-addr", "127.0.0.1:1884", "where the embedded MQTT broker listens")
 	fs.IntVar(&o.GRPCPortBase, "grpc-port-base", 7001, "gRPC ports of ingest, router, publisher and gateway: this one and the next three")

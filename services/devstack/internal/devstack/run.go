@@ -16,6 +16,7 @@ import (
 
 	"github.com/nemo-mqtt-bridge/bridge/services/devstack/internal/demo"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envflag"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 )
@@ -156,9 +157,9 @@ func (o Options) write(ctx context.Context, rdb *redis.Client, envelope string) 
 	case "list":
 		return rdb.LPush(ctx, o.ListKey, envelope).Err()
 	case "pubsub":
-		return rdb.Publish(ctx, "nemo_mqtt_events", envelope).Err()
+		return rdb.Publish(ctx, records.InputChannel, envelope).Err()
 	}
-	return rdb.XAdd(ctx, &redis.XAddArgs{Stream: "nemo:events", Values: []any{"event", envelope}}).Err()
+	return rdb.XAdd(ctx, &redis.XAddArgs{Stream: records.InputStream, Values: []any{"event", envelope}}).Err()
 }
 
 func (o Options) banner(w io.Writer, redisURL, mqttURL, token string) {
@@ -187,14 +188,14 @@ Admin token, for replaying refused events, reloading the rules and test messages
 Watch the messages:
   mosquitto_sub -h %s -p %s -t 'nemo/#' -v
 Look into Redis:
-  redis-cli -h %s -p %s -n 1 XRANGE nemo:events:dead - +
+  redis-cli -h %s -p %s -n 1 XRANGE %s - +
 Metrics: http://127.0.0.1:%d/metrics (ingest; router and publisher on the next two ports)
 Between the services: plain-text gRPC on loopback (for trying out only;
   production uses mutual TLS, see the README's "Security between the services").
 Stop with Ctrl-C.
 
 `, r.Redacted(), embedded(o.RedisURL), o.input(), b.Redacted(), embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),
-		admin, b.Hostname(), b.Port(), r.Hostname(), r.Port(), o.HTTPPortBase)
+		admin, b.Hostname(), b.Port(), r.Hostname(), r.Port(), records.DeadLetters, o.HTTPPortBase)
 }
 
 // shown reads a URL for the banner, which masks its password; one that

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/statusapi"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
@@ -43,11 +44,11 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router (health, rules)")
 	fs.StringVar(&o.PublisherAddrs, "publisher-addr", "localhost:7003", "gRPC addresses of the publishers, comma-separated (the active one and standbys)")
 	fs.StringVar(&o.Input.Mode, "ingest-mode", "stream", "how ingest reads events: stream, list or pubsub (for backlog and lag)")
-	fs.StringVar(&o.Input.Stream, "stream", "nemo:events", "stream mode: the stream NEMO writes to")
+	fs.StringVar(&o.Input.Stream, "stream", records.InputStream, "stream mode: the stream NEMO writes to")
 	fs.StringVar(&o.Input.Group, "group", "nemo-bridge", "stream mode: ingest's consumer group")
-	fs.StringVar(&o.Input.List, "list", pluginlist.Name, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
-	fs.StringVar(&o.Input.ProcessingList, "processing-list", pluginlist.Name+":processing", "list mode: where entries wait until acknowledged")
-	fs.StringVar(&o.Input.DeadLetterStream, "dead-letter-stream", "nemo:events:dead", "the stream of refused events")
+	fs.StringVar(&o.Input.List, "list", records.InputList, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
+	fs.StringVar(&o.Input.ProcessingList, "processing-list", records.InputProcessingList, "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.Input.DeadLetterStream, "dead-letter-stream", records.DeadLetters, "the stream of refused events")
 	secret.Var(fs, &o.AdminToken, "admin-token", "", "bearer token that write actions (replay, reload, test message) need; empty: the gateway makes one at start and logs it once")
 	fs.BoolVar(&o.ProtectReads, "protect-reads", false, "reads need the admin token too")
 	fs.StringVar(&o.TimeZone, "timezone", "Local", "IANA time zone of the lab, e.g. America/Los_Angeles, for times in sentences (the displays' setting) [$DISPLAY_TIMEZONE]")

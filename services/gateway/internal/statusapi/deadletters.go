@@ -2,18 +2,16 @@ package statusapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 func (s *Server) ListDeadLetters(ctx context.Context, req *statusv1.ListDeadLettersRequest) (*statusv1.ListDeadLettersResponse, error) {
@@ -32,22 +30,9 @@ func (s *Server) ListDeadLetters(ctx context.Context, req *statusv1.ListDeadLett
 	}
 	resp := &statusv1.ListDeadLettersResponse{Total: total.Val()}
 	for _, e := range entries.Val() {
-		resp.DeadLetters = append(resp.DeadLetters, deadLetter(e))
+		resp.DeadLetters = append(resp.DeadLetters, records.ReadDeadLetter(e))
 	}
 	return resp, nil
-}
-
-// deadLetter reads one entry as ingest's dead-letter writer wrote it.
-func deadLetter(e redis.XMessage) *statusv1.DeadLetter {
-	text := func(k string) string { v, _ := e.Values[k].(string); return v }
-	d := &statusv1.DeadLetter{
-		Id: e.ID, Code: text("code"), Reason: text("reason"), Stage: text("stage"),
-		Source: text("source"), SourceId: text("source_id"), Entry: text("entry"),
-	}
-	if t, err := time.Parse(time.RFC3339Nano, text("failed_at")); err == nil {
-		d.FailedAt = timestamppb.New(t)
-	}
-	return d
 }
 
 func (s *Server) ReplayDeadLetter(ctx context.Context, req *statusv1.ReplayDeadLetterRequest) (*statusv1.ReplayDeadLetterResponse, error) {
@@ -105,20 +90,23 @@ func (s *Server) ReplayAllDeadLetters(ctx context.Context, _ *statusv1.ReplayAll
 // and removes the letter, in one transaction: nothing is lost or doubled
 // if the gateway dies half way.
 func (s *Server) replay(ctx context.Context, e redis.XMessage) error {
-	d := deadLetter(e)
-	kind, name, _ := strings.Cut(d.GetSource(), " ")
+	d := records.ReadDeadLetter(e)
+	// The letter's typed input (source_kind, source_key); a letter
+	// written before those fields has it parsed from its source's words
+	// by records.ReadDeadLetter.
+	in := d.GetInput()
 	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		switch kind {
-		case "stream":
-			var fields map[string]any
-			if err := json.Unmarshal([]byte(d.GetEntry()), &fields); err != nil || len(fields) == 0 {
-				return invalid("dead letter %s holds no stream entry to replay (entry %q)", d.GetId(), d.GetEntry())
+		switch in.GetKind() {
+		case statusv1.InputKind_INPUT_KIND_STREAM:
+			fields, err := records.ReplayStreamValues(d)
+			if err != nil {
+				return invalid("%v", err)
 			}
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: name, Values: fields})
-		case "list":
-			pipe.LPush(ctx, name, d.GetEntry())
-		case "channel":
-			pipe.Publish(ctx, name, d.GetEntry())
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: in.GetKey(), Values: fields})
+		case statusv1.InputKind_INPUT_KIND_LIST:
+			pipe.LPush(ctx, in.GetKey(), d.GetEntry())
+		case statusv1.InputKind_INPUT_KIND_CHANNEL:
+			pipe.Publish(ctx, in.GetKey(), d.GetEntry())
 		default:
 			return invalid("dead letter %s came from %q, which is not an input the bridge reads", d.GetId(), d.GetSource())
 		}

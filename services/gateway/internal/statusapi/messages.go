@@ -2,16 +2,10 @@ package statusapi
 
 import (
 	"context"
-	"strconv"
-	"time"
-	"unicode/utf8"
-
-	"github.com/redis/go-redis/v9"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 const (
@@ -41,12 +35,12 @@ func (s *Server) ListMessages(ctx context.Context, req *statusv1.ListMessagesReq
 	resp := &statusv1.ListMessagesResponse{}
 	end := "+"
 	for len(resp.Messages) < limit {
-		entries, err := s.rdb.XRevRangeN(ctx, rediskeys.Recent, end, "-", scanPage).Result()
+		entries, err := s.rdb.XRevRangeN(ctx, records.Recent, end, "-", scanPage).Result()
 		if err != nil {
 			return nil, redisError(err)
 		}
 		for _, e := range entries {
-			m := recentMessage(e)
+			m := records.ReadRecent(e)
 			if (req.ToolId == nil || m.GetToolId() == req.GetToolId()) &&
 				(filter == nil || filter.Matches(m.GetTopic())) {
 				resp.Messages = append(resp.Messages, m)
@@ -61,29 +55,4 @@ func (s *Server) ListMessages(ctx context.Context, req *statusv1.ListMessagesReq
 		end = "(" + entries[len(entries)-1].ID
 	}
 	return resp, nil
-}
-
-// recentMessage reads one entry of the recent stream (fields written by the
-// router's recent log).
-func recentMessage(e redis.XMessage) *statusv1.Message {
-	text := func(k string) string { v, _ := e.Values[k].(string); return v }
-	m := &statusv1.Message{
-		Topic:   text("topic"),
-		Payload: []byte(text("payload")),
-		Retain:  text("retain") == "true",
-		EventId: text("event_id"),
-	}
-	if utf8.Valid(m.Payload) {
-		m.PayloadText = string(m.Payload)
-	}
-	if q, err := strconv.ParseUint(text("qos"), 10, 32); err == nil {
-		m.Qos = uint32(q)
-	}
-	if ms, err := strconv.ParseInt(text("sent_at"), 10, 64); err == nil {
-		m.SentAt = timestamppb.New(time.UnixMilli(ms))
-	}
-	if id, err := strconv.ParseInt(text("tool_id"), 10, 32); err == nil {
-		m.ToolId = int32(id)
-	}
-	return m
 }

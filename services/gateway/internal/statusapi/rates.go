@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // Rates turns the running totals in Redis into events per second over the
@@ -48,7 +48,7 @@ func (r *Rates) Run(ctx context.Context) {
 }
 
 func (r *Rates) take(ctx context.Context) {
-	vals, err := r.rdb.HMGet(ctx, rediskeys.Counters, rediskeys.CounterEventsIn, rediskeys.CounterMessagesOut).Result()
+	vals, err := r.rdb.HMGet(ctx, records.Counters, records.CounterEventsIn, records.CounterMessagesOut).Result()
 	if err != nil {
 		return // the health answer reports Redis itself
 	}

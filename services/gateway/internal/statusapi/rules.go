@@ -8,7 +8,7 @@ import (
 
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 func (s *Server) GetRules(ctx context.Context, _ *statusv1.GetRulesRequest) (*statusv1.GetRulesResponse, error) {
@@ -27,7 +27,7 @@ func (s *Server) ReloadRules(ctx context.Context, _ *statusv1.ReloadRulesRequest
 	if err != nil {
 		return nil, routerError(err)
 	}
-	if err := s.rdb.Publish(ctx, rediskeys.ControlChannel, rediskeys.ReloadConfig).Err(); err != nil {
+	if err := s.rdb.Publish(ctx, records.ControlChannel, records.ReloadConfig).Err(); err != nil {
 		return nil, redisError(err)
 	}
 	return &statusv1.ReloadRulesResponse{Rules: publicRules(resp.GetRules()), Changed: resp.GetChanged()}, nil

@@ -10,10 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 const (
@@ -24,9 +23,9 @@ const (
 // decodeTool reads the state of tool id as the router stored it; fields a
 // newer router added are ignored rather than failing the whole answer.
 func decodeTool(id, doc string) (*statusv1.Tool, error) {
-	t := &statusv1.Tool{}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal([]byte(doc), t); err != nil {
-		return nil, status.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, rediskeys.Tools, err)
+	t, err := records.UnmarshalTool([]byte(doc))
+	if err != nil {
+		return nil, status.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, records.Tools, err)
 	}
 	return t, nil
 }
@@ -44,7 +43,7 @@ func (s *Server) GetTool(ctx context.Context, req *statusv1.GetToolRequest) (*st
 		return nil, err
 	}
 	id := strconv.Itoa(int(req.GetId()))
-	doc, err := s.rdb.HGet(ctx, rediskeys.Tools, id).Result()
+	doc, err := s.rdb.HGet(ctx, records.Tools, id).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, status.Errorf(codes.NotFound, "no tool with id %d: the bridge has had no event for it", req.GetId())
 	}
@@ -67,7 +66,7 @@ func (s *Server) ListTools(ctx context.Context, req *statusv1.ListToolsRequest) 
 	if err != nil {
 		return nil, err
 	}
-	docs, err := s.rdb.HGetAll(ctx, rediskeys.Tools).Result()
+	docs, err := s.rdb.HGetAll(ctx, records.Tools).Result()
 	if err != nil {
 		return nil, redisError(err)
 	}

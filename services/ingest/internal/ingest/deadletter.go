@@ -5,10 +5,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/cause"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // rejected is an entry refused at some hop, on its way to the dead letters.
@@ -20,31 +23,33 @@ type rejected struct {
 
 // deadLetters writes refused entries to a stream, with the reason and the
 // original entry, so that nothing is lost silently and an admin can replay
-// them once the cause is fixed.
+// them once the cause is fixed. The record is records' (deadletter.go),
+// which the gateway reads and replays.
 type deadLetters struct {
 	rdb    *redis.Client
 	stream string
 	maxLen int64
-	source string
+	// input is where the entries were read, where a replay puts them back.
+	input *statusv1.Input
 }
 
 func (d *deadLetters) write(ctx context.Context, rs []rejected) error {
 	pipe := d.rdb.Pipeline()
-	now := time.Now().UTC().Format(time.RFC3339Nano)
+	now := timestamppb.New(time.Now())
 	for _, r := range rs {
 		pipe.XAdd(ctx, &redis.XAddArgs{
 			Stream: d.stream,
 			MaxLen: d.maxLen,
 			Approx: true,
-			Values: []any{
-				"code", cause.Code(r.cause),
-				"reason", r.reason,
-				"stage", cause.Stage(r.cause),
-				"source", d.source,
-				"source_id", r.entry.ID,
-				"entry", r.entry.Original,
-				"failed_at", now,
-			},
+			Values: records.DeadLetterValues(&statusv1.DeadLetter{
+				Code:     cause.Code(r.cause),
+				Reason:   r.reason,
+				Stage:    cause.Stage(r.cause),
+				Input:    d.input,
+				SourceId: r.entry.ID,
+				Entry:    r.entry.Original,
+				FailedAt: now,
+			}),
 		})
 	}
 	_, err := pipe.Exec(ctx)

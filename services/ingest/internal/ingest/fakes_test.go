@@ -14,8 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redistest"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
@@ -47,7 +49,9 @@ type fakeSource struct {
 
 func newFakeSource() *fakeSource { return &fakeSource{acked: make(chan []string, 64)} }
 
-func (f *fakeSource) Name() string { return "fake" }
+func (f *fakeSource) Name() string { return records.InputName(f.Input()) }
+
+func (f *fakeSource) Input() *statusv1.Input { return records.StreamInput("fake") }
 
 func (f *fakeSource) give(entries ...source.Entry) {
 	f.mu.Lock()
@@ -200,7 +204,7 @@ func newHarness(t *testing.T, windowSize int) *harness {
 		window:  newWindow(windowSize),
 		settled: make(chan settled, windowSize),
 		health:  &healthState{report: func(bool) {}, redis: true},
-		dead:    &deadLetters{rdb: rdb, stream: deadStream, maxLen: 1000, source: h.src.Name()},
+		dead:    &deadLetters{rdb: rdb, stream: deadStream, maxLen: 1000, input: h.src.Input()},
 		totals:  totals{rdb: rdb},
 	}
 	p.metrics = newMetrics(prometheus.NewRegistry(), func() float64 { return float64(p.window.len()) })

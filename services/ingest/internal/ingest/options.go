@@ -11,6 +11,7 @@ import (
 
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
@@ -39,16 +40,16 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	o.Service.Bind(fs, "ingest", "127.0.0.1:7001", "127.0.0.1:9101")
 	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1)")
 	fs.StringVar(&o.Mode, "ingest-mode", "stream", "stream (durable, default), list (the NEMO plugin's list) or pubsub (best effort, lossy)")
-	fs.StringVar(&o.Stream.Stream, "stream", "nemo:events", "stream mode: the stream NEMO writes to")
+	fs.StringVar(&o.Stream.Stream, "stream", records.InputStream, "stream mode: the stream NEMO writes to")
 	fs.StringVar(&o.Stream.Group, "group", "nemo-bridge", "stream mode: consumer group")
 	fs.StringVar(&o.Stream.Consumer, "consumer", host, "stream mode: consumer name; keep it stable across restarts (a StatefulSet pod name)")
 	fs.StringVar(&o.Stream.GroupStart, "group-start", "0", "stream mode: where a new consumer group starts: 0 (everything in the stream) or $ (only new entries)")
 	fs.DurationVar(&o.Stream.ClaimIdle, "claim-idle", 30*time.Second, "stream mode: take over entries another consumer left pending this long")
-	fs.StringVar(&o.List, "list", pluginlist.Name, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
-	fs.StringVar(&o.ProcessingList, "processing-list", pluginlist.Name+":processing", "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.List, "list", records.InputList, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
+	fs.StringVar(&o.ProcessingList, "processing-list", records.InputProcessingList, "list mode: where entries wait until acknowledged")
 	fs.DurationVar(&o.ListCheckEvery, "list-check-interval", 15*time.Second, "list mode: how often to look for another program taking entries from the list, such as the NEMO plugin's own MQTT bridge (0: never)")
-	fs.StringVar(&o.Channel, "channel", "nemo_mqtt_events", "pubsub mode: the channel")
-	fs.StringVar(&o.DeadLetterStream, "dead-letter-stream", "nemo:events:dead", "stream receiving refused events with the reason")
+	fs.StringVar(&o.Channel, "channel", records.InputChannel, "pubsub mode: the channel")
+	fs.StringVar(&o.DeadLetterStream, "dead-letter-stream", records.DeadLetters, "stream receiving refused events with the reason")
 	fs.Int64Var(&o.DeadLetterMaxLen, "dead-letter-maxlen", 100000, "dead letters kept (oldest trimmed first)")
 	fs.IntVar(&o.MaxPayloadBytes, "max-payload-bytes", 65536, "larger payloads go to the dead letters")
 	fs.IntVar(&o.BatchSize, "batch-size", 256, "entries read from Redis at a time")

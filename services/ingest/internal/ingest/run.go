@@ -76,7 +76,7 @@ func Run(ctx context.Context, o Options) error {
 			if c, ok := src.(io.Closer); ok {
 				defer c.Close()
 			}
-			p.src, p.dead.source = src, src.Name()
+			p.src, p.dead.input = src, src.Input()
 			rt.Log.Info("reading events", "source", src.Name(), "redis", redisOpts.Addr, "db", redisOpts.DB)
 			if o.Mode == "list" {
 				warnEventsElsewhere(ctx, rdb, o.List, rt.Log)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // totals adds the events ingest settled to the running total across every
@@ -17,5 +17,5 @@ type totals struct{ rdb *redis.Client }
 // addIn is best effort: a batch missing from the total while Redis is away
 // only makes one rate sample low, and must not hold up acknowledgements.
 func (t totals) addIn(ctx context.Context, n int) {
-	_ = t.rdb.HIncrBy(ctx, rediskeys.Counters, rediskeys.CounterEventsIn, int64(n)).Err()
+	_ = t.rdb.HIncrBy(ctx, records.Counters, records.CounterEventsIn, int64(n)).Err()
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
@@ -81,7 +83,9 @@ func newList(rdb *redis.Client, list, processing string, log *slog.Logger) *List
 	}
 }
 
-func (l *List) Name() string { return "list " + l.list }
+func (l *List) Name() string { return records.InputName(l.Input()) }
+
+func (l *List) Input() *statusv1.Input { return records.ListInput(l.list) }
 
 // Close closes the list's Redis client.
 func (l *List) Close() error { return l.rdb.Close() }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -39,7 +41,9 @@ func runID() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (p *PubSub) Name() string { return "channel " + p.channel }
+func (p *PubSub) Name() string { return records.InputName(p.Input()) }
+
+func (p *PubSub) Input() *statusv1.Input { return records.ChannelInput(p.channel) }
 
 func (p *PubSub) Read(ctx context.Context, max int) ([]Entry, error) {
 	var out []Entry

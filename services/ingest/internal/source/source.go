@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 )
 
@@ -66,6 +67,9 @@ func fieldsEntry(id string, values map[string]any) Entry {
 type Source interface {
 	// Name says where events come from, e.g. "stream nemo:events".
 	Name() string
+	// Input is the same, typed: for the dead letters, which a replay puts
+	// back there.
+	Input() *statusv1.Input
 	// Read returns up to max entries, oldest first. It waits about a second
 	// for the first one and returns none when nothing came.
 	Read(ctx context.Context, max int) ([]Entry, error)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
@@ -63,7 +65,9 @@ func NewStream(ctx context.Context, opts redis.Options, cfg StreamConfig, log *s
 	return s, nil
 }
 
-func (s *Stream) Name() string { return "stream " + s.cfg.Stream }
+func (s *Stream) Name() string { return records.InputName(s.Input()) }
+
+func (s *Stream) Input() *statusv1.Input { return records.StreamInput(s.cfg.Stream) }
 
 // Close closes the stream's Redis client.
 func (s *Stream) Close() error { return s.rdb.Close() }

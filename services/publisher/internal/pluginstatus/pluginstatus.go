@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // The plugin's own timing: its bridge writes the status with a TTL of
@@ -63,9 +63,9 @@ func New(rdb *redis.Client, active func(context.Context) (bool, error), log *slo
 // Connected takes the MQTT session's state. It never blocks: the MQTT
 // client calls it from its connection callbacks.
 func (k *Keeper) Connected(up bool) {
-	state := rediskeys.BridgeDisconnected
+	state := records.BridgeDisconnected
 	if up {
-		state = rediskeys.BridgeConnected
+		state = records.BridgeConnected
 	}
 	k.mu.Lock()
 	changed := k.state != state
@@ -122,17 +122,17 @@ func (k *Keeper) write(ctx context.Context) error {
 	}
 	err := k.checkActive(ctx)
 	if err == nil {
-		err = k.rdb.SetEx(ctx, rediskeys.BridgeStatus, state, k.ttl).Err()
+		err = k.rdb.SetEx(ctx, records.BridgeStatus, state, k.ttl).Err()
 	}
 	switch {
 	case errors.Is(err, errNotActive):
-		k.log.Debug("not writing the NEMO plugin's bridge status", "key", rediskeys.BridgeStatus, "state", state, "reason", err)
+		k.log.Debug("not writing the NEMO plugin's bridge status", "key", records.BridgeStatus, "state", state, "reason", err)
 	case err != nil && ctx.Err() == nil && !k.failing:
 		k.failing = true
-		k.log.Warn("cannot write the NEMO plugin's bridge status to Redis; its page may show an old state until Redis answers", "key", rediskeys.BridgeStatus, "state", state, "err", err)
+		k.log.Warn("cannot write the NEMO plugin's bridge status to Redis; its page may show an old state until Redis answers", "key", records.BridgeStatus, "state", state, "err", err)
 	case err == nil && k.failing:
 		k.failing = false
-		k.log.Info("the NEMO plugin's bridge status is written again", "key", rediskeys.BridgeStatus, "state", state)
+		k.log.Info("the NEMO plugin's bridge status is written again", "key", records.BridgeStatus, "state", state)
 	}
 	return err
 }

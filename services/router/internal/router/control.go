@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // followControl reloads the rules on every reload_config on the control
@@ -24,7 +24,7 @@ import (
 // itself after a Redis outage; what is published meanwhile is lost, which
 // the file watch makes up for.
 func followControl(ctx context.Context, rdb *redis.Client, book *rulebook, log *slog.Logger) {
-	sub := rdb.Subscribe(ctx, rediskeys.ControlChannel)
+	sub := rdb.Subscribe(ctx, records.ControlChannel)
 	defer sub.Close()
 	msgs := sub.Channel()
 	for {
@@ -35,12 +35,12 @@ func followControl(ctx context.Context, rdb *redis.Client, book *rulebook, log *
 			if !ok {
 				return
 			}
-			if strings.TrimSpace(m.Payload) != rediskeys.ReloadConfig {
-				log.Debug("control message ignored", "channel", rediskeys.ControlChannel, "payload", m.Payload)
+			if strings.TrimSpace(m.Payload) != records.ReloadConfig {
+				log.Debug("control message ignored", "channel", records.ControlChannel, "payload", m.Payload)
 				continue
 			}
 			// A refusal is logged and kept for GetRules by the rulebook.
-			_, _ = book.reload(rediskeys.ReloadConfig)
+			_, _ = book.reload(records.ReloadConfig)
 		}
 	}
 }
@@ -77,17 +77,17 @@ func consumeControlList(ctx context.Context, rdb *redis.Client, log *slog.Logger
 		entries, drained, err := popControl(ctx, rdb)
 		var unknown []string
 		for _, e := range entries {
-			if strings.TrimSpace(e) == rediskeys.ReloadConfig {
+			if strings.TrimSpace(e) == records.ReloadConfig {
 				reload = true
 			} else {
 				unknown = append(unknown, e)
 			}
 		}
 		if len(unknown) > 0 {
-			log.Info("dropped entries of the NEMO plugin's control list that are not reload_config", "list", rediskeys.ControlList, "count", len(unknown), "first", shorten(unknown[0], controlShown))
+			log.Info("dropped entries of the NEMO plugin's control list that are not reload_config", "list", records.ControlList, "count", len(unknown), "first", shorten(unknown[0], controlShown))
 		}
 		if err != nil {
-			r.failed(ctx, "read the NEMO plugin's control list "+rediskeys.ControlList, err)
+			r.failed(ctx, "read the NEMO plugin's control list "+records.ControlList, err)
 			continue
 		}
 		r.ok()
@@ -104,7 +104,7 @@ func consumeControlList(ctx context.Context, rdb *redis.Client, log *slog.Logger
 // takes it with up to controlBatch more. drained says the list had no
 // more.
 func popControl(ctx context.Context, rdb *redis.Client) (entries []string, drained bool, _ error) {
-	first, err := rdb.BLPop(ctx, controlPoll, rediskeys.ControlList).Result()
+	first, err := rdb.BLPop(ctx, controlPoll, records.ControlList).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, true, nil
 	}
@@ -115,8 +115,8 @@ func popControl(ctx context.Context, rdb *redis.Client) (entries []string, drain
 	// Redis version (LPOP with a count needs 6.2).
 	var more *redis.StringSliceCmd
 	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		more = p.LRange(ctx, rediskeys.ControlList, 0, controlBatch-1)
-		p.LTrim(ctx, rediskeys.ControlList, controlBatch, -1)
+		more = p.LRange(ctx, records.ControlList, 0, controlBatch-1)
+		p.LTrim(ctx, records.ControlList, controlBatch, -1)
 		return nil
 	}); err != nil {
 		// What BLPOP took is still handled; the rest waits for the next
@@ -130,13 +130,13 @@ func popControl(ctx context.Context, rdb *redis.Client) (entries []string, drain
 // through a Redis outage so that a popped request is not lost.
 func askEveryRouter(ctx context.Context, rdb *redis.Client, r *redisRetry, log *slog.Logger) {
 	for ctx.Err() == nil {
-		routers, err := rdb.Publish(ctx, rediskeys.ControlChannel, rediskeys.ReloadConfig).Result()
+		routers, err := rdb.Publish(ctx, records.ControlChannel, records.ReloadConfig).Result()
 		if err != nil {
-			r.failed(ctx, "pass reload_config on the control channel "+rediskeys.ControlChannel, err)
+			r.failed(ctx, "pass reload_config on the control channel "+records.ControlChannel, err)
 			continue
 		}
 		r.ok()
-		log.Info("the NEMO plugin asked for a reload; passed on to every router", "list", rediskeys.ControlList, "channel", rediskeys.ControlChannel, "subscribers", routers)
+		log.Info("the NEMO plugin asked for a reload; passed on to every router", "list", records.ControlList, "channel", records.ControlChannel, "subscribers", routers)
 		return
 	}
 }

@@ -6,6 +6,7 @@ package router
 import (
 	"flag"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/rules"
@@ -39,7 +40,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.TopicPrefix, "topic-prefix", "", "the rules' {prefix}, for example site1/, in place of the rules file's own (empty: the file's)")
 	fs.StringVar(&o.RulesFile, "rules", "", "YAML rules file saying which messages each event becomes, reloaded when it changes (empty: the built-in rules, every event on its own topic) [$RULES_FILE]")
 	secret.Var(fs, &o.RedisURL, "redis-url", "", "Redis keeping the current state of every tool, published retained on nemo/tools/{id}/status (empty: no tool state)")
-	fs.StringVar(&o.Stream, "stream", "nemo:events", "the stream ingest reads, in the Redis of -redis-url: an event whose sequence is ahead of every id Redis gave it is refused")
+	fs.StringVar(&o.Stream, "stream", records.InputStream, "the stream ingest reads, in the Redis of -redis-url: an event whose sequence is ahead of every id Redis gave it is refused")
 	fs.Int64Var(&o.RecentMessages, "recent-messages", 1000, "delivered messages kept in Redis (nemo:bridge:recent) for the status page's live feed")
 	fs.BoolVar(&o.Displays, "displays", false, "also publish what the ESP32 tool displays read (nemo/esp32/...), with the built-in displays profile, beside the rules")
 	fs.StringVar(&o.DisplayTimezone, "display-timezone", "UTC", "IANA time zone of the times the displays show, for example America/Los_Angeles")

@@ -3,16 +3,17 @@ package router
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/batch"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // recentLog records delivered messages in Redis. It is diagnostics, so it
@@ -62,10 +63,10 @@ func (r *recentLog) run(ctx context.Context) {
 	_ = batch.Drain(ctx, r.queue, 256, func(batch []recentEntry) error {
 		pipe := r.rdb.Pipeline()
 		for _, e := range batch {
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: rediskeys.Recent, MaxLen: r.keep, Approx: true, Values: fields(e)})
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: records.Recent, MaxLen: r.keep, Approx: true, Values: fields(e)})
 		}
 		counted := r.uncounted.Swap(0)
-		pipe.HIncrBy(ctx, rediskeys.Counters, rediskeys.CounterMessagesOut, counted)
+		pipe.HIncrBy(ctx, records.Counters, records.CounterMessagesOut, counted)
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 			r.uncounted.Add(counted) // the next batch tries again
 			r.dropped.Add(float64(len(batch)))
@@ -75,18 +76,16 @@ func (r *recentLog) run(ctx context.Context) {
 	})
 }
 
+// fields are e's stream fields, as the gateway reads them (records.ReadRecent).
 func fields(e recentEntry) []any {
 	m := e.msg
-	v := []any{
-		"topic", m.GetTopic(),
-		"payload", m.GetPayload(),
-		"qos", m.GetQos(),
-		"retain", strconv.FormatBool(m.GetRetain()),
-		"event_id", m.GetUserProperties()["event_id"],
-		"sent_at", e.sentAt.UnixMilli(),
-	}
-	if m.ToolId != nil {
-		v = append(v, "tool_id", m.GetToolId())
-	}
-	return v
+	return records.RecentValues(&statusv1.Message{
+		Topic:   m.GetTopic(),
+		Payload: m.GetPayload(),
+		Qos:     m.GetQos(),
+		Retain:  m.GetRetain(),
+		EventId: m.GetUserProperties()["event_id"],
+		SentAt:  timestamppb.New(e.sentAt),
+		ToolId:  m.GetToolId(),
+	})
 }

@@ -12,7 +12,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
 )
 
@@ -27,7 +27,7 @@ func toolEvent(id, seq, event string) *bridgev1.Event {
 // saved is tool 7's state as Redis holds it, as JSON and read.
 func saved(t *testing.T, rdb *redis.Client) ([]byte, *statusv1.Tool) {
 	t.Helper()
-	doc, err := rdb.HGet(context.Background(), rediskeys.Tools, "7").Bytes()
+	doc, err := rdb.HGet(context.Background(), records.Tools, "7").Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,15 +41,15 @@ func saved(t *testing.T, rdb *redis.Client) ([]byte, *statusv1.Tool) {
 // save writes a state of tool 7 into Redis, as another router would.
 func save(t *testing.T, rdb *redis.Client, tool *statusv1.Tool) {
 	t.Helper()
-	doc, err := toolstate.Marshal(tool)
+	doc, err := records.MarshalTool(tool)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := rdb.HSet(ctx, rediskeys.Tools, "7", doc).Err(); err != nil {
+	if err := rdb.HSet(ctx, records.Tools, "7", doc).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := rdb.HSet(ctx, rediskeys.ToolSequences, "7", tool.GetSequence()).Err(); err != nil {
+	if err := rdb.HSet(ctx, records.ToolSequences, "7", tool.GetSequence()).Err(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // newMessage builds every message the router publishes, the rules' own
@@ -37,7 +37,7 @@ func newMessage(ev *bridgev1.Event, topic string, payload []byte, qos uint32, re
 // reads it at once; it goes after the event's own messages. With
 // -sign-all and a key it is signed, as the rules' own publishes are.
 func (s *Set) Snapshot(t *statusv1.Tool, ev *bridgev1.Event) (*bridgev1.Message, error) {
-	doc, err := toolstate.Marshal(t)
+	doc, err := records.MarshalTool(t)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
-	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -125,7 +125,7 @@ func (v stateValue) eval(sc *scope) (json.RawMessage, bool) {
 		return nil, false
 	}
 	if sc.stateDoc == nil {
-		doc, err := toolstate.Marshal(sc.state)
+		doc, err := records.MarshalTool(sc.state)
 		if err != nil {
 			return nil, false
 		}

@@ -1,37 +1,18 @@
 package toolstate
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/rediskeys"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
-
-// Marshal is the JSON form of a state, in Redis and on the status topic:
-// NEMO's snake_case names, with false and zero fields written out so that
-// a display reading "in_use" finds it. protojson varies its white space on
-// purpose; compacting it keeps the bytes stable and small.
-func Marshal(t *statusv1.Tool) ([]byte, error) {
-	doc, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(t)
-	if err != nil {
-		return nil, err
-	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, doc); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
-}
 
 // writeIfNewer stores a state unless Redis already holds a newer one (from
 // another router, or before this one restarted), atomically. A held
@@ -64,14 +45,14 @@ type Store struct {
 // Open loads every tool's state from Redis.
 func Open(ctx context.Context, rdb *redis.Client, now func() time.Time) (*Store, error) {
 	s := &Store{rdb: rdb, now: now, tools: map[int32]*statusv1.Tool{}}
-	all, err := rdb.HGetAll(ctx, rediskeys.Tools).Result()
+	all, err := rdb.HGetAll(ctx, records.Tools).Result()
 	if err != nil {
-		return nil, fmt.Errorf("load tool state from %s: %w", rediskeys.Tools, err)
+		return nil, fmt.Errorf("load tool state from %s: %w", records.Tools, err)
 	}
 	for id, doc := range all {
-		t := &statusv1.Tool{}
-		if err := protojson.Unmarshal([]byte(doc), t); err != nil {
-			return nil, fmt.Errorf("tool state %s in %s is not valid: %w", id, rediskeys.Tools, err)
+		t, err := records.UnmarshalTool([]byte(doc))
+		if err != nil {
+			return nil, fmt.Errorf("tool state %s in %s is not valid: %w", id, records.Tools, err)
 		}
 		s.tools[t.GetId()] = t
 	}
@@ -103,12 +84,12 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	pipe := s.rdb.Pipeline()
 	writes := map[int32]*redis.Cmd{}
 	for id, t := range changed {
-		doc, err := Marshal(t)
+		doc, err := records.MarshalTool(t)
 		if err != nil {
 			return nil, err
 		}
 		seq := t.GetSequence()
-		writes[id] = writeIfNewer.Eval(ctx, pipe, []string{rediskeys.Tools, rediskeys.ToolSequences}, strconv.Itoa(int(id)), seq, doc, limit(seq, now))
+		writes[id] = writeIfNewer.Eval(ctx, pipe, []string{records.Tools, records.ToolSequences}, strconv.Itoa(int(id)), seq, doc, limit(seq, now))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Forget what was folded so that a retry of the batch starts from
@@ -142,12 +123,11 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 	for id := range ids {
 		delete(s.tools, id)
-		doc, err := s.rdb.HGet(ctx, rediskeys.Tools, strconv.Itoa(int(id))).Result()
+		doc, err := s.rdb.HGet(ctx, records.Tools, strconv.Itoa(int(id))).Result()
 		if err != nil {
 			continue
 		}
-		t := &statusv1.Tool{}
-		if protojson.Unmarshal([]byte(doc), t) == nil {
+		if t, err := records.UnmarshalTool([]byte(doc)); err == nil {
 			s.tools[id] = t
 		}
 	}

@@ -1,0 +1,61 @@
+// Package records is what the services share in Redis: the key names, the
+// default names of NEMO's inputs, and each record that more than one
+// service touches (a dead letter, a tool's state, a recent message),
+// defined once as a proto message of nemo.status.v1 and written and read
+// only through this package. One service writes each record and others
+// read it, so both sides take the key, the field names and the encoding
+// from here; each record's file says who writes it and who reads it.
+package records
+
+import "github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+
+// The default names of NEMO's inputs and of the dead letters, for the
+// flags of ingest, the router and the gateway and for devstack. The list's
+// name belongs to pluginlist, which knows every name the plugin has used
+// (OlderName, KnownNames); it is repeated here so that every default is
+// found in one place.
+const (
+	// InputStream is the stream NEMO writes to (stream mode).
+	InputStream = "nemo:events"
+	// InputList is the list the NEMO plugin pushes to (list mode).
+	InputList = pluginlist.Name
+	// InputProcessingList is where list entries wait until acknowledged.
+	InputProcessingList = InputList + ":processing"
+	// InputChannel is the channel the plugin can publish to (pubsub mode):
+	// the same name as its list.
+	InputChannel = "nemo_mqtt_events"
+	// DeadLetters is the stream of refused events (see deadletter.go).
+	DeadLetters = "nemo:events:dead"
+)
+
+const (
+	// Tools is the hash of tool id → current state as JSON (see
+	// toolstate.go), which the router keeps and the gateway serves.
+	Tools = "nemo:bridge:tools"
+	// ToolSequences is the hash of tool id → sequence of that state, so an
+	// older event delivered again never overwrites newer state.
+	ToolSequences = "nemo:bridge:tools:seq"
+	// Recent is the capped stream of the messages the broker acknowledged
+	// last (router), the gateway's live feed (see recent.go).
+	Recent = "nemo:bridge:recent"
+	// Counters is the hash of running totals across every replica:
+	// ingest adds to CounterEventsIn, the router to CounterMessagesOut;
+	// the gateway turns them into rates.
+	Counters           = "nemo:bridge:counters"
+	CounterEventsIn    = "events_in"
+	CounterMessagesOut = "messages_out"
+	// ControlList is where the NEMO plugin asks its bridge to reload: it
+	// LPUSHes ReloadConfig there. Routers pop it and pass each reload on
+	// ControlChannel, the channel of the same name that every router
+	// follows and reloads its rules on.
+	ControlList    = "nemo_mqtt_bridge_control"
+	ControlChannel = "nemo_mqtt_bridge_control"
+	ReloadConfig   = "reload_config"
+	// BridgeStatus is the string the NEMO plugin's page reads to tell
+	// whether the bridge is connected to the broker: the active publisher
+	// keeps BridgeConnected or BridgeDisconnected there with a TTL, so
+	// that a dead bridge's status expires.
+	BridgeStatus       = "nemo_mqtt_bridge_status"
+	BridgeConnected    = "connected"
+	BridgeDisconnected = "disconnected"
+)
