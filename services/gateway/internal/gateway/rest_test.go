@@ -12,10 +12,10 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/statusapi"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 )
 
@@ -110,8 +110,8 @@ type storedTools struct {
 }
 
 func (s storedTools) tool(id int32) *statusv1.Tool {
-	t := &statusv1.Tool{}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal([]byte(s.docs[id]), t); err != nil {
+	t, err := records.UnmarshalTool([]byte(s.docs[id]))
+	if err != nil {
 		panic(err)
 	}
 	return t

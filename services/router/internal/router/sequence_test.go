@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
@@ -31,8 +30,8 @@ func saved(t *testing.T, rdb *redis.Client) ([]byte, *statusv1.Tool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tool := &statusv1.Tool{}
-	if err := protojson.Unmarshal(doc, tool); err != nil {
+	tool, err := records.UnmarshalTool(doc)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return doc, tool
