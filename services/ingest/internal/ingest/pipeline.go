@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
@@ -12,6 +14,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/batch"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/cause"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
 
@@ -174,4 +177,16 @@ func (s routeStream) Send(events []*bridgev1.Event) error {
 func (s routeStream) Recv() ([]*bridgev1.EventAck, error) {
 	resp, err := s.RouterService_RouteClient.Recv()
 	return resp.GetAcks(), err
+}
+
+// totals adds the events ingest settled to the running total across every
+// replica, from which the gateway computes events per second. Its client
+// never retries (redisconn.NoRetryClient): HINCRBY is not idempotent, and
+// a retry after a lost reply would add the batch to the total twice.
+type totals struct{ rdb *redis.Client }
+
+// addIn is best effort: a batch missing from the total while Redis is away
+// only makes one rate sample low, and must not hold up acknowledgements.
+func (t totals) addIn(ctx context.Context, n int) {
+	_ = t.rdb.HIncrBy(ctx, records.Counters, records.CounterEventsIn, int64(n)).Err()
 }

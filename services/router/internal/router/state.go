@@ -2,8 +2,12 @@ package router
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -121,4 +125,156 @@ func (k *stateKeeper) after(ev *bridgev1.Event) *statusv1.Tool {
 		return next
 	}
 	return cur
+}
+
+// screen sets apart the events whose sequence Redis cannot have given, and
+// returns the others, in order, with a refusal for each one set apart. The
+// tool state keeps only sequences newer than the one it holds, so a forged
+// event far ahead would hold a tool's state back from every real event.
+//
+// A sequence is the entry's stream id. It must read as one; without Redis
+// (no state to protect) that is all. With Redis it must also not be ahead
+// of what Redis can have given: Redis stamps an id with its clock, so an id
+// within toolstate.StreamSlack of Redis's clock passes at no cost (see
+// redisClock). One further ahead is still real when Redis's clock was set
+// back, or an entry was added with an explicit id: it passes if the stream
+// has an id at least as far. That costs one call to Redis for the batch,
+// made only for such events, and the answer stands for the later ones.
+func (k *stateKeeper) screen(ctx context.Context, evs []*bridgev1.Event) ([]*bridgev1.Event, []*bridgev1.EventAck, error) {
+	kept := make([]*bridgev1.Event, 0, len(evs))
+	var refused []*bridgev1.EventAck
+	refuse := func(ev *bridgev1.Event, reason string) {
+		refused = append(refused, &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_REJECTED, Cause: bridgev1.Cause_CAUSE_IMPOSSIBLE_SEQUENCE, Reason: reason})
+	}
+	if k != nil {
+		if err := k.wait(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	read := false // whether the stream's last id was read for this batch
+	for _, ev := range evs {
+		seq := ev.GetSequence()
+		if seq == "" { // the list and pub/sub have no sequence
+			kept = append(kept, ev)
+			continue
+		}
+		id, ok := streamid.Parse(seq)
+		if !ok {
+			refuse(ev, fmt.Sprintf("the event's sequence %q is not a Redis stream entry id (<milliseconds>-<number>), so it cannot come from Redis; refused so that it cannot disorder the tool state", seq))
+			continue
+		}
+		if k == nil {
+			kept = append(kept, ev)
+			continue
+		}
+		now := k.clock.now()
+		if !id.After(streamid.ID{Ms: uint64(now.Add(toolstate.StreamSlack).UnixMilli()), Seq: math.MaxUint64}) {
+			kept = append(kept, ev)
+			continue
+		}
+		last, unread := k.lastID()
+		if id.After(last) && !read {
+			if err := k.retry(ctx, "read the last id of stream "+k.stream, func() error { return k.readLastID(ctx) }); err != nil {
+				return nil, nil, err
+			}
+			read = true
+			last, unread = k.lastID()
+		}
+		if !id.After(last) {
+			kept = append(kept, ev)
+			continue
+		}
+		given := fmt.Sprintf("the last id Redis gave the stream %s (%s)", k.stream, last)
+		if unread != nil {
+			given = fmt.Sprintf("any id Redis gave the stream %s, which cannot be read (%v)", k.stream, unread)
+		}
+		refuse(ev, fmt.Sprintf("the event's sequence %s is ahead of Redis's clock (%s) and of %s, so it cannot come from Redis; refused so that it cannot hold the tool's state back from later events",
+			seq, now.UTC().Format(time.RFC3339), given))
+	}
+	return kept, refused, nil
+}
+
+// lastID is the greatest id of the stream read so far, and Redis's answer
+// when the last reading found no stream.
+func (k *stateKeeper) lastID() (streamid.ID, error) {
+	k.lastMu.Lock()
+	defer k.lastMu.Unlock()
+	return k.last, k.unread
+}
+
+// readLastID asks Redis for the last id it gave the stream (entries
+// deleted since count too), and remembers it. Redis answering with an
+// error (no such key, or not a stream: ingest reads another stream than
+// -stream says) is not retried: the ids read before still count. Only
+// failing to reach Redis is an error.
+func (k *stateKeeper) readLastID(ctx context.Context) error {
+	info, err := k.rdb.XInfoStream(ctx, k.stream).Result()
+	var reply redis.Error
+	if err != nil && !errors.As(err, &reply) {
+		return err
+	}
+	k.lastMu.Lock()
+	defer k.lastMu.Unlock()
+	k.unread = err
+	if err != nil {
+		return nil
+	}
+	if last, ok := streamid.Parse(info.LastGeneratedID); ok && last.After(k.last) {
+		k.last = last
+	}
+	return nil
+}
+
+// clockSync is how often the router reads Redis's clock again. Between
+// readings it counts on its own monotonic clock, which drifts by far less
+// than toolstate.StreamSlack in that time; reading again catches Redis's
+// clock being set.
+const clockSync = 15 * time.Second
+
+// redisClock tells the time by Redis's clock, which stamps the stream's
+// entry ids, without a call to Redis per event: it reads TIME now and then
+// and adds the time passed since on the local monotonic clock. Until it
+// has read TIME once, it tells the local time.
+type redisClock struct {
+	rdb  *redis.Client
+	read atomic.Pointer[clockReading]
+}
+
+type clockReading struct {
+	redis time.Time // Redis's TIME
+	local time.Time // time.Now() just after, with its monotonic reading
+}
+
+func (c *redisClock) now() time.Time {
+	r := c.read.Load()
+	if r == nil {
+		return time.Now()
+	}
+	return r.redis.Add(time.Since(r.local))
+}
+
+func (c *redisClock) sync(ctx context.Context) error {
+	t, err := c.rdb.Time(ctx).Result()
+	if err != nil {
+		return err
+	}
+	c.read.Store(&clockReading{redis: t, local: time.Now()})
+	return nil
+}
+
+// follow reads Redis's clock every clockSync until ctx ends. Missing a
+// reading is harmless: the last one still counts.
+func (c *redisClock) follow(ctx context.Context, log *slog.Logger) {
+	tick := time.NewTicker(clockSync)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if err := c.sync(ctx); err != nil && ctx.Err() == nil {
+				log.Debug("cannot read Redis's clock; counting on from the last reading", "err", err)
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
 }

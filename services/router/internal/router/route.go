@@ -1,16 +1,23 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/rules"
@@ -155,4 +162,114 @@ func (s *server) settled(m *bridgev1.Message, r *publisherv1.PublishResult) {
 		s.metrics.events.WithLabelValues("delivered").Inc()
 	}
 	reply(ack)
+}
+
+// tracker remembers, for every message handed to the publisher, the event it
+// came from, and acknowledges the event once all its messages are settled.
+type tracker struct {
+	mu     sync.Mutex
+	nextID uint64
+	byMsg  map[string]*eventState
+}
+
+type eventState struct {
+	// ack is the answer once every message is settled: delivered, unless
+	// the event was refused already or the broker refuses a message.
+	ack       *bridgev1.EventAck
+	remaining int
+	reply     func(*bridgev1.EventAck)
+}
+
+func newTracker() *tracker { return &tracker{byMsg: map[string]*eventState{}} }
+
+// track gives the messages of one event their ids and remembers them, with
+// the event's answer so far.
+func (t *tracker) track(ack *bridgev1.EventAck, msgs []*bridgev1.Message, reply func(*bridgev1.EventAck)) {
+	st := &eventState{ack: ack, remaining: len(msgs), reply: reply}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, m := range msgs {
+		t.nextID++
+		m.Id = strconv.FormatUint(t.nextID, 10)
+		t.byMsg[m.Id] = st
+	}
+}
+
+// settle records the broker's answer for one message. The first refusal
+// of an event is the one it is answered with.
+func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*bridgev1.EventAck, func(*bridgev1.EventAck)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.byMsg[m.GetId()]
+	if !ok {
+		return nil, nil
+	}
+	delete(t.byMsg, m.GetId())
+	if r.GetOutcome() != bridgev1.Outcome_OUTCOME_DELIVERED && st.ack.GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED {
+		st.ack.Outcome = bridgev1.Outcome_OUTCOME_REJECTED
+		st.ack.Cause = cmp.Or(r.GetCause(), bridgev1.Cause_CAUSE_PUBLISH_REFUSED)
+		st.ack.Reason = fmt.Sprintf("the message on topic %q could not be published: %s", m.GetTopic(), r.GetReason())
+	}
+	st.remaining--
+	if st.remaining > 0 {
+		return nil, nil
+	}
+	return st.ack, st.reply
+}
+
+// lastStatePerTool marks, for each tool, the last event of the batch that
+// changed its state: only that event carries a snapshot. The earlier ones
+// would be overwritten on the retained topic at once, and skipping them
+// nearly halves what a backlog puts on the broker.
+func lastStatePerTool(states []*statusv1.Tool) []bool {
+	final := make([]bool, len(states))
+	seen := map[int32]bool{}
+	for i := len(states) - 1; i >= 0; i-- {
+		if t := states[i]; t != nil && !seen[t.GetId()] {
+			seen[t.GetId()] = true
+			final[i] = true
+		}
+	}
+	return final
+}
+
+// publishers are the addresses the router may publish through. Only one
+// publisher is active at a time (the others stand by and refuse streams),
+// so each new stream goes to the next address after the one that failed.
+// In Kubernetes one Service address is enough: readiness does the same.
+type publishers struct {
+	conns []*grpc.ClientConn
+	mu    sync.Mutex
+	next  int
+}
+
+func dialPublishers(dialPeer func(addr string) (*grpc.ClientConn, error), addrs string) (*publishers, error) {
+	p := &publishers{}
+	for _, addr := range strings.Split(addrs, ",") {
+		conn, err := dialPeer(strings.TrimSpace(addr))
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		p.conns = append(p.conns, conn)
+	}
+	return p, nil
+}
+
+func (p *publishers) dial(ctx context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
+	p.mu.Lock()
+	conn := p.conns[p.next%len(p.conns)]
+	p.next++
+	p.mu.Unlock()
+	s, err := publisherv1.NewPublisherServiceClient(conn).Publish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return publishStream{s}, nil
+}
+
+func (p *publishers) close() {
+	for _, c := range p.conns {
+		c.Close()
+	}
 }
