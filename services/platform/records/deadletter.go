@@ -23,7 +23,7 @@ import (
 // The stream entry's fields, in this order; an admin reading the stream
 // with XRANGE sees them as they are:
 //
-//	code         the cause's code (platform/cause), e.g. "invalid_json"
+//	code         the cause's code (platform/cause), e.g. "not_json"
 //	reason       why, in words
 //	stage        the hop that refused it, e.g. "ingest"
 //	source       where the entry was read, in words: "stream nemo:events"

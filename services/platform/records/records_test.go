@@ -42,7 +42,7 @@ func TestDeadLetterRoundTrip(t *testing.T) {
 	} {
 		t.Run(records.InputName(in), func(t *testing.T) {
 			d := &statusv1.DeadLetter{
-				Code: "invalid_json", Reason: "not JSON", Stage: "ingest",
+				Code: "not_json", Reason: "not JSON", Stage: "ingest",
 				SourceId: "1764490501123-0", Entry: `{"event":"{"}`,
 				FailedAt: timestamppb.New(failedAt), Input: in,
 			}
@@ -85,14 +85,14 @@ func TestOldDeadLetter(t *testing.T) {
 		"":                         nil,
 	} {
 		e := roundTrip(t, rdb, "old", []any{
-			"code", "invalid_json", "reason", "not JSON", "stage", "ingest", "source", source,
+			"code", "not_json", "reason", "not JSON", "stage", "ingest", "source", source,
 			"source_id", "7-0", "entry", `{"a":"b"}`, "failed_at", "2025-11-25T13:33:20.5Z",
 		})
 		got := records.ReadDeadLetter(e)
 		if diff := cmp.Diff(want, got.GetInput(), protocmp.Transform()); diff != "" {
 			t.Errorf("source %q: input (-want +got):\n%s", source, diff)
 		}
-		if got.GetSource() != source || got.GetCode() != "invalid_json" || got.GetSourceId() != "7-0" ||
+		if got.GetSource() != source || got.GetCode() != "not_json" || got.GetSourceId() != "7-0" ||
 			!got.GetFailedAt().AsTime().Equal(time.Date(2025, 11, 25, 13, 33, 20, 5e8, time.UTC)) {
 			t.Errorf("source %q: read %v", source, got)
 		}
