@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/testpki"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -24,9 +25,9 @@ import (
 // certificate of its CA, and the runtime's DialPeer presents one.
 func TestMutualTLSRefusesClientsWithoutACertificateOfTheCA(t *testing.T) {
 	ca, stranger := newTestCA(t, "Lab CA"), newTestCA(t, "Someone else's CA")
-	addr := startService(t, Options{TLS: ca.files("router")}, serving)
-	clientCert, clientKey := ca.issue("client", certOpts{usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	strangerCert, strangerKey := stranger.issue("stranger", certOpts{})
+	addr := startService(t, Options{TLS: files(t, ca, "router")}, serving)
+	clientCert, clientKey := issue(t, ca, testpki.Loopback("client", testpki.Client))
+	strangerCert, strangerKey := issue(t, stranger, loopback("stranger"))
 
 	for _, c := range []struct {
 		name  string
@@ -48,7 +49,7 @@ func TestMutualTLSRefusesClientsWithoutACertificateOfTheCA(t *testing.T) {
 	}
 
 	_, log := newLogBuffer()
-	tr, err := newTransport(Options{GRPCAddr: "127.0.0.1:0", TLS: ca.files("ingest")}, log)
+	tr, err := newTransport(Options{GRPCAddr: "127.0.0.1:0", TLS: files(t, ca, "ingest")}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestMutualTLSRefusesClientsWithoutACertificateOfTheCA(t *testing.T) {
 // The gateway's gRPC is a public API: TLS, but no client certificate.
 func TestPublicAPINeedsTLSButNoClientCertificate(t *testing.T) {
 	ca := newTestCA(t, "Lab CA")
-	addr := startService(t, Options{TLS: ca.files("gateway"), PublicAPI: true}, serving)
+	addr := startService(t, Options{TLS: files(t, ca, "gateway"), PublicAPI: true}, serving)
 	if err := check(t, addr, credentials.NewTLS(clientConfig(t, ca, "", ""))); err != nil {
 		t.Errorf("a TLS client without a certificate: %v", err)
 	}
@@ -81,8 +82,8 @@ func TestRenewedCertificatesAreUsedWithoutRestart(t *testing.T) {
 	ca, next := newTestCA(t, "Lab CA"), newTestCA(t, "Lab CA 2026")
 	// Both CAs in the server's file: a CA being replaced.
 	bundle := filepath.Join(t.TempDir(), "bundle.pem")
-	writeFile(t, bundle, append(readFile(t, ca.file), readFile(t, next.file)...))
-	server := ca.files("router")
+	writeFile(t, bundle, append(readFile(t, ca.File), readFile(t, next.File)...))
+	server := files(t, ca, "router")
 	server.CA = bundle
 
 	var seenMu sync.Mutex
@@ -101,7 +102,7 @@ func TestRenewedCertificatesAreUsedWithoutRestart(t *testing.T) {
 
 	servedSerial := func() *big.Int {
 		t.Helper()
-		clientCert, clientKey := ca.issue("probe", certOpts{})
+		clientCert, clientKey := issue(t, ca, loopback("probe"))
 		c, err := tls.Dial("tcp", addr, clientConfig(t, ca, clientCert, clientKey))
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +111,7 @@ func TestRenewedCertificatesAreUsedWithoutRestart(t *testing.T) {
 		return c.ConnectionState().PeerCertificates[0].SerialNumber
 	}
 	first := servedSerial()
-	certPEM, keyPEM := ca.pems("router", certOpts{})
+	certPEM, keyPEM := ca.MustSign(t, loopback("router"))
 	writeFile(t, server.Cert, certPEM)
 	writeFile(t, server.Key, keyPEM)
 	renewed, _ := x509.ParseCertificate(mustDecode(t, certPEM))
@@ -119,7 +120,7 @@ func TestRenewedCertificatesAreUsedWithoutRestart(t *testing.T) {
 	}
 
 	// A key that is not the certificate's (a renewal written halfway).
-	_, otherKey := ca.pems("other", certOpts{})
+	_, otherKey := ca.MustSign(t, loopback("other"))
 	writeFile(t, server.Key, otherKey)
 	if got := servedSerial(); got.Cmp(renewed.SerialNumber) != 0 {
 		t.Errorf("with a mismatched key on disk the server presents serial %v, want the last good %v", got, renewed.SerialNumber)
@@ -128,7 +129,7 @@ func TestRenewedCertificatesAreUsedWithoutRestart(t *testing.T) {
 	// The client side: a peer whose certificate is renewed by the new CA
 	// presents the new one on its next connection.
 	_, log := newLogBuffer()
-	client := ca.files("ingest")
+	client := files(t, ca, "ingest")
 	client.CA = bundle
 	tr, err := newTransport(Options{GRPCAddr: "127.0.0.1:0", TLS: client}, log)
 	if err != nil {
@@ -150,7 +151,7 @@ func TestRenewedCertificatesAreUsedWithoutRestart(t *testing.T) {
 		return seen
 	}
 	before := dialAndCheck()
-	certPEM, keyPEM = next.pems("ingest", certOpts{})
+	certPEM, keyPEM = next.MustSign(t, loopback("ingest"))
 	writeFile(t, client.Cert, certPEM)
 	writeFile(t, client.Key, keyPEM)
 	renewed, _ = x509.ParseCertificate(mustDecode(t, certPEM))
@@ -163,15 +164,15 @@ func TestRenewedCertificatesAreUsedWithoutRestart(t *testing.T) {
 // what is wrong with it.
 func TestBadTLSFilesAreRefusedAtStartSayingWhichAndWhy(t *testing.T) {
 	ca, stranger := newTestCA(t, "Lab CA"), newTestCA(t, "Someone else's CA")
-	good := ca.files("router")
+	good := files(t, ca, "router")
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.pem")
 	writeFile(t, garbage, []byte("not a certificate\n"))
-	expiredCert, expiredKey := ca.issue("expired", certOpts{notBefore: time.Now().Add(-48 * time.Hour), notAfter: time.Now().Add(-24 * time.Hour)})
-	futureCert, futureKey := ca.issue("future", certOpts{notBefore: time.Now().Add(24 * time.Hour), notAfter: time.Now().Add(48 * time.Hour)})
-	strangerCert, strangerKey := stranger.issue("stranger", certOpts{})
-	clientOnlyCert, clientOnlyKey := ca.issue("client-only", certOpts{usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	_, otherKey := ca.issue("other", certOpts{})
+	expiredCert, expiredKey := issue(t, ca, testpki.Expired(loopback("expired")))
+	futureCert, futureKey := issue(t, ca, notYetValid(loopback("future")))
+	strangerCert, strangerKey := issue(t, stranger, loopback("stranger"))
+	clientOnlyCert, clientOnlyKey := issue(t, ca, testpki.Loopback("client-only", testpki.Client))
+	_, otherKey := issue(t, ca, loopback("other"))
 	missing := filepath.Join(dir, "missing.pem")
 
 	for _, c := range []struct {
@@ -208,7 +209,7 @@ func TestBadTLSFilesAreRefusedAtStartSayingWhichAndWhy(t *testing.T) {
 		t.Errorf("-grpc-insecure with the TLS files: err = %v, want a refusal", err)
 	}
 
-	serverOnlyCert, serverOnlyKey := ca.issue("server-only", certOpts{usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	serverOnlyCert, serverOnlyKey := issue(t, ca, testpki.Loopback("server-only", testpki.Server))
 	tr, err := newTransport(Options{GRPCAddr: "127.0.0.1:0", TLS: TLSFiles{Cert: serverOnlyCert, Key: serverOnlyKey, CA: good.CA}}, log)
 	if err != nil {
 		t.Fatal(err) // it may serve: the publisher calls nobody
@@ -308,4 +309,59 @@ func mustDecode(t *testing.T, certPEM []byte) []byte {
 		t.Fatal("no PEM block")
 	}
 	return blocks[0].Bytes
+}
+
+// The test PKI in this package's shape: certificates for 127.0.0.1 and
+// localhost that serve and call, as a service's do.
+
+func newTestCA(t *testing.T, name string) *testpki.CA {
+	t.Helper()
+	return testpki.MustNew(t, testpki.CAOptions{CommonName: name})
+}
+
+func loopback(name string) testpki.Spec { return testpki.Loopback(name, testpki.ServerAndClient) }
+
+func notYetValid(s testpki.Spec) testpki.Spec {
+	s.NotBefore, s.NotAfter = time.Now().Add(24*time.Hour), time.Now().Add(48*time.Hour)
+	return s
+}
+
+// issue writes <name>.pem and <name>.key into the CA's directory.
+func issue(t *testing.T, ca *testpki.CA, s testpki.Spec) (certFile, keyFile string) {
+	t.Helper()
+	c := ca.MustIssue(t, s)
+	return c.CertFile, c.KeyFile
+}
+
+// files are a service's TLS files with a certificate of ca.
+func files(t *testing.T, ca *testpki.CA, name string) TLSFiles {
+	t.Helper()
+	cert, key := issue(t, ca, loopback(name))
+	return TLSFiles{Cert: cert, Key: key, CA: ca.File}
+}
+
+// clientConfig is a TLS client configuration trusting ca, with the
+// certificate of certFile and keyFile if given.
+func clientConfig(t *testing.T, ca *testpki.CA, certFile, keyFile string) *tls.Config {
+	t.Helper()
+	cfg := &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Presented whatever CAs the server names (Go would send none
+		// that the server's CAs did not sign), as a client trying its
+		// luck would.
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
+	}
+	return cfg
+}
+
+// writeFile replaces path at once, as a renewal does.
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := testpki.WriteFile(path, data); err != nil {
+		t.Fatal(err)
+	}
 }

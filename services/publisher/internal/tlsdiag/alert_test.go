@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"testing"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/testpki"
 )
 
 // remoteAlert is a received alert as crypto/tls reports it; its own alert
@@ -16,10 +18,10 @@ func remoteAlert(a tls.AlertError) error {
 // TestAlerts covers alerts the test brokers cannot be made to send; the
 // common ones come from mosquitto itself (TestMosquitto).
 func TestAlerts(t *testing.T) {
-	ca := newAuthority(t, "Lab Root CA", "Cleanroom")
-	bridge := ca.issue(t, leafSpec{name: "bridge", client: true})
-	withCert := Target{Addr: "broker.lab:8883", CertFile: bridge.certFile}
-	vars := map[string]string{"cert": bridge.certFile}
+	ca := testpki.MustNew(t, testpki.CAOptions{CommonName: "Lab Root CA", Organization: "Cleanroom"})
+	bridge := ca.MustIssue(t, testpki.Spec{Name: "bridge", Usage: testpki.Client})
+	withCert := Target{Addr: "broker.lab:8883", CertFile: bridge.CertFile}
+	vars := map[string]string{"cert": bridge.CertFile}
 	for _, c := range []struct {
 		alert  tls.AlertError
 		target Target

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/testpki"
 )
 
 // TestSettingsFiles covers the errors mqttsession's config.go returns for
@@ -16,20 +18,20 @@ import (
 // unreadable file is explained; the others are already written for people
 // and pass through.
 func TestSettingsFiles(t *testing.T) {
-	ca := newAuthority(t, "Lab Root CA", "Cleanroom")
-	bridge := ca.issue(t, leafSpec{name: "bridge", client: true})
-	other := ca.issue(t, leafSpec{name: "other", client: true})
+	ca := testpki.MustNew(t, testpki.CAOptions{CommonName: "Lab Root CA", Organization: "Cleanroom"})
+	bridge := ca.MustIssue(t, testpki.Spec{Name: "bridge", Usage: testpki.Client})
+	other := ca.MustIssue(t, testpki.Spec{Name: "other", Usage: testpki.Client})
 	missing := filepath.Join(t.TempDir(), "ca.pem")
 	notPEM := filepath.Join(t.TempDir(), "ca.crt")
 	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	target := Target{CAFile: missing, CertFile: bridge.certFile, KeyFile: other.keyFile}
+	target := Target{CAFile: missing, CertFile: bridge.CertFile, KeyFile: other.KeyFile}
 
 	_, readErr := os.ReadFile(missing)
-	_, mismatch := tls.LoadX509KeyPair(bridge.certFile, other.keyFile)
+	_, mismatch := tls.LoadX509KeyPair(bridge.CertFile, other.KeyFile)
 	missingKey := filepath.Join(t.TempDir(), "bridge-key.pem")
-	_, noKey := tls.LoadX509KeyPair(bridge.certFile, missingKey)
+	_, noKey := tls.LoadX509KeyPair(bridge.CertFile, missingKey)
 	for _, c := range []struct {
 		name   string
 		err    error
@@ -50,13 +52,13 @@ func TestSettingsFiles(t *testing.T) {
 		want: "MQTT CA file " + notPEM + ": no PEM certificate found in it.",
 	}, {
 		name:   "key file missing",
-		err:    fmt.Errorf("MQTT client certificate %s with key %s: %w", bridge.certFile, missingKey, noKey),
-		target: Target{CertFile: bridge.certFile, KeyFile: missingKey},
+		err:    fmt.Errorf("MQTT client certificate %s with key %s: %w", bridge.CertFile, missingKey, noKey),
+		target: Target{CertFile: bridge.CertFile, KeyFile: missingKey},
 		want:   "The client key file " + missingKey + " does not exist. Check -mqtt-key-file (MQTT_KEY_FILE).",
 	}, {
 		name: "key of another certificate",
-		err:  fmt.Errorf("MQTT client certificate %s with key %s: %w", bridge.certFile, other.keyFile, mismatch),
-		want: "MQTT client certificate " + bridge.certFile + " with key " + other.keyFile + ": tls: private key does not match public key.",
+		err:  fmt.Errorf("MQTT client certificate %s with key %s: %w", bridge.CertFile, other.KeyFile, mismatch),
+		want: "MQTT client certificate " + bridge.CertFile + " with key " + other.KeyFile + ": tls: private key does not match public key.",
 	}} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.target == (Target{}) {

@@ -4,15 +4,17 @@ import (
 	"crypto/tls"
 	"net"
 	"testing"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/testpki"
 )
 
 // TestHangUpAfterTLS covers brokers that hang up once TLS is up: the probe
 // either finds the TLS session accepted, so something else is wrong, or
 // learns nothing, and the message says what most likely is.
 func TestHangUpAfterTLS(t *testing.T) {
-	ca := newAuthority(t, "Lab Root CA", "Cleanroom")
-	server := &tls.Config{Certificates: []tls.Certificate{ca.issue(t, loopbackBroker("broker")).pair}}
-	client := &tls.Config{RootCAs: ca.pool()}
+	ca := testpki.MustNew(t, testpki.CAOptions{CommonName: "Lab Root CA", Organization: "Cleanroom"})
+	server := &tls.Config{Certificates: []tls.Certificate{ca.MustIssue(t, testpki.Loopback("broker", testpki.Server)).Pair}}
+	client := &tls.Config{RootCAs: ca.Pool()}
 
 	t.Run("TLS accepted, then closed", func(t *testing.T) {
 		// Like a broker at its connection limit: it reads CONNECT and hangs
@@ -33,14 +35,14 @@ func TestHangUpAfterTLS(t *testing.T) {
 	})
 
 	t.Run("closed without saying why, with a client certificate", func(t *testing.T) {
-		bridge := ca.issue(t, leafSpec{name: "bridge", client: true})
+		bridge := ca.MustIssue(t, testpki.Spec{Name: "bridge", Usage: testpki.Client})
 		withCert := client.Clone()
-		withCert.Certificates = []tls.Certificate{bridge.pair}
+		withCert.Certificates = []tls.Certificate{bridge.Pair}
 		addr := serveTLS(t, server, func(*tls.Conn) {})
 		err := connectError(t, "tls://"+addr, withCert, "", "")
-		expect(t, Explain(t.Context(), err, Target{Addr: addr, TLS: withCert, CertFile: bridge.certFile}),
+		expect(t, Explain(t.Context(), err, Target{Addr: addr, TLS: withCert, CertFile: bridge.CertFile}),
 			"The broker at {addr} closed the connection during or right after the TLS handshake without saying why, most likely because it refuses the bridge's client certificate {cert}. Check that the broker trusts 'Lab Root CA' (Cleanroom), which issued it (mosquitto: cafile).",
-			map[string]string{"addr": addr, "cert": bridge.certFile})
+			map[string]string{"addr": addr, "cert": bridge.CertFile})
 	})
 
 	t.Run("closed at once, TLS and plain MQTT alike", func(t *testing.T) {

@@ -3,35 +3,37 @@ package tlsdiag
 import (
 	"crypto/tls"
 	"testing"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/testpki"
 )
 
 // TestMosquitto explains what a real mosquitto 2 with
 // require_certificate true and a password file does to the bridge.
 func TestMosquitto(t *testing.T) {
-	ca := newAuthority(t, "Lab Root CA", "Cleanroom")
-	stranger := newAuthority(t, "Other CA", "Elsewhere")
-	b := startMosquitto(t, ca, ca.issue(t, loopbackBroker("broker")))
+	ca := testpki.MustNew(t, testpki.CAOptions{CommonName: "Lab Root CA", Organization: "Cleanroom"})
+	stranger := testpki.MustNew(t, testpki.CAOptions{CommonName: "Other CA", Organization: "Elsewhere"})
+	b := startMosquitto(t, ca, ca.MustIssue(t, testpki.Loopback("broker", testpki.Server)))
 
-	bridge := ca.issue(t, leafSpec{name: "bridge", client: true})
-	expiredSpec := leafSpec{name: "expired-bridge", client: true, notBefore: lastYear, notAfter: expiry}
-	earlySpec := leafSpec{name: "early-bridge", client: true, notBefore: someday, notAfter: someday.AddDate(1, 0, 0)}
-	expired, early := ca.issue(t, expiredSpec), ca.issue(t, earlySpec)
-	foreign := stranger.issue(t, leafSpec{name: "foreign-bridge", client: true})
+	bridge := ca.MustIssue(t, testpki.Spec{Name: "bridge", Usage: testpki.Client})
+	expiredSpec := testpki.Spec{Name: "expired-bridge", Usage: testpki.Client, NotBefore: lastYear, NotAfter: expiry}
+	earlySpec := testpki.Spec{Name: "early-bridge", Usage: testpki.Client, NotBefore: someday, NotAfter: someday.AddDate(1, 0, 0)}
+	expired, early := ca.MustIssue(t, expiredSpec), ca.MustIssue(t, earlySpec)
+	foreign := stranger.MustIssue(t, testpki.Spec{Name: "foreign-bridge", Usage: testpki.Client})
 
 	// session is how the bridge would be set up: the broker's CA and,
 	// unless nil, a client certificate.
-	session := func(cert *leaf, maxVersion uint16) (*tls.Config, Target) {
-		cfg := &tls.Config{RootCAs: ca.pool(), MinVersion: tls.VersionTLS12, MaxVersion: maxVersion}
-		target := Target{Addr: b.addr, TLS: cfg, CAFile: ca.file, Username: brokerUser, ClientID: "tlsdiag-test"}
+	session := func(cert *testpki.Cert, maxVersion uint16) (*tls.Config, Target) {
+		cfg := &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12, MaxVersion: maxVersion}
+		target := Target{Addr: b.addr, TLS: cfg, CAFile: ca.File, Username: brokerUser, ClientID: "tlsdiag-test"}
 		if cert != nil {
-			cfg.Certificates = []tls.Certificate{cert.pair}
-			target.CertFile, target.KeyFile = cert.certFile, cert.keyFile
+			cfg.Certificates = []tls.Certificate{cert.Pair}
+			target.CertFile, target.KeyFile = cert.CertFile, cert.KeyFile
 		}
 		return cfg, target
 	}
 
 	t.Run("right settings connect", func(t *testing.T) {
-		cfg, _ := session(&bridge, 0)
+		cfg, _ := session(bridge, 0)
 		if err := connectError(t, "tls://"+b.addr, cfg, brokerUser, brokerPassword); err != nil {
 			t.Fatalf("the test broker refuses good settings: %v", err)
 		}
@@ -39,7 +41,7 @@ func TestMosquitto(t *testing.T) {
 
 	for _, c := range []struct {
 		name       string
-		cert       *leaf
+		cert       *testpki.Cert
 		maxVersion uint16
 		user, pass string
 		want       string
@@ -55,25 +57,25 @@ func TestMosquitto(t *testing.T) {
 		want:       "The broker at {addr} refused the TLS handshake, most likely because it requires a client certificate and the bridge has none. Set -mqtt-cert-file (MQTT_CERT_FILE) and -mqtt-key-file (MQTT_KEY_FILE) to a certificate and key signed by a CA the broker trusts.",
 	}, {
 		name: "expired client certificate",
-		cert: &expired,
+		cert: expired,
 		want: "The bridge's client certificate {cert} expired on 2026-11-20, so the broker refuses it. Issue a new one and point -mqtt-cert-file (MQTT_CERT_FILE) and -mqtt-key-file (MQTT_KEY_FILE) at it.",
 	}, {
 		name:       "expired client certificate, TLS 1.2",
-		cert:       &expired,
+		cert:       expired,
 		maxVersion: tls.VersionTLS12,
 		want:       "The bridge's client certificate {cert} expired on 2026-11-20, so the broker refuses it. Issue a new one and point -mqtt-cert-file (MQTT_CERT_FILE) and -mqtt-key-file (MQTT_KEY_FILE) at it.",
 	}, {
 		name: "client certificate not yet valid",
-		cert: &early,
+		cert: early,
 		want: "The bridge's client certificate {cert} is valid only from 2099-01-01 00:00 UTC on, and this machine's clock says {now}. Check the clock of this machine and of the one that made the certificate.",
 	}, {
 		name: "client certificate from a CA the broker does not trust",
-		cert: &foreign,
+		cert: foreign,
 		want: "The broker does not trust 'Other CA' (Elsewhere), which issued the bridge's client certificate {cert}. Add that CA to the broker's trusted CAs (mosquitto: cafile), or use a client certificate signed by a CA the broker trusts.",
 	}, {
 		// mosquitto 2.0 answers a wrong password with 0x87, not 0x86.
 		name: "wrong password",
-		cert: &bridge, user: brokerUser, pass: "wrong-password",
+		cert: bridge, user: brokerUser, pass: "wrong-password",
 		want: "The broker does not let user 'nemo' in: the password is wrong, the user is unknown, or the user may not connect. Check -mqtt-username (MQTT_USERNAME) and -mqtt-password (MQTT_PASSWORD) against the broker's password file.",
 	}} {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,7 +94,7 @@ func TestMosquitto(t *testing.T) {
 	}
 
 	t.Run("no user name", func(t *testing.T) {
-		cfg, target := session(&bridge, 0)
+		cfg, target := session(bridge, 0)
 		target.Username = ""
 		err := connectError(t, "tls://"+b.addr, cfg, "", "")
 		expect(t, Explain(t.Context(), err, target),
@@ -100,7 +102,7 @@ func TestMosquitto(t *testing.T) {
 	})
 
 	t.Run("TLS to the plain port", func(t *testing.T) {
-		cfg, target := session(&bridge, 0)
+		cfg, target := session(bridge, 0)
 		target.Addr = b.plainAddr
 		err := connectError(t, "tls://"+b.plainAddr, cfg, brokerUser, brokerPassword)
 		expect(t, Explain(t.Context(), err, target),

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/testpki"
 )
 
 const mosquittoBin = "/usr/sbin/mosquitto"
@@ -30,7 +32,7 @@ type broker struct {
 // and requires a client certificate signed by ca, and a plain listener;
 // both require the user name and password. It is killed when the test
 // ends, and its log shown if the test failed.
-func startMosquitto(t *testing.T, ca *authority, server leaf) broker {
+func startMosquitto(t *testing.T, ca *testpki.CA, server *testpki.Cert) broker {
 	t.Helper()
 	if _, err := os.Stat(mosquittoBin); err != nil {
 		t.Fatalf("mosquitto is not installed (apt-get install mosquitto mosquitto-clients): %v", err)
@@ -56,7 +58,7 @@ cafile %s
 certfile %s
 keyfile %s
 require_certificate true
-`, passwords, plainPort, tlsPort, ca.file, server.certFile, server.keyFile)
+`, passwords, plainPort, tlsPort, ca.File, server.CertFile, server.KeyFile)
 	// As root, mosquitto switches to the mosquitto user, which cannot read
 	// the keys in the test's private directory.
 	if os.Geteuid() == 0 {
