@@ -13,7 +13,7 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/nemo-mqtt-bridge/bridge/services/platform/service.Version=$(VERSION)
 
-.PHONY: all build run test fuzz bench soak generate check-generated check-modules lint breaking clean
+.PHONY: all build run test fuzz bench soak generate check-generated check-modules check-standalone images lint breaking clean
 
 all: build
 
@@ -29,6 +29,8 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	GOWORK=off $(GO) -C tools/deploy vet ./...
+	GOWORK=off $(GO) -C tools/deploy test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
 
 # A short run of every fuzzer beyond its committed seed corpus (which the
@@ -68,6 +70,25 @@ check-generated: generate
 # then `GOWORK=off go mod tidy` in each module it changed.
 check-modules:
 	$(GO) run ./test/cmd/checkmodules -work go.work
+
+# Builds and vets every service module on its own, as an image build does
+# (GOWORK=off, from the module's directory, CGO_ENABLED=0, -trimpath): a
+# go.mod or go.sum that only the workspace completes fails here. To fix:
+# `GOWORK=off go mod tidy` in the module named, then `make check-modules`.
+STANDALONE := gen services/platform $(addprefix services/,$(SERVICES))
+check-standalone:
+	@for m in $(STANDALONE); do \
+		echo "GOWORK=off: $$m"; \
+		( cd $$m && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath ./... && GOWORK=off $(GO) vet ./... ) || \
+		{ echo "$$m does not build on its own (GOWORK=off): run 'GOWORK=off go mod tidy' in $$m and commit its go.mod and go.sum" >&2; exit 1; }; \
+	done
+
+## images: one OCI image per service in bin/images (an OCI layout, and a
+## <service>.tar for `docker load` or `kind load image-archive`), without a
+## container engine; ARCH=arm64 for another platform.
+ARCH ?= amd64
+images:
+	GOWORK=off $(GO) -C tools/deploy run ./cmd/images -repo-root $(CURDIR) -out $(CURDIR)/$(BIN)/images -version $(VERSION) -arch $(ARCH)
 
 lint: $(TOOLBIN)/buf
 	GOWORK=off $(TOOLBIN)/buf lint

@@ -34,11 +34,23 @@ func variable(f *flag.Flag) string {
 // every flag is set.
 type Checker interface{ Check() error }
 
+// CommandLineOnly is a flag value that no environment variable sets
+// (-version): Parse neither reads nor advertises a variable for it.
+type CommandLineOnly interface{ CommandLineOnly() }
+
+func commandLineOnly(f *flag.Flag) bool {
+	_, ok := f.Value.(CommandLineOnly)
+	return ok
+}
+
 // Parse parses args into fs, then fills every flag that was not given on the
 // command line from its environment variable (see variable), then runs
 // every Checker. A malformed value names both the variable and the flag.
 func Parse(fs *flag.FlagSet, args []string) error {
 	fs.VisitAll(func(f *flag.Flag) {
+		if commandLineOnly(f) {
+			return
+		}
 		if !declared.MatchString(f.Usage) {
 			f.Usage += " [$" + Name(f.Name) + "]"
 		}
@@ -50,7 +62,7 @@ func Parse(fs *flag.FlagSet, args []string) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || given[f.Name] {
+		if err != nil || given[f.Name] || commandLineOnly(f) {
 			return
 		}
 		env := variable(f)

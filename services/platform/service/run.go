@@ -5,11 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -26,12 +29,12 @@ import (
 // Main is the whole of a command's main: it registers the command's flags
 // with bind, parses them (with environment fallbacks), and runs run until
 // SIGINT or SIGTERM. It exits 2 on a configuration error, 1 when run fails.
+// -version prints the command's name, version, Go version and platform and
+// exits 0 before anything else happens.
 func Main(name string, bind func(*flag.FlagSet), run func(context.Context) error) {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
-	bind(fs)
-	if err := envflag.Parse(fs, os.Args[1:]); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(2)
+	if code, exit := parseFlags(fs, name, os.Args[1:], os.Stdout, os.Stderr, bind); exit {
+		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -40,6 +43,47 @@ func Main(name string, bind func(*flag.FlagSet), run func(context.Context) error
 		stop()
 		os.Exit(1)
 	}
+}
+
+// parseFlags registers -version and the command's flags (bind) on fs and
+// parses args with environment fallbacks. It reports whether the command
+// must exit now, and with which code: 0 after printing the version line on
+// -version (which wins over a malformed environment variable, so that it
+// answers whatever the container's configuration), 2 on a configuration
+// error.
+func parseFlags(fs *flag.FlagSet, name string, args []string, stdout, stderr io.Writer, bind func(*flag.FlagSet)) (code int, exit bool) {
+	var version versionFlag
+	fs.Var(&version, "version", "print the command's name, version, Go version and platform, then exit")
+	bind(fs)
+	err := envflag.Parse(fs, args)
+	if version {
+		fmt.Fprintln(stdout, VersionLine(name))
+		return 0, true
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 2, true
+	}
+	return 0, false
+}
+
+// VersionLine is what -version prints: "ingest 3f3a8a7 go1.26.8 linux/amd64".
+func VersionLine(name string) string {
+	return fmt.Sprintf("%s %s %s %s/%s", name, Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// versionFlag is -version, a boolean that only the command line sets: the
+// environment variable VERSION, which envflag would otherwise read for it,
+// is too common a name to turn a service into a version printer.
+type versionFlag bool
+
+func (v *versionFlag) IsBoolFlag() bool { return true }
+func (v *versionFlag) CommandLineOnly() {}
+func (v *versionFlag) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *versionFlag) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	*v = versionFlag(b)
+	return err
 }
 
 // Runtime is what a service gets to wire itself up.
