@@ -13,7 +13,7 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/nemo-mqtt-bridge/bridge/services/platform/service.Version=$(VERSION)
 
-.PHONY: all build run test fuzz bench soak generate check-generated check-modules lint breaking clean
+.PHONY: all build run test fuzz bench soak generate check-generated check-modules lint breaking clean k8s
 
 all: build
 
@@ -29,7 +29,15 @@ run: build
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	GOWORK=off $(GO) -C tools/deploy vet ./...
+	GOWORK=off $(GO) -C tools/deploy test ./...
 	$(MAKE) fuzz
+
+## k8s: every overlay of deploy/k8s rendered with kustomize's Go API to
+## bin/k8s/<overlay>.yaml (tools/deploy is its own module, outside go.work;
+## its tests check the rendered objects).
+k8s:
+	GOWORK=off $(GO) -C tools/deploy run ./cmd/k8s -root $(CURDIR)/deploy/k8s -out $(CURDIR)/bin/k8s
 
 # A short run of every fuzzer beyond its committed seed corpus (which the
 # plain test run already replays); FUZZTIME=5m for a longer hunt.

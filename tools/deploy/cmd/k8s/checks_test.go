@@ -1,0 +1,768 @@
+package main
+
+// The checks of a rendered overlay. k8s.io/kubernetes's own validation
+// package (pkg/apis/core/validation) is not importable as a Go module (its
+// go.mod replaces every k8s.io/* module with a relative path), so the value
+// checks below call the apimachinery rules that validation is built from:
+// k8s.io/apimachinery/pkg/api/validation (object metadata),
+// k8s.io/apimachinery/pkg/apis/meta/v1/validation (labels, selectors) and
+// k8s.io/apimachinery/pkg/util/validation (names, ports, env var names).
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	monv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// checkEnv is what the checks compare the manifests with.
+type checkEnv struct {
+	bins    map[string]*binary // the bridge's services and what each accepts
+	secrets map[string]bool    // operator-provided Secrets (README.md / SECRETS.md)
+}
+
+type object struct {
+	kind, ns, name string
+	obj            runtime.Object
+}
+
+// workload is a Deployment, StatefulSet or DaemonSet.
+type workload struct {
+	object
+	selector *metav1.LabelSelector
+	tmpl     corev1.PodTemplateSpec
+}
+
+type checker struct {
+	overlay  string
+	env      *checkEnv
+	problems []string
+
+	objects   []object
+	workloads []workload
+	has       map[string]bool // "Kind/ns/name" of every object
+}
+
+func (c *checker) addf(o object, container, format string, args ...any) {
+	where := o.kind + "/" + o.name
+	if o.ns != "" {
+		where = o.ns + "/" + where
+	}
+	if container != "" {
+		where += " container " + container
+	}
+	c.problems = append(c.problems, fmt.Sprintf("overlay %s: %s: %s", c.overlay, where, fmt.Sprintf(format, args...)))
+}
+
+func (c *checker) errs(o object, container string, errs field.ErrorList) {
+	for _, e := range errs {
+		c.addf(o, container, "%v", e)
+	}
+}
+
+func key(kind, ns, name string) string { return kind + "/" + ns + "/" + name }
+
+var clusterScoped = map[string]bool{
+	"Namespace": true, "ClusterRole": true, "ClusterRoleBinding": true, "ClusterIssuer": true,
+	"PersistentVolume": true,
+}
+
+// checkOverlay decodes and checks the rendered YAML of one overlay and
+// returns one line per problem, each naming the overlay, the object, the
+// container where there is one, and what is wrong.
+func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
+	c := &checker{overlay: overlay, env: env, has: map[string]bool{}}
+	s, err := newScheme()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	ser := strictSerializer(s)
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(rendered)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			c.problems = append(c.problems, fmt.Sprintf("overlay %s: reading the rendered YAML: %v", overlay, err))
+			break
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		var id struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+		}
+		_ = sigsyaml.Unmarshal(doc, &id)
+		o := object{kind: id.Kind, ns: id.Metadata.Namespace, name: id.Metadata.Name}
+		obj, _, err := ser.Decode(doc, nil, nil)
+		if err != nil {
+			if !runtime.IsStrictDecodingError(err) || obj == nil {
+				// Includes a kind the scheme does not know: no silent pass.
+				c.addf(o, "", "cannot decode against the API types: %v", err)
+				continue
+			}
+			// Unknown or duplicate fields: the API server would refuse
+			// the object (kubectl's default --validate=strict); the rest
+			// of it is still checked.
+			c.addf(o, "", "strict decoding: %v", err)
+		}
+		o.obj = obj
+		c.objects = append(c.objects, o)
+		c.has[key(o.kind, o.ns, o.name)] = true
+	}
+	for _, o := range c.objects {
+		c.checkMeta(o)
+		switch v := o.obj.(type) {
+		case *appsv1.Deployment:
+			c.workloads = append(c.workloads, workload{o, v.Spec.Selector, v.Spec.Template})
+		case *appsv1.StatefulSet:
+			c.workloads = append(c.workloads, workload{o, v.Spec.Selector, v.Spec.Template})
+		case *appsv1.DaemonSet:
+			c.workloads = append(c.workloads, workload{o, v.Spec.Selector, v.Spec.Template})
+		case *cmv1.Certificate:
+			// cert-manager creates the Secret a Certificate names.
+			c.has[key("Secret", o.ns, v.Spec.SecretName)] = true
+		}
+	}
+	for _, w := range c.workloads {
+		c.checkWorkload(w)
+	}
+	nsWithPods := map[string]bool{}
+	for _, w := range c.workloads {
+		nsWithPods[w.ns] = true
+	}
+	denyIn, denyOut := map[string]bool{}, map[string]bool{}
+	for _, o := range c.objects {
+		switch v := o.obj.(type) {
+		case *appsv1.StatefulSet:
+			if v.Spec.ServiceName != "" && !c.has[key("Service", o.ns, v.Spec.ServiceName)] {
+				c.addf(o, "", "spec.serviceName %q: no such Service", v.Spec.ServiceName)
+			}
+		case *corev1.Service:
+			c.checkService(o, v)
+		case *policyv1.PodDisruptionBudget:
+			c.errs(o, "", metav1validation.ValidateLabelSelector(v.Spec.Selector, metav1validation.LabelSelectorValidationOptions{}, field.NewPath("spec", "selector")))
+			if len(c.selected(o.ns, v.Spec.Selector)) == 0 {
+				c.addf(o, "", "spec.selector %s selects no workload's pods", fmtSelector(v.Spec.Selector))
+			}
+		case *networkingv1.NetworkPolicy:
+			c.checkNetworkPolicy(o, v)
+			in, out := isDefaultDeny(v)
+			denyIn[o.ns] = denyIn[o.ns] || in
+			denyOut[o.ns] = denyOut[o.ns] || out
+		case *autoscalingv2.HorizontalPodAutoscaler:
+			ref := v.Spec.ScaleTargetRef
+			if !c.has[key(ref.Kind, o.ns, ref.Name)] {
+				c.addf(o, "", "spec.scaleTargetRef %s/%s: no such object", ref.Kind, ref.Name)
+			}
+		case *monv1.ServiceMonitor:
+			c.checkServiceMonitor(o, v)
+		case *cmv1.Certificate:
+			c.checkCertificate(o, v)
+		case *rbacv1.RoleBinding:
+			for _, s := range v.Subjects {
+				if s.Kind == "ServiceAccount" && !c.has[key("ServiceAccount", orNs(s.Namespace, o.ns), s.Name)] {
+					c.addf(o, "", "subject ServiceAccount %s: no such ServiceAccount", s.Name)
+				}
+			}
+		}
+	}
+	nss := make([]string, 0, len(nsWithPods))
+	for ns := range nsWithPods {
+		nss = append(nss, ns)
+	}
+	sort.Strings(nss)
+	for _, ns := range nss {
+		if !denyIn[ns] || !denyOut[ns] {
+			c.problems = append(c.problems, fmt.Sprintf("overlay %s: namespace %q: no default-deny NetworkPolicy (podSelector {}, no rules) for ingress=%v egress=%v (true: missing)",
+				overlay, ns, !denyIn[ns], !denyOut[ns]))
+		}
+	}
+	return c.problems
+}
+
+// fmtSelector is metav1.FormatLabelSelector, which says only "<error>" for
+// a selector it cannot parse.
+func fmtSelector(s *metav1.LabelSelector) string {
+	if f := metav1.FormatLabelSelector(s); f != "<error>" {
+		return f
+	}
+	return fmt.Sprintf("%v %v", s.MatchLabels, s.MatchExpressions)
+}
+
+func orNs(ns, def string) string {
+	if ns != "" {
+		return ns
+	}
+	return def
+}
+
+// checkMeta applies the API server's metadata rules: the name (a DNS-1035
+// label for a Service, DNS-1123 label for a Namespace, DNS-1123 subdomain
+// otherwise), the namespace (required on a namespaced kind: an overlay that
+// leaves it out deploys into whatever namespace kubectl's context names),
+// label keys and values, annotation keys and size.
+func (c *checker) checkMeta(o object) {
+	acc, err := metaAccessor(o.obj)
+	if err != nil {
+		c.addf(o, "", "%v", err)
+		return
+	}
+	nameFn := apivalidation.NameIsDNSSubdomain
+	switch o.kind {
+	case "Service":
+		nameFn = apivalidation.NameIsDNS1035Label
+	case "Namespace":
+		nameFn = apivalidation.ValidateNamespaceName
+	}
+	c.errs(o, "", apivalidation.ValidateObjectMetaAccessor(acc, !clusterScoped[o.kind], nameFn, field.NewPath("metadata")))
+}
+
+func metaAccessor(obj runtime.Object) (metav1.Object, error) {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, fmt.Errorf("%T has no object metadata", obj)
+	}
+	return m, nil
+}
+
+// selected returns the workloads in ns whose pod template labels sel matches.
+func (c *checker) selected(ns string, sel *metav1.LabelSelector) []workload {
+	if sel == nil {
+		return nil
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil || s.Empty() {
+		return nil
+	}
+	var ws []workload
+	for _, w := range c.workloads {
+		if w.ns == ns && s.Matches(labels.Set(w.tmpl.Labels)) {
+			ws = append(ws, w)
+		}
+	}
+	return ws
+}
+
+func (c *checker) checkWorkload(w workload) {
+	o := w.object
+	p := field.NewPath("spec")
+	c.errs(o, "", metav1validation.ValidateLabelSelector(w.selector, metav1validation.LabelSelectorValidationOptions{}, p.Child("selector")))
+	c.errs(o, "", metav1validation.ValidateLabels(w.tmpl.Labels, p.Child("template", "metadata", "labels")))
+	if sel, err := metav1.LabelSelectorAsSelector(w.selector); err != nil || w.selector == nil || sel.Empty() {
+		c.addf(o, "", "spec.selector is empty or invalid")
+	} else if !sel.Matches(labels.Set(w.tmpl.Labels)) {
+		c.addf(o, "", "spec.selector %s does not match the pod template labels %v", fmtSelector(w.selector), w.tmpl.Labels)
+	}
+	spec := &w.tmpl.Spec
+	// automountServiceAccountToken: false on the pod, or left unset on the
+	// pod and false on its ServiceAccount.
+	if a := spec.AutomountServiceAccountToken; a == nil || *a {
+		saFalse := false
+		for _, x := range c.objects {
+			if sa, ok := x.obj.(*corev1.ServiceAccount); ok && x.ns == o.ns && sa.Name == orNs(spec.ServiceAccountName, "default") {
+				saFalse = sa.AutomountServiceAccountToken != nil && !*sa.AutomountServiceAccountToken
+			}
+		}
+		if a != nil || !saFalse {
+			c.addf(o, "", "automountServiceAccountToken is not false")
+		}
+	}
+	if n := spec.ServiceAccountName; n != "" && !c.has[key("ServiceAccount", o.ns, n)] {
+		c.addf(o, "", "serviceAccountName %q: no such ServiceAccount in the overlay", n)
+	}
+	psc := spec.SecurityContext
+	if psc == nil {
+		psc = &corev1.PodSecurityContext{}
+	}
+	for _, v := range spec.Volumes {
+		switch {
+		case v.Secret != nil:
+			c.needSecret(o, "", v.Secret.SecretName, "volume "+v.Name)
+		case v.ConfigMap != nil:
+			c.needConfigMap(o, "", v.ConfigMap.Name, "volume "+v.Name)
+		case v.Projected != nil:
+			for _, src := range v.Projected.Sources {
+				if src.Secret != nil {
+					c.needSecret(o, "", src.Secret.Name, "projected volume "+v.Name)
+				}
+				if src.ConfigMap != nil {
+					c.needConfigMap(o, "", src.ConfigMap.Name, "projected volume "+v.Name)
+				}
+			}
+		}
+	}
+	for _, s := range spec.ImagePullSecrets {
+		c.needSecret(o, "", s.Name, "imagePullSecrets")
+	}
+	for _, ct := range spec.InitContainers {
+		c.checkContainer(w, psc, ct, false)
+	}
+	for _, ct := range spec.Containers {
+		c.checkContainer(w, psc, ct, true)
+	}
+}
+
+func (c *checker) needSecret(o object, container, name, where string) {
+	if !c.has[key("Secret", o.ns, name)] && !c.env.secrets[name] {
+		c.addf(o, container, "%s: Secret %q is neither in the overlay nor in the documented operator-provided Secrets", where, name)
+	}
+}
+
+func (c *checker) needConfigMap(o object, container, name, where string) {
+	if !c.has[key("ConfigMap", o.ns, name)] {
+		c.addf(o, container, "%s: ConfigMap %q is not in the overlay", where, name)
+	}
+}
+
+var (
+	// What `make images` writes: nemo-mqtt-bridge/<service>:<tag>.
+	bridgeImage = regexp.MustCompile(`^nemo-mqtt-bridge/(ingest|router|publisher|gateway):([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$`)
+	expansion   = regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)`)
+)
+
+func (c *checker) checkContainer(w workload, psc *corev1.PodSecurityContext, ct corev1.Container, regular bool) {
+	o, n := w.object, ct.Name
+	for _, e := range validation.IsDNS1123Label(ct.Name) {
+		c.addf(o, n, "name: %s", e)
+	}
+	// Image: a tag, not latest.
+	img := ct.Image
+	if i := strings.Index(img, "@"); i >= 0 {
+		img = img[:i] // a digest pins it; the tag rules still apply to what is left
+	}
+	tag := ""
+	if i := strings.LastIndex(img, ":"); i > strings.LastIndex(img, "/") {
+		tag = img[i+1:]
+	}
+	switch {
+	case ct.Image == "":
+		c.addf(o, n, "no image")
+	case tag == "" && !strings.Contains(ct.Image, "@"):
+		c.addf(o, n, "image %q has no tag", ct.Image)
+	case tag == "latest":
+		c.addf(o, n, "image %q has the tag latest", ct.Image)
+	}
+	svc := ""
+	if m := bridgeImage.FindStringSubmatch(ct.Image); m != nil {
+		svc = m[1]
+	} else if strings.Contains(ct.Image, "nemo-mqtt-bridge") || slices.Contains(services, ct.Name) {
+		c.addf(o, n, "image %q is not nemo-mqtt-bridge/<ingest|router|publisher|gateway>:<tag> as `make images` writes", ct.Image)
+		if slices.Contains(services, ct.Name) {
+			svc = ct.Name
+		}
+	}
+	// Ports.
+	for i, p := range ct.Ports {
+		for _, e := range validation.IsValidPortNum(int(p.ContainerPort)) {
+			c.addf(o, n, "ports[%d].containerPort: %s", i, e)
+		}
+		if p.Name != "" {
+			for _, e := range validation.IsValidPortName(p.Name) {
+				c.addf(o, n, "ports[%d].name %q: %s", i, p.Name, e)
+			}
+		}
+	}
+	// Environment and the Secrets and ConfigMaps it refers to.
+	for _, e := range ct.Env {
+		for _, msg := range validation.IsEnvVarName(e.Name) {
+			c.addf(o, n, "env %q: %s", e.Name, msg)
+		}
+		if vf := e.ValueFrom; vf != nil {
+			if vf.SecretKeyRef != nil {
+				c.needSecret(o, n, vf.SecretKeyRef.Name, "env "+e.Name)
+			}
+			if vf.ConfigMapKeyRef != nil {
+				c.needConfigMap(o, n, vf.ConfigMapKeyRef.Name, "env "+e.Name)
+			}
+		}
+	}
+	for _, ef := range ct.EnvFrom {
+		if ef.SecretRef != nil {
+			c.needSecret(o, n, ef.SecretRef.Name, "envFrom")
+		}
+		if ef.ConfigMapRef != nil {
+			c.needConfigMap(o, n, ef.ConfigMapRef.Name, "envFrom")
+		}
+	}
+	// Resources: requests, and a memory limit at least the request (the
+	// API server's rule).
+	if _, ok := ct.Resources.Limits[corev1.ResourceMemory]; !ok {
+		c.addf(o, n, "no resources.limits.memory")
+	}
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		if _, ok := ct.Resources.Requests[r]; !ok {
+			c.addf(o, n, "no resources.requests.%s", r)
+		}
+	}
+	if req, ok := ct.Resources.Requests[corev1.ResourceMemory]; ok {
+		if lim, ok := ct.Resources.Limits[corev1.ResourceMemory]; ok && req.Cmp(lim) > 0 {
+			c.addf(o, n, "resources.requests.memory %s above the limit %s", req.String(), lim.String())
+		}
+	}
+	c.checkSecurityContext(o, psc, ct)
+	if regular {
+		if ct.ReadinessProbe == nil {
+			c.addf(o, n, "no readinessProbe")
+		}
+		if ct.LivenessProbe == nil {
+			c.addf(o, n, "no livenessProbe")
+		}
+		for name, p := range map[string]*corev1.Probe{"readinessProbe": ct.ReadinessProbe, "livenessProbe": ct.LivenessProbe, "startupProbe": ct.StartupProbe} {
+			if p != nil {
+				c.checkProbe(o, ct, name, p)
+			}
+		}
+	}
+	if svc != "" {
+		c.checkBridgeConfig(w, ct, svc)
+	}
+}
+
+func (c *checker) checkSecurityContext(o object, psc *corev1.PodSecurityContext, ct corev1.Container) {
+	n := ct.Name
+	sc := ct.SecurityContext
+	if sc == nil {
+		sc = &corev1.SecurityContext{}
+	}
+	nonRoot := psc.RunAsNonRoot
+	if sc.RunAsNonRoot != nil {
+		nonRoot = sc.RunAsNonRoot
+	}
+	if nonRoot == nil || !*nonRoot {
+		c.addf(o, n, "runAsNonRoot is not true (pod or container securityContext)")
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		c.addf(o, n, "securityContext.readOnlyRootFilesystem is not true")
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		c.addf(o, n, "securityContext.allowPrivilegeEscalation is not false")
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		c.addf(o, n, "securityContext.privileged is true")
+	}
+	if sc.Capabilities == nil || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		c.addf(o, n, "securityContext.capabilities.drop does not include ALL")
+	}
+	seccomp := psc.SeccompProfile
+	if sc.SeccompProfile != nil {
+		seccomp = sc.SeccompProfile
+	}
+	if seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		c.addf(o, n, "seccompProfile is not RuntimeDefault (pod or container securityContext)")
+	}
+}
+
+// checkProbe: exactly one handler, as the API server requires, and a port
+// that is valid and, when named, a port of this container (beyond the API
+// server: the kubelet would fail the probe).
+func (c *checker) checkProbe(o object, ct corev1.Container, name string, p *corev1.Probe) {
+	n := ct.Name
+	h := p.ProbeHandler
+	count := 0
+	for _, set := range []bool{h.Exec != nil, h.HTTPGet != nil, h.TCPSocket != nil, h.GRPC != nil} {
+		if set {
+			count++
+		}
+	}
+	if count != 1 {
+		c.addf(o, n, "%s: %d handlers set, exactly one of exec, httpGet, tcpSocket, grpc must be", name, count)
+	}
+	port := func(what string, v intstr.IntOrString) {
+		if v.Type == intstr.String {
+			for _, e := range validation.IsValidPortName(v.StrVal) {
+				c.addf(o, n, "%s.%s.port %q: %s", name, what, v.StrVal, e)
+			}
+			if !slices.ContainsFunc(ct.Ports, func(cp corev1.ContainerPort) bool { return cp.Name == v.StrVal }) {
+				c.addf(o, n, "%s.%s.port %q: the container has no port of that name", name, what, v.StrVal)
+			}
+			return
+		}
+		for _, e := range validation.IsValidPortNum(v.IntValue()) {
+			c.addf(o, n, "%s.%s.port: %s", name, what, e)
+		}
+	}
+	if h.HTTPGet != nil {
+		port("httpGet", h.HTTPGet.Port)
+	}
+	if h.TCPSocket != nil {
+		port("tcpSocket", h.TCPSocket.Port)
+	}
+	if h.GRPC != nil {
+		for _, e := range validation.IsValidPortNum(int(h.GRPC.Port)) {
+			c.addf(o, n, "%s.grpc.port: %s", name, e)
+		}
+	}
+}
+
+// checkBridgeConfig: every flag in command/args and every env var is one the
+// service's binary accepts (its -h), and the pod's grace period outlasts the
+// shutdown timeout the container sets (or the binary's default).
+func (c *checker) checkBridgeConfig(w workload, ct corev1.Container, svc string) {
+	o, n := w.object, ct.Name
+	b := c.env.bins[svc]
+	if b == nil {
+		c.addf(o, n, "no binary information for service %s", svc)
+		return
+	}
+	args := ct.Args
+	if len(ct.Command) > 0 {
+		args = append(slices.Clone(ct.Command[1:]), ct.Args...)
+	}
+	// Env vars referred to as $(NAME) in command, args or another env value
+	// are used by Kubernetes' expansion, not by the binary.
+	expanded := map[string]bool{}
+	for _, s := range append(slices.Clone(ct.Command), ct.Args...) {
+		for _, m := range expansion.FindAllStringSubmatch(s, -1) {
+			expanded[m[1]] = true
+		}
+	}
+	for _, e := range ct.Env {
+		for _, m := range expansion.FindAllStringSubmatch(e.Value, -1) {
+			expanded[m[1]] = true
+		}
+	}
+	var shutdown []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" || a == "--" {
+			continue
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		takesValue, ok := b.flags[name]
+		if !ok {
+			c.addf(o, n, "flag %q: %s does not accept it (see %s -h)", a, svc, svc)
+			continue
+		}
+		if takesValue && !hasVal && i+1 < len(args) {
+			i++
+			val, hasVal = args[i], true
+		}
+		if name == "shutdown-timeout" && hasVal {
+			shutdown = append(shutdown, val)
+		}
+	}
+	for _, e := range ct.Env {
+		if !b.envs[e.Name] && !expanded[e.Name] {
+			c.addf(o, n, "env %s: %s does not read it (see %s -h)", e.Name, svc, svc)
+		}
+		if e.Name == "SHUTDOWN_TIMEOUT" {
+			if e.ValueFrom != nil {
+				c.addf(o, n, "env SHUTDOWN_TIMEOUT comes from valueFrom: cannot compare it with terminationGracePeriodSeconds")
+				continue
+			}
+			shutdown = append(shutdown, e.Value)
+		}
+	}
+	for _, ef := range ct.EnvFrom {
+		c.addf(o, n, "envFrom (prefix %q): the variable names cannot be checked against %s -h", ef.Prefix, svc)
+	}
+	if len(shutdown) == 0 {
+		if d, ok := b.defaults["shutdown-timeout"]; ok {
+			shutdown = append(shutdown, d)
+		}
+	}
+	grace := int64(corev1.DefaultTerminationGracePeriodSeconds) // the API server's default
+	if g := w.tmpl.Spec.TerminationGracePeriodSeconds; g != nil {
+		grace = *g
+	}
+	for _, s := range shutdown {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			c.addf(o, n, "shutdown timeout %q: %v", s, err)
+			continue
+		}
+		if time.Duration(grace)*time.Second <= d {
+			c.addf(o, n, "terminationGracePeriodSeconds %d is not above the shutdown timeout %s", grace, d)
+		}
+	}
+}
+
+func (c *checker) checkService(o object, s *corev1.Service) {
+	p := field.NewPath("spec")
+	c.errs(o, "", metav1validation.ValidateLabels(s.Spec.Selector, p.Child("selector")))
+	if s.Spec.Type == corev1.ServiceTypeExternalName {
+		return
+	}
+	ws := c.selected(o.ns, &metav1.LabelSelector{MatchLabels: s.Spec.Selector})
+	if len(ws) == 0 {
+		c.addf(o, "", "spec.selector %v selects no workload's pods", s.Spec.Selector)
+	}
+	for i, sp := range s.Spec.Ports {
+		pp := p.Child("ports").Index(i)
+		for _, e := range validation.IsValidPortNum(int(sp.Port)) {
+			c.addf(o, "", "%s.port: %s", pp, e)
+		}
+		if sp.Name != "" {
+			for _, e := range validation.IsDNS1123Label(sp.Name) {
+				c.addf(o, "", "%s.name %q: %s", pp, sp.Name, e)
+			}
+		}
+		tp := sp.TargetPort
+		if tp.Type == intstr.Int && tp.IntVal == 0 {
+			tp = intstr.FromInt32(sp.Port) // the API server's default
+		}
+		if tp.Type == intstr.String {
+			for _, e := range validation.IsValidPortName(tp.StrVal) {
+				c.addf(o, "", "%s.targetPort %q: %s", pp, tp.StrVal, e)
+			}
+		} else {
+			for _, e := range validation.IsValidPortNum(tp.IntValue()) {
+				c.addf(o, "", "%s.targetPort: %s", pp, e)
+			}
+		}
+		for _, w := range ws {
+			found := false
+			for _, ct := range w.tmpl.Spec.Containers {
+				for _, cp := range ct.Ports {
+					if (tp.Type == intstr.String && cp.Name == tp.StrVal) || (tp.Type == intstr.Int && cp.ContainerPort == tp.IntVal) {
+						found = true
+					}
+				}
+			}
+			if !found {
+				c.addf(o, "", "%s.targetPort %s: no container of %s/%s has that port", pp, tp.String(), w.kind, w.name)
+			}
+		}
+	}
+}
+
+func (c *checker) checkNetworkPolicy(o object, np *networkingv1.NetworkPolicy) {
+	p := field.NewPath("spec")
+	opts := metav1validation.LabelSelectorValidationOptions{}
+	c.errs(o, "", metav1validation.ValidateLabelSelector(&np.Spec.PodSelector, opts, p.Child("podSelector")))
+	peers := func(path *field.Path, ps []networkingv1.NetworkPolicyPeer) {
+		for i, peer := range ps {
+			c.errs(o, "", metav1validation.ValidateLabelSelector(peer.PodSelector, opts, path.Index(i).Child("podSelector")))
+			c.errs(o, "", metav1validation.ValidateLabelSelector(peer.NamespaceSelector, opts, path.Index(i).Child("namespaceSelector")))
+		}
+	}
+	ports := func(path *field.Path, ps []networkingv1.NetworkPolicyPort) {
+		for i, pt := range ps {
+			if pt.Port == nil {
+				continue
+			}
+			if pt.Port.Type == intstr.String {
+				for _, e := range validation.IsValidPortName(pt.Port.StrVal) {
+					c.addf(o, "", "%s.port %q: %s", path.Index(i), pt.Port.StrVal, e)
+				}
+			} else {
+				for _, e := range validation.IsValidPortNum(pt.Port.IntValue()) {
+					c.addf(o, "", "%s.port: %s", path.Index(i), e)
+				}
+			}
+		}
+	}
+	for i, r := range np.Spec.Ingress {
+		peers(p.Child("ingress").Index(i).Child("from"), r.From)
+		ports(p.Child("ingress").Index(i).Child("ports"), r.Ports)
+	}
+	for i, r := range np.Spec.Egress {
+		peers(p.Child("egress").Index(i).Child("to"), r.To)
+		ports(p.Child("egress").Index(i).Child("ports"), r.Ports)
+	}
+}
+
+// isDefaultDeny: a policy for every pod of its namespace (podSelector {})
+// with a direction in policyTypes and no rule for it. Without policyTypes
+// the API server sets Ingress, plus Egress when there are egress rules.
+func isDefaultDeny(np *networkingv1.NetworkPolicy) (in, out bool) {
+	sel := np.Spec.PodSelector
+	if len(sel.MatchLabels) != 0 || len(sel.MatchExpressions) != 0 {
+		return false, false
+	}
+	types := np.Spec.PolicyTypes
+	if len(types) == 0 {
+		types = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+	}
+	in = slices.Contains(types, networkingv1.PolicyTypeIngress) && len(np.Spec.Ingress) == 0
+	out = slices.Contains(types, networkingv1.PolicyTypeEgress) && len(np.Spec.Egress) == 0
+	return in, out
+}
+
+func (c *checker) checkServiceMonitor(o object, sm *monv1.ServiceMonitor) {
+	c.errs(o, "", metav1validation.ValidateLabelSelector(&sm.Spec.Selector, metav1validation.LabelSelectorValidationOptions{}, field.NewPath("spec", "selector")))
+	sel, err := metav1.LabelSelectorAsSelector(&sm.Spec.Selector)
+	if err != nil {
+		return
+	}
+	var svcs []*corev1.Service
+	for _, x := range c.objects {
+		s, ok := x.obj.(*corev1.Service)
+		if !ok {
+			continue
+		}
+		inNs := x.ns == o.ns
+		if ns := sm.Spec.NamespaceSelector; ns.Any || len(ns.MatchNames) > 0 {
+			inNs = ns.Any || slices.Contains(ns.MatchNames, x.ns)
+		}
+		if inNs && sel.Matches(labels.Set(s.Labels)) {
+			svcs = append(svcs, s)
+		}
+	}
+	if len(svcs) == 0 {
+		c.addf(o, "", "spec.selector %s selects no Service", fmtSelector(&sm.Spec.Selector))
+	}
+	for i, ep := range sm.Spec.Endpoints {
+		if ep.Port == "" {
+			continue
+		}
+		for _, s := range svcs {
+			if !slices.ContainsFunc(s.Spec.Ports, func(sp corev1.ServicePort) bool { return sp.Name == ep.Port }) {
+				c.addf(o, "", "spec.endpoints[%d].port %q: Service %s has no port of that name", i, ep.Port, s.Name)
+			}
+		}
+	}
+}
+
+func (c *checker) checkCertificate(o object, crt *cmv1.Certificate) {
+	for _, e := range validation.IsDNS1123Subdomain(crt.Spec.SecretName) {
+		c.addf(o, "", "spec.secretName %q: %s", crt.Spec.SecretName, e)
+	}
+	for _, d := range crt.Spec.DNSNames {
+		if errs := validation.IsDNS1123Subdomain(strings.TrimPrefix(d, "*.")); len(errs) > 0 {
+			c.addf(o, "", "spec.dnsNames %q: %s", d, strings.Join(errs, "; "))
+		}
+	}
+	ref := crt.Spec.IssuerRef
+	kind := orNs(ref.Kind, "Issuer")
+	if ref.Group == "" || ref.Group == "cert-manager.io" {
+		ns := o.ns
+		if kind == "ClusterIssuer" {
+			ns = ""
+		}
+		if !c.has[key(kind, ns, ref.Name)] {
+			c.addf(o, "", "spec.issuerRef %s/%s: not in the overlay", kind, ref.Name)
+		}
+	}
+}
