@@ -62,6 +62,13 @@ type Runtime struct {
 // in-process server behind REST).
 func (rt *Runtime) Interceptors() Interceptors { return rt.interceptors }
 
+// Liveness is the gRPC health service name that answers whether the
+// process is alive, for a liveness probe: SERVING from start to shutdown,
+// whatever the readiness (the overall status, name "") says. A standby
+// publisher or a router without a publisher is not ready, and restarting
+// it would not help.
+const Liveness = "liveness"
+
 // SetServing reports the service as able (or not) to do its work, on the
 // gRPC health service (the overall status, service name "") and on
 // /readyz.
@@ -123,6 +130,7 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 		reflection.Register(rt.GRPC)
 	}
 	rt.SetServing(false)
+	rt.health.SetServingStatus(Liveness, healthpb.HealthCheckResponse_SERVING)
 
 	loop, err := setup(rt)
 	if err != nil {

@@ -104,3 +104,28 @@ func newLogBuffer() (*logBuffer, *slog.Logger) {
 	b := &logBuffer{}
 	return b, slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// A liveness probe asks the "liveness" service: it says SERVING while the
+// overall status (readiness) says NOT_SERVING, as a standby publisher's
+// does, so that the kubelet does not restart a pod that is only waiting.
+func TestLivenessServesWhileNotReady(t *testing.T) {
+	addr := startService(t, Options{}, func(rt *Runtime) (func(context.Context) error, error) {
+		return func(ctx context.Context) error { <-ctx.Done(); return nil }, nil
+	})
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(plainText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := healthpb.NewHealthClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ready, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || ready.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("readiness %v, %v; want NOT_SERVING", ready.GetStatus(), err)
+	}
+	live, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: Liveness})
+	if err != nil || live.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("liveness %v, %v; want SERVING", live.GetStatus(), err)
+	}
+}
