@@ -66,6 +66,7 @@ type checker struct {
 	objects   []object
 	workloads []workload
 	has       map[string]bool // "Kind/ns/name" of every object
+	bridge    map[string]int  // service -> containers running its image
 }
 
 func (c *checker) addf(o object, container, format string, args ...any) {
@@ -96,7 +97,7 @@ var clusterScoped = map[string]bool{
 // returns one line per problem, each naming the overlay, the object, the
 // container where there is one, and what is wrong.
 func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
-	c := &checker{overlay: overlay, env: env, has: map[string]bool{}}
+	c := &checker{overlay: overlay, env: env, has: map[string]bool{}, bridge: map[string]int{}}
 	s, err := newScheme()
 	if err != nil {
 		return []string{err.Error()}
@@ -195,6 +196,13 @@ func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
 					c.addf(o, "", "subject ServiceAccount %s: no such ServiceAccount", s.Name)
 				}
 			}
+		}
+	}
+	// Every overlay runs the whole bridge; this also keeps the checks of
+	// the bridge's containers from passing on an overlay with none.
+	for _, svc := range services {
+		if c.bridge[svc] == 0 {
+			c.problems = append(c.problems, fmt.Sprintf("overlay %s: no container runs nemo-mqtt-bridge/%s", overlay, svc))
 		}
 	}
 	nss := make([]string, 0, len(nsWithPods))
@@ -445,6 +453,7 @@ func (c *checker) checkContainer(w workload, psc *corev1.PodSecurityContext, ct 
 		}
 	}
 	if svc != "" {
+		c.bridge[svc]++
 		c.checkBridgeConfig(w, ct, svc)
 	}
 }
