@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // services are the bridge's binaries that run in the cluster (devstack does
@@ -146,15 +148,19 @@ func TestParseHelp(t *testing.T) {
 }
 
 // documentedSecrets reads the operator-provided Secrets from root/README.md
-// and root/SECRETS.md: every Markdown table row whose first cell is a name in
-// backticks, as in
+// and root/SECRETS.md: every Markdown table row whose first cell starts with
+// a name in backticks (a remark may follow it), as in
 //
 //	| Secret | Keys | Used by |
 //	|---|---|---|
 //	| `nemo-bridge-redis` | `url` | every service |
+//	| `nemo-bridge-signing-key` (optional) | `key` | router |
+//
+// A name with a <placeholder> is skipped; a first cell that starts otherwise ("dev only: `x`") documents no
+// operator-provided Secret.
 func documentedSecrets(root string) (map[string]bool, error) {
 	names := map[string]bool{}
-	cell := regexp.MustCompile("^`([^`]+)`$")
+	cell := regexp.MustCompile("^`([^`]+)`")
 	for _, f := range []string{"README.md", "SECRETS.md"} {
 		data, err := os.ReadFile(filepath.Join(root, f))
 		if os.IsNotExist(err) {
@@ -170,9 +176,34 @@ func documentedSecrets(root string) (map[string]bool, error) {
 			}
 			cells := strings.Split(strings.TrimPrefix(line, "|"), "|")
 			if m := cell.FindStringSubmatch(strings.TrimSpace(cells[0])); m != nil {
+				if strings.Contains(m[1], "<") {
+					continue // a pattern such as nemo-bridge-<service>-tls, not a name
+				}
+				if errs := validation.IsDNS1123Subdomain(m[1]); len(errs) > 0 {
+					return nil, fmt.Errorf("%s: Secret %q: %s", f, m[1], strings.Join(errs, "; "))
+				}
 				names[m[1]] = true
 			}
 		}
 	}
 	return names, nil
+}
+
+func TestDocumentedSecrets(t *testing.T) {
+	dir := t.TempDir()
+	md := "| Secret | keys |\n|---|---|\n| `a-secret` | `url` |\n| `b-secret` (optional) | `key` |\n| dev only: `c-secret` | x |\n| `d-<service>-tls` | x |\n| plain | x |\n"
+	if err := os.WriteFile(filepath.Join(dir, "SECRETS.md"), []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := documentedSecrets(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got["a-secret"] || !got["b-secret"] {
+		t.Errorf("got %v, want a-secret and b-secret", got)
+	}
+	os.WriteFile(filepath.Join(dir, "README.md"), []byte("| `Bad_Name` | x |\n"), 0o644)
+	if _, err := documentedSecrets(dir); err == nil {
+		t.Error("an invalid Secret name in the table was accepted")
+	}
 }

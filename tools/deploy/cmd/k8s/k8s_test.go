@@ -80,6 +80,27 @@ func TestChecksFire(t *testing.T) {
 		`Service/router: spec.ports[1].targetPort 9999: no container of Deployment/router has that port`,
 		`PodDisruptionBudget/orphan: spec.selector.matchLabels: Invalid value: "bad value!"`,
 		`PodDisruptionBudget/orphan: spec.selector map[app.kubernetes.io/name:bad value!] [] selects no workload's pods`,
+		// a workload broken in many ways
+		`Deployment/worker: spec.selector app=worker does not match the pod template labels map[app:other]`,
+		`Deployment/worker: automountServiceAccountToken is not false`,
+		`Deployment/worker: volume cfg: ConfigMap "missing-config" is not in the overlay`,
+		`Deployment/worker container Bad_Name: name: a lowercase RFC 1123 label`,
+		`Deployment/worker container Bad_Name: image "busybox" has no tag`,
+		`Deployment/worker container Bad_Name: env "1BAD": a valid environment variable name`,
+		`Deployment/worker container Bad_Name: ports[0].containerPort: must be between 1 and 65535`,
+		`Deployment/worker container Bad_Name: ports[0].name "port-name-too-long": must be no more than 15 characters`,
+		`Deployment/worker container Bad_Name: livenessProbe.tcpSocket.port: must be between 1 and 65535`,
+		`Deployment/worker container Bad_Name: readinessProbe: 0 handlers set`,
+		`Deployment/worker container Bad_Name: runAsNonRoot is not true`,
+		`Deployment/worker container Bad_Name: securityContext.readOnlyRootFilesystem is not true`,
+		`Deployment/worker container Bad_Name: securityContext.capabilities.drop does not include ALL`,
+		`Deployment/worker container Bad_Name: seccompProfile is not RuntimeDefault`,
+		`Deployment/worker container Bad_Name: no resources.requests.cpu`,
+		`Deployment/worker container gw: image "registry.example/nemo-mqtt-bridge/gateway:1.0" is not nemo-mqtt-bridge/`,
+		// monitoring, cert-manager, autoscaling
+		`ServiceMonitor/bad: spec.endpoints[0].port "metrics": Service router has no port of that name`,
+		`Certificate/bad: spec.issuerRef ClusterIssuer/nope: not in the overlay`,
+		`HorizontalPodAutoscaler/bad: spec.scaleTargetRef Deployment/nope: no such object`,
 		// network policies
 		`namespace "nemo-bridge": no default-deny NetworkPolicy (podSelector {}, no rules) for ingress=false egress=true`,
 	} {
@@ -95,5 +116,15 @@ func TestChecksFire(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("reported for broken:\n%s", strings.Join(broken, "\n"))
+	}
+}
+
+// TestStrictDecoding: a duplicate field fails as an unknown one does (the
+// YAML goes to checkOverlay directly: kustomize itself refuses duplicate keys).
+func TestStrictDecoding(t *testing.T) {
+	y := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\n  namespace: x\n"
+	problems := checkOverlay("raw", []byte(y), &checkEnv{})
+	if len(problems) == 0 || !strings.Contains(strings.Join(problems, "\n"), `strict decoding error: yaml: unmarshal errors:`) || !strings.Contains(strings.Join(problems, "\n"), `key "name" already set in map`) {
+		t.Errorf("a duplicate field was not reported: %q", problems)
 	}
 }
