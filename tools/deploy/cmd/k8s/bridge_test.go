@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -149,7 +150,8 @@ func TestParseHelp(t *testing.T) {
 
 // documentedSecrets reads the operator-provided Secrets from root/README.md
 // and root/SECRETS.md: every Markdown table row whose first cell starts with
-// a name in backticks (a remark may follow it), as in
+// a name in backticks (a remark may follow it), with the keys it holds in
+// backticks in the second cell (none, as in "as above": keys unknown), as in
 //
 //	| Secret | Keys | Used by |
 //	|---|---|---|
@@ -158,8 +160,9 @@ func TestParseHelp(t *testing.T) {
 //
 // A name with a <placeholder> is skipped; a first cell that starts otherwise ("dev only: `x`") documents no
 // operator-provided Secret.
-func documentedSecrets(root string) (map[string]bool, error) {
-	names := map[string]bool{}
+func documentedSecrets(root string) (map[string][]string, error) {
+	names := map[string][]string{}
+	keyRe := regexp.MustCompile("`([^`]+)`")
 	cell := regexp.MustCompile("^`([^`]+)`")
 	for _, f := range []string{"README.md", "SECRETS.md"} {
 		data, err := os.ReadFile(filepath.Join(root, f))
@@ -182,7 +185,15 @@ func documentedSecrets(root string) (map[string]bool, error) {
 				if errs := validation.IsDNS1123Subdomain(m[1]); len(errs) > 0 {
 					return nil, fmt.Errorf("%s: Secret %q: %s", f, m[1], strings.Join(errs, "; "))
 				}
-				names[m[1]] = true
+				var keys []string
+				if len(cells) > 1 {
+					for _, k := range keyRe.FindAllStringSubmatch(cells[1], -1) {
+						keys = append(keys, k[1])
+					}
+				}
+				if _, seen := names[m[1]]; !seen || len(names[m[1]]) == 0 {
+					names[m[1]] = keys
+				}
 			}
 		}
 	}
@@ -199,7 +210,7 @@ func TestDocumentedSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || !got["a-secret"] || !got["b-secret"] {
+	if len(got) != 2 || !slices.Equal(got["a-secret"], []string{"url"}) || !slices.Equal(got["b-secret"], []string{"key"}) {
 		t.Errorf("got %v, want a-secret and b-secret", got)
 	}
 	os.WriteFile(filepath.Join(dir, "README.md"), []byte("| `Bad_Name` | x |\n"), 0o644)

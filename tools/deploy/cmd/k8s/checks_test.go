@@ -42,8 +42,8 @@ import (
 
 // checkEnv is what the checks compare the manifests with.
 type checkEnv struct {
-	bins    map[string]*binary // the bridge's services and what each accepts
-	secrets map[string]bool    // operator-provided Secrets (README.md / SECRETS.md)
+	bins    map[string]*binary  // the bridge's services and what each accepts
+	secrets map[string][]string // operator-provided Secrets (README.md / SECRETS.md) and their keys
 }
 
 type object struct {
@@ -65,8 +65,9 @@ type checker struct {
 
 	objects   []object
 	workloads []workload
-	has       map[string]bool // "Kind/ns/name" of every object
-	bridge    map[string]int  // service -> containers running its image
+	has       map[string]bool            // "Kind/ns/name" of every object
+	bridge    map[string]int             // service -> containers running its image
+	keys      map[string]map[string]bool // "Secret/ns/name" or "ConfigMap/ns/name" -> its keys
 }
 
 func (c *checker) addf(o object, container, format string, args ...any) {
@@ -97,7 +98,7 @@ var clusterScoped = map[string]bool{
 // returns one line per problem, each naming the overlay, the object, the
 // container where there is one, and what is wrong.
 func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
-	c := &checker{overlay: overlay, env: env, has: map[string]bool{}, bridge: map[string]int{}}
+	c := &checker{overlay: overlay, env: env, has: map[string]bool{}, bridge: map[string]int{}, keys: map[string]map[string]bool{}}
 	s, err := newScheme()
 	if err != nil {
 		return []string{err.Error()}
@@ -153,6 +154,25 @@ func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
 		case *cmv1.Certificate:
 			// cert-manager creates the Secret a Certificate names.
 			c.has[key("Secret", o.ns, v.Spec.SecretName)] = true
+			c.keys[key("Secret", o.ns, v.Spec.SecretName)] = map[string]bool{"tls.crt": true, "tls.key": true, "ca.crt": true}
+		case *corev1.Secret:
+			ks := map[string]bool{}
+			for k := range v.Data {
+				ks[k] = true
+			}
+			for k := range v.StringData {
+				ks[k] = true
+			}
+			c.keys[key("Secret", o.ns, o.name)] = ks
+		case *corev1.ConfigMap:
+			ks := map[string]bool{}
+			for k := range v.Data {
+				ks[k] = true
+			}
+			for k := range v.BinaryData {
+				ks[k] = true
+			}
+			c.keys[key("ConfigMap", o.ns, o.name)] = ks
 		}
 	}
 	for _, w := range c.workloads {
@@ -342,7 +362,7 @@ func (c *checker) checkWorkload(w workload) {
 }
 
 func (c *checker) needSecret(o object, container, name, where string) {
-	if !c.has[key("Secret", o.ns, name)] && !c.env.secrets[name] {
+	if _, documented := c.env.secrets[name]; !c.has[key("Secret", o.ns, name)] && !documented {
 		c.addf(o, container, "%s: Secret %q is neither in the overlay nor in the documented operator-provided Secrets", where, name)
 	}
 }
@@ -406,6 +426,9 @@ func (c *checker) checkContainer(w workload, psc *corev1.PodSecurityContext, ct 
 		for _, msg := range validation.IsEnvVarName(e.Name) {
 			c.addf(o, n, "env %q: %s", e.Name, msg)
 		}
+		if e.ValueFrom == nil {
+			c.checkPath(w, ct, "env "+e.Name, e.Value, strings.HasSuffix(e.Name, "_FILE"))
+		}
 		if vf := e.ValueFrom; vf != nil {
 			if vf.SecretKeyRef != nil {
 				c.needSecret(o, n, vf.SecretKeyRef.Name, "env "+e.Name)
@@ -456,6 +479,105 @@ func (c *checker) checkContainer(w workload, psc *corev1.PodSecurityContext, ct 
 		c.bridge[svc]++
 		c.checkBridgeConfig(w, ct, svc)
 	}
+}
+
+// checkPath: a value that is an absolute path under a volumeMount of a
+// Secret or ConfigMap must name a file that volume holds (a key, or an
+// item's path); one that names a file (the services' *_FILE variables and
+// -*-file flags) must be under some volumeMount, since the root filesystem
+// is read-only and the images hold no such file.
+func (c *checker) checkPath(w workload, ct corev1.Container, where, value string, isFile bool) {
+	if !strings.HasPrefix(value, "/") {
+		return
+	}
+	var mount *corev1.VolumeMount
+	for i, m := range ct.VolumeMounts {
+		mp := strings.TrimSuffix(m.MountPath, "/")
+		if (value == mp || strings.HasPrefix(value, mp+"/")) && (mount == nil || len(mp) > len(strings.TrimSuffix(mount.MountPath, "/"))) {
+			mount = &ct.VolumeMounts[i]
+		}
+	}
+	if mount == nil {
+		if isFile {
+			c.addf(w.object, ct.Name, "%s=%s: not under any volumeMount", where, value)
+		}
+		return
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(value, strings.TrimSuffix(mount.MountPath, "/")), "/")
+	if rel == "" || mount.SubPath != "" || mount.SubPathExpr != "" {
+		return
+	}
+	var vol *corev1.Volume
+	for i := range w.tmpl.Spec.Volumes {
+		if w.tmpl.Spec.Volumes[i].Name == mount.Name {
+			vol = &w.tmpl.Spec.Volumes[i]
+		}
+	}
+	if vol == nil {
+		c.addf(w.object, ct.Name, "volumeMount %s: no volume of that name", mount.Name)
+		return
+	}
+	files, what, known := c.volumeFiles(w.ns, *vol)
+	if known && !files[rel] {
+		have := make([]string, 0, len(files))
+		for f := range files {
+			have = append(have, f)
+		}
+		sort.Strings(have)
+		c.addf(w.object, ct.Name, "%s=%s: volume %s (%s) holds no %q, only %v", where, value, vol.Name, what, rel, have)
+	}
+}
+
+// volumeFiles: the files a Secret, ConfigMap or projected volume holds,
+// when the overlay (or the documented Secrets' keys) tells.
+func (c *checker) volumeFiles(ns string, v corev1.Volume) (files map[string]bool, what string, known bool) {
+	source := func(kind, name string, items []corev1.KeyToPath) (map[string]bool, bool) {
+		fs := map[string]bool{}
+		if len(items) > 0 {
+			for _, it := range items {
+				fs[it.Path] = true
+			}
+			return fs, true
+		}
+		if ks, ok := c.keys[key(kind, ns, name)]; ok {
+			return ks, true
+		}
+		if kind == "Secret" && len(c.env.secrets[name]) > 0 {
+			for _, k := range c.env.secrets[name] {
+				fs[k] = true
+			}
+			return fs, true
+		}
+		return nil, false
+	}
+	switch {
+	case v.Secret != nil:
+		fs, ok := source("Secret", v.Secret.SecretName, v.Secret.Items)
+		return fs, "Secret " + v.Secret.SecretName, ok
+	case v.ConfigMap != nil:
+		fs, ok := source("ConfigMap", v.ConfigMap.Name, v.ConfigMap.Items)
+		return fs, "ConfigMap " + v.ConfigMap.Name, ok
+	case v.Projected != nil:
+		all := map[string]bool{}
+		for _, src := range v.Projected.Sources {
+			var fs map[string]bool
+			var ok bool
+			switch {
+			case src.Secret != nil:
+				fs, ok = source("Secret", src.Secret.Name, src.Secret.Items)
+			case src.ConfigMap != nil:
+				fs, ok = source("ConfigMap", src.ConfigMap.Name, src.ConfigMap.Items)
+			}
+			if !ok {
+				return nil, "", false
+			}
+			for f := range fs {
+				all[f] = true
+			}
+		}
+		return all, "projected", true
+	}
+	return nil, "", false
 }
 
 func (c *checker) checkSecurityContext(o object, psc *corev1.PodSecurityContext, ct corev1.Container) {
@@ -576,6 +698,9 @@ func (c *checker) checkBridgeConfig(w workload, ct corev1.Container, svc string)
 		if takesValue && !hasVal && i+1 < len(args) {
 			i++
 			val, hasVal = args[i], true
+		}
+		if hasVal {
+			c.checkPath(w, ct, "flag -"+name, val, strings.HasSuffix(name, "-file"))
 		}
 		if name == "shutdown-timeout" && hasVal {
 			shutdown = append(shutdown, val)

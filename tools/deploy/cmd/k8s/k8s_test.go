@@ -69,6 +69,9 @@ func TestChecksFire(t *testing.T) {
 		`container router: flag "-no-such-flag=1": router does not accept it`,
 		`container router: env NO_SUCH_ENV: router does not read it`,
 		`container router: terminationGracePeriodSeconds 20 is not above the shutdown timeout 20s`,
+		// files the flags name
+		`container router: env REDIS_URL_FILE=/run/secrets/redis-url: not under any volumeMount`,
+		`container router: env RULES_FILE=/etc/nemo-bridge/rules/rule.yaml: volume rules (ConfigMap rules) holds no "rule.yaml", only [rules.yaml]`,
 		// hardening and resources
 		`container router: securityContext.allowPrivilegeEscalation is not false`,
 		`container router: no resources.limits.memory`,
