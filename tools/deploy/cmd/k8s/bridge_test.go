@@ -26,6 +26,7 @@ var services = []string{"ingest", "router", "publisher", "gateway"}
 type binary struct {
 	flags    map[string]bool   // flag name -> takes a value (not a bool flag)
 	envs     map[string]bool   // the [$ENV] twins
+	envFlag  map[string]string // [$ENV] twin -> its flag
 	defaults map[string]string // flag name -> "(default X)" from the help text
 }
 
@@ -110,7 +111,7 @@ var (
 // for a bool flag), then the description indented by a tab, which holds the
 // "[$ENV]" twin and "(default X)".
 func parseHelp(out []byte) *binary {
-	b := &binary{flags: map[string]bool{}, envs: map[string]bool{}, defaults: map[string]string{}}
+	b := &binary{flags: map[string]bool{}, envs: map[string]bool{}, envFlag: map[string]string{}, defaults: map[string]string{}}
 	var cur string
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -126,6 +127,7 @@ func parseHelp(out []byte) *binary {
 		for _, e := range helpEnvs.FindAllStringSubmatch(line, -1) {
 			for _, n := range helpEnvName.FindAllStringSubmatch(e[1], -1) {
 				b.envs[n[1]] = true
+				b.envFlag[n[1]] = cur
 			}
 		}
 		if m := helpDefault.FindStringSubmatch(line); m != nil {
@@ -140,7 +142,7 @@ func TestParseHelp(t *testing.T) {
 	if b.flags["grpc-insecure"] || !b.flags["shutdown-timeout"] || !b.flags["redis-url-file"] {
 		t.Errorf("flags: %v", b.flags)
 	}
-	if !b.envs["GRPC_INSECURE"] || !b.envs["SHUTDOWN_TIMEOUT"] || !b.envs["REDIS_URL_FILE"] {
+	if !b.envs["GRPC_INSECURE"] || !b.envs["SHUTDOWN_TIMEOUT"] || b.envFlag["REDIS_URL_FILE"] != "redis-url-file" {
 		t.Errorf("envs: %v", b.envs)
 	}
 	if d, _ := time.ParseDuration(b.defaults["shutdown-timeout"]); d != 10*time.Second {

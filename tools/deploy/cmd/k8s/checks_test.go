@@ -14,9 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -683,7 +685,8 @@ func (c *checker) checkBridgeConfig(w workload, ct corev1.Container, svc string)
 			expanded[m[1]] = true
 		}
 	}
-	var shutdown []string
+	// set: the values each flag is given, by args or by its env twin.
+	set := map[string][]string{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "-") || a == "-" || a == "--" {
@@ -701,27 +704,35 @@ func (c *checker) checkBridgeConfig(w workload, ct corev1.Container, svc string)
 		}
 		if hasVal {
 			c.checkPath(w, ct, "flag -"+name, val, strings.HasSuffix(name, "-file"))
-		}
-		if name == "shutdown-timeout" && hasVal {
-			shutdown = append(shutdown, val)
+			set[name] = append(set[name], val)
 		}
 	}
 	for _, e := range ct.Env {
 		if !b.envs[e.Name] && !expanded[e.Name] {
 			c.addf(o, n, "env %s: %s does not read it (see %s -h)", e.Name, svc, svc)
 		}
-		if e.Name == "SHUTDOWN_TIMEOUT" {
+		if f, ok := b.envFlag[e.Name]; ok {
 			if e.ValueFrom != nil {
-				c.addf(o, n, "env SHUTDOWN_TIMEOUT comes from valueFrom: cannot compare it with terminationGracePeriodSeconds")
+				set[f] = append(set[f], "") // set, value unknown here
+				if f == "shutdown-timeout" {
+					c.addf(o, n, "env SHUTDOWN_TIMEOUT comes from valueFrom: cannot compare it with terminationGracePeriodSeconds")
+				}
 				continue
 			}
-			shutdown = append(shutdown, e.Value)
+			set[f] = append(set[f], e.Value)
 		}
 	}
 	for _, ef := range ct.EnvFrom {
 		c.addf(o, n, "envFrom (prefix %q): the variable names cannot be checked against %s -h", ef.Prefix, svc)
 	}
-	if len(shutdown) == 0 {
+	c.checkAddrs(w, ct, svc, b, set)
+	var shutdown []string
+	for _, v := range set["shutdown-timeout"] {
+		if v != "" {
+			shutdown = append(shutdown, v)
+		}
+	}
+	if len(set["shutdown-timeout"]) == 0 {
 		if d, ok := b.defaults["shutdown-timeout"]; ok {
 			shutdown = append(shutdown, d)
 		}
@@ -738,6 +749,148 @@ func (c *checker) checkBridgeConfig(w workload, ct corev1.Container, svc string)
 		}
 		if time.Duration(grace)*time.Second <= d {
 			c.addf(o, n, "terminationGracePeriodSeconds %d is not above the shutdown timeout %s", grace, d)
+		}
+	}
+}
+
+// checkAddrs: every -*-addr flag, as set or by default. A listen address
+// (-grpc-addr, -http-addr) must not be loopback: the probes, Prometheus and
+// the other services come from outside the pod. A peer address (-router-addr
+// and so on) must name a Service of the overlay, or a StatefulSet pod
+// (<name>-<ordinal>.<service>), on one of its ports, and be among the
+// dnsNames of the Certificate whose Secret that peer mounts (mutual TLS).
+func (c *checker) checkAddrs(w workload, ct corev1.Container, svc string, b *binary, set map[string][]string) {
+	names := make([]string, 0, len(b.flags))
+	for f := range b.flags {
+		if strings.HasSuffix(f, "-addr") {
+			names = append(names, f)
+		}
+	}
+	sort.Strings(names)
+	for _, f := range names {
+		vals, isSet := set[f]
+		if !isSet {
+			vals = []string{b.defaults[f]}
+		}
+		for _, v := range vals {
+			for _, addr := range strings.Split(v, ",") {
+				addr = strings.TrimSpace(addr)
+				if addr == "" {
+					continue
+				}
+				host, port, err := net.SplitHostPort(addr)
+				if err != nil {
+					c.addf(w.object, ct.Name, "-%s %q: %v", f, addr, err)
+					continue
+				}
+				if host == "localhost" || (net.ParseIP(host) != nil && net.ParseIP(host).IsLoopback()) {
+					how := "set"
+					if !isSet {
+						how = "by default"
+					}
+					c.addf(w.object, ct.Name, "-%s is %s %s (%s): loopback, which nothing outside the pod reaches", f, how, addr, svcEnvHint(b, f))
+					continue
+				}
+				if host == "" || f == "grpc-addr" || f == "http-addr" {
+					continue
+				}
+				c.checkPeer(w, ct, f, host, port)
+			}
+		}
+	}
+}
+
+func svcEnvHint(b *binary, flag string) string {
+	for e, f := range b.envFlag {
+		if f == flag {
+			return "$" + e
+		}
+	}
+	return "no env twin"
+}
+
+func (c *checker) checkPeer(w workload, ct corev1.Container, flag, host, port string) {
+	o, n := w.object, ct.Name
+	labelsOf := strings.Split(strings.TrimSuffix(strings.TrimSuffix(host, ".cluster.local"), ".svc"), ".")
+	// <service>[.<ns>] or <pod>.<service>[.<ns>]; anything longer is outside.
+	var svcName, pod string
+	switch {
+	case c.has[key("Service", w.ns, labelsOf[0])] && (len(labelsOf) == 1 || (len(labelsOf) == 2 && labelsOf[1] == w.ns)):
+		svcName = labelsOf[0]
+	case len(labelsOf) >= 2 && c.has[key("Service", w.ns, labelsOf[1])] && (len(labelsOf) == 2 || (len(labelsOf) == 3 && labelsOf[2] == w.ns)):
+		svcName, pod = labelsOf[1], labelsOf[0]
+	case len(labelsOf) <= 2:
+		c.addf(o, n, "-%s %s: no Service %q in the overlay", flag, host, labelsOf[len(labelsOf)-1])
+		return
+	default:
+		return // outside the cluster, or another namespace: not checked
+	}
+	var svcObj *corev1.Service
+	for _, x := range c.objects {
+		if s, ok := x.obj.(*corev1.Service); ok && x.ns == w.ns && x.name == svcName {
+			svcObj = s
+		}
+	}
+	// The workloads behind the address.
+	var targets []workload
+	if pod != "" {
+		for _, t := range c.workloads {
+			ss, ok := t.obj.(*appsv1.StatefulSet)
+			if !ok || t.ns != w.ns || ss.Spec.ServiceName != svcName || !strings.HasPrefix(pod, t.name+"-") {
+				continue
+			}
+			ord, err := strconv.Atoi(strings.TrimPrefix(pod, t.name+"-"))
+			replicas := int32(1)
+			if ss.Spec.Replicas != nil {
+				replicas = *ss.Spec.Replicas
+			}
+			if err != nil || ord < 0 || int32(ord) >= replicas {
+				c.addf(o, n, "-%s %s: StatefulSet %s has %d replicas, no pod %s", flag, host, t.name, replicas, pod)
+			}
+			targets = append(targets, t)
+		}
+		if len(targets) == 0 {
+			c.addf(o, n, "-%s %s: no StatefulSet with serviceName %s makes a pod %s", flag, host, svcName, pod)
+			return
+		}
+	} else {
+		targets = c.selected(w.ns, &metav1.LabelSelector{MatchLabels: svcObj.Spec.Selector})
+	}
+	// The port: one of the Service's (or, for a pod address, the pod's).
+	p, _ := strconv.Atoi(port)
+	ok := slices.ContainsFunc(svcObj.Spec.Ports, func(sp corev1.ServicePort) bool { return int(sp.Port) == p })
+	if pod != "" {
+		for _, t := range targets {
+			for _, tc := range t.tmpl.Spec.Containers {
+				ok = ok || slices.ContainsFunc(tc.Ports, func(cp corev1.ContainerPort) bool { return int(cp.ContainerPort) == p })
+			}
+		}
+	}
+	if !ok {
+		c.addf(o, n, "-%s %s:%s: Service %s has no port %s", flag, host, port, svcName, port)
+	}
+	// Mutual TLS: the peer's certificate must name the host dialled.
+	for _, t := range targets {
+		var certs []*cmv1.Certificate
+		for _, v := range t.tmpl.Spec.Volumes {
+			if v.Secret == nil {
+				continue
+			}
+			for _, x := range c.objects {
+				if crt, isCrt := x.obj.(*cmv1.Certificate); isCrt && x.ns == t.ns && crt.Spec.SecretName == v.Secret.SecretName {
+					certs = append(certs, crt)
+				}
+			}
+		}
+		if len(certs) == 0 {
+			continue // no cert-manager certificate mounted: TLS not checked
+		}
+		if !slices.ContainsFunc(certs, func(crt *cmv1.Certificate) bool { return slices.Contains(crt.Spec.DNSNames, host) }) {
+			names := []string{}
+			for _, crt := range certs {
+				names = append(names, crt.Name+"="+strings.Join(crt.Spec.DNSNames, ","))
+			}
+			c.addf(o, n, "-%s %s: the Certificates %s/%s mounts do not name that host (%s)", flag, host, t.kind, t.name, strings.Join(names, "; "))
 		}
 	}
 }

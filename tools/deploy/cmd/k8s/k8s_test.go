@@ -72,6 +72,11 @@ func TestChecksFire(t *testing.T) {
 		// files the flags name
 		`container router: env REDIS_URL_FILE=/run/secrets/redis-url: not under any volumeMount`,
 		`container router: env RULES_FILE=/etc/nemo-bridge/rules/rule.yaml: volume rules (ConfigMap rules) holds no "rule.yaml", only [rules.yaml]`,
+		// addresses
+		`container router: -grpc-addr is set 127.0.0.1:7002 ($GRPC_ADDR): loopback`,
+		`container router: -publisher-addr router.nemo-bridge: the Certificates Deployment/router mounts do not name that host`,
+		`container router: -publisher-addr nowhere: no Service "nowhere" in the overlay`,
+		`container router: -publisher-addr router:9999: Service router has no port 9999`,
 		// hardening and resources
 		`container router: securityContext.allowPrivilegeEscalation is not false`,
 		`container router: no resources.limits.memory`,
