@@ -726,6 +726,20 @@ func (c *checker) checkBridgeConfig(w workload, ct corev1.Container, svc string)
 		c.addf(o, n, "envFrom (prefix %q): the variable names cannot be checked against %s -h", ef.Prefix, svc)
 	}
 	c.checkAddrs(w, ct, svc, b, set)
+	// gRPC beyond loopback: mutual TLS (the three files), never
+	// -grpc-insecure; the listen address is checked by checkAddrs.
+	if _, ok := b.flags["grpc-insecure"]; ok {
+		for _, v := range set["grpc-insecure"] {
+			if v != "false" && v != "0" {
+				c.addf(o, n, "-grpc-insecure is set (%q): gRPC without TLS", v)
+			}
+		}
+		for _, f := range []string{"grpc-tls-cert", "grpc-tls-key", "grpc-tls-ca"} {
+			if _, ok := b.flags[f]; ok && len(set[f]) == 0 {
+				c.addf(o, n, "-%s is not set (%s): gRPC beyond loopback needs mutual TLS", f, svcEnvHint(b, f))
+			}
+		}
+	}
 	var shutdown []string
 	for _, v := range set["shutdown-timeout"] {
 		if v != "" {

@@ -77,6 +77,7 @@ func TestChecksFire(t *testing.T) {
 		`container router: -publisher-addr router.nemo-bridge: the Certificates Deployment/router mounts do not name that host`,
 		`container router: -publisher-addr nowhere: no Service "nowhere" in the overlay`,
 		`container router: -publisher-addr router:9999: Service router has no port 9999`,
+		`container router: -grpc-tls-key is not set ($GRPC_TLS_KEY): gRPC beyond loopback needs mutual TLS`,
 		// hardening and resources
 		`container router: securityContext.allowPrivilegeEscalation is not false`,
 		`container router: no resources.limits.memory`,
@@ -104,7 +105,7 @@ func TestChecksFire(t *testing.T) {
 		`Deployment/worker container Bad_Name: securityContext.capabilities.drop does not include ALL`,
 		`Deployment/worker container Bad_Name: seccompProfile is not RuntimeDefault`,
 		`Deployment/worker container Bad_Name: no resources.requests.cpu`,
-		`Deployment/worker container gw: image "registry.example/nemo-mqtt-bridge/gateway:1.0" is not nemo-mqtt-bridge/`,
+		`Deployment/worker container gw: image "example.invalid/nemo-mqtt-bridge/gateway:1.0" is not nemo-mqtt-bridge/`,
 		// monitoring, cert-manager, autoscaling
 		`ServiceMonitor/bad: spec.endpoints[0].port "metrics": Service router has no port of that name`,
 		`Certificate/bad: spec.issuerRef ClusterIssuer/nope: not in the overlay`,
