@@ -233,9 +233,16 @@ func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
 	}
 	sort.Strings(nss)
 	for _, ns := range nss {
-		if !denyIn[ns] || !denyOut[ns] {
-			c.problems = append(c.problems, fmt.Sprintf("overlay %s: namespace %q: no default-deny NetworkPolicy (podSelector {}, no rules) for ingress=%v egress=%v (true: missing)",
-				overlay, ns, !denyIn[ns], !denyOut[ns]))
+		var missing []string
+		if !denyIn[ns] {
+			missing = append(missing, "Ingress")
+		}
+		if !denyOut[ns] {
+			missing = append(missing, "Egress")
+		}
+		if len(missing) > 0 {
+			c.problems = append(c.problems, fmt.Sprintf("overlay %s: namespace %q: no default-deny NetworkPolicy (podSelector {}, the policyType without rules) for %s",
+				overlay, ns, strings.Join(missing, " and ")))
 		}
 	}
 	return c.problems

@@ -111,7 +111,7 @@ func TestChecksFire(t *testing.T) {
 		`Certificate/bad: spec.issuerRef ClusterIssuer/nope: not in the overlay`,
 		`HorizontalPodAutoscaler/bad: spec.scaleTargetRef Deployment/nope: no such object`,
 		// network policies
-		`namespace "nemo-bridge": no default-deny NetworkPolicy (podSelector {}, no rules) for ingress=false egress=true`,
+		`namespace "nemo-bridge": no default-deny NetworkPolicy (podSelector {}, the policyType without rules) for Egress`,
 	} {
 		found := false
 		for _, p := range broken {
