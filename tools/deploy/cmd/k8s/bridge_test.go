@@ -39,16 +39,24 @@ var (
 // repoRoot is the directory holding go.work, above this package.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := findRepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return root
+}
+
+func findRepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			return d
+			return d, nil
 		}
 		if filepath.Dir(d) == d {
-			t.Fatalf("no go.work above %s", dir)
+			return "", fmt.Errorf("no go.work above %s", dir)
 		}
 	}
 }
@@ -59,7 +67,11 @@ func repoRoot(t testing.TB) string {
 func bridgeBinaries(t testing.TB) map[string]*binary {
 	t.Helper()
 	bridgeOnce.Do(func() {
-		root := repoRoot(t)
+		root, err := findRepoRoot()
+		if err != nil {
+			bridgeErr = err
+			return
+		}
 		// A temporary directory rather than the repository's tmp/, which
 		// .gitignore does not cover.
 		dir, err := os.MkdirTemp("", "k8s-bridge-bins-")
@@ -67,6 +79,7 @@ func bridgeBinaries(t testing.TB) map[string]*binary {
 			bridgeErr = err
 			return
 		}
+		defer os.RemoveAll(dir)
 		args := []string{"build", "-o", dir + string(filepath.Separator)}
 		for _, s := range services {
 			args = append(args, "./services/"+s)
@@ -92,7 +105,6 @@ func bridgeBinaries(t testing.TB) map[string]*binary {
 			}
 			bridgeBins[s] = b
 		}
-		os.RemoveAll(dir)
 	})
 	if bridgeErr != nil {
 		t.Fatal(bridgeErr)
