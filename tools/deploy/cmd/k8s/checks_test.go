@@ -890,6 +890,21 @@ func (c *checker) checkPeer(w workload, ct corev1.Container, flag, host, port st
 	if !ok {
 		c.addf(o, n, "-%s %s:%s: Service %s has no port %s", flag, host, port, svcName, port)
 	}
+	// The NetworkPolicies must let the connection out of this pod and into
+	// the peer's. A Service port is translated to its targetPort.
+	targetPort := p
+	if pod == "" {
+		for _, sp := range svcObj.Spec.Ports {
+			if int(sp.Port) == p {
+				targetPort = resolvePort(sp.TargetPort, int(sp.Port), targets)
+			}
+		}
+	}
+	for _, t := range targets {
+		if why := c.npBlocks(w, t, targetPort); why != "" {
+			c.addf(o, n, "-%s %s: to %s/%s port %d: %s", flag, host, t.kind, t.name, targetPort, why)
+		}
+	}
 	// Mutual TLS: the peer's certificate must name the host dialled.
 	for _, t := range targets {
 		var certs []*cmv1.Certificate
@@ -914,6 +929,131 @@ func (c *checker) checkPeer(w workload, ct corev1.Container, flag, host, port st
 			c.addf(o, n, "-%s %s: the Certificates %s/%s mounts do not name that host (%s)", flag, host, t.kind, t.name, strings.Join(names, "; "))
 		}
 	}
+}
+
+// resolvePort: a Service's targetPort as a number (a name is looked up in
+// the target pods' containers).
+func resolvePort(tp intstr.IntOrString, port int, targets []workload) int {
+	if tp.Type == intstr.Int {
+		if tp.IntVal == 0 {
+			return port
+		}
+		return int(tp.IntVal)
+	}
+	for _, t := range targets {
+		for _, ct := range t.tmpl.Spec.Containers {
+			for _, cp := range ct.Ports {
+				if cp.Name == tp.StrVal {
+					return int(cp.ContainerPort)
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// npBlocks says why the overlay's NetworkPolicies refuse TCP from the pods
+// of src to the pods of dst on port, or "" when they let it through: the
+// egress of src is allowed when no policy selects src for Egress or one of
+// those has a rule for dst and the port; the same for the ingress of dst.
+// Peers by podSelector in the policy's namespace, or by namespaceSelector on
+// kubernetes.io/metadata.name; ipBlock peers are not evaluated (they do not
+// match a pod here).
+func (c *checker) npBlocks(src, dst workload, port int) string {
+	var egressPolicies, ingressPolicies int
+	egressOK, ingressOK := false, false
+	for _, x := range c.objects {
+		np, ok := x.obj.(*networkingv1.NetworkPolicy)
+		if !ok {
+			continue
+		}
+		types := np.Spec.PolicyTypes
+		if len(types) == 0 {
+			types = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+			if len(np.Spec.Egress) > 0 {
+				types = append(types, networkingv1.PolicyTypeEgress)
+			}
+		}
+		if x.ns == src.ns && selects(&np.Spec.PodSelector, src.tmpl.Labels) && slices.Contains(types, networkingv1.PolicyTypeEgress) {
+			egressPolicies++
+			for _, r := range np.Spec.Egress {
+				if peersMatch(r.To, x.ns, dst) && portsMatch(r.Ports, port, dst) {
+					egressOK = true
+				}
+			}
+		}
+		if x.ns == dst.ns && selects(&np.Spec.PodSelector, dst.tmpl.Labels) && slices.Contains(types, networkingv1.PolicyTypeIngress) {
+			ingressPolicies++
+			for _, r := range np.Spec.Ingress {
+				if peersMatch(r.From, x.ns, src) && portsMatch(r.Ports, port, dst) {
+					ingressOK = true
+				}
+			}
+		}
+	}
+	var why []string
+	if egressPolicies > 0 && !egressOK {
+		why = append(why, fmt.Sprintf("none of the %d NetworkPolicies for %s's egress allows it", egressPolicies, src.name))
+	}
+	if ingressPolicies > 0 && !ingressOK {
+		why = append(why, fmt.Sprintf("none of the %d NetworkPolicies for %s's ingress allows it", ingressPolicies, dst.name))
+	}
+	return strings.Join(why, "; ")
+}
+
+func selects(sel *metav1.LabelSelector, l map[string]string) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	return err == nil && s.Matches(labels.Set(l))
+}
+
+func peersMatch(peers []networkingv1.NetworkPolicyPeer, policyNs string, w workload) bool {
+	if len(peers) == 0 {
+		return true // no peers: any
+	}
+	for _, p := range peers {
+		if p.PodSelector == nil && p.NamespaceSelector == nil {
+			continue // an ipBlock
+		}
+		nsOK := w.ns == policyNs
+		if p.NamespaceSelector != nil {
+			nsOK = selects(p.NamespaceSelector, map[string]string{"kubernetes.io/metadata.name": w.ns})
+		}
+		podOK := p.PodSelector == nil || selects(p.PodSelector, w.tmpl.Labels)
+		if nsOK && podOK {
+			return true
+		}
+	}
+	return false
+}
+
+// portsMatch: a rule's ports (none: all) hold port, by number or by the
+// name of a port of dst's containers.
+func portsMatch(ports []networkingv1.NetworkPolicyPort, port int, dst workload) bool {
+	if len(ports) == 0 {
+		return true
+	}
+	for _, p := range ports {
+		if p.Protocol != nil && *p.Protocol != corev1.ProtocolTCP {
+			continue
+		}
+		if p.Port == nil {
+			return true
+		}
+		if p.Port.Type == intstr.String {
+			if resolvePort(*p.Port, 0, []workload{dst}) == port {
+				return true
+			}
+			continue
+		}
+		lo, hi := int(p.Port.IntVal), int(p.Port.IntVal)
+		if p.EndPort != nil {
+			hi = int(*p.EndPort)
+		}
+		if port >= lo && port <= hi {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *checker) checkService(o object, s *corev1.Service) {

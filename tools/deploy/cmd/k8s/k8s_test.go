@@ -78,6 +78,7 @@ func TestChecksFire(t *testing.T) {
 		`container router: -publisher-addr nowhere: no Service "nowhere" in the overlay`,
 		`container router: -publisher-addr router:9999: Service router has no port 9999`,
 		`container router: -grpc-tls-key is not set ($GRPC_TLS_KEY): gRPC beyond loopback needs mutual TLS`,
+		`container router: -publisher-addr router.nemo-bridge: to Deployment/router port 7002: none of the 1 NetworkPolicies for router's egress allows it`,
 		// hardening and resources
 		`container router: securityContext.allowPrivilegeEscalation is not false`,
 		`container router: no resources.limits.memory`,
