@@ -13,7 +13,7 @@ TEST_FLAGS ?= -race -count=1 -timeout 20m
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/nemo-mqtt-bridge/bridge/services/platform/service.Version=$(VERSION)
 
-.PHONY: all build run test fuzz bench soak generate check-generated check-modules check-standalone images lint breaking clean
+.PHONY: all build run test fuzz bench soak generate check-generated check-modules check-standalone images k8s lint breaking clean
 
 all: build
 
@@ -32,6 +32,12 @@ test:
 	GOWORK=off $(GO) -C tools/deploy vet ./...
 	GOWORK=off $(GO) -C tools/deploy test -count=1 -timeout 20m ./...
 	$(MAKE) fuzz
+
+## k8s: every overlay of deploy/k8s rendered with kustomize's Go API to
+## bin/k8s/<overlay>.yaml (tools/deploy is its own module, outside go.work;
+## its tests check the rendered objects).
+k8s:
+	GOWORK=off $(GO) -C tools/deploy run ./cmd/k8s -root $(CURDIR)/deploy/k8s -out $(CURDIR)/bin/k8s
 
 # A short run of every fuzzer beyond its committed seed corpus (which the
 # plain test run already replays); FUZZTIME=5m for a longer hunt.
