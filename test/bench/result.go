@@ -28,3 +28,22 @@ func (r result) String() string {
 	return fmt.Sprintf("%8d msgs in %7.2fs = %8.0f msg/s   latency p50 %8s  p99 %8s  max %8s",
 		r.messages, r.took.Seconds(), r.rate(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.max.Round(10*time.Microsecond))
 }
+
+// summary is every phase's figure, printed as the bench's last line.
+type summary struct {
+	raw, drain, oneTool result
+	steady, rawSteady   result
+	maxRSS              int64 // bytes, the largest service's peak in phase 2
+}
+
+func (s summary) String() string {
+	return fmt.Sprintf("bench: drain_ratio=%.2f one_tool_ratio=%.2f p50_ratio=%.2f p99_ratio=%.2f max_rss_mib=%.1f"+
+		" raw=%.0f/s drain=%.0f/s one_tool=%.0f/s p50=%s/%s p99=%s/%s",
+		s.drain.rate()/s.raw.rate(), s.oneTool.rate()/s.raw.rate(),
+		ratio(s.steady.p50, s.rawSteady.p50), ratio(s.steady.p99, s.rawSteady.p99), mib(s.maxRSS),
+		s.raw.rate(), s.drain.rate(), s.oneTool.rate(), ms(s.steady.p50), ms(s.rawSteady.p50), ms(s.steady.p99), ms(s.rawSteady.p99))
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }

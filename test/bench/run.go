@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
 	"runtime"
-	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/nemo-mqtt-bridge/bridge/test/harness"
 )
@@ -18,11 +14,18 @@ import (
 type options struct {
 	binDir         string
 	events, tools  int
+	oneToolEvents  int
 	rate           int
+	steady         time.Duration
 	brokerInFlight int
 	rawInFlight    int
 }
 
+// run measures the phases in order, against one redis-server and one
+// mosquitto: 1 the raw MQTT ceiling, 2 the drain of a backlog over many
+// tools (the services' resident sets sampled meanwhile), 3 the drain of a
+// backlog for one tool, 4 steady-rate latency, the pipeline's and raw
+// MQTT's.
 func run(ctx context.Context, o options) error {
 	dir, err := os.MkdirTemp("", "nemo-bench-")
 	if err != nil {
@@ -35,23 +38,19 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	pki, err := env.NewPKI()
+	addr, err := startBroker(env, o.brokerInFlight)
 	if err != nil {
 		return err
 	}
-	mosq, err := env.StartMosquitto(pki, harness.MosquittoOptions{MaxInflight: o.brokerInFlight})
-	if err != nil {
-		return err
-	}
-	broker, _ := url.Parse("mqtt://" + mosq.PlainAddr)
-	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s, %d events over %d tools\n\n",
-		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight), o.events, o.tools)
+	broker, _ := url.Parse("mqtt://" + addr)
+	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s\n\n",
+		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight))
 
-	raw, err := ceiling(ctx, broker, o.events, o.rawInFlight)
-	if err != nil {
+	var s summary
+	if s.raw, err = ceiling(ctx, broker, o.events, o.rawInFlight); err != nil {
 		return fmt.Errorf("raw MQTT ceiling: %w", err)
 	}
-	fmt.Printf("raw MQTT QoS1 ceiling (paho, %d in flight)   %s\n", o.rawInFlight, raw)
+	fmt.Printf("1 raw MQTT QoS1 ceiling (paho, %d in flight)          %s\n", o.rawInFlight, s.raw)
 
 	rdb := redisSrv.Client(1)
 	defer rdb.Close()
@@ -64,7 +63,7 @@ func run(ctx context.Context, o options) error {
 
 	// The backlog is written before ingest starts, so the drain measures
 	// the services and not how fast this program writes.
-	if err := writeEvents(ctx, rdb, 0, o.events, o.tools); err != nil {
+	if err := writeEvents(ctx, rdb, 0, o.events, spread(o.tools)); err != nil {
 		return err
 	}
 	pub, err := env.StartService(o.binDir, "publisher", "-log-level", "warn", "-mqtt-url", broker.String(), "-mqtt-client-id", "bench-bridge")
@@ -81,77 +80,60 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	startedAt := time.Now()
-	if _, err := env.StartService(o.binDir, "ingest", "-log-level", "warn", "-redis-url", redisSrv.URL(1), "-router-addr", router.GRPCAddr); err != nil {
+	ingest, err := env.StartService(o.binDir, "ingest", "-log-level", "warn", "-redis-url", redisSrv.URL(1), "-router-addr", router.GRPCAddr)
+	if err != nil {
 		return err
 	}
+	rss := sampleRSS(100*time.Millisecond, ingest.PID(), router.PID(), pub.PID())
 	last, err := c.wait(o.events, 60*time.Second)
+	peak, end := rss.finish()
 	if err != nil {
 		return fmt.Errorf("pipeline drain: %w\n%s", err, env.LogTails(20))
 	}
-	drain := result{messages: o.events, took: last.Sub(startedAt)}
-	fmt.Printf("pipeline: drain a backlog of %d events          %s\n", o.events, drain)
+	s.drain = result{messages: o.events, took: last.Sub(startedAt)}
+	fmt.Printf("2 pipeline: drain %d events over %d tools         %s\n", o.events, o.tools, s.drain)
+	for i, name := range []string{"ingest", "router", "publisher"} {
+		fmt.Printf("  RSS %-9s peak %6.1f MiB, at the end of the drain %6.1f MiB\n", name, mib(peak[i]), mib(end[i]))
+		s.maxRSS = max(s.maxRSS, peak[i])
+	}
+
+	// One tool whose state the services have never seen, its backlog
+	// written while ingest is stopped; ingest resumes its consumer group.
+	c.reset()
+	if err := ingest.Stop(); err != nil {
+		return fmt.Errorf("stop ingest: %w", err)
+	}
+	next := o.events
+	if err := writeEvents(ctx, rdb, next, next+o.oneToolEvents, func(int) int { return o.tools }); err != nil {
+		return err
+	}
+	next += o.oneToolEvents
+	startedAt = time.Now()
+	if err := ingest.Start(); err != nil {
+		return err
+	}
+	if last, err = c.wait(o.oneToolEvents, 60*time.Second); err != nil {
+		return fmt.Errorf("one-tool drain: %w\n%s", err, env.LogTails(20))
+	}
+	s.oneTool = result{messages: o.oneToolEvents, took: last.Sub(startedAt)}
+	fmt.Printf("3 pipeline: drain %d events for one tool           %s\n", o.oneToolEvents, s.oneTool)
 
 	c.reset()
-	n, err := writeSteady(ctx, rdb, o.events, o.rate, 5*time.Second, o.tools)
+	n, err := writeSteady(ctx, rdb, next, o.rate, o.steady, o.tools)
 	if err != nil {
 		return err
 	}
 	if _, err := c.wait(n, 30*time.Second); err != nil {
 		return fmt.Errorf("pipeline steady: %w", err)
 	}
-	steady := measured(c, n, 5*time.Second)
-	fmt.Printf("pipeline: steady %d events/s, Redis→subscriber %s\n\n", o.rate, steady)
-	fmt.Printf("drain: %.0f events/s, %.0f%% of the raw ceiling (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
-		drain.rate(), 100*drain.rate()/raw.rate())
+	s.steady = measured(c, n, o.steady)
+	fmt.Printf("4 pipeline: steady %d events/s, XADD→subscriber   %s\n", o.rate, s.steady)
+	if s.rawSteady, err = rawSteady(ctx, broker, o.rate, o.steady, o.rawInFlight, o.tools); err != nil {
+		return fmt.Errorf("raw steady: %w", err)
+	}
+	fmt.Printf("4 raw MQTT: steady %d msgs/s, publish→subscriber  %s\n\n", o.rate, s.rawSteady)
+	fmt.Printf("drain: %.0f%% of the raw ceiling (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
+		100*s.drain.rate()/s.raw.rate())
+	fmt.Println(s)
 	return nil
-}
-
-func inflightText(n int) string {
-	if n == 0 {
-		return "20 (mosquitto's default)"
-	}
-	return strconv.Itoa(n)
-}
-
-// writeEvents writes events from..to-1 in the NEMO plugin's envelope.
-func writeEvents(ctx context.Context, rdb *redis.Client, from, to, tools int) error {
-	pipe := rdb.Pipeline()
-	for i := from; i < to; i++ {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: "nemo:events", Values: []any{"event", envelope(i, tools)}})
-		if pipe.Len() == 1000 || i == to-1 {
-			if _, err := pipe.Exec(ctx); err != nil {
-				return fmt.Errorf("write events: %w", err)
-			}
-		}
-	}
-	return nil
-}
-
-// writeSteady writes rate events per second for d, in small batches every
-// 10 ms, and returns how many it wrote.
-func writeSteady(ctx context.Context, rdb *redis.Client, first, rate int, d time.Duration, tools int) (int, error) {
-	perTick := max(1, rate/100)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	next := first
-	for end := time.Now().Add(d); time.Now().Before(end); {
-		<-tick.C
-		if err := writeEvents(ctx, rdb, next, next+perTick, tools); err != nil {
-			return 0, err
-		}
-		next += perTick
-	}
-	return next - first, nil
-}
-
-func envelope(i, tools int) string {
-	payload, _ := json.Marshal(probe{ToolID: i % tools, Seq: i, SentNS: time.Now().UnixNano()})
-	env, _ := json.Marshal(map[string]any{
-		"topic":     fmt.Sprintf("nemo/tools/%d/enabled", i%tools),
-		"payload":   string(payload),
-		"qos":       1,
-		"retain":    false,
-		"timestamp": float64(time.Now().UnixMilli()) / 1000,
-	})
-	return string(env)
 }

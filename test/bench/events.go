@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// spread puts event i on tool i mod tools.
+func spread(tools int) func(int) int { return func(i int) int { return i % tools } }
+
+// writeEvents writes events from..to-1 in the NEMO plugin's envelope,
+// event i for tool toolOf(i).
+func writeEvents(ctx context.Context, rdb *redis.Client, from, to int, toolOf func(int) int) error {
+	pipe := rdb.Pipeline()
+	for i := from; i < to; i++ {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: "nemo:events", Values: []any{"event", envelope(i, toolOf(i))}})
+		if pipe.Len() == 1000 || i == to-1 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				return fmt.Errorf("write events: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func envelope(i, tool int) string {
+	payload, _ := json.Marshal(probe{ToolID: tool, Seq: i, SentNS: time.Now().UnixNano()})
+	env, _ := json.Marshal(map[string]any{
+		"topic":     fmt.Sprintf("nemo/tools/%d/enabled", tool),
+		"payload":   string(payload),
+		"qos":       1,
+		"retain":    false,
+		"timestamp": float64(time.Now().UnixMilli()) / 1000,
+	})
+	return string(env)
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/redis/go-redis/v9"
+)
+
+// every10ms calls send with rate/100 items every 10 ms for d and returns
+// how many it sent, the pace of both steady phases.
+func every10ms(rate int, d time.Duration, send func(from, to int) error) (int, error) {
+	perTick := max(1, rate/100)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	next := 0
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		<-tick.C
+		if err := send(next, next+perTick); err != nil {
+			return 0, err
+		}
+		next += perTick
+	}
+	return next, nil
+}
+
+// writeSteady writes rate events per second for d into the stream, in
+// small batches, numbered from first over tools; it returns how many.
+func writeSteady(ctx context.Context, rdb *redis.Client, first, rate int, d time.Duration, tools int) (int, error) {
+	return every10ms(rate, d, func(from, to int) error {
+		return writeEvents(ctx, rdb, first+from, first+to, spread(tools))
+	})
+}
+
+// rawSteady publishes rate QoS 1 messages per second for d straight to the
+// broker (inFlight publishes may be outstanding) and measures latency from
+// the publish call to the subscriber's receipt: the raw figure beside the
+// pipeline's steady latency.
+func rawSteady(ctx context.Context, broker *url.URL, rate int, d time.Duration, inFlight, tools int) (result, error) {
+	c := newCollector()
+	sub, err := subscribe(ctx, broker, "bench/steady/#", c)
+	if err != nil {
+		return result{}, err
+	}
+	defer sub.Disconnect(context.Background())
+	pub, err := connect(ctx, broker, "bench-steady-pub", nil)
+	if err != nil {
+		return result{}, err
+	}
+	defer pub.Disconnect(context.Background())
+
+	jobs := make(chan int, inFlight)
+	var wg sync.WaitGroup
+	var failed error
+	var once sync.Once
+	for range inFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				payload, _ := json.Marshal(probe{ToolID: i % tools, Seq: i, SentNS: time.Now().UnixNano()})
+				if _, err := pub.Publish(ctx, &paho.Publish{Topic: fmt.Sprintf("bench/steady/%d", i%tools), QoS: 1, Payload: payload}); err != nil {
+					once.Do(func() { failed = err })
+				}
+			}
+		}()
+	}
+	n, _ := every10ms(rate, d, func(from, to int) error {
+		for i := from; i < to; i++ {
+			jobs <- i
+		}
+		return nil
+	})
+	close(jobs)
+	wg.Wait()
+	if failed != nil {
+		return result{}, fmt.Errorf("raw publish: %w", failed)
+	}
+	if _, err := c.wait(n, 30*time.Second); err != nil {
+		return result{}, err
+	}
+	return measured(c, n, d), nil
+}
