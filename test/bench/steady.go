@@ -12,19 +12,24 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// every10ms calls send with rate/100 items every 10 ms for d and returns
-// how many it sent, the pace of both steady phases.
-func every10ms(rate int, d time.Duration, send func(from, to int) error) (int, error) {
-	perTick := max(1, rate/100)
+// paced calls send every 10 ms with what is due to keep rate items per
+// second for d, catching up after a late tick, and returns how many it
+// sent: the pace of both steady phases.
+func paced(rate int, d time.Duration, send func(from, to int) error) (int, error) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
+	total := int(d.Seconds() * float64(rate))
 	next := 0
-	for end := time.Now().Add(d); time.Now().Before(end); {
+	for start := time.Now(); next < total; {
 		<-tick.C
-		if err := send(next, next+perTick); err != nil {
+		due := min(total, int(time.Since(start).Seconds()*float64(rate)))
+		if due <= next {
+			continue
+		}
+		if err := send(next, due); err != nil {
 			return 0, err
 		}
-		next += perTick
+		next = due
 	}
 	return next, nil
 }
@@ -32,7 +37,7 @@ func every10ms(rate int, d time.Duration, send func(from, to int) error) (int, e
 // writeSteady writes rate events per second for d into the stream, in
 // small batches, numbered from first over tools; it returns how many.
 func writeSteady(ctx context.Context, rdb *redis.Client, first, rate int, d time.Duration, tools int) (int, error) {
-	return every10ms(rate, d, func(from, to int) error {
+	return paced(rate, d, func(from, to int) error {
 		return writeEvents(ctx, rdb, first+from, first+to, spread(tools))
 	})
 }
@@ -70,7 +75,7 @@ func rawSteady(ctx context.Context, broker *url.URL, rate int, d time.Duration, 
 			}
 		}()
 	}
-	n, _ := every10ms(rate, d, func(from, to int) error {
+	n, _ := paced(rate, d, func(from, to int) error {
 		for i := from; i < to; i++ {
 			jobs <- i
 		}
