@@ -66,7 +66,12 @@ func (in *input) field(path []string) (json.RawMessage, bool) {
 
 // text is a field's value as a template writes it: a string's content, a
 // number or boolean as written; "" for null, objects, arrays and absence.
+// The tool id is the one ingest read (12 for 12.0, "12" or " 12 "), so
+// that a tool's topics are the same however NEMO wrote its id.
 func (in *input) text(path []string) string {
+	if len(path) == 1 && path[0] == "tool_id" && in.ev.ToolId != nil {
+		return strconv.FormatInt(int64(in.ev.GetToolId()), 10)
+	}
 	v, ok := in.field(path)
 	if !ok {
 		return ""

@@ -40,6 +40,21 @@ func TestTemplates(t *testing.T) {
 	}
 }
 
+// A tool's topics and texts name it the same however NEMO wrote its id;
+// an id that is no number is written as it is.
+func TestToolIDRendersAsIngestReadIt(t *testing.T) {
+	s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: \"nemo/esp32/{tool_id}/status\", payload: {name: \"Tool {tool_id}\"}}]\n")
+	for raw, want := range map[string]string{`12`: "12", `12.0`: "12", `"12"`: "12", `" 12 "`: "12", `"R2"`: "R2"} {
+		msgs, _, err := s.Apply(event("t", `{"tool_id":`+raw+`}`), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		if topic, body := msgs[0].GetTopic(), string(msgs[0].GetPayload()); topic != "nemo/esp32/"+want+"/status" || body != `{"name":"Tool `+want+`"}` {
+			t.Errorf("tool_id %s: topic %q, payload %s; want tool %s in both", raw, topic, body, want)
+		}
+	}
+}
+
 func TestVariablesOfPlainTextRenderAsUnderscore(t *testing.T) {
 	s := mustParse(t, "rules:\n  - name: r\n    publish: [{topic: \"t/{tool_id}/{event}/{payload.x}\"}]\n")
 	msgs, _, err := s.Apply(event("t", "tool 12 is on"), nil)
