@@ -30,12 +30,6 @@ func Code(c bridgev1.Cause) string {
 	return strings.ToLower(strings.TrimPrefix(name, "CAUSE_"))
 }
 
-// Parse reads a stable name back; CAUSE_UNSPECIFIED for one it does not
-// know (a dead letter written by a later version).
-func Parse(code string) bridgev1.Cause {
-	return bridgev1.Cause(bridgev1.Cause_value["CAUSE_"+strings.ToUpper(code)])
-}
-
 // Stage is the hop that finds the cause. The enum numbers them in blocks
 // (ingest below 20, the router from 20, the publisher from 40), so a
 // cause added later has its stage without an edit here.

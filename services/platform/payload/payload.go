@@ -25,18 +25,18 @@ func Decode(ev *bridgev1.Event) {
 		return
 	}
 	ev.Decoded = true
-	f, isObject := Object(ev.GetPayload())
+	f, isObject := object(ev.GetPayload())
 	ev.Fields, ev.PayloadIsObject = f, isObject
 	if id, ok := ID(f.Get("tool_id")); ok {
 		ev.ToolId = &id
 	}
 	ev.EventType, _ = loosejson.String(f.Get("event"))
-	ev.OrderingKey = OrderingKey(ev)
+	ev.OrderingKey = orderingKey(ev)
 }
 
-// OrderingKey is the tool the event is about, so that one tool's events
+// orderingKey is the tool the event is about, so that one tool's events
 // stay in order; events that name no tool are ordered by topic.
-func OrderingKey(ev *bridgev1.Event) string {
+func orderingKey(ev *bridgev1.Event) string {
 	if ev.ToolId != nil {
 		return "tool:" + strconv.FormatInt(int64(ev.GetToolId()), 10)
 	}
@@ -70,10 +70,9 @@ func (f Fields) Get(name string) json.RawMessage {
 // Has tells whether the payload has a field named name.
 func (f Fields) Has(name string) bool { return f.Get(name) != nil }
 
-// Object reads the top level of a JSON object (a payload, or a field's
-// value for a dotted path): its fields in the order written, each value
-// as written, and whether raw is an object at all.
-func Object(raw []byte) (Fields, bool) {
+// object reads the top level of a JSON object: its fields in the order
+// written, each value as written, and whether raw is an object at all.
+func object(raw []byte) (Fields, bool) {
 	if raw = bytes.TrimSpace(raw); len(raw) == 0 || raw[0] != '{' {
 		return nil, false
 	}
