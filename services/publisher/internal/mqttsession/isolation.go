@@ -71,6 +71,9 @@ type flight struct {
 	owner context.Context
 	// withdrawn is why the packet was taken out of the session, if it was.
 	withdrawn error
+	// answer, for a message sent through Send, is told the broker's answer
+	// once, or why none will come.
+	answer func(error)
 }
 
 // errResendAlone fails the Publish of a new suspect; the caller's retry is

@@ -28,7 +28,7 @@ type Session struct {
 	started time.Time
 
 	mu        sync.Mutex
-	state     State
+	current   State
 	watch     func(State)
 	listeners listeners
 
@@ -37,6 +37,8 @@ type Session struct {
 	// isolation finds a message after which the broker drops the
 	// connection (isolation.go).
 	isolation *isolation
+	// state is the session state paho keeps, watched (sessionstate.go).
+	state *watchedState
 }
 
 // Start begins connecting in the background and returns at once; the
@@ -47,7 +49,9 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), state: State{Since: time.Now()}, isolation: newIsolation(log)}
+	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), isolation: newIsolation(log)}
+	s.state = newWatchedState(s.isolation)
+	s.current = State{Since: time.Now()}
 	s.renew = newTLSWatch(c, u, log, func() bool { return s.State().Connected })
 	cfg := c.clientConfig(u, log, s.renew)
 	cfg.SessionExpiryInterval = uint32(c.SessionExpiry / time.Second)
@@ -73,7 +77,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	}
 	cfg.ClientConfig = paho.ClientConfig{ClientID: c.ClientID,
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.listeners.received},
-		Session:           newWatchedState(s.isolation)}
+		Session:           s.state}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)
@@ -104,12 +108,12 @@ func (s *Session) Publish(ctx context.Context, p *paho.Publish) (*paho.PublishRe
 func (s *Session) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.state
+	return s.current
 }
 
 func (s *Session) set(st State) {
 	s.mu.Lock()
-	s.state = st
+	s.current = st
 	s.mu.Unlock()
 	s.watch(st)
 }
@@ -117,12 +121,12 @@ func (s *Session) set(st State) {
 // fail records why the last connection attempt failed, in words.
 func (s *Session) fail(problem string) {
 	s.mu.Lock()
-	st := s.state
+	st := s.current
 	if st.Connected {
 		st = State{Since: time.Now()}
 	}
 	st.LastError = problem
-	s.state = st
+	s.current = st
 	s.mu.Unlock()
 	s.watch(st)
 }

@@ -6,6 +6,9 @@ type metrics struct {
 	messages  *prometheus.CounterVec
 	connected prometheus.Gauge
 	latency   prometheus.Histogram
+	// stageQueue and stageBroker are the publisher's hops of an event's
+	// walk, for the table of where its time goes.
+	stageQueue, stageBroker prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -24,6 +27,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 	}
-	reg.MustRegister(m.messages, m.connected, m.latency)
+	stage := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "nemo_publisher_stage_seconds",
+		Help:    "Time a message spends in each of the publisher's stages: queue (received from the router until first written to the broker) and broker (written until the broker's answer, each attempt).",
+		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
+	}, []string{"stage"})
+	m.stageQueue, m.stageBroker = stage.WithLabelValues("queue"), stage.WithLabelValues("broker")
+	reg.MustRegister(m.messages, m.connected, m.latency, stage)
 	return m
 }

@@ -16,7 +16,9 @@ import (
 type Options struct {
 	Service       service.Options
 	MQTT          mqttsession.Config
-	Workers       int
+	MaxInFlight   int
+	Capacity      int
+	AckTimeout    time.Duration
 	LeaseRedisURL string
 	LeaseTTL      time.Duration
 	// PresenceTopic, when set, gets "online"/"offline" for tool displays
@@ -48,5 +50,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	secret.Var(fs, &o.LeaseRedisURL, "lease-redis-url", "", "Redis holding the lease that lets only one publisher per client id be active; others stand by (empty: no lease, run one publisher)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 5*time.Second, "how long a dead publisher's lease lasts before a standby takes over")
 	fs.StringVar(&o.PresenceTopic, "presence-topic", "", "retained topic where tool displays read whether the bridge is up, as plain online or offline (also the last will of a second connection, client id <client-id>-presence), for example nemo/server/status; empty: off")
-	fs.IntVar(&o.Workers, "workers", 64, "messages published concurrently; each tool always uses the same worker, so its messages stay in order")
+	fs.IntVar(&o.MaxInFlight, "max-inflight", 1000, "messages sent to the broker and not yet acknowledged, at most (the broker's Receive Maximum may lower it); a tool's messages are answered in order whatever this is")
+	fs.IntVar(&o.Capacity, "max-pending", 4096, "messages held at once, sent or waiting to be; beyond it the router's stream waits")
+	fs.DurationVar(&o.AckTimeout, "mqtt-ack-timeout", 30*time.Second, "how long the broker may leave a message unacknowledged on a live connection before the bridge reconnects, so that the session resends it")
 }

@@ -11,7 +11,7 @@ import (
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
-	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/lease"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pluginstatus"
@@ -122,13 +122,18 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 	if err != nil {
 		return err
 	}
-	d := dispatch.New(session, o.Workers, 256, rt.Log, func(result string, took time.Duration) {
-		m.messages.WithLabelValues(result).Inc()
-		if result == "ok" {
-			m.latency.Observe(took.Seconds())
-		}
+	p := pipeline.New(session, pipeline.Options{
+		Capacity: o.Capacity, MaxInFlight: o.MaxInFlight, AckTimeout: o.AckTimeout, Log: rt.Log,
+		Attempt: func(result string, took time.Duration) {
+			m.messages.WithLabelValues(result).Inc()
+			m.stageBroker.Observe(took.Seconds())
+			if result == "ok" {
+				m.latency.Observe(took.Seconds())
+			}
+		},
+		Queued: func(took time.Duration) { m.stageQueue.Observe(took.Seconds()) },
 	})
-	srv.activate(d, session)
+	srv.activate(p, session)
 	var presence *mqttsession.Presence
 	if o.PresenceTopic != "" {
 		if presence, err = mqttsession.StartPresence(sessionCtx, o.MQTT, o.PresenceTopic, rt.Log); err != nil {
@@ -195,7 +200,7 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 	// The streams first, so that the router turns to the next active
 	// publisher at once, even while a status write waits for Redis.
 	srv.shutdown()
-	d.Close()
+	p.Close()
 	stopStatus()
 	<-statusDone
 	if result == nil {

@@ -19,7 +19,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
-	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -28,13 +28,13 @@ import (
 type server struct {
 	publisherv1.UnimplementedPublisherServiceServer
 	cfg mqttsession.Config
-	// dispatcher and session are nil while this publisher stands by.
-	dispatcher *dispatch.Dispatcher
-	session    *mqttsession.Session
+	// pipeline and session are nil while this publisher stands by.
+	pipeline *pipeline.Pipeline
+	session  *mqttsession.Session
 
 	// On shutdown every stream ends and the router resends whatever was not
-	// answered to the next publisher; the dispatcher may only close once no
-	// stream can enqueue any more.
+	// answered to the next publisher; the pipeline may only close once no
+	// stream can add to it any more.
 	mu      sync.Mutex
 	closed  bool
 	streams sync.WaitGroup
@@ -47,10 +47,10 @@ func newServer(cfg mqttsession.Config) *server {
 
 // activate starts accepting streams once this publisher holds the session,
 // again after a shutdown when it got the lease back.
-func (s *server) activate(d *dispatch.Dispatcher, session *mqttsession.Session) {
+func (s *server) activate(p *pipeline.Pipeline, session *mqttsession.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.dispatcher, s.session, s.closed = d, session, false
+	s.pipeline, s.session, s.closed = p, session, false
 }
 
 func (s *server) GetSession(context.Context, *publisherv1.GetSessionRequest) (*publisherv1.GetSessionResponse, error) {
@@ -81,22 +81,22 @@ func (s *server) shutdown() {
 	s.mu.Unlock()
 	s.streams.Wait()
 	s.mu.Lock()
-	s.dispatcher, s.session = nil, nil
+	s.pipeline, s.session = nil, nil
 	s.mu.Unlock()
 }
 
-// begin registers a stream and gives it the dispatcher of the session of
+// begin registers a stream and gives it the pipeline of the session of
 // the moment: a stream's receiving goroutine may outlive its handler, and
 // must not see the next session's.
-func (s *server) begin(cancel *context.CancelFunc) (*dispatch.Dispatcher, bool) {
+func (s *server) begin(cancel *context.CancelFunc) (*pipeline.Pipeline, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.dispatcher == nil {
+	if s.closed || s.pipeline == nil {
 		return nil, false
 	}
 	s.streams.Add(1)
 	s.cancels[cancel] = struct{}{}
-	return s.dispatcher, true
+	return s.pipeline, true
 }
 
 func (s *server) end(cancel *context.CancelFunc) {
@@ -109,7 +109,7 @@ func (s *server) end(cancel *context.CancelFunc) {
 func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
-	d, ok := s.begin(&cancel)
+	p, ok := s.begin(&cancel)
 	if !ok {
 		return status.Error(codes.Unavailable, "this publisher is not the active one (standing by or shutting down)")
 	}
@@ -125,7 +125,7 @@ func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) erro
 		})
 		cancel()
 	}()
-	err := untilDone(ctx, func() error { return s.receive(ctx, stream, replies, d) })
+	err := untilDone(ctx, func() error { return s.receive(ctx, stream, replies, p) })
 	cancel()
 	wg.Wait()
 	if errors.Is(err, io.EOF) || ctx.Err() != nil {
@@ -134,36 +134,38 @@ func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) erro
 	return err
 }
 
-func (s *server) receive(ctx context.Context, stream publisherv1.PublisherService_PublishServer, replies *relay.Replies[*publisherv1.PublishResult], d *dispatch.Dispatcher) error {
+func (s *server) receive(ctx context.Context, stream publisherv1.PublisherService_PublishServer, replies *relay.Replies[*publisherv1.PublishResult], p *pipeline.Pipeline) error {
 	for {
 		req, err := stream.Recv()
 		if err != nil {
 			return err
 		}
+		msgs := make([]pipeline.Message, 0, len(req.GetMessages()))
 		for _, m := range req.GetMessages() {
-			id := m.GetId()
-			done := func(err error) {
-				r := &publisherv1.PublishResult{MessageId: id, Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
-				if err != nil {
-					r.Outcome, r.Cause, r.Reason = bridgev1.Outcome_OUTCOME_REJECTED, bridgev1.Cause_CAUSE_PUBLISH_REFUSED, err.Error()
-					var caused interface{ Cause() bridgev1.Cause }
-					if errors.As(err, &caused) {
-						r.Cause = caused.Cause()
-					}
-				}
-				replies.Put(r)
-			}
+			pm := pipeline.Message{Ctx: ctx, Key: m.GetOrderingKey(), Done: answer(m.GetId(), replies)}
 			if err := unpublishable(m); err != nil {
-				done(fmt.Errorf("not sent: %w", err))
-				continue
+				pm.Err = fmt.Errorf("not sent: %w", err)
+			} else {
+				pm.Publish = toPaho(m)
 			}
-			d.Enqueue(dispatch.Job{
-				Ctx:     ctx,
-				Key:     m.GetOrderingKey(),
-				Publish: toPaho(m),
-				Done:    done,
-			})
+			msgs = append(msgs, pm)
 		}
+		p.Add(ctx, msgs)
+	}
+}
+
+// answer tells the router the fate of message id.
+func answer(id string, replies *relay.Replies[*publisherv1.PublishResult]) func(error) {
+	return func(err error) {
+		r := &publisherv1.PublishResult{MessageId: id, Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
+		if err != nil {
+			r.Outcome, r.Cause, r.Reason = bridgev1.Outcome_OUTCOME_REJECTED, bridgev1.Cause_CAUSE_PUBLISH_REFUSED, err.Error()
+			var caused interface{ Cause() bridgev1.Cause }
+			if errors.As(err, &caused) {
+				r.Cause = caused.Cause()
+			}
+		}
+		replies.Put(r)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/google/go-cmp/cmp"
@@ -17,7 +16,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/dispatch"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 )
 
@@ -27,15 +26,18 @@ import (
 type broker struct{}
 
 func (broker) AwaitConnection(context.Context) error { return nil }
+func (broker) Reconnect()                            {}
 
-func (broker) Publish(_ context.Context, p *paho.Publish) (*paho.PublishResponse, error) {
+func (broker) Send(_ context.Context, p *paho.Publish, answer func(error)) error {
 	switch p.Topic {
 	case "acl/denied":
-		return &paho.PublishResponse{ReasonCode: 0x87}, nil
+		go answer(&mqttsession.NegativeAckError{Code: 0x87})
 	case "poison":
-		return nil, &mqttsession.BrokerDisconnectsError{Topic: p.Topic}
+		go answer(&mqttsession.BrokerDisconnectsError{Topic: p.Topic})
+	default:
+		go answer(nil)
 	}
-	return &paho.PublishResponse{}, nil
+	return nil
 }
 
 // Each message of a Publish stream is answered with its outcome and, when
@@ -44,9 +46,9 @@ func (broker) Publish(_ context.Context, p *paho.Publish) (*paho.PublishResponse
 func TestEveryMessageIsAnsweredWithItsOutcomeAndCause(t *testing.T) {
 	srv := newServer(mqttsession.Config{ClientID: "test"})
 	log := slog.New(slog.DiscardHandler)
-	d := dispatch.New(broker{}, 2, 16, log, func(string, time.Duration) {})
-	t.Cleanup(d.Close)
-	srv.activate(d, nil)
+	p := pipeline.New(broker{}, pipeline.Options{Capacity: 16, MaxInFlight: 4, Log: log})
+	t.Cleanup(p.Close)
+	srv.activate(p, nil)
 	client := publishClient(t, srv)
 
 	stream, err := client.Publish(context.Background())
@@ -74,7 +76,7 @@ func TestEveryMessageIsAnsweredWithItsOutcomeAndCause(t *testing.T) {
 	rejected := bridgev1.Outcome_OUTCOME_REJECTED
 	want := map[string]*publisherv1.PublishResult{
 		"1": {MessageId: "1", Outcome: bridgev1.Outcome_OUTCOME_DELIVERED},
-		"2": {MessageId: "2", Outcome: rejected, Cause: bridgev1.Cause_CAUSE_PUBLISH_REFUSED, Reason: "broker refused the message (reason code 0x87 )"},
+		"2": {MessageId: "2", Outcome: rejected, Cause: bridgev1.Cause_CAUSE_PUBLISH_REFUSED, Reason: "broker refused the message (reason code 0x87)"},
 		"3": {MessageId: "3", Outcome: rejected, Cause: bridgev1.Cause_CAUSE_BROKER_DISCONNECTS, Reason: got["3"].GetReason()},
 		"4": {MessageId: "4", Outcome: rejected, Cause: bridgev1.Cause_CAUSE_PUBLISH_REFUSED, Reason: "not sent: topic level 3 holds '+', an MQTT wildcard, which only subscriptions may use"},
 	}

@@ -1,0 +1,372 @@
+// Package pipeline publishes many messages at once on the one MQTT
+// connection and still answers for each tool's messages in order.
+//
+// A single writer sends every message (autopaho's concurrent Publish calls
+// have no order on the wire), round robin over the tools with something to
+// send, without waiting for the broker's answers: MQTT keeps one
+// connection's messages in order, and the session resends what is in
+// flight, in order, after a reconnect. Each message is answered to its
+// sender only once every earlier message of its tool is answered: a tool's
+// answers form a leading run. A negative or missing acknowledgement sends
+// the message and everything after it of its tool again, in order, so a
+// subscriber ends on the tool's last message even when it saw a later one
+// first (subscribers drop duplicates by event_id).
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
+)
+
+// Sender is the part of the MQTT session the pipeline needs.
+type Sender interface {
+	AwaitConnection(ctx context.Context) error
+	// Send writes p now, in the order of calls, and calls answer once
+	// with the broker's verdict (nil: the broker has it).
+	Send(ctx context.Context, p *paho.Publish, answer func(error)) error
+	// Reconnect drops the connection; the session resends what it holds.
+	Reconnect()
+}
+
+// Message is one message to publish.
+type Message struct {
+	// Ctx is its sender's: once it ends, a message not yet written is
+	// dropped unanswered (the sender resends it elsewhere).
+	Ctx     context.Context
+	Key     string // messages with one key are answered in order
+	Publish *paho.Publish
+	// Err, when set, is the message's verdict without sending it (it can
+	// never be published); it is still answered in its key's order.
+	Err error
+	// Done is called once, with nil when the broker acknowledged the
+	// message or with the reason it can never be published.
+	Done func(error)
+}
+
+// Options size the pipeline.
+type Options struct {
+	// Capacity bounds the messages held at once, sent or not; Add blocks
+	// beyond it, which slows the streams feeding the pipeline.
+	Capacity int
+	// MaxInFlight bounds the messages written and not yet answered (the
+	// broker's Receive Maximum bounds them too).
+	MaxInFlight int
+	// AckTimeout is how long an answer may be missing on a connection
+	// before the connection is dropped, to have the session resend.
+	AckTimeout time.Duration
+	Log        *slog.Logger
+	// Attempt is told the result ("ok", "refused", "retry") of every
+	// answer, and the time since the message was written.
+	Attempt func(result string, took time.Duration)
+	// Queued is told, for every message, the time from Add to its first
+	// write.
+	Queued func(took time.Duration)
+}
+
+// Pipeline runs the writer.
+type Pipeline struct {
+	send Sender
+	o    Options
+
+	mu    sync.Mutex
+	cond  *sync.Cond // the writer and Add wait on it
+	tools map[string]*tool
+	// ready is the tools with a message to write now, in turn.
+	ready    []*tool
+	held     int // messages added and not yet answered or dropped
+	inFlight int // messages written and not yet answered
+	closed   bool
+
+	reports *reporter
+	// ctx ends at Close; stopped is closed once the writer returned.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+// tool is one key's messages, oldest first, until each is answered.
+type tool struct {
+	key     string
+	entries []*entry
+	// next is the first entry not yet written in the current pass.
+	next    int
+	waiting bool // a retry is pending: nothing is written until it is due
+	inReady bool
+	retry   *backoff.Backoff
+}
+
+type entry struct {
+	msg      Message
+	tool     *tool
+	added    time.Time
+	written  time.Time // of the latest write, zero before the first
+	attempt  uint64    // an answer to an older attempt is ignored
+	answered bool
+	err      error
+}
+
+// New starts the writer. Close stops it.
+func New(send Sender, o Options) *Pipeline {
+	p := &Pipeline{send: send, o: o, tools: map[string]*tool{}, reports: newReporter(), stopped: make(chan struct{})}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.cond = sync.NewCond(&p.mu)
+	go p.write()
+	go p.watch()
+	return p
+}
+
+// Add takes messages in, in order. It blocks while the pipeline is full
+// and returns early, dropping the rest, once ctx ends or the pipeline is
+// closed.
+func (p *Pipeline) Add(ctx context.Context, msgs []Message) {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range msgs {
+		if !p.roomFor(ctx) {
+			return
+		}
+		t := p.tools[m.Key]
+		if t == nil {
+			t = &tool{key: m.Key}
+			p.tools[m.Key] = t
+		}
+		e := &entry{msg: m, tool: t, added: now}
+		t.entries = append(t.entries, e)
+		p.held++
+		if m.Err != nil {
+			e.answered, e.err = true, m.Err
+			p.reports.put(p.leadingRun(t))
+			continue
+		}
+		p.makeReady(t)
+	}
+	p.cond.Broadcast()
+}
+
+// roomFor waits until one more message fits; p.mu is held.
+func (p *Pipeline) roomFor(ctx context.Context) bool {
+	if p.held < p.o.Capacity {
+		return !p.closed && ctx.Err() == nil
+	}
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer stop()
+	for p.held >= p.o.Capacity && !p.closed && ctx.Err() == nil {
+		p.cond.Wait()
+	}
+	return !p.closed && ctx.Err() == nil
+}
+
+// makeReady queues t for the writer if it has something to write; p.mu is
+// held.
+func (p *Pipeline) makeReady(t *tool) {
+	if !t.inReady && !t.waiting && t.next < len(t.entries) {
+		t.inReady = true
+		p.ready = append(p.ready, t)
+	}
+}
+
+// Close stops the writer. Messages not yet answered are abandoned: their
+// senders resend them.
+func (p *Pipeline) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.cancel()
+	<-p.stopped
+	p.reports.close()
+}
+
+// write is the one writer.
+func (p *Pipeline) write() {
+	defer close(p.stopped)
+	unconnected := backoff.New(10*time.Millisecond, time.Second)
+	for {
+		if err := p.send.AwaitConnection(p.ctx); err != nil {
+			return
+		}
+		e, attempt, ok := p.next()
+		if !ok {
+			return
+		}
+		err := p.send.Send(e.msg.Ctx, e.msg.Publish, func(err error) { p.answered(e, attempt, err) })
+		if err == nil {
+			unconnected.Reset()
+			continue
+		}
+		p.answered(e, attempt, err)
+		if !permanent(err) {
+			// The connection went down under the writer; autopaho may not
+			// have noticed yet, so AwaitConnection could return at once.
+			_ = backoff.Sleep(p.ctx, unconnected.Next())
+		}
+	}
+}
+
+// next waits for the next message to write and marks it written.
+func (p *Pipeline) next() (*entry, uint64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if p.closed {
+			return nil, 0, false
+		}
+		if p.inFlight < p.o.MaxInFlight && len(p.ready) > 0 {
+			t := p.ready[0]
+			p.ready = p.ready[1:]
+			t.inReady = false
+			e := t.entries[t.next]
+			if e.msg.Err != nil { // answered already, never sent
+				t.next++
+				p.makeReady(t)
+				continue
+			}
+			if e.msg.Ctx.Err() != nil { // its sender is gone and resends it
+				p.drop(t, t.next)
+				p.makeReady(t)
+				continue
+			}
+			t.next++
+			p.makeReady(t) // behind the other tools: round robin
+			now := time.Now()
+			if e.written.IsZero() && p.o.Queued != nil {
+				p.o.Queued(now.Sub(e.added))
+			}
+			e.written = now
+			e.attempt++
+			p.inFlight++
+			return e, e.attempt, true
+		}
+		p.cond.Wait()
+	}
+}
+
+// drop removes t's entry i, never written in this pass; p.mu is held.
+func (p *Pipeline) drop(t *tool, i int) {
+	t.entries = append(t.entries[:i], t.entries[i+1:]...)
+	p.held--
+	p.forgetIfEmpty(t)
+	p.cond.Broadcast()
+}
+
+func (p *Pipeline) forgetIfEmpty(t *tool) {
+	if len(t.entries) == 0 && !t.waiting && !t.inReady {
+		delete(p.tools, t.key)
+	}
+}
+
+// answered records the verdict on attempt of e.
+func (p *Pipeline) answered(e *entry, attempt uint64, err error) {
+	p.mu.Lock()
+	p.inFlight--
+	p.cond.Broadcast()
+	if e.attempt != attempt {
+		p.mu.Unlock()
+		return
+	}
+	took := time.Since(e.written)
+	t := e.tool
+	var settled []*entry
+	defer func() {
+		p.reports.put(settled) // under p.mu: a tool's answers go out in order
+		p.mu.Unlock()
+	}()
+	switch {
+	case err == nil:
+		p.observe("ok", took)
+		e.answered = true
+		if t.retry != nil {
+			t.retry.Reset()
+		}
+		settled = p.leadingRun(t)
+	case permanent(err):
+		p.observe("refused", took)
+		p.o.Log.Warn("broker refused a message; it goes to the dead letters", "topic", e.msg.Publish.Topic, "err", err)
+		e.answered, e.err = true, err
+		settled = p.leadingRun(t)
+	default:
+		p.observe("retry", took)
+		p.rewind(e, err)
+	}
+}
+
+func (p *Pipeline) observe(result string, took time.Duration) {
+	if p.o.Attempt != nil {
+		p.o.Attempt(result, took)
+	}
+}
+
+// leadingRun takes t's answered messages off its front, in order, for
+// their senders to be told; p.mu is held.
+func (p *Pipeline) leadingRun(t *tool) []*entry {
+	n := 0
+	for n < len(t.entries) && t.entries[n].answered {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	run := t.entries[:n:n]
+	t.entries = t.entries[n:]
+	t.next = max(t.next-n, 0) // an entry answered without a write may lead
+	p.held -= n
+	p.forgetIfEmpty(t)
+	return run
+}
+
+// rewind sends e and every later message of its tool again, in order,
+// after a pause when the broker said no; answers to what was sent before
+// are ignored from now on. p.mu is held.
+func (p *Pipeline) rewind(e *entry, why error) {
+	t := e.tool
+	i := 0
+	for t.entries[i] != e {
+		i++
+	}
+	for _, later := range t.entries[i:] {
+		later.attempt++
+		later.answered = later.msg.Err != nil
+	}
+	t.next = i
+	delay := time.Duration(0)
+	if retryLater(why) {
+		if t.retry == nil {
+			t.retry = backoff.New(50*time.Millisecond, 2*time.Second)
+		}
+		delay = t.retry.Next()
+	}
+	p.o.Log.Debug("publish not acknowledged; sending it and the rest of its tool again", "topic", e.msg.Publish.Topic, "err", why, "resent", len(t.entries)-i, "in", delay)
+	if delay == 0 {
+		p.makeReady(t)
+		return
+	}
+	if t.inReady { // it leaves the turn until the pause is over
+		for j, r := range p.ready {
+			if r == t {
+				p.ready = append(p.ready[:j], p.ready[j+1:]...)
+				break
+			}
+		}
+		t.inReady = false
+	}
+	t.waiting = true
+	time.AfterFunc(delay, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		t.waiting = false
+		p.makeReady(t)
+		p.forgetIfEmpty(t)
+		p.cond.Broadcast()
+	})
+}
