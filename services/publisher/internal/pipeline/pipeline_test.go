@@ -1,0 +1,337 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
+)
+
+// wire is a scripted connection: it records what is written, in order, and
+// holds every answer until the test gives it.
+type wire struct {
+	mu         sync.Mutex
+	written    []string // topics, in write order
+	answers    map[string][]func(error)
+	reconnects int
+	changed    chan struct{}
+}
+
+func newWire() *wire { return &wire{answers: map[string][]func(error){}, changed: make(chan struct{}, 1000)} }
+
+func (w *wire) AwaitConnection(context.Context) error { return nil }
+
+func (w *wire) Reconnect() {
+	w.mu.Lock()
+	w.reconnects++
+	w.mu.Unlock()
+	w.changed <- struct{}{}
+}
+
+func (w *wire) Send(_ context.Context, p *paho.Publish, answer func(error)) error {
+	w.mu.Lock()
+	w.written = append(w.written, p.Topic)
+	w.answers[p.Topic] = append(w.answers[p.Topic], answer)
+	w.mu.Unlock()
+	w.changed <- struct{}{}
+	return nil
+}
+
+// answer gives the broker's verdict on the oldest unanswered write of topic.
+func (w *wire) answer(t *testing.T, topic string, err error) {
+	t.Helper()
+	w.mu.Lock()
+	q := w.answers[topic]
+	if len(q) == 0 {
+		w.mu.Unlock()
+		t.Fatalf("no write of %s waits for an answer", topic)
+	}
+	w.answers[topic] = q[1:]
+	w.mu.Unlock()
+	q[0](err)
+}
+
+// waitWritten waits until n writes were made and returns them.
+func (w *wire) waitWritten(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		w.mu.Lock()
+		got := slices.Clone(w.written)
+		w.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-w.changed:
+		case <-deadline:
+			t.Fatalf("%d writes, want %d: %v", len(got), n, got)
+		}
+	}
+}
+
+// answers records what each message's sender is told, in order.
+type answers struct {
+	mu   sync.Mutex
+	got  []string // "topic" or "topic: error"
+	more chan struct{}
+}
+
+func newAnswers() *answers { return &answers{more: make(chan struct{}, 1000)} }
+
+func (a *answers) done(topic string) func(error) {
+	return func(err error) {
+		a.mu.Lock()
+		if err != nil {
+			topic += ": " + err.Error()
+		}
+		a.got = append(a.got, topic)
+		a.mu.Unlock()
+		a.more <- struct{}{}
+	}
+}
+
+func (a *answers) wait(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		a.mu.Lock()
+		got := slices.Clone(a.got)
+		a.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-a.more:
+		case <-deadline:
+			t.Fatalf("%d answers, want %d: %v", len(got), n, got)
+		}
+	}
+}
+
+func (a *answers) now() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.got)
+}
+
+func start(t *testing.T, w *wire, o Options) *Pipeline {
+	t.Helper()
+	if o.Capacity == 0 {
+		o.Capacity = 1000
+	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = 1000
+	}
+	o.Log = quiet()
+	p := New(w, o)
+	t.Cleanup(p.Close)
+	return p
+}
+
+// messages makes n messages of key, topics key/0 … key/n-1.
+func messages(ctx context.Context, key string, n int, a *answers) []Message {
+	var ms []Message
+	for i := range n {
+		topic := fmt.Sprintf("%s/%d", key, i)
+		ms = append(ms, Message{Ctx: ctx, Key: key, Publish: &paho.Publish{Topic: topic, QoS: 1}, Done: a.done(topic)})
+	}
+	return ms
+}
+
+func topics(key string, from, to int) []string {
+	var ts []string
+	for i := from; i < to; i++ {
+		ts = append(ts, key+"/"+strconv.Itoa(i))
+	}
+	return ts
+}
+
+// A tool's messages are all on the wire before the broker answers the
+// first, and their senders hear back in the tool's order whatever order
+// the broker answers in.
+func TestAToolsMessagesAreInFlightTogetherAndAnsweredInOrder(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{})
+	p.Add(t.Context(), messages(t.Context(), "tool:1", 10, a))
+	if got := w.waitWritten(t, 10); !slices.Equal(got, topics("tool:1", 0, 10)) {
+		t.Fatalf("written %v", got)
+	}
+	for i := 9; i >= 1; i-- {
+		w.answer(t, fmt.Sprintf("tool:1/%d", i), nil)
+	}
+	time.Sleep(50 * time.Millisecond) // time for a wrong early answer to show
+	if got := a.now(); len(got) != 0 {
+		t.Fatalf("answered %v before the tool's first message was acknowledged", got)
+	}
+	w.answer(t, "tool:1/0", nil)
+	if got := a.wait(t, 10); !slices.Equal(got, topics("tool:1", 0, 10)) {
+		t.Fatalf("answers %v, want the tool's order", got)
+	}
+}
+
+// The failure injected in the middle of a tool's pipelined messages: the
+// broker answers the fifth with a negative PUBACK it may not repeat (0x97,
+// quota exceeded) while the ones after it are in flight, and acknowledges
+// those. Nothing after the fifth is answered ahead of it; the fifth and
+// everything after it are written again, in order, so the tool's last
+// message is the last one subscribers get; another tool's messages are not
+// held up meanwhile.
+func TestANegativeAckMidPipelineResendsTheToolsTailInOrder(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{})
+	p.Add(t.Context(), messages(t.Context(), "tool:1", 10, a))
+	w.waitWritten(t, 10)
+	for i := range 4 {
+		w.answer(t, fmt.Sprintf("tool:1/%d", i), nil)
+	}
+	w.answer(t, "tool:1/4", &mqttsession.NegativeAckError{Code: 0x97})
+	for i := 5; i < 10; i++ {
+		w.answer(t, fmt.Sprintf("tool:1/%d", i), nil)
+	}
+	p.Add(t.Context(), messages(t.Context(), "tool:2", 2, a))
+	resent := w.waitWritten(t, 10+2+6)[10:]
+	w.answer(t, "tool:2/0", nil)
+	w.answer(t, "tool:2/1", nil)
+	var ofTool1 []string
+	for _, topic := range resent {
+		if topic[:6] == "tool:1" {
+			ofTool1 = append(ofTool1, topic)
+		}
+	}
+	if want := topics("tool:1", 4, 10); !slices.Equal(ofTool1, want) {
+		t.Fatalf("written again %v, want %v", ofTool1, want)
+	}
+	got := a.wait(t, 6)
+	if want := append(topics("tool:1", 0, 4), "tool:2/0", "tool:2/1"); !slices.Equal(got, want) {
+		t.Fatalf("answers %v, want %v (tool 2 not held up by tool 1)", got, want)
+	}
+	for i := 4; i < 10; i++ {
+		w.answer(t, fmt.Sprintf("tool:1/%d", i), nil)
+	}
+	if got := a.wait(t, 12)[6:]; !slices.Equal(got, topics("tool:1", 4, 10)) {
+		t.Fatalf("answers after the resend %v", got)
+	}
+}
+
+// A refusal no retry can change (0x87, not authorized) is that message's
+// answer, in its place; the tool's other messages go on.
+func TestARefusalMidPipelineIsAnsweredInItsPlace(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{})
+	p.Add(t.Context(), messages(t.Context(), "tool:1", 3, a))
+	w.waitWritten(t, 3)
+	w.answer(t, "tool:1/2", nil)
+	w.answer(t, "tool:1/1", &mqttsession.NegativeAckError{Code: 0x87})
+	w.answer(t, "tool:1/0", nil)
+	want := []string{"tool:1/0", "tool:1/1: broker refused the message (reason code 0x87)", "tool:1/2"}
+	if got := a.wait(t, 3); !slices.Equal(got, want) {
+		t.Fatalf("answers %v, want %v", got, want)
+	}
+	if got := w.waitWritten(t, 3); len(got) != 3 {
+		t.Fatalf("written %v: a refused message is not sent again", got)
+	}
+}
+
+// A message that can never be sent is answered in its tool's order too.
+func TestAnUnsendableMessageIsAnsweredInItsToolsOrder(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{})
+	ms := messages(t.Context(), "tool:1", 3, a)
+	ms[1].Publish, ms[1].Err = nil, errors.New("not sent")
+	p.Add(t.Context(), ms)
+	if got := w.waitWritten(t, 2); !slices.Equal(got, []string{"tool:1/0", "tool:1/2"}) {
+		t.Fatalf("written %v", got)
+	}
+	w.answer(t, "tool:1/2", nil)
+	time.Sleep(50 * time.Millisecond)
+	if got := a.now(); len(got) != 0 {
+		t.Fatalf("answered %v ahead of the tool's first message", got)
+	}
+	w.answer(t, "tool:1/0", nil)
+	if got := a.wait(t, 3); !slices.Equal(got, []string{"tool:1/0", "tool:1/1: not sent", "tool:1/2"}) {
+		t.Fatalf("answers %v", got)
+	}
+}
+
+// When the broker comes back without the session, everything in flight is
+// sent again at once, in order.
+func TestALostSessionSendsTheToolAgainAtOnce(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{})
+	p.Add(t.Context(), messages(t.Context(), "tool:1", 3, a))
+	w.waitWritten(t, 3)
+	for i := range 3 {
+		w.answer(t, fmt.Sprintf("tool:1/%d", i), mqttsession.ErrSessionNotKept)
+	}
+	if got := w.waitWritten(t, 6)[3:]; !slices.Equal(got, topics("tool:1", 0, 3)) {
+		t.Fatalf("written again %v", got)
+	}
+	for i := range 3 {
+		w.answer(t, fmt.Sprintf("tool:1/%d", i), nil)
+	}
+	if got := a.wait(t, 3); !slices.Equal(got, topics("tool:1", 0, 3)) {
+		t.Fatalf("answers %v", got)
+	}
+}
+
+// A message whose sender went away before it was written is dropped
+// unanswered (the sender resends it elsewhere) and frees its room.
+func TestAMessageOfAGoneSenderIsDroppedAndFreesItsRoom(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{Capacity: 2, MaxInFlight: 1})
+	gone, leave := context.WithCancel(t.Context())
+	p.Add(gone, messages(gone, "tool:1", 2, a)) // the first is written, the second waits for room in flight
+	w.waitWritten(t, 1)
+	leave()
+	added := make(chan struct{})
+	go func() {
+		p.Add(t.Context(), messages(t.Context(), "tool:2", 1, a))
+		close(added)
+	}()
+	select {
+	case <-added:
+		t.Fatal("a third message was taken in while two are held")
+	case <-time.After(50 * time.Millisecond):
+	}
+	w.answer(t, "tool:1/0", nil) // its answer still goes out: harmless to a gone sender
+	<-added
+	if got := w.waitWritten(t, 2); !slices.Equal(got, []string{"tool:1/0", "tool:2/0"}) {
+		t.Fatalf("written %v: the gone sender's unwritten message must be dropped", got)
+	}
+}
+
+// An answer missing for longer than AckTimeout drops the connection, so
+// the session resends what the broker has not answered.
+func TestAMissingAnswerReconnects(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{AckTimeout: 100 * time.Millisecond})
+	p.Add(t.Context(), messages(t.Context(), "tool:1", 1, a))
+	w.waitWritten(t, 1)
+	deadline := time.After(5 * time.Second)
+	for {
+		w.mu.Lock()
+		n := w.reconnects
+		w.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		select {
+		case <-w.changed:
+		case <-deadline:
+			t.Fatal("no reconnect although the broker never answered")
+		}
+	}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
