@@ -25,8 +25,8 @@ import (
 //
 //   - a message in flight at two consecutive losses is a suspect: it is
 //     taken out of the session, so that the reconnect does not resend it
-//     with the others, and its Publish fails with errResendAlone (its
-//     worker sends it again, which keeps its tool's order);
+//     with the others, and it is answered with errResendAlone (the
+//     pipeline sends it and the rest of its tool again, in order);
 //   - a suspect is published alone: it waits until nothing else is in
 //     flight, and nothing else is published until the broker answered it
 //     (it is then cleared) or the connection is lost;
@@ -35,7 +35,7 @@ import (
 //     which sends it to the dead letters.
 //
 // A message is known across its attempts by its *paho.Publish: a
-// dispatcher worker passes the same one to every attempt.
+// pipeline passes the same one to every attempt.
 type isolation struct {
 	log *slog.Logger
 
@@ -94,7 +94,7 @@ func (e *BrokerDisconnectsError) Error() string {
 	return fmt.Sprintf("broker_disconnects: the broker dropped the connection each time this message was in flight, the last time with nothing else in flight; %s", brokerWords(e.Disconnect))
 }
 
-// Permanent tells the dispatcher that no retry can change the outcome.
+// Permanent tells the pipeline that no retry can change the outcome.
 func (e *BrokerDisconnectsError) Permanent() bool { return true }
 
 // Cause is why the message goes to the dead letters.

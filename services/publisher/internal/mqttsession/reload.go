@@ -27,7 +27,7 @@ import (
 // old certificate expired.
 //
 // Nothing is lost by the reconnect: the session is persistent (the broker
-// keeps it across the reconnect) and the dispatcher retries every publish
+// keeps it across the reconnect) and the pipeline sends again every publish
 // the broker did not acknowledge.
 
 // liveConn is the connection the dialer made last.
