@@ -16,6 +16,7 @@ type Options struct {
 	Name            string
 	GRPCAddr        string
 	HTTPAddr        string
+	PprofAddr       string
 	LogLevel        string
 	LogFormat       string
 	ShutdownTimeout time.Duration
@@ -63,6 +64,7 @@ func (o *Options) Bind(fs *flag.FlagSet, name, grpcAddr, httpAddr string) {
 	o.Name = name
 	fs.StringVar(&o.GRPCAddr, "grpc-addr", grpcAddr, "address the gRPC server listens on (beyond loopback it needs the -grpc-tls-* files, or -grpc-insecure)")
 	fs.StringVar(&o.HTTPAddr, "http-addr", httpAddr, "address of /metrics, /healthz and /readyz (empty: off)")
+	fs.StringVar(&o.PprofAddr, "pprof-addr", "", "loopback address serving Go's profiles under /debug/pprof/ for go tool pprof (empty: off; loopback only)")
 	fs.StringVar(&o.TLS.Cert, "grpc-tls-cert", "", "PEM certificate of this service for mutual TLS between the services, as server and as client; re-read when renewed")
 	fs.StringVar(&o.TLS.Key, "grpc-tls-key", "", "PEM private key of -grpc-tls-cert")
 	fs.StringVar(&o.TLS.CA, "grpc-tls-ca", "", "PEM certificates of the CA that signs the services' certificates: peers must present one it signed")

@@ -195,6 +195,16 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 		go func() { _ = httpSrv.Serve(httpLis) }()
 		log.Info("metrics and probes listening", "addr", httpLis.Addr().String())
 	}
+	if o.PprofAddr != "" {
+		pprofLis, pprofSrv, err := listenPprof(o.PprofAddr)
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		go func() { _ = pprofSrv.Serve(pprofLis) }()
+		defer pprofSrv.Close()
+		log.Info("profiles listening", "addr", pprofLis.Addr().String())
+	}
 	go func() { _ = rt.GRPC.Serve(lis) }()
 	log.Info("gRPC listening", "addr", lis.Addr().String())
 
