@@ -81,70 +81,81 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 		if err != nil {
 			return err
 		}
-		for _, ev := range req.GetEvents() {
-			payload.Decode(ev) // decoded by ingest already, unless it is older than this router
-		}
-		events, refused, err := s.state.screen(ctx, req.GetEvents())
-		if err != nil {
+		if err := s.route(ctx, req.GetEvents(), from, replies.Put); err != nil {
 			return err
 		}
-		for _, ack := range refused {
-			// Ingest sends only what it read from Redis: the one sending
-			// this is worth finding.
-			s.log.Warn("event refused: its sequence cannot come from Redis", "event_id", ack.GetEventId(), "peer", from, "reason", ack.GetReason())
-			s.metrics.events.WithLabelValues("rejected").Inc()
-			replies.Put(ack)
-		}
-		states, err := s.state.apply(ctx, events)
-		if err != nil {
-			return err
-		}
-		final := lastStatePerTool(states)
-		// One version of the rules for the whole batch, even if a reload
-		// lands in the middle of it.
-		set := s.rules.current()
-		var out []*bridgev1.Message
-		for i, ev := range events {
-			state := states[i]
-			if state == nil {
-				// The event changed no state (an older one delivered
-				// again): the rules read the state as it stands.
-				state = s.state.current(ev)
-			}
-			ack := &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
-			msgs, _, applyErr := set.Apply(ev, state)
-			if applyErr != nil {
-				msgs = nil
-				ack.Outcome, ack.Cause, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, rules.Cause(applyErr), applyErr.Error()
-			}
-			if final[i] {
-				// The state is saved already, so its snapshot goes out
-				// whatever became of the event's own messages: else the
-				// retained status would stay behind what Redis holds. A
-				// refused event is answered once its snapshot is settled,
-				// so that a router stopped before then sees it again.
-				snap, err := set.Snapshot(states[i], ev)
-				if err != nil {
-					return err
-				}
-				msgs = append(msgs, snap)
-			}
-			switch {
-			case len(msgs) > 0:
-				s.tracker.track(ack, msgs, replies.Put)
-				out = append(out, msgs...)
-			case applyErr != nil:
-				s.metrics.events.WithLabelValues("rejected").Inc()
-				replies.Put(ack)
-			default:
-				s.metrics.events.WithLabelValues("filtered").Inc()
-				ack.Outcome = bridgev1.Outcome_OUTCOME_FILTERED
-				replies.Put(ack)
-			}
-		}
-		s.metrics.messages.Add(float64(len(out)))
-		s.link.Submit(out)
 	}
+}
+
+// route routes one batch of events, in order: it screens their sequences,
+// folds them into the tool state, applies the rules and hands the
+// messages to the publisher. put answers an event; those with messages
+// are answered once the publisher settled them (see settled).
+func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string, put func(*bridgev1.EventAck)) error {
+	for _, ev := range batch {
+		payload.Decode(ev) // decoded by ingest already, unless it is older than this router
+	}
+	events, refused, err := s.state.screen(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for _, ack := range refused {
+		// Ingest sends only what it read from Redis: the one sending
+		// this is worth finding.
+		s.log.Warn("event refused: its sequence cannot come from Redis", "event_id", ack.GetEventId(), "peer", from, "reason", ack.GetReason())
+		s.metrics.events.WithLabelValues("rejected").Inc()
+		put(ack)
+	}
+	states, err := s.state.apply(ctx, events)
+	if err != nil {
+		return err
+	}
+	final := lastStatePerTool(states)
+	// One version of the rules for the whole batch, even if a reload
+	// lands in the middle of it.
+	set := s.rules.current()
+	var out []*bridgev1.Message
+	for i, ev := range events {
+		state := states[i]
+		if state == nil {
+			// The event changed no state (an older one delivered
+			// again): the rules read the state as it stands.
+			state = s.state.current(ev)
+		}
+		ack := &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
+		msgs, _, applyErr := set.Apply(ev, state)
+		if applyErr != nil {
+			msgs = nil
+			ack.Outcome, ack.Cause, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, rules.Cause(applyErr), applyErr.Error()
+		}
+		if final[i] {
+			// The state is saved already, so its snapshot goes out
+			// whatever became of the event's own messages: else the
+			// retained status would stay behind what Redis holds. A
+			// refused event is answered once its snapshot is settled,
+			// so that a router stopped before then sees it again.
+			snap, err := set.Snapshot(states[i], ev)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, snap)
+		}
+		switch {
+		case len(msgs) > 0:
+			s.tracker.track(ack, msgs, put)
+			out = append(out, msgs...)
+		case applyErr != nil:
+			s.metrics.events.WithLabelValues("rejected").Inc()
+			put(ack)
+		default:
+			s.metrics.events.WithLabelValues("filtered").Inc()
+			ack.Outcome = bridgev1.Outcome_OUTCOME_FILTERED
+			put(ack)
+		}
+	}
+	s.metrics.messages.Add(float64(len(out)))
+	s.link.Submit(out)
+	return nil
 }
 
 // settled is called by the link with the broker's answer for a message.
