@@ -24,6 +24,9 @@ type settled struct {
 	entry    source.Entry
 	outcome  string
 	rejected *rejected
+	// answered is when the router's answer came; zero for an entry
+	// refused here.
+	answered time.Time
 }
 
 // pipeline moves entries from a source to the router and acknowledges them.
@@ -70,13 +73,16 @@ func (p *pipeline) read(ctx context.Context) {
 // forward checks each entry: good ones go to the router, bad ones straight
 // to the dead letters.
 func (p *pipeline) forward(entries []source.Entry) {
+	read := time.Now()
+	stamp := &readStamp{}
 	events := make([]*bridgev1.Event, 0, len(entries))
 	for _, e := range entries {
 		if p.window.has(e.ID) {
 			continue
 		}
 		p.metrics.read.Inc()
-		p.window.add(e)
+		p.metrics.observeAge(e.ID, read)
+		p.window.addRead(e, stamp)
 		ev, rej := e.Parse(p.limits)
 		if rej != nil {
 			p.log.Warn("refused an entry; it goes to the dead letters", "source", p.src.Name(), "id", e.ID, "cause", cause.Code(rej.Cause), "reason", rej.Reason)
@@ -85,16 +91,28 @@ func (p *pipeline) forward(entries []source.Entry) {
 		}
 		events = append(events, ev)
 	}
+	if len(events) > 0 {
+		handed := time.Now()
+		p.window.handed(stamp, handed)
+		queue := handed.Sub(read).Seconds()
+		for range events {
+			p.metrics.queue.Observe(queue)
+		}
+	}
 	p.link.Submit(events)
 }
 
 // answered is called by the link with the router's verdict on an event.
 func (p *pipeline) answered(ev *bridgev1.Event, ack *bridgev1.EventAck) {
-	e, ok := p.window.get(ev.GetId())
+	now := time.Now()
+	e, handed, ok := p.window.lookup(ev.GetId())
 	if !ok {
 		return
 	}
-	s := settled{entry: e}
+	if !handed.IsZero() {
+		p.metrics.router.Observe(now.Sub(handed).Seconds())
+	}
+	s := settled{entry: e, answered: now}
 	switch ack.GetOutcome() {
 	case bridgev1.Outcome_OUTCOME_DELIVERED:
 		s.outcome = "delivered"
@@ -142,8 +160,12 @@ func (p *pipeline) settle(ctx context.Context, batch []settled) {
 	if p.retry(ctx, "acknowledge entries", func() error { return p.src.Ack(ctx, entries) }) != nil {
 		return
 	}
+	done := time.Now()
 	for _, s := range batch {
 		p.metrics.acked.WithLabelValues(s.outcome).Inc()
+		if !s.answered.IsZero() {
+			p.metrics.ack.Observe(done.Sub(s.answered).Seconds())
+		}
 	}
 	p.window.release(entries)
 	p.totals.addIn(ctx, len(batch))
