@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // samples is how many observations the histogram name (with the label
@@ -90,5 +93,55 @@ func TestEntryAgeSkipsIDsWithoutTime(t *testing.T) {
 	eventually(t, "one observation of stage ack", func() bool { return samples(t, h.reg, "nemo_ingest_stage_seconds", "ack") == 1 })
 	if n := samples(t, h.reg, "nemo_ingest_entry_age_seconds", ""); n != 0 {
 		t.Errorf("entry age: %d observations of a list entry, want 0", n)
+	}
+}
+
+// carrier is a fakeSource whose acknowledgement carries commands, run in
+// a real Redis, as the stream's and the list's do.
+type carrier struct {
+	*fakeSource
+	rdb   *redis.Client
+	mu    sync.Mutex
+	alsos []bool // whether each call carried something
+}
+
+func (c *carrier) AckCarrying(ctx context.Context, entries []source.Entry, also func(redis.Pipeliner)) error {
+	c.mu.Lock()
+	c.alsos = append(c.alsos, also != nil)
+	c.mu.Unlock()
+	if also != nil {
+		pipe := c.rdb.Pipeline()
+		also(pipe)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return c.Ack(ctx, entries)
+}
+
+// The running total rides on the acknowledgement, on its first attempt
+// only: a retry after a lost reply would add the batch twice. It costs
+// no round trip of its own.
+func TestRunningTotalRidesOnTheFirstAcknowledgementOnly(t *testing.T) {
+	h := newHarness(t, 8)
+	c := &carrier{fakeSource: h.src, rdb: h.rdb}
+	h.p.src = c
+	h.src.failAcks = 1
+	h.start(t)
+	good := parseableEntries(t, goodC)[0]
+
+	h.p.forward([]source.Entry{good})
+	h.router.answer(h.router.next(t).GetId(), bridgev1.Outcome_OUTCOME_DELIVERED)
+	h.src.nextAck(t)
+
+	eventually(t, "the entry leaves the window", func() bool { return !h.p.window.has(good.ID) })
+	c.mu.Lock()
+	alsos := slices.Clone(c.alsos)
+	c.mu.Unlock()
+	if !slices.Equal(alsos, []bool{true, false}) {
+		t.Errorf("the acknowledgements carried %v; want the total on the first of the two only", alsos)
+	}
+	if n, _ := h.rdb.HGet(context.Background(), records.Counters, records.CounterEventsIn).Int(); n != 1 {
+		t.Errorf("running total %d, want 1", n)
 	}
 }

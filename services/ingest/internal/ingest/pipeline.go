@@ -157,7 +157,21 @@ func (p *pipeline) settle(ctx context.Context, batch []settled) {
 			p.metrics.deadLetters.WithLabelValues(cause.Code(d.cause)).Inc()
 		}
 	}
-	if p.retry(ctx, "acknowledge entries", func() error { return p.src.Ack(ctx, entries) }) != nil {
+	// The running total goes in the acknowledgement's round trip when the
+	// source has one (XACK, LREM), on the first attempt only: HINCRBY is
+	// not idempotent, and a retry after a lost reply would add the batch
+	// twice. Like addIn it is best effort: its reply is not looked at.
+	carrier, carries := p.src.(source.AckCarrier)
+	count := func(pipe redis.Pipeliner) { p.totals.queueIn(ctx, pipe, len(batch)) }
+	ack := func() error {
+		if !carries {
+			return p.src.Ack(ctx, entries)
+		}
+		also := count
+		count = nil
+		return carrier.AckCarrying(ctx, entries, also)
+	}
+	if p.retry(ctx, "acknowledge entries", ack) != nil {
 		return
 	}
 	done := time.Now()
@@ -168,7 +182,9 @@ func (p *pipeline) settle(ctx context.Context, batch []settled) {
 		}
 	}
 	p.window.release(entries)
-	p.totals.addIn(ctx, len(batch))
+	if !carries {
+		p.totals.addIn(ctx, len(batch))
+	}
 }
 
 // retry runs f until Redis takes it or ctx ends. Each call starts from the
@@ -202,13 +218,22 @@ func (s routeStream) Recv() ([]*bridgev1.EventAck, error) {
 }
 
 // totals adds the events ingest settled to the running total across every
-// replica, from which the gateway computes events per second. Its client
-// never retries (redisconn.NoRetryClient): HINCRBY is not idempotent, and
-// a retry after a lost reply would add the batch to the total twice.
+// replica, from which the gateway computes events per second. Every client
+// it is sent on never retries (redisconn.NoRetryClient; the stream's and
+// the list's are such too): HINCRBY is not idempotent, and a retry after a
+// lost reply would add the batch to the total twice.
 type totals struct{ rdb *redis.Client }
 
 // addIn is best effort: a batch missing from the total while Redis is away
 // only makes one rate sample low, and must not hold up acknowledgements.
+// It costs a round trip of its own, so it serves only a source whose
+// acknowledgement cannot carry it (queueIn): the channel.
 func (t totals) addIn(ctx context.Context, n int) {
 	_ = t.rdb.HIncrBy(ctx, records.Counters, records.CounterEventsIn, int64(n)).Err()
+}
+
+// queueIn adds n to the total in pipe, an acknowledgement's round trip on
+// a client that never retries.
+func (totals) queueIn(ctx context.Context, pipe redis.Pipeliner, n int) {
+	pipe.HIncrBy(ctx, records.Counters, records.CounterEventsIn, int64(n))
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/redis/go-redis/v9"
+
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
@@ -85,4 +87,15 @@ type Source interface {
 	Read(ctx context.Context, max int) ([]Entry, error)
 	// Ack removes settled entries from Redis for good.
 	Ack(ctx context.Context, entries []Entry) error
+}
+
+// AckCarrier is a Source whose acknowledgement is a round trip to Redis,
+// on a client that never retries, that can carry other commands so that
+// they cost no round trip of their own (ingest's running total).
+type AckCarrier interface {
+	Source
+	// AckCarrying is Ack, with the commands also adds to the pipe (if
+	// also is not nil) sent in the same round trip. Their replies do not
+	// matter: the error is the acknowledgement's alone.
+	AckCarrying(ctx context.Context, entries []Entry, also func(redis.Pipeliner)) error
 }
