@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
@@ -92,6 +93,8 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 // messages to the publisher. put answers an event; those with messages
 // are answered once the publisher settled them (see settled).
 func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string, put func(*bridgev1.EventAck)) error {
+	received := time.Now()
+	stamp := &submitStamp{}
 	for _, ev := range batch {
 		payload.Decode(ev) // decoded by ingest already, unless it is older than this router
 	}
@@ -142,7 +145,7 @@ func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string
 		}
 		switch {
 		case len(msgs) > 0:
-			s.tracker.track(ack, msgs, put)
+			s.tracker.track(ack, msgs, put, stamp)
 			out = append(out, msgs...)
 		case applyErr != nil:
 			s.metrics.events.WithLabelValues("rejected").Inc()
@@ -152,6 +155,12 @@ func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string
 			ack.Outcome = bridgev1.Outcome_OUTCOME_FILTERED
 			put(ack)
 		}
+	}
+	submitted := time.Now()
+	s.tracker.submitted(stamp, submitted)
+	routing := submitted.Sub(received).Seconds()
+	for range batch {
+		s.metrics.route.Observe(routing)
 	}
 	s.metrics.messages.Add(float64(len(out)))
 	s.link.Submit(out)
@@ -163,10 +172,11 @@ func (s *server) settled(m *bridgev1.Message, r *publisherv1.PublishResult) {
 	if s.recent != nil && r.GetOutcome() == bridgev1.Outcome_OUTCOME_DELIVERED {
 		s.recent.record(m)
 	}
-	ack, reply := s.tracker.settle(m, r)
+	ack, reply, submitted := s.tracker.settle(m, r)
 	if ack == nil {
 		return
 	}
+	s.metrics.publish.Observe(time.Since(submitted).Seconds())
 	if ack.GetOutcome() == bridgev1.Outcome_OUTCOME_REJECTED {
 		s.metrics.events.WithLabelValues("rejected").Inc()
 	} else {
@@ -189,14 +199,23 @@ type eventState struct {
 	ack       *bridgev1.EventAck
 	remaining int
 	reply     func(*bridgev1.EventAck)
+	// stamp says when the messages went to the publisher.
+	stamp *submitStamp
+}
+
+// submitStamp is shared by the events of one Route batch: when their
+// messages were handed to the publisher link, for the latency metrics.
+// Guarded by the tracker's mutex.
+type submitStamp struct {
+	at time.Time
 }
 
 func newTracker() *tracker { return &tracker{byMsg: map[string]*eventState{}} }
 
 // track gives the messages of one event their ids and remembers them, with
 // the event's answer so far.
-func (t *tracker) track(ack *bridgev1.EventAck, msgs []*bridgev1.Message, reply func(*bridgev1.EventAck)) {
-	st := &eventState{ack: ack, remaining: len(msgs), reply: reply}
+func (t *tracker) track(ack *bridgev1.EventAck, msgs []*bridgev1.Message, reply func(*bridgev1.EventAck), stamp *submitStamp) {
+	st := &eventState{ack: ack, remaining: len(msgs), reply: reply, stamp: stamp}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, m := range msgs {
@@ -206,14 +225,24 @@ func (t *tracker) track(ack *bridgev1.EventAck, msgs []*bridgev1.Message, reply 
 	}
 }
 
+// submitted records when the messages of the batch stamped st went to
+// the publisher, before they go.
+func (t *tracker) submitted(st *submitStamp, at time.Time) {
+	t.mu.Lock()
+	st.at = at
+	t.mu.Unlock()
+}
+
 // settle records the broker's answer for one message. The first refusal
-// of an event is the one it is answered with.
-func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*bridgev1.EventAck, func(*bridgev1.EventAck)) {
+// of an event is the one it is answered with. Once every message of the
+// event is settled it returns the event's answer, where it goes, and
+// when its messages went to the publisher.
+func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*bridgev1.EventAck, func(*bridgev1.EventAck), time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st, ok := t.byMsg[m.GetId()]
 	if !ok {
-		return nil, nil
+		return nil, nil, time.Time{}
 	}
 	delete(t.byMsg, m.GetId())
 	if r.GetOutcome() != bridgev1.Outcome_OUTCOME_DELIVERED && st.ack.GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED {
@@ -223,9 +252,9 @@ func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*br
 	}
 	st.remaining--
 	if st.remaining > 0 {
-		return nil, nil
+		return nil, nil, time.Time{}
 	}
-	return st.ack, st.reply
+	return st.ack, st.reply, st.stamp.at
 }
 
 // lastStatePerTool marks, for each tool, the last event of the batch that
