@@ -61,7 +61,7 @@ func appendObject(out []byte, fields []builtField) []byte {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(append(out, jsonString(f.name)...), ':')
+		out = append(appendJSONString(out, f.name), ':')
 		if f.list != nil {
 			out = f.list.appendJSON(out)
 		} else {

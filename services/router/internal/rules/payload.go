@@ -55,11 +55,35 @@ var jsonNull = json.RawMessage("null")
 // jsonString encodes s without escaping <, > and &, which only cost bytes
 // on a screen's small buffer.
 func jsonString(s string) json.RawMessage {
+	return appendJSONString(nil, s)
+}
+
+// appendJSONString appends s as jsonString writes it. Most strings (field
+// names, tool names, topics) are printable ASCII without '"' or '\\',
+// which encoding/json writes as they are between quotes: those are
+// written here without an encoder; the others go through one.
+func appendJSONString(out []byte, s string) []byte {
+	if plainJSON(s) {
+		out = append(out, '"')
+		out = append(out, s...)
+		return append(out, '"')
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
-	return bytes.TrimRight(b.Bytes(), "\n")
+	return append(out, bytes.TrimRight(b.Bytes(), "\n")...)
+}
+
+// plainJSON says whether encoding/json (without HTML escaping) writes s
+// between quotes unchanged: printable ASCII, no '"' or '\\'.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // marker ends a text cut short: "…", or "..." for a screen in ASCII,
