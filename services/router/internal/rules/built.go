@@ -52,7 +52,11 @@ func evalFields(sc *scope, fields []namedValue) []builtField {
 }
 
 func encodeObject(fields []builtField) []byte {
-	return appendObject(nil, fields)
+	size := 2 // {}, then per field "name": and a comma: 4; a list grows it
+	for _, f := range fields {
+		size += len(f.name) + len(f.raw) + 4
+	}
+	return appendObject(make([]byte, 0, size), fields)
 }
 
 func appendObject(out []byte, fields []builtField) []byte {

@@ -101,8 +101,11 @@ func (sc *scope) marker() string {
 // the screens; other values stay as they are. lost says the text had
 // something to show and has nothing left, as a name in CJK letters only.
 func (sc *scope) asASCII(raw json.RawMessage) (out json.RawMessage, lost bool) {
+	if !sc.ascii || asciiAlready(raw) {
+		return raw, false
+	}
 	var s string
-	if !sc.ascii || json.Unmarshal(raw, &s) != nil {
+	if json.Unmarshal(raw, &s) != nil {
 		return raw, false
 	}
 	a := ASCII(s)
@@ -110,6 +113,18 @@ func (sc *scope) asASCII(raw json.RawMessage) (out json.RawMessage, lost bool) {
 		return raw, false
 	}
 	return jsonString(a), strings.TrimSpace(a) == "" && strings.TrimSpace(s) != ""
+}
+
+// asciiAlready says raw has no byte beyond ASCII and no escape: a number,
+// true, null, or a string that ASCII leaves as it is. asASCII answers
+// those without decoding them.
+func asciiAlready(raw json.RawMessage) bool {
+	for _, c := range raw {
+		if c >= utf8.RuneSelf || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func present(raw json.RawMessage, ok bool) bool {
