@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
@@ -58,6 +60,8 @@ func BenchmarkRouteBatch(b *testing.B) {
 func benchRoute(b *testing.B, displays bool) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rdb := redistest.Start(b)
+	trips := &roundTrips{}
+	rdb.AddHook(trips)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	book, err := openRulebook("", rulesConfig{displays: displays}, log, prometheus.NewRegistry())
@@ -101,7 +105,10 @@ func benchRoute(b *testing.B, displays bool) {
 	batch := make([]*bridgev1.Event, 0, benchBatch)
 	b.ReportAllocs()
 	b.ResetTimer()
+	trips.reset()
+	batches := 0
 	for n := 0; n < b.N; n += benchBatch {
+		batches++
 		b.StopTimer()
 		batch = batch[:0]
 		for range min(benchBatch, b.N-n) {
@@ -118,6 +125,65 @@ func benchRoute(b *testing.B, displays bool) {
 		case <-time.After(10 * time.Second):
 			b.Fatalf("%d of %d events answered", answered.Load(), want)
 		}
+	}
+	b.StopTimer()
+	// The tool state's compare-and-set: how often it runs, and in how
+	// many round trips to Redis.
+	evals, evalTrips, all := trips.counts()
+	b.ReportMetric(float64(evals)/float64(b.N), "cas/event")
+	b.ReportMetric(float64(evals)/float64(batches), "cas/batch")
+	b.ReportMetric(float64(evalTrips)/float64(batches), "cas-trips/batch")
+	b.ReportMetric(float64(all)/float64(batches), "redis-trips/batch")
+}
+
+// roundTrips counts what the router sends Redis: EVALs, the round trips
+// carrying them, and all round trips.
+type roundTrips struct {
+	mu                     sync.Mutex
+	evals, evalTrips, all int
+}
+
+func (r *roundTrips) reset() {
+	r.mu.Lock()
+	r.evals, r.evalTrips, r.all = 0, 0, 0
+	r.mu.Unlock()
+}
+
+func (r *roundTrips) counts() (evals, evalTrips, all int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.evals, r.evalTrips, r.all
+}
+
+func (r *roundTrips) record(cmds []redis.Cmder) {
+	n := 0
+	for _, c := range cmds {
+		if name := c.Name(); name == "eval" || name == "evalsha" {
+			n++
+		}
+	}
+	r.mu.Lock()
+	r.all++
+	r.evals += n
+	if n > 0 {
+		r.evalTrips++
+	}
+	r.mu.Unlock()
+}
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.record([]redis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.record(cmds)
+		return next(ctx, cmds)
 	}
 }
 
