@@ -137,7 +137,7 @@ func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string
 			// retained status would stay behind what Redis holds. A
 			// refused event is answered once its snapshot is settled,
 			// so that a router stopped before then sees it again.
-			snap, err := set.Snapshot(states[i], ev)
+			snap, err := set.SnapshotDoc(states[i], s.state.doc(states[i]), ev)
 			if err != nil {
 				return err
 			}
