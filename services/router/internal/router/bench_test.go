@@ -139,7 +139,7 @@ func benchRoute(b *testing.B, displays bool) {
 // roundTrips counts what the router sends Redis: EVALs, the round trips
 // carrying them, and all round trips.
 type roundTrips struct {
-	mu                     sync.Mutex
+	mu                    sync.Mutex
 	evals, evalTrips, all int
 }
 
