@@ -47,7 +47,7 @@ func (d *deadLetters) write(ctx context.Context, rs []rejected) error {
 				Stage:    cause.Stage(r.cause),
 				Input:    d.input,
 				SourceId: r.entry.ID,
-				Entry:    r.entry.Original,
+				Entry:    r.entry.AsHeld(),
 				FailedAt: now,
 			}),
 		})

@@ -186,6 +186,8 @@ type harness struct {
 	src    *fakeSource
 	router *fakeRouter
 	rdb    *redis.Client
+	// reg holds the pipeline's metrics.
+	reg *prometheus.Registry
 }
 
 func newHarness(t *testing.T, windowSize int) *harness {
@@ -195,6 +197,7 @@ func newHarness(t *testing.T, windowSize int) *harness {
 		src:    newFakeSource(),
 		router: &fakeRouter{sent: make(chan *bridgev1.Event, 64), answers: make(chan []*bridgev1.EventAck, 64)},
 		rdb:    rdb,
+		reg:    prometheus.NewRegistry(),
 	}
 	p := &pipeline{
 		log:     discard,
@@ -207,7 +210,7 @@ func newHarness(t *testing.T, windowSize int) *harness {
 		dead:    &deadLetters{rdb: rdb, stream: deadStream, maxLen: 1000, input: h.src.Input()},
 		totals:  totals{rdb: rdb},
 	}
-	p.metrics = newMetrics(prometheus.NewRegistry(), func() float64 { return float64(p.window.len()) })
+	p.metrics = newMetrics(h.reg, func() float64 { return float64(p.window.len()) })
 	p.link = relay.NewLink(relay.LinkConfig[*bridgev1.Event, *bridgev1.EventAck]{
 		Name:        "fake router",
 		Dial:        h.router.dial,

@@ -24,6 +24,9 @@ type settled struct {
 	entry    source.Entry
 	outcome  string
 	rejected *rejected
+	// answered is when the router's answer came; zero for an entry
+	// refused here.
+	answered time.Time
 }
 
 // pipeline moves entries from a source to the router and acknowledges them.
@@ -70,13 +73,16 @@ func (p *pipeline) read(ctx context.Context) {
 // forward checks each entry: good ones go to the router, bad ones straight
 // to the dead letters.
 func (p *pipeline) forward(entries []source.Entry) {
+	read := time.Now()
+	stamp := &readStamp{}
 	events := make([]*bridgev1.Event, 0, len(entries))
 	for _, e := range entries {
 		if p.window.has(e.ID) {
 			continue
 		}
 		p.metrics.read.Inc()
-		p.window.add(e)
+		p.metrics.observeAge(e.ID, read)
+		p.window.addRead(e, stamp)
 		ev, rej := e.Parse(p.limits)
 		if rej != nil {
 			p.log.Warn("refused an entry; it goes to the dead letters", "source", p.src.Name(), "id", e.ID, "cause", cause.Code(rej.Cause), "reason", rej.Reason)
@@ -85,16 +91,28 @@ func (p *pipeline) forward(entries []source.Entry) {
 		}
 		events = append(events, ev)
 	}
+	if len(events) > 0 {
+		handed := time.Now()
+		p.window.handed(stamp, handed)
+		queue := handed.Sub(read).Seconds()
+		for range events {
+			p.metrics.queue.Observe(queue)
+		}
+	}
 	p.link.Submit(events)
 }
 
 // answered is called by the link with the router's verdict on an event.
 func (p *pipeline) answered(ev *bridgev1.Event, ack *bridgev1.EventAck) {
-	e, ok := p.window.get(ev.GetId())
+	now := time.Now()
+	e, handed, ok := p.window.lookup(ev.GetId())
 	if !ok {
 		return
 	}
-	s := settled{entry: e}
+	if !handed.IsZero() {
+		p.metrics.router.Observe(now.Sub(handed).Seconds())
+	}
+	s := settled{entry: e, answered: now}
 	switch ack.GetOutcome() {
 	case bridgev1.Outcome_OUTCOME_DELIVERED:
 		s.outcome = "delivered"
@@ -139,14 +157,34 @@ func (p *pipeline) settle(ctx context.Context, batch []settled) {
 			p.metrics.deadLetters.WithLabelValues(cause.Code(d.cause)).Inc()
 		}
 	}
-	if p.retry(ctx, "acknowledge entries", func() error { return p.src.Ack(ctx, entries) }) != nil {
+	// The running total goes in the acknowledgement's round trip when the
+	// source has one (XACK, LREM), on the first attempt only: HINCRBY is
+	// not idempotent, and a retry after a lost reply would add the batch
+	// twice. Like addIn it is best effort: its reply is not looked at.
+	carrier, carries := p.src.(source.AckCarrier)
+	count := func(pipe redis.Pipeliner) { p.totals.queueIn(ctx, pipe, len(batch)) }
+	ack := func() error {
+		if !carries {
+			return p.src.Ack(ctx, entries)
+		}
+		also := count
+		count = nil
+		return carrier.AckCarrying(ctx, entries, also)
+	}
+	if p.retry(ctx, "acknowledge entries", ack) != nil {
 		return
 	}
+	done := time.Now()
 	for _, s := range batch {
 		p.metrics.acked.WithLabelValues(s.outcome).Inc()
+		if !s.answered.IsZero() {
+			p.metrics.ack.Observe(done.Sub(s.answered).Seconds())
+		}
 	}
 	p.window.release(entries)
-	p.totals.addIn(ctx, len(batch))
+	if !carries {
+		p.totals.addIn(ctx, len(batch))
+	}
 }
 
 // retry runs f until Redis takes it or ctx ends. Each call starts from the
@@ -180,13 +218,22 @@ func (s routeStream) Recv() ([]*bridgev1.EventAck, error) {
 }
 
 // totals adds the events ingest settled to the running total across every
-// replica, from which the gateway computes events per second. Its client
-// never retries (redisconn.NoRetryClient): HINCRBY is not idempotent, and
-// a retry after a lost reply would add the batch to the total twice.
+// replica, from which the gateway computes events per second. Every client
+// it is sent on never retries (redisconn.NoRetryClient; the stream's and
+// the list's are such too): HINCRBY is not idempotent, and a retry after a
+// lost reply would add the batch to the total twice.
 type totals struct{ rdb *redis.Client }
 
 // addIn is best effort: a batch missing from the total while Redis is away
 // only makes one rate sample low, and must not hold up acknowledgements.
+// It costs a round trip of its own, so it serves only a source whose
+// acknowledgement cannot carry it (queueIn): the channel.
 func (t totals) addIn(ctx context.Context, n int) {
 	_ = t.rdb.HIncrBy(ctx, records.Counters, records.CounterEventsIn, int64(n)).Err()
+}
+
+// queueIn adds n to the total in pipe, an acknowledgement's round trip on
+// a client that never retries.
+func (totals) queueIn(ctx context.Context, pipe redis.Pipeliner, n int) {
+	pipe.HIncrBy(ctx, records.Counters, records.CounterEventsIn, int64(n))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/streamid"
 )
 
 // Run runs ingest until ctx is cancelled.
@@ -173,6 +174,28 @@ type metrics struct {
 	redisErrors prometheus.Counter
 	// otherConsumers is what the last look at the list's database found.
 	otherConsumers prometheus.Gauge
+	// entryAge and the stages are each hop's share of an event's latency.
+	entryAge prometheus.Histogram
+	stages   *prometheus.HistogramVec
+	// queue, router and ack are stages' observers, looked up once.
+	queue, router, ack prometheus.Observer
+}
+
+// latencyBuckets are log-spaced from 50 µs to about 6.5 s, and +Inf: a
+// hop's share of an event's latency, from an idle pipeline to a broker
+// outage.
+var latencyBuckets = prometheus.ExponentialBuckets(0.00005, 2, 18)
+
+// observeAge observes how long the entry with id waited in the stream
+// before it was read at read: its id's milliseconds are when XADD stamped
+// it, by Redis's clock. Entries of the list and the channel have no time
+// in their ids and are not observed.
+func (m *metrics) observeAge(id string, read time.Time) {
+	sid, ok := streamid.Parse(id)
+	if !ok {
+		return
+	}
+	m.entryAge.Observe(max(read.Sub(sid.Time()).Seconds(), 0)) // below 0: the clocks differ
 }
 
 func newMetrics(reg prometheus.Registerer, inFlight func() float64) *metrics {
@@ -198,7 +221,21 @@ func newMetrics(reg prometheus.Registerer, inFlight func() float64) *metrics {
 			Help: "List mode: other programs seen taking entries from lists in the database ingest reads (the NEMO plugin's own MQTT bridge, left on?), at the last check.",
 		}),
 	}
-	reg.MustRegister(m.read, m.acked, m.deadLetters, m.redisErrors, m.otherConsumers, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	m.entryAge = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "nemo_ingest_entry_age_seconds",
+		Help:    "Stream input: how long an entry waited in the stream before ingest read it, from the time in its stream id (XADD, by Redis's clock) to the read. The list and the channel are not observed.",
+		Buckets: latencyBuckets,
+	})
+	m.stages = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "nemo_ingest_stage_seconds",
+		Help: "Time an event spends in each stage of ingest, one observation per event, by stage: " +
+			"queue (read from Redis until handed to the link to the router: decoding, and the batch it was read with), " +
+			"router (handed to the router until its answer, the EventAck, came: the router, the publisher and the broker's PUBACK), " +
+			"ack (the answer came until XACK, after the dead letter if rejected, was done in Redis).",
+		Buckets: latencyBuckets,
+	}, []string{"stage"})
+	m.queue, m.router, m.ack = m.stages.WithLabelValues("queue"), m.stages.WithLabelValues("router"), m.stages.WithLabelValues("ack")
+	reg.MustRegister(m.read, m.acked, m.deadLetters, m.redisErrors, m.otherConsumers, m.entryAge, m.stages, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "nemo_ingest_in_flight",
 		Help: "Entries read and not yet acknowledged; at most -window.",
 	}, inFlight))

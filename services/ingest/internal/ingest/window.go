@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 )
@@ -13,12 +14,25 @@ import (
 type window struct {
 	mu       sync.Mutex
 	size     int
-	inFlight map[string]source.Entry
+	inFlight map[string]held
 	freed    chan struct{} // closed and replaced whenever room is made
 }
 
+// held is an entry in flight, with the read it came in.
+type held struct {
+	entry source.Entry
+	read  *readStamp
+}
+
+// readStamp is shared by the entries of one read: when they were handed
+// to the router (see handed), for the latency metrics. Guarded by the
+// window's mutex.
+type readStamp struct {
+	handed time.Time
+}
+
 func newWindow(size int) *window {
-	return &window{size: size, inFlight: map[string]source.Entry{}, freed: make(chan struct{})}
+	return &window{size: size, inFlight: map[string]held{}, freed: make(chan struct{})}
 }
 
 // waitRoom blocks until at least one entry fits and returns how many do.
@@ -38,17 +52,37 @@ func (w *window) waitRoom(ctx context.Context) (int, error) {
 	}
 }
 
-func (w *window) add(e source.Entry) {
+func (w *window) add(e source.Entry) { w.addRead(e, nil) }
+
+// addRead adds e, read in the read stamped r.
+func (w *window) addRead(e source.Entry, r *readStamp) {
 	w.mu.Lock()
-	w.inFlight[e.ID] = e
+	w.inFlight[e.ID] = held{entry: e, read: r}
+	w.mu.Unlock()
+}
+
+// handed records when the entries of read r went to the router.
+func (w *window) handed(r *readStamp, at time.Time) {
+	w.mu.Lock()
+	r.handed = at
 	w.mu.Unlock()
 }
 
 func (w *window) get(id string) (source.Entry, bool) {
+	e, _, ok := w.lookup(id)
+	return e, ok
+}
+
+// lookup returns the entry with id and when it went to the router (zero
+// if it did not).
+func (w *window) lookup(id string) (source.Entry, time.Time, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	e, ok := w.inFlight[id]
-	return e, ok
+	h, ok := w.inFlight[id]
+	if !ok || h.read == nil {
+		return h.entry, time.Time{}, ok
+	}
+	return h.entry, h.read.handed, ok
 }
 
 func (w *window) has(id string) bool {

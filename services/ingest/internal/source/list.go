@@ -214,14 +214,25 @@ func (l *List) release(entries []Entry) {
 // end so that of two identical entries the older one goes. The ids stay
 // taken until Redis has done so, since a failed Ack is retried with them.
 func (l *List) Ack(ctx context.Context, entries []Entry) error {
+	return l.AckCarrying(ctx, entries, nil)
+}
+
+func (l *List) AckCarrying(ctx context.Context, entries []Entry, also func(redis.Pipeliner)) error {
 	l.acking.Lock()
 	defer l.acking.Unlock()
 	pipe := l.rdb.Pipeline()
-	for _, e := range entries {
-		pipe.LRem(ctx, l.processing, -1, e.ackToken)
+	rems := make([]*redis.IntCmd, len(entries))
+	for i, e := range entries {
+		rems[i] = pipe.LRem(ctx, l.processing, -1, e.ackToken)
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return err
+	if also != nil {
+		also(pipe)
+	}
+	_, _ = pipe.Exec(ctx) // the error of a command is in its result
+	for _, rem := range rems {
+		if err := rem.Err(); err != nil {
+			return err
+		}
 	}
 	l.release(entries)
 	return nil

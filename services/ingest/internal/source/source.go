@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/redis/go-redis/v9"
+
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
@@ -20,47 +22,57 @@ type Entry struct {
 	// entry (see List); for the channel, a run id and a number (see PubSub).
 	ID string
 	// Original is the entry as Redis held it, for the dead letters: the raw
-	// string, or a stream entry's fields as JSON.
+	// string. A stream entry's fields are kept in fields instead and
+	// written as JSON only when asked for (see AsHeld), which is rare.
 	Original string
+	fields   map[string]any
 	// ackToken is what Ack needs: the raw value for the list.
 	ackToken string
-	parse    func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection)
+	// deleted is a stream entry trimmed or deleted before it was read.
+	deleted bool
+}
+
+// AsHeld is the entry as Redis held it, for the dead letters: the raw
+// string, or a stream entry's fields as JSON.
+func (e Entry) AsHeld() string {
+	if e.fields != nil {
+		original, _ := json.Marshal(e.fields)
+		return string(original)
+	}
+	return e.Original
 }
 
 // Parse checks the entry and turns it into an event.
 func (e Entry) Parse(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
-	return e.parse(lim)
-}
-
-func jsonEntry(id, raw string) Entry {
-	return Entry{ID: id, Original: raw, ackToken: raw, parse: func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
-		return envelope.FromJSON(id, []byte(raw), lim)
-	}}
-}
-
-func fieldsEntry(id string, values map[string]any) Entry {
-	original, _ := json.Marshal(values)
-	e := Entry{ID: id, Original: string(original)}
-	if len(values) == 0 { // XREADGROUP returns trimmed entries with no fields
-		e.parse = func(envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
-			return nil, &envelope.Rejection{Cause: bridgev1.Cause_CAUSE_DELETED, Reason: "the stream entry was trimmed or deleted before it could be delivered"}
-		}
-		return e
-	}
-	e.parse = func(lim envelope.Limits) (*bridgev1.Event, *envelope.Rejection) {
+	switch {
+	case e.deleted:
+		return nil, &envelope.Rejection{Cause: bridgev1.Cause_CAUSE_DELETED, Reason: "the stream entry was trimmed or deleted before it could be delivered"}
+	case e.fields != nil:
 		var ev *bridgev1.Event
 		var rej *envelope.Rejection
-		if doc, ok := values["event"].(string); ok {
-			ev, rej = envelope.FromJSON(id, []byte(doc), lim)
+		if doc, ok := e.fields["event"].(string); ok {
+			ev, rej = envelope.FromJSON(e.ID, []byte(doc), lim)
 		} else {
-			ev, rej = envelope.FromStreamFields(id, values, lim)
+			ev, rej = envelope.FromStreamFields(e.ID, e.fields, lim)
 		}
 		if ev != nil {
-			ev.Sequence = id // stream ids only grow, across restarts too
+			ev.Sequence = e.ID // stream ids only grow, across restarts too
 		}
 		return ev, rej
 	}
-	return e
+	return envelope.FromJSON(e.ID, []byte(e.Original), lim)
+}
+
+func jsonEntry(id, raw string) Entry {
+	return Entry{ID: id, Original: raw, ackToken: raw}
+}
+
+func fieldsEntry(id string, values map[string]any) Entry {
+	if len(values) == 0 { // XREADGROUP returns trimmed entries with no fields
+		original, _ := json.Marshal(values) // null or {}
+		return Entry{ID: id, Original: string(original), deleted: true}
+	}
+	return Entry{ID: id, fields: values}
 }
 
 // Source is one way of reading Redis.
@@ -75,4 +87,15 @@ type Source interface {
 	Read(ctx context.Context, max int) ([]Entry, error)
 	// Ack removes settled entries from Redis for good.
 	Ack(ctx context.Context, entries []Entry) error
+}
+
+// AckCarrier is a Source whose acknowledgement is a round trip to Redis,
+// on a client that never retries, that can carry other commands so that
+// they cost no round trip of their own (ingest's running total).
+type AckCarrier interface {
+	Source
+	// AckCarrying is Ack, with the commands also adds to the pipe (if
+	// also is not nil) sent in the same round trip. Their replies do not
+	// matter: the error is the acknowledgement's alone.
+	AckCarrying(ctx context.Context, entries []Entry, also func(redis.Pipeliner)) error
 }

@@ -164,11 +164,22 @@ func (s *Stream) entries(msgs []redis.XMessage) []Entry {
 }
 
 func (s *Stream) Ack(ctx context.Context, entries []Entry) error {
+	return s.AckCarrying(ctx, entries, nil)
+}
+
+func (s *Stream) AckCarrying(ctx context.Context, entries []Entry, also func(redis.Pipeliner)) error {
 	ids := make([]string, len(entries))
 	for i, e := range entries {
 		ids[i] = e.ID
 	}
-	return s.rdb.XAck(ctx, s.cfg.Stream, s.cfg.Group, ids...).Err()
+	if also == nil {
+		return s.rdb.XAck(ctx, s.cfg.Stream, s.cfg.Group, ids...).Err()
+	}
+	pipe := s.rdb.Pipeline()
+	ack := pipe.XAck(ctx, s.cfg.Stream, s.cfg.Group, ids...)
+	also(pipe)
+	_, _ = pipe.Exec(ctx) // the error of a command is in its result
+	return ack.Err()
 }
 
 // annotate recreates the group when Redis lost it (a restart without

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/peer"
@@ -81,70 +82,89 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 		if err != nil {
 			return err
 		}
-		for _, ev := range req.GetEvents() {
-			payload.Decode(ev) // decoded by ingest already, unless it is older than this router
-		}
-		events, refused, err := s.state.screen(ctx, req.GetEvents())
-		if err != nil {
+		if err := s.route(ctx, req.GetEvents(), from, replies.Put); err != nil {
 			return err
 		}
-		for _, ack := range refused {
-			// Ingest sends only what it read from Redis: the one sending
-			// this is worth finding.
-			s.log.Warn("event refused: its sequence cannot come from Redis", "event_id", ack.GetEventId(), "peer", from, "reason", ack.GetReason())
-			s.metrics.events.WithLabelValues("rejected").Inc()
-			replies.Put(ack)
-		}
-		states, err := s.state.apply(ctx, events)
-		if err != nil {
-			return err
-		}
-		final := lastStatePerTool(states)
-		// One version of the rules for the whole batch, even if a reload
-		// lands in the middle of it.
-		set := s.rules.current()
-		var out []*bridgev1.Message
-		for i, ev := range events {
-			state := states[i]
-			if state == nil {
-				// The event changed no state (an older one delivered
-				// again): the rules read the state as it stands.
-				state = s.state.current(ev)
-			}
-			ack := &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
-			msgs, _, applyErr := set.Apply(ev, state)
-			if applyErr != nil {
-				msgs = nil
-				ack.Outcome, ack.Cause, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, rules.Cause(applyErr), applyErr.Error()
-			}
-			if final[i] {
-				// The state is saved already, so its snapshot goes out
-				// whatever became of the event's own messages: else the
-				// retained status would stay behind what Redis holds. A
-				// refused event is answered once its snapshot is settled,
-				// so that a router stopped before then sees it again.
-				snap, err := set.Snapshot(states[i], ev)
-				if err != nil {
-					return err
-				}
-				msgs = append(msgs, snap)
-			}
-			switch {
-			case len(msgs) > 0:
-				s.tracker.track(ack, msgs, replies.Put)
-				out = append(out, msgs...)
-			case applyErr != nil:
-				s.metrics.events.WithLabelValues("rejected").Inc()
-				replies.Put(ack)
-			default:
-				s.metrics.events.WithLabelValues("filtered").Inc()
-				ack.Outcome = bridgev1.Outcome_OUTCOME_FILTERED
-				replies.Put(ack)
-			}
-		}
-		s.metrics.messages.Add(float64(len(out)))
-		s.link.Submit(out)
 	}
+}
+
+// route routes one batch of events, in order: it screens their sequences,
+// folds them into the tool state, applies the rules and hands the
+// messages to the publisher. put answers an event; those with messages
+// are answered once the publisher settled them (see settled).
+func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string, put func(*bridgev1.EventAck)) error {
+	received := time.Now()
+	stamp := &submitStamp{}
+	for _, ev := range batch {
+		payload.Decode(ev) // decoded by ingest already, unless it is older than this router
+	}
+	events, refused, err := s.state.screen(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for _, ack := range refused {
+		// Ingest sends only what it read from Redis: the one sending
+		// this is worth finding.
+		s.log.Warn("event refused: its sequence cannot come from Redis", "event_id", ack.GetEventId(), "peer", from, "reason", ack.GetReason())
+		s.metrics.events.WithLabelValues("rejected").Inc()
+		put(ack)
+	}
+	states, err := s.state.apply(ctx, events)
+	if err != nil {
+		return err
+	}
+	final := lastStatePerTool(states)
+	// One version of the rules for the whole batch, even if a reload
+	// lands in the middle of it.
+	set := s.rules.current()
+	var out []*bridgev1.Message
+	for i, ev := range events {
+		state := states[i]
+		if state == nil {
+			// The event changed no state (an older one delivered
+			// again): the rules read the state as it stands.
+			state = s.state.current(ev)
+		}
+		ack := &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
+		msgs, _, applyErr := set.Apply(ev, state)
+		if applyErr != nil {
+			msgs = nil
+			ack.Outcome, ack.Cause, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, rules.Cause(applyErr), applyErr.Error()
+		}
+		if final[i] {
+			// The state is saved already, so its snapshot goes out
+			// whatever became of the event's own messages: else the
+			// retained status would stay behind what Redis holds. A
+			// refused event is answered once its snapshot is settled,
+			// so that a router stopped before then sees it again.
+			snap, err := set.SnapshotDoc(states[i], s.state.doc(states[i]), ev)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, snap)
+		}
+		switch {
+		case len(msgs) > 0:
+			s.tracker.track(ack, msgs, put, stamp)
+			out = append(out, msgs...)
+		case applyErr != nil:
+			s.metrics.events.WithLabelValues("rejected").Inc()
+			put(ack)
+		default:
+			s.metrics.events.WithLabelValues("filtered").Inc()
+			ack.Outcome = bridgev1.Outcome_OUTCOME_FILTERED
+			put(ack)
+		}
+	}
+	submitted := time.Now()
+	s.tracker.submitted(stamp, submitted)
+	routing := submitted.Sub(received).Seconds()
+	for range batch {
+		s.metrics.route.Observe(routing)
+	}
+	s.metrics.messages.Add(float64(len(out)))
+	s.link.Submit(out)
+	return nil
 }
 
 // settled is called by the link with the broker's answer for a message.
@@ -152,10 +172,11 @@ func (s *server) settled(m *bridgev1.Message, r *publisherv1.PublishResult) {
 	if s.recent != nil && r.GetOutcome() == bridgev1.Outcome_OUTCOME_DELIVERED {
 		s.recent.record(m)
 	}
-	ack, reply := s.tracker.settle(m, r)
+	ack, reply, submitted := s.tracker.settle(m, r)
 	if ack == nil {
 		return
 	}
+	s.metrics.publish.Observe(time.Since(submitted).Seconds())
 	if ack.GetOutcome() == bridgev1.Outcome_OUTCOME_REJECTED {
 		s.metrics.events.WithLabelValues("rejected").Inc()
 	} else {
@@ -178,14 +199,23 @@ type eventState struct {
 	ack       *bridgev1.EventAck
 	remaining int
 	reply     func(*bridgev1.EventAck)
+	// stamp says when the messages went to the publisher.
+	stamp *submitStamp
+}
+
+// submitStamp is shared by the events of one Route batch: when their
+// messages were handed to the publisher link, for the latency metrics.
+// Guarded by the tracker's mutex.
+type submitStamp struct {
+	at time.Time
 }
 
 func newTracker() *tracker { return &tracker{byMsg: map[string]*eventState{}} }
 
 // track gives the messages of one event their ids and remembers them, with
 // the event's answer so far.
-func (t *tracker) track(ack *bridgev1.EventAck, msgs []*bridgev1.Message, reply func(*bridgev1.EventAck)) {
-	st := &eventState{ack: ack, remaining: len(msgs), reply: reply}
+func (t *tracker) track(ack *bridgev1.EventAck, msgs []*bridgev1.Message, reply func(*bridgev1.EventAck), stamp *submitStamp) {
+	st := &eventState{ack: ack, remaining: len(msgs), reply: reply, stamp: stamp}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, m := range msgs {
@@ -195,14 +225,24 @@ func (t *tracker) track(ack *bridgev1.EventAck, msgs []*bridgev1.Message, reply 
 	}
 }
 
+// submitted records when the messages of the batch stamped st went to
+// the publisher, before they go.
+func (t *tracker) submitted(st *submitStamp, at time.Time) {
+	t.mu.Lock()
+	st.at = at
+	t.mu.Unlock()
+}
+
 // settle records the broker's answer for one message. The first refusal
-// of an event is the one it is answered with.
-func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*bridgev1.EventAck, func(*bridgev1.EventAck)) {
+// of an event is the one it is answered with. Once every message of the
+// event is settled it returns the event's answer, where it goes, and
+// when its messages went to the publisher.
+func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*bridgev1.EventAck, func(*bridgev1.EventAck), time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st, ok := t.byMsg[m.GetId()]
 	if !ok {
-		return nil, nil
+		return nil, nil, time.Time{}
 	}
 	delete(t.byMsg, m.GetId())
 	if r.GetOutcome() != bridgev1.Outcome_OUTCOME_DELIVERED && st.ack.GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED {
@@ -212,9 +252,9 @@ func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*br
 	}
 	st.remaining--
 	if st.remaining > 0 {
-		return nil, nil
+		return nil, nil, time.Time{}
 	}
-	return st.ack, st.reply
+	return st.ack, st.reply, st.stamp.at
 }
 
 // lastStatePerTool marks, for each tool, the last event of the batch that

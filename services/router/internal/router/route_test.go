@@ -67,6 +67,12 @@ func (b *broker) Recv() ([]*publisherv1.PublishResult, error) {
 // (nil: without Redis), publishing to the returned broker.
 func routeServer(t *testing.T, book *rulebook, state *stateKeeper) (routerv1.RouterServiceClient, *broker) {
 	t.Helper()
+	return routeServerMetrics(t, book, state, prometheus.NewRegistry())
+}
+
+// routeServerMetrics is routeServer with its metrics in reg.
+func routeServerMetrics(t *testing.T, book *rulebook, state *stateKeeper, reg *prometheus.Registry) (routerv1.RouterServiceClient, *broker) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &broker{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 64), retained: map[string][]byte{}}
 	srv := &server{rules: book, tracker: newTracker(), stopping: ctx, state: state, log: testLog(t)}
@@ -82,7 +88,7 @@ func routeServer(t *testing.T, book *rulebook, state *stateKeeper) (routerv1.Rou
 		OnResult: srv.settled,
 		Log:      testLog(t),
 	})
-	srv.metrics = newMetrics(prometheus.NewRegistry(), func() float64 { return 0 })
+	srv.metrics = newMetrics(reg, func() float64 { return 0 })
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.link.Run(ctx) }()
 	client := serve(t, srv)

@@ -96,6 +96,15 @@ func (k *stateKeeper) apply(ctx context.Context, evs []*bridgev1.Event) ([]*stat
 	return states, err
 }
 
+// doc is t as it was saved in Redis, if t is the state last saved for its
+// tool, or nil.
+func (k *stateKeeper) doc(t *statusv1.Tool) []byte {
+	if k == nil || k.store == nil {
+		return nil
+	}
+	return k.store.Doc(t)
+}
+
 // current is the state of ev's tool as it stands, without ev, or nil: no
 // tool, no state kept, or the state not loaded yet.
 func (k *stateKeeper) current(ev *bridgev1.Event) *statusv1.Tool {

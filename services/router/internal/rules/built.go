@@ -52,7 +52,11 @@ func evalFields(sc *scope, fields []namedValue) []builtField {
 }
 
 func encodeObject(fields []builtField) []byte {
-	return appendObject(nil, fields)
+	size := 2 // {}, then per field "name": and a comma: 4; a list grows it
+	for _, f := range fields {
+		size += len(f.name) + len(f.raw) + 4
+	}
+	return appendObject(make([]byte, 0, size), fields)
 }
 
 func appendObject(out []byte, fields []builtField) []byte {
@@ -61,7 +65,7 @@ func appendObject(out []byte, fields []builtField) []byte {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = append(append(out, jsonString(f.name)...), ':')
+		out = append(appendJSONString(out, f.name), ':')
 		if f.list != nil {
 			out = f.list.appendJSON(out)
 		} else {

@@ -37,9 +37,18 @@ func newMessage(ev *bridgev1.Event, topic string, payload []byte, qos uint32, re
 // reads it at once; it goes after the event's own messages. With
 // -sign-all and a key it is signed, as the rules' own publishes are.
 func (s *Set) Snapshot(t *statusv1.Tool, ev *bridgev1.Event) (*bridgev1.Message, error) {
-	doc, err := records.MarshalTool(t)
-	if err != nil {
-		return nil, err
+	return s.SnapshotDoc(t, nil, ev)
+}
+
+// SnapshotDoc is Snapshot with t's doc (records.MarshalTool) when the
+// caller has it already, as the tool state has after saving t; nil to
+// write it here.
+func (s *Set) SnapshotDoc(t *statusv1.Tool, doc []byte, ev *bridgev1.Event) (*bridgev1.Message, error) {
+	if doc == nil {
+		var err error
+		if doc, err = records.MarshalTool(t); err != nil {
+			return nil, err
+		}
 	}
 	if s.settings.signs(nil) {
 		doc = Sign(s.settings.SigningKey, doc)

@@ -38,7 +38,9 @@ type scope struct {
 	// file with "screens: true", unless the router says otherwise).
 	ascii bool
 
-	stateDoc map[string]json.RawMessage
+	// stateDoc is the state as JSON, written once the first value asks
+	// for it.
+	stateDoc []byte
 }
 
 // namedValue is one output field of a built payload.
@@ -55,11 +57,35 @@ var jsonNull = json.RawMessage("null")
 // jsonString encodes s without escaping <, > and &, which only cost bytes
 // on a screen's small buffer.
 func jsonString(s string) json.RawMessage {
+	return appendJSONString(nil, s)
+}
+
+// appendJSONString appends s as jsonString writes it. Most strings (field
+// names, tool names, topics) are printable ASCII without '"' or '\\',
+// which encoding/json writes as they are between quotes: those are
+// written here without an encoder; the others go through one.
+func appendJSONString(out []byte, s string) []byte {
+	if plainJSON(s) {
+		out = append(out, '"')
+		out = append(out, s...)
+		return append(out, '"')
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
-	return bytes.TrimRight(b.Bytes(), "\n")
+	return append(out, bytes.TrimRight(b.Bytes(), "\n")...)
+}
+
+// plainJSON says whether encoding/json (without HTML escaping) writes s
+// between quotes unchanged: printable ASCII, no '"' or '\\'.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // marker ends a text cut short: "…", or "..." for a screen in ASCII,
@@ -75,8 +101,11 @@ func (sc *scope) marker() string {
 // the screens; other values stay as they are. lost says the text had
 // something to show and has nothing left, as a name in CJK letters only.
 func (sc *scope) asASCII(raw json.RawMessage) (out json.RawMessage, lost bool) {
+	if !sc.ascii || asciiAlready(raw) {
+		return raw, false
+	}
 	var s string
-	if !sc.ascii || json.Unmarshal(raw, &s) != nil {
+	if json.Unmarshal(raw, &s) != nil {
 		return raw, false
 	}
 	a := ASCII(s)
@@ -84,6 +113,18 @@ func (sc *scope) asASCII(raw json.RawMessage) (out json.RawMessage, lost bool) {
 		return raw, false
 	}
 	return jsonString(a), strings.TrimSpace(a) == "" && strings.TrimSpace(s) != ""
+}
+
+// asciiAlready says raw has no byte beyond ASCII and no escape: a number,
+// true, null, or a string that ASCII leaves as it is. asASCII answers
+// those without decoding them.
+func asciiAlready(raw json.RawMessage) bool {
+	for _, c := range raw {
+		if c >= utf8.RuneSelf || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func present(raw json.RawMessage, ok bool) bool {
@@ -129,9 +170,9 @@ func (v stateValue) eval(sc *scope) (json.RawMessage, bool) {
 		if err != nil {
 			return nil, false
 		}
-		sc.stateDoc = object(doc)
+		sc.stateDoc = doc
 	}
-	raw, ok := sc.stateDoc[v.name]
+	raw, ok := docField(sc.stateDoc, v.name)
 	return raw, present(raw, ok)
 }
 
@@ -142,11 +183,11 @@ func (v taskValue) eval(sc *scope) (json.RawMessage, bool) {
 	if sc.task == nil {
 		return nil, false
 	}
-	raw, ok := taskDoc(sc.task)[v.name]
+	raw, ok := docField(taskDoc(sc.task), v.name)
 	return raw, present(raw, ok)
 }
 
-func taskDoc(t *statusv1.Task) map[string]json.RawMessage {
+func taskDoc(t *statusv1.Task) []byte {
 	doc, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(t)
 	if err != nil {
 		return nil
@@ -155,7 +196,121 @@ func taskDoc(t *statusv1.Task) map[string]json.RawMessage {
 	if json.Compact(&b, doc) != nil {
 		return nil
 	}
-	return object(b.Bytes())
+	return b.Bytes()
+}
+
+// docField is object(doc)[name] for a doc protojson wrote (valid JSON),
+// without the map: a value of the state or a task is read by scanning
+// the doc's top level. The value is doc's own bytes, capped so that an
+// append cannot write over the rest of doc. Not an object: false.
+func docField(doc []byte, name string) (json.RawMessage, bool) {
+	i := skipSpace(doc, 0)
+	if i >= len(doc) || doc[i] != '{' {
+		return nil, false
+	}
+	var found json.RawMessage
+	ok := false
+	for i++; ; {
+		i = skipSpace(doc, i)
+		if i >= len(doc) {
+			return nil, false
+		}
+		switch doc[i] {
+		case '}':
+			return found, ok
+		case ',':
+			i++
+			continue
+		case '"':
+		default:
+			return nil, false
+		}
+		keyEnd := skipString(doc, i)
+		if keyEnd < 0 {
+			return nil, false
+		}
+		key := doc[i:keyEnd]
+		if i = skipSpace(doc, keyEnd); i >= len(doc) || doc[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(doc, i+1)
+		end := skipValue(doc, i)
+		if end < 0 {
+			return nil, false
+		}
+		if keyIs(key, name) { // the last of a repeated key, as encoding/json
+			found, ok = doc[i:end:end], true
+		}
+		i = end
+	}
+}
+
+func skipSpace(doc []byte, i int) int {
+	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at doc[i], or
+// -1 if it does not end.
+func skipString(doc []byte, i int) int {
+	for j := i + 1; j < len(doc); j++ {
+		switch doc[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value starting at doc[i], or -1.
+func skipValue(doc []byte, i int) int {
+	if i >= len(doc) {
+		return -1
+	}
+	switch doc[i] {
+	case '"':
+		return skipString(doc, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(doc); j++ {
+			switch doc[j] {
+			case '"':
+				if j = skipString(doc, j); j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(doc) && !strings.ContainsRune(",}] \t\r\n", rune(doc[j])) {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
+
+// keyIs says whether the JSON string key (with its quotes) is name.
+func keyIs(key []byte, name string) bool {
+	inner := key[1 : len(key)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner) == name
+	}
+	var s string
+	return json.Unmarshal(key, &s) == nil && s == name
 }
 
 // tasksValue is the list of the tool's open tasks, oldest first, each an

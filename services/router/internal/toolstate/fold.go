@@ -20,12 +20,35 @@ import (
 // fields are an event's decoded payload fields, read loosely.
 type fields payload.Fields
 
-func (f fields) int(key string) (int32, bool)      { return payload.ID(f.raw(key)) }
-func (f fields) has(key string) bool               { return payload.Fields(f).Has(key) }
-func (f fields) raw(key string) json.RawMessage    { return payload.Fields(f).Get(key) }
-func (f fields) str(key string) (string, bool)     { return loosejson.String(f.raw(key)) }
-func (f fields) flag(key string) bool              { b, _ := loosejson.Bool(f.raw(key)); return b }
-func (f fields) time(key string) (time.Time, bool) { return loosejson.Time(f.raw(key)) }
+func (f fields) has(key string) bool            { return payload.Fields(f).Has(key) }
+func (f fields) raw(key string) json.RawMessage { return payload.Fields(f).Get(key) }
+func (f fields) str(key string) (string, bool)  { return loosejson.String(f.raw(key)) }
+
+// int, flag and time answer a field the event does not have at once: the
+// loose readers would find nothing in it either, after a failed parse
+// in every form they know (each an allocated error), and an event looks
+// for several times (see eventTime) that it rarely has.
+func (f fields) int(key string) (int32, bool) {
+	if raw := f.raw(key); len(raw) > 0 {
+		return payload.ID(raw)
+	}
+	return 0, false
+}
+
+func (f fields) flag(key string) bool {
+	if raw := f.raw(key); len(raw) > 0 {
+		b, _ := loosejson.Bool(raw)
+		return b
+	}
+	return false
+}
+
+func (f fields) time(key string) (time.Time, bool) {
+	if raw := f.raw(key); len(raw) > 0 {
+		return loosejson.Time(raw)
+	}
+	return time.Time{}, false
+}
 
 // Fold returns the state of the tool after ev, or false when ev says
 // nothing about a tool or is older than what prev already reflects. now is

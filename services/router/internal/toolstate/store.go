@@ -40,11 +40,19 @@ type Store struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	tools map[int32]*statusv1.Tool
+	// saved is, per tool, the state last saved by Apply and its doc as
+	// written to Redis, so that its snapshot is not written again (Doc).
+	saved map[int32]savedDoc
+}
+
+type savedDoc struct {
+	tool *statusv1.Tool
+	doc  []byte
 }
 
 // Open loads every tool's state from Redis.
 func Open(ctx context.Context, rdb *redis.Client, now func() time.Time) (*Store, error) {
-	s := &Store{rdb: rdb, now: now, tools: map[int32]*statusv1.Tool{}}
+	s := &Store{rdb: rdb, now: now, tools: map[int32]*statusv1.Tool{}, saved: map[int32]savedDoc{}}
 	all, err := rdb.HGetAll(ctx, records.Tools).Result()
 	if err != nil {
 		return nil, fmt.Errorf("load tool state from %s: %w", records.Tools, err)
@@ -83,6 +91,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	}
 	pipe := s.rdb.Pipeline()
 	writes := map[int32]*redis.Cmd{}
+	docs := make(map[int32][]byte, len(changed))
 	for id, t := range changed {
 		doc, err := records.MarshalTool(t)
 		if err != nil {
@@ -90,6 +99,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 		}
 		seq := t.GetSequence()
 		writes[id] = writeIfNewer.Eval(ctx, pipe, []string{records.Tools, records.ToolSequences}, strconv.Itoa(int(id)), seq, doc, limit(seq, now))
+		docs[id] = doc
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Forget what was folded so that a retry of the batch starts from
@@ -101,6 +111,8 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	for id, w := range writes {
 		if n, _ := w.Int(); n == 0 {
 			older[id] = nil
+		} else {
+			s.saved[id] = savedDoc{tool: changed[id], doc: docs[id]}
 		}
 	}
 	if len(older) == 0 {
@@ -123,6 +135,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 	for id := range ids {
 		delete(s.tools, id)
+		delete(s.saved, id)
 		doc, err := s.rdb.HGet(ctx, records.Tools, strconv.Itoa(int(id))).Result()
 		if err != nil {
 			continue
@@ -131,6 +144,18 @@ func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 			s.tools[id] = t
 		}
 	}
+}
+
+// Doc returns t as Apply wrote it to Redis (records.MarshalTool), when t
+// is the state Apply last saved for its tool; else nil. The caller may
+// not change it.
+func (s *Store) Doc(t *statusv1.Tool) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d, ok := s.saved[t.GetId()]; ok && d.tool == t {
+		return d.doc[:len(d.doc):len(d.doc)]
+	}
+	return nil
 }
 
 // Current returns the state of tool id as it stands, or nil; the caller
