@@ -7,6 +7,7 @@
 //	make bench
 //	go run ./test/bench -bin-dir bin -events 20000 -steady 5s
 //	go run ./test/bench -bin-dir bin -qos 2 -tls -payload-bytes 1024 -phases 1,2
+//	go run ./test/bench -bin-dir bin -memory
 package main
 
 import (
@@ -32,6 +33,9 @@ func main() {
 	flag.IntVar(&o.payloadBytes, "payload-bytes", 0, "pad each event's payload to about this many bytes with a filler field (0: the probe as it is, about 60 bytes); raw MQTT's messages too")
 	flag.BoolVar(&o.tls, "tls", false, "mosquitto listens with TLS (certificates made for the run); the publisher and the bench's clients connect with mqtts://")
 	phases := flag.String("phases", "all", "which phases to run, e.g. 1,2")
+	flag.BoolVar(&o.memory, "memory", false, "run the memory test instead of the phases: a large backlog drained with the gateway polled and the broker stopped for -outage, the services' VmRSS before, during and after")
+	flag.IntVar(&o.memoryEvents, "memory-events", 1000000, "-memory: events in the backlog (over -tools tools)")
+	flag.DurationVar(&o.outage, "outage", 60*time.Second, "-memory: how long mosquitto stays stopped")
 	flag.Parse()
 	var err error
 	if o.phases, err = parsePhases(*phases); err != nil {

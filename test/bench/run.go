@@ -26,6 +26,10 @@ type options struct {
 	payloadBytes int
 	tls          bool
 	phases       map[int]bool
+
+	memory       bool
+	memoryEvents int
+	outage       time.Duration
 }
 
 // bridge is the three services of the pipeline.
@@ -68,7 +72,8 @@ func (b *bridge) startIngest(env *harness.Env, o options, redisURL string) (err 
 // and one mosquitto: 1 the raw MQTT ceiling, 2 the drain of a backlog over
 // many tools (the services' resident sets sampled meanwhile), 3 the drain
 // of a backlog for one tool, 4 steady-rate latency, the pipeline's and raw
-// MQTT's, with each hop's share from the services' histograms.
+// MQTT's, with each hop's share from the services' histograms. With
+// -memory it runs the memory test instead (see runMemory).
 func run(ctx context.Context, o options) error {
 	dir, err := os.MkdirTemp("", "nemo-bench-")
 	if err != nil {
@@ -93,8 +98,14 @@ func run(ctx context.Context, o options) error {
 		w.caFile = b.pki.CAFile
 	}
 	what := "phases " + phasesText(o.phases)
+	if o.memory {
+		what = fmt.Sprintf("memory test: %d events", o.memoryEvents)
+	}
 	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s, QoS %d, %s, %s, %d tools, %s\n\n",
 		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight), o.qos, w.payloadText(), w.transport(), o.tools, what)
+	if o.memory {
+		return runMemory(ctx, o, env, redisSrv, b, w)
+	}
 
 	var s summary
 	if o.phases[1] {
