@@ -14,10 +14,10 @@ func spread(tools int) func(int) int { return func(i int) int { return i % tools
 
 // writeEvents writes events from..to-1 in the NEMO plugin's envelope,
 // event i for tool toolOf(i).
-func writeEvents(ctx context.Context, rdb *redis.Client, from, to int, toolOf func(int) int) error {
+func writeEvents(ctx context.Context, rdb *redis.Client, w workload, from, to int, toolOf func(int) int) error {
 	pipe := rdb.Pipeline()
 	for i := from; i < to; i++ {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: "nemo:events", Values: []any{"event", envelope(i, toolOf(i))}})
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: "nemo:events", Values: []any{"event", envelope(w, i, toolOf(i))}})
 		if pipe.Len() == 1000 || i == to-1 {
 			if _, err := pipe.Exec(ctx); err != nil {
 				return fmt.Errorf("write events: %w", err)
@@ -27,12 +27,14 @@ func writeEvents(ctx context.Context, rdb *redis.Client, from, to int, toolOf fu
 	return nil
 }
 
-func envelope(i, tool int) string {
-	payload, _ := json.Marshal(probe{ToolID: tool, Seq: i, SentNS: time.Now().UnixNano()})
+// envelope is event i for tool in NEMO's envelope, asking for the
+// workload's QoS, its payload padded to the workload's size.
+func envelope(w workload, i, tool int) string {
+	payload := w.payload(tool, i, time.Now().UnixNano())
 	env, _ := json.Marshal(map[string]any{
 		"topic":     fmt.Sprintf("nemo/tools/%d/enabled", tool),
 		"payload":   string(payload),
-		"qos":       1,
+		"qos":       int(w.qos),
 		"retain":    false,
 		"timestamp": float64(time.Now().UnixMilli()) / 1000,
 	})

@@ -6,6 +6,8 @@
 //
 //	make bench
 //	go run ./test/bench -bin-dir bin -events 20000 -steady 5s
+//	go run ./test/bench -bin-dir bin -qos 2 -tls -payload-bytes 1024 -phases 1,2
+//	go run ./test/bench -bin-dir bin -memory
 package main
 
 import (
@@ -27,10 +29,26 @@ func main() {
 	flag.DurationVar(&o.steady, "steady", 20*time.Second, "how long the latency phase lasts, for the pipeline and for raw MQTT each")
 	flag.IntVar(&o.brokerInFlight, "broker-inflight", 0, "mosquitto's max_inflight_messages, the Receive Maximum it announces (0: unlimited; -1: mosquitto's default, 20)")
 	flag.IntVar(&o.rawInFlight, "raw-inflight", 1000, "publishes outstanding at once in the raw MQTT ceiling and the raw steady phase")
+	flag.IntVar(&o.qos, "qos", 1, "the QoS NEMO's envelope asks for, which the bridge publishes with; the raw phases publish with it too (0, 1 or 2)")
+	flag.IntVar(&o.payloadBytes, "payload-bytes", 0, "pad each event's payload to about this many bytes with a filler field (0: the probe as it is, about 60 bytes); raw MQTT's messages too")
+	flag.BoolVar(&o.tls, "tls", false, "mosquitto listens with TLS (certificates made for the run); the publisher and the bench's clients connect with mqtts://")
+	phases := flag.String("phases", "all", "which phases to run, e.g. 1,2")
+	flag.BoolVar(&o.memory, "memory", false, "run the memory test instead of the phases: a large backlog drained with the gateway polled and the broker stopped for -outage, the services' VmRSS before, during and after")
+	flag.IntVar(&o.memoryEvents, "memory-events", 1000000, "-memory: events in the backlog (over -tools tools)")
+	flag.DurationVar(&o.outage, "outage", 60*time.Second, "-memory: how long mosquitto stays stopped")
 	flag.Parse()
+	var err error
+	if o.phases, err = parsePhases(*phases); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if o.qos < 0 || o.qos > 2 {
+		fmt.Fprintln(os.Stderr, "bench: -qos must be 0, 1 or 2")
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	if err = run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

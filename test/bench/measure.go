@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
@@ -20,6 +22,8 @@ type probe struct {
 	ToolID int   `json:"tool_id"`
 	Seq    int   `json:"seq"`
 	SentNS int64 `json:"sent_ns"`
+	// Pad fills the payload to -payload-bytes.
+	Pad string `json:"pad,omitempty"`
 }
 
 // collector subscribes and records, for each distinct message, when it
@@ -30,6 +34,10 @@ type collector struct {
 	latencies []time.Duration
 	last      time.Time
 	arrived   chan struct{} // signalled on every new message
+	// delivered counts the messages arrived at each QoS (duplicates too).
+	delivered [3]atomic.Int64
+	// resubscribed counts subscriptions made again after a reconnect.
+	resubscribed atomic.Int32
 }
 
 func newCollector() *collector {
@@ -42,6 +50,7 @@ func (c *collector) receive(p *paho.Publish) {
 		return
 	}
 	now := time.Now()
+	c.delivered[min(p.QoS, 2)].Add(1)
 	c.mu.Lock()
 	key := [2]int{pr.ToolID, pr.Seq}
 	if !c.seen[key] {
@@ -84,6 +93,38 @@ func (c *collector) wait(n int, stall time.Duration) (time.Time, error) {
 	}
 }
 
+// count of distinct messages arrived.
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+// deliveredText says at which QoS messages arrived.
+func (c *collector) deliveredText() string {
+	var parts []string
+	for q := range c.delivered {
+		if n := c.delivered[q].Load(); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d at QoS %d", n, q))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// mean of the recorded latencies.
+func (c *collector) mean() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.latencies) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, l := range c.latencies {
+		sum += l
+	}
+	return sum / time.Duration(len(c.latencies))
+}
+
 // percentiles of the recorded latencies.
 func (c *collector) percentiles() (p50, p99, max time.Duration) {
 	c.mu.Lock()
@@ -97,30 +138,51 @@ func (c *collector) percentiles() (p50, p99, max time.Duration) {
 	return at(0.50), at(0.99), l[len(l)-1]
 }
 
-// subscribe connects a subscriber for filter at QoS 1 and feeds c.
-func subscribe(ctx context.Context, broker *url.URL, filter string, c *collector) (*autopaho.ConnectionManager, error) {
-	cm, err := connect(ctx, broker, "bench-sub-"+fmt.Sprint(time.Now().UnixNano()), func(p paho.PublishReceived) (bool, error) {
+// subscribe connects a subscriber for filter at the workload's
+// subscription QoS and feeds c. After a reconnect (the broker restarted
+// and kept no session) it subscribes again and counts it in
+// c.resubscribed.
+func subscribe(ctx context.Context, w workload, filter string, c *collector) (*autopaho.ConnectionManager, error) {
+	subs := []paho.SubscribeOptions{{Topic: filter, QoS: w.subscribeQoS()}}
+	var ups atomic.Int32
+	cm, err := connect(ctx, w, "bench-sub-"+fmt.Sprint(time.Now().UnixNano()), func(p paho.PublishReceived) (bool, error) {
 		c.receive(p.Packet)
 		return true, nil
+	}, func(cm *autopaho.ConnectionManager) {
+		if ups.Add(1) == 1 {
+			return // the first subscription is made below
+		}
+		go func() {
+			if _, err := cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: subs}); err == nil {
+				c.resubscribed.Add(1)
+			}
+		}()
 	})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}}); err != nil {
+	if _, err := cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: subs}); err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", filter, err)
 	}
 	return cm, nil
 }
 
-func connect(ctx context.Context, broker *url.URL, clientID string, onPublish func(paho.PublishReceived) (bool, error)) (*autopaho.ConnectionManager, error) {
+// connect makes an MQTT client of the workload's broker (TLS when the
+// workload has it); onUp, when given, is called on every connection.
+func connect(ctx context.Context, w workload, clientID string, onPublish func(paho.PublishReceived) (bool, error), onUp func(*autopaho.ConnectionManager)) (*autopaho.ConnectionManager, error) {
 	cfg := autopaho.ClientConfig{
-		ServerUrls:                    []*url.URL{broker},
+		ServerUrls:                    []*url.URL{w.broker},
+		TlsCfg:                        w.tls,
 		KeepAlive:                     30,
 		CleanStartOnInitialConnection: true,
+		ReconnectBackoff:              autopaho.NewConstantBackoff(500 * time.Millisecond),
 		ClientConfig:                  paho.ClientConfig{ClientID: clientID},
 	}
 	if onPublish != nil {
 		cfg.OnPublishReceived = []func(paho.PublishReceived) (bool, error){onPublish}
+	}
+	if onUp != nil {
+		cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, _ *paho.Connack) { onUp(cm) }
 	}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
@@ -129,7 +191,7 @@ func connect(ctx context.Context, broker *url.URL, clientID string, onPublish fu
 	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := cm.AwaitConnection(waitCtx); err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", broker, err)
+		return nil, fmt.Errorf("connect to %s: %w", w.broker, err)
 	}
 	return cm, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -47,3 +48,36 @@ func (s summary) String() string {
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+// partial is the summary of a run of some phases only: the figures those
+// phases measured, and the ratios whose both sides were measured.
+func (s summary) partial(phases map[int]bool) string {
+	var f []string
+	add := func(format string, a ...any) { f = append(f, fmt.Sprintf(format, a...)) }
+	add("phases=%s", phasesText(phases))
+	if phases[1] && phases[2] {
+		add("drain_ratio=%.2f", s.drain.rate()/s.raw.rate())
+	}
+	if phases[1] && phases[3] {
+		add("one_tool_ratio=%.2f", s.oneTool.rate()/s.raw.rate())
+	}
+	if phases[4] {
+		add("p50_ratio=%.2f p99_ratio=%.2f", ratio(s.steady.p50, s.rawSteady.p50), ratio(s.steady.p99, s.rawSteady.p99))
+	}
+	if phases[2] {
+		add("max_rss_mib=%.1f", mib(s.maxRSS))
+	}
+	if phases[1] {
+		add("raw=%.0f/s", s.raw.rate())
+	}
+	if phases[2] {
+		add("drain=%.0f/s", s.drain.rate())
+	}
+	if phases[3] {
+		add("one_tool=%.0f/s", s.oneTool.rate())
+	}
+	if phases[4] {
+		add("p50=%s/%s p99=%s/%s", ms(s.steady.p50), ms(s.rawSteady.p50), ms(s.steady.p99), ms(s.rawSteady.p99))
+	}
+	return "bench: " + strings.Join(f, " ")
+}

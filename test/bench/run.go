@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/nemo-mqtt-bridge/bridge/test/harness"
@@ -19,13 +21,59 @@ type options struct {
 	steady         time.Duration
 	brokerInFlight int
 	rawInFlight    int
+
+	qos          int
+	payloadBytes int
+	tls          bool
+	phases       map[int]bool
+
+	memory       bool
+	memoryEvents int
+	outage       time.Duration
 }
 
-// run measures the phases in order, against one redis-server and one
-// mosquitto: 1 the raw MQTT ceiling, 2 the drain of a backlog over many
-// tools (the services' resident sets sampled meanwhile), 3 the drain of a
-// backlog for one tool, 4 steady-rate latency, the pipeline's and raw
-// MQTT's.
+// bridge is the three services of the pipeline.
+type bridge struct {
+	ingest, router, pub *harness.Service
+}
+
+func (b *bridge) services() []*harness.Service { return []*harness.Service{b.ingest, b.router, b.pub} }
+
+// startPublisherRouter starts the publisher (to brokerURL) and the router
+// and waits until both are ready; ingest is started apart, so that a
+// drain can be timed from its start.
+func startPublisherRouter(env *harness.Env, o options, w workload, brokerURL, redisURL string) (*bridge, error) {
+	args := []string{"-log-level", "warn", "-mqtt-url", brokerURL, "-mqtt-client-id", "bench-bridge"}
+	if w.caFile != "" {
+		args = append(args, "-mqtt-ca-file", w.caFile)
+	}
+	pub, err := env.StartService(o.binDir, "publisher", args...)
+	if err != nil {
+		return nil, err
+	}
+	router, err := env.StartService(o.binDir, "router", "-log-level", "warn", "-publisher-addr", pub.GRPCAddr, "-redis-url", redisURL)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []*harness.Service{pub, router} {
+		if err := s.WaitReady(20 * time.Second); err != nil {
+			return nil, err
+		}
+	}
+	return &bridge{router: router, pub: pub}, nil
+}
+
+func (b *bridge) startIngest(env *harness.Env, o options, redisURL string) (err error) {
+	b.ingest, err = env.StartService(o.binDir, "ingest", "-log-level", "warn", "-redis-url", redisURL, "-router-addr", b.router.GRPCAddr)
+	return err
+}
+
+// run measures the phases asked for, in order, against one redis-server
+// and one mosquitto: 1 the raw MQTT ceiling, 2 the drain of a backlog over
+// many tools (the services' resident sets sampled meanwhile), 3 the drain
+// of a backlog for one tool, 4 steady-rate latency, the pipeline's and raw
+// MQTT's, with each hop's share from the services' histograms. With
+// -memory it runs the memory test instead (see runMemory).
 func run(ctx context.Context, o options) error {
 	dir, err := os.MkdirTemp("", "nemo-bench-")
 	if err != nil {
@@ -38,102 +86,171 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	addr, err := startBroker(env, o.brokerInFlight)
+	b, err := startBroker(env, o.brokerInFlight, o.tls)
 	if err != nil {
 		return err
 	}
-	broker, _ := url.Parse("mqtt://" + addr)
-	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s\n\n",
-		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight))
+	w := workload{qos: byte(o.qos), payloadBytes: o.payloadBytes}
+	w.broker, _ = url.Parse("mqtt://" + b.addr)
+	if o.tls {
+		w.broker, _ = url.Parse("mqtts://" + b.addr)
+		w.tls = &tls.Config{RootCAs: b.pki.Pool(), MinVersion: tls.VersionTLS12}
+		w.caFile = b.pki.CAFile
+	}
+	what := "phases " + phasesText(o.phases)
+	if o.memory {
+		what = fmt.Sprintf("memory test: %d events", o.memoryEvents)
+	}
+	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s, QoS %d, %s, %s, %d tools, %s\n\n",
+		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight), o.qos, w.payloadText(), w.transport(), o.tools, what)
+	if o.memory {
+		return runMemory(ctx, o, env, redisSrv, b, w)
+	}
 
 	var s summary
-	if s.raw, err = ceiling(ctx, broker, o.events, o.rawInFlight); err != nil {
-		return fmt.Errorf("raw MQTT ceiling: %w", err)
+	if o.phases[1] {
+		if s.raw, err = ceiling(ctx, w, o.events, o.rawInFlight); err != nil {
+			return fmt.Errorf("raw MQTT ceiling: %w", err)
+		}
+		fmt.Printf("1 raw MQTT QoS%d ceiling (paho, %d in flight)          %s\n", o.qos, o.rawInFlight, s.raw)
 	}
-	fmt.Printf("1 raw MQTT QoS1 ceiling (paho, %d in flight)          %s\n", o.rawInFlight, s.raw)
+	if !o.phases[2] && !o.phases[3] && !o.phases[4] {
+		fmt.Println(s.partial(o.phases))
+		return nil
+	}
 
 	rdb := redisSrv.Client(1)
 	defer rdb.Close()
 	c := newCollector()
-	sub, err := subscribe(ctx, broker, "nemo/tools/+/enabled", c)
+	sub, err := subscribe(ctx, w, "nemo/tools/+/enabled", c)
 	if err != nil {
 		return err
 	}
 	defer sub.Disconnect(context.Background())
 
-	// The backlog is written before ingest starts, so the drain measures
-	// the services and not how fast this program writes.
-	if err := writeEvents(ctx, rdb, 0, o.events, spread(o.tools)); err != nil {
-		return err
-	}
-	pub, err := env.StartService(o.binDir, "publisher", "-log-level", "warn", "-mqtt-url", broker.String(), "-mqtt-client-id", "bench-bridge")
-	if err != nil {
-		return err
-	}
-	router, err := env.StartService(o.binDir, "router", "-log-level", "warn", "-publisher-addr", pub.GRPCAddr, "-redis-url", redisSrv.URL(1))
-	if err != nil {
-		return err
-	}
-	for _, s := range []*harness.Service{pub, router} {
-		if err := s.WaitReady(20 * time.Second); err != nil {
+	next := 0
+	if o.phases[2] {
+		// The backlog is written before ingest starts, so the drain
+		// measures the services and not how fast this program writes.
+		if err := writeEvents(ctx, rdb, w, 0, o.events, spread(o.tools)); err != nil {
 			return err
 		}
+		next = o.events
+	}
+	br, err := startPublisherRouter(env, o, w, w.broker.String(), redisSrv.URL(1))
+	if err != nil {
+		return err
 	}
 	startedAt := time.Now()
-	ingest, err := env.StartService(o.binDir, "ingest", "-log-level", "warn", "-redis-url", redisSrv.URL(1), "-router-addr", router.GRPCAddr)
-	if err != nil {
+	if err := br.startIngest(env, o, redisSrv.URL(1)); err != nil {
 		return err
 	}
-	rss := sampleRSS(100*time.Millisecond, ingest.PID(), router.PID(), pub.PID())
-	last, err := c.wait(o.events, 60*time.Second)
-	peak, end := rss.finish()
-	if err != nil {
-		return fmt.Errorf("pipeline drain: %w\n%s", err, env.LogTails(20))
-	}
-	s.drain = result{messages: o.events, took: last.Sub(startedAt)}
-	fmt.Printf("2 pipeline: drain %d events over %d tools         %s\n", o.events, o.tools, s.drain)
-	for i, name := range []string{"ingest", "router", "publisher"} {
-		fmt.Printf("  RSS %-9s peak %6.1f MiB, at the end of the drain %6.1f MiB\n", name, mib(peak[i]), mib(end[i]))
-		s.maxRSS = max(s.maxRSS, peak[i])
+	if o.phases[2] {
+		rss := sampleRSS(100*time.Millisecond, br.ingest.PID(), br.router.PID(), br.pub.PID())
+		last, got, err := settle(c, o.events, 60*time.Second, w.qos)
+		peak, end := rss.finish()
+		if err != nil {
+			return fmt.Errorf("pipeline drain: %w\n%s", err, env.LogTails(20))
+		}
+		s.drain = result{messages: got, took: last.Sub(startedAt)}
+		fmt.Printf("2 pipeline: drain %d events over %d tools         %s\n", o.events, o.tools, s.drain)
+		if o.qos != 1 {
+			fmt.Printf("  delivered to the subscriber: %s\n", c.deliveredText())
+		}
+		for i, name := range []string{"ingest", "router", "publisher"} {
+			fmt.Printf("  RSS %-9s peak %6.1f MiB, at the end of the drain %6.1f MiB\n", name, mib(peak[i]), mib(end[i]))
+			s.maxRSS = max(s.maxRSS, peak[i])
+		}
+	} else if err := br.ingest.WaitReady(20 * time.Second); err != nil {
+		return err
 	}
 
-	// One tool whose state the services have never seen, its backlog
-	// written while ingest is stopped; ingest resumes its consumer group.
-	c.reset()
-	if err := ingest.Stop(); err != nil {
-		return fmt.Errorf("stop ingest: %w", err)
+	if o.phases[3] {
+		// One tool whose state the services have never seen, its backlog
+		// written while ingest is stopped; ingest resumes its consumer group.
+		c.reset()
+		if err := br.ingest.Stop(); err != nil {
+			return fmt.Errorf("stop ingest: %w", err)
+		}
+		if err := writeEvents(ctx, rdb, w, next, next+o.oneToolEvents, func(int) int { return o.tools }); err != nil {
+			return err
+		}
+		next += o.oneToolEvents
+		startedAt = time.Now()
+		if err := br.ingest.Start(); err != nil {
+			return err
+		}
+		last, got, err := settle(c, o.oneToolEvents, 60*time.Second, w.qos)
+		if err != nil {
+			return fmt.Errorf("one-tool drain: %w\n%s", err, env.LogTails(20))
+		}
+		s.oneTool = result{messages: got, took: last.Sub(startedAt)}
+		fmt.Printf("3 pipeline: drain %d events for one tool           %s\n", o.oneToolEvents, s.oneTool)
 	}
-	next := o.events
-	if err := writeEvents(ctx, rdb, next, next+o.oneToolEvents, func(int) int { return o.tools }); err != nil {
-		return err
-	}
-	next += o.oneToolEvents
-	startedAt = time.Now()
-	if err := ingest.Start(); err != nil {
-		return err
-	}
-	if last, err = c.wait(o.oneToolEvents, 60*time.Second); err != nil {
-		return fmt.Errorf("one-tool drain: %w\n%s", err, env.LogTails(20))
-	}
-	s.oneTool = result{messages: o.oneToolEvents, took: last.Sub(startedAt)}
-	fmt.Printf("3 pipeline: drain %d events for one tool           %s\n", o.oneToolEvents, s.oneTool)
 
-	c.reset()
-	n, err := writeSteady(ctx, rdb, next, o.rate, o.steady, o.tools)
-	if err != nil {
-		return err
+	if o.phases[4] {
+		c.reset()
+		before := scrapeAll(br)
+		n, err := writeSteady(ctx, rdb, w, next, o.rate, o.steady, o.tools)
+		if err != nil {
+			return err
+		}
+		_, got, err := settle(c, n, 30*time.Second, w.qos)
+		if err != nil {
+			return fmt.Errorf("pipeline steady: %w", err)
+		}
+		after := scrapeAll(br)
+		s.steady = measured(c, got, o.steady)
+		steadyMean := c.mean()
+		fmt.Printf("4 pipeline: steady %d events/s, XADD→subscriber   %s\n", o.rate, s.steady)
+		if s.rawSteady, err = rawSteady(ctx, w, o.rate, o.steady, o.rawInFlight, o.tools); err != nil {
+			return fmt.Errorf("raw steady: %w", err)
+		}
+		fmt.Printf("4 raw MQTT: steady %d msgs/s, publish→subscriber  %s\n", o.rate, s.rawSteady)
+		var rows []hopRow
+		for i, name := range []string{"ingest", "router", "publisher"} {
+			if before[i].err != nil || after[i].err != nil {
+				fmt.Printf("  (%s's metrics could not be read: %v)\n", name, errorsOf(before[i].err, after[i].err))
+				continue
+			}
+			rows = append(rows, hopDeltas(name, before[i].series, after[i].series)...)
+		}
+		hopTable(os.Stdout, rows, steadyMean)
 	}
-	if _, err := c.wait(n, 30*time.Second); err != nil {
-		return fmt.Errorf("pipeline steady: %w", err)
+	fmt.Println()
+	if o.phases[1] && o.phases[2] {
+		fmt.Printf("drain: %.0f%% of the raw ceiling (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
+			100*s.drain.rate()/s.raw.rate())
 	}
-	s.steady = measured(c, n, o.steady)
-	fmt.Printf("4 pipeline: steady %d events/s, XADD→subscriber   %s\n", o.rate, s.steady)
-	if s.rawSteady, err = rawSteady(ctx, broker, o.rate, o.steady, o.rawInFlight, o.tools); err != nil {
-		return fmt.Errorf("raw steady: %w", err)
+	if allPhases(o.phases) {
+		fmt.Println(s)
+	} else {
+		fmt.Println(s.partial(o.phases))
 	}
-	fmt.Printf("4 raw MQTT: steady %d msgs/s, publish→subscriber  %s\n\n", o.rate, s.rawSteady)
-	fmt.Printf("drain: %.0f%% of the raw ceiling (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
-		100*s.drain.rate()/s.raw.rate())
-	fmt.Println(s)
 	return nil
+}
+
+type scraped struct {
+	series []hopSeries
+	err    error
+}
+
+// scrapeAll reads the hop histograms of ingest, router and publisher.
+func scrapeAll(br *bridge) []scraped {
+	var out []scraped
+	for _, s := range br.services() {
+		series, err := scrapeHops(s.HTTPAddr)
+		out = append(out, scraped{series, err})
+	}
+	return out
+}
+
+func errorsOf(errs ...error) string {
+	var s []string
+	for _, err := range errs {
+		if err != nil {
+			s = append(s, err.Error())
+		}
+	}
+	return strings.Join(s, "; ")
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
 
@@ -36,24 +34,24 @@ func paced(rate int, d time.Duration, send func(from, to int) error) (int, error
 
 // writeSteady writes rate events per second for d into the stream, in
 // small batches, numbered from first over tools; it returns how many.
-func writeSteady(ctx context.Context, rdb *redis.Client, first, rate int, d time.Duration, tools int) (int, error) {
+func writeSteady(ctx context.Context, rdb *redis.Client, w workload, first, rate int, d time.Duration, tools int) (int, error) {
 	return paced(rate, d, func(from, to int) error {
-		return writeEvents(ctx, rdb, first+from, first+to, spread(tools))
+		return writeEvents(ctx, rdb, w, first+from, first+to, spread(tools))
 	})
 }
 
-// rawSteady publishes rate QoS 1 messages per second for d straight to the
+// rawSteady publishes rate messages per second at the workload's QoS for d straight to the
 // broker (inFlight publishes may be outstanding) and measures latency from
 // the publish call to the subscriber's receipt: the raw figure beside the
 // pipeline's steady latency.
-func rawSteady(ctx context.Context, broker *url.URL, rate int, d time.Duration, inFlight, tools int) (result, error) {
+func rawSteady(ctx context.Context, w workload, rate int, d time.Duration, inFlight, tools int) (result, error) {
 	c := newCollector()
-	sub, err := subscribe(ctx, broker, "bench/steady/#", c)
+	sub, err := subscribe(ctx, w, "bench/steady/#", c)
 	if err != nil {
 		return result{}, err
 	}
 	defer sub.Disconnect(context.Background())
-	pub, err := connect(ctx, broker, "bench-steady-pub", nil)
+	pub, err := connect(ctx, w, "bench-steady-pub", nil, nil)
 	if err != nil {
 		return result{}, err
 	}
@@ -68,8 +66,8 @@ func rawSteady(ctx context.Context, broker *url.URL, rate int, d time.Duration, 
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				payload, _ := json.Marshal(probe{ToolID: i % tools, Seq: i, SentNS: time.Now().UnixNano()})
-				if _, err := pub.Publish(ctx, &paho.Publish{Topic: fmt.Sprintf("bench/steady/%d", i%tools), QoS: 1, Payload: payload}); err != nil {
+				payload := w.payload(i%tools, i, time.Now().UnixNano())
+				if _, err := pub.Publish(ctx, &paho.Publish{Topic: fmt.Sprintf("bench/steady/%d", i%tools), QoS: w.qos, Payload: payload}); err != nil {
 					once.Do(func() { failed = err })
 				}
 			}
@@ -86,8 +84,9 @@ func rawSteady(ctx context.Context, broker *url.URL, rate int, d time.Duration, 
 	if failed != nil {
 		return result{}, fmt.Errorf("raw publish: %w", failed)
 	}
-	if _, err := c.wait(n, 30*time.Second); err != nil {
+	_, got, err := settle(c, n, 30*time.Second, w.qos)
+	if err != nil {
 		return result{}, err
 	}
-	return measured(c, n, d), nil
+	return measured(c, got, d), nil
 }
