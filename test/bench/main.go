@@ -36,6 +36,7 @@ func main() {
 	flag.BoolVar(&o.memory, "memory", false, "run the memory test instead of the phases: a large backlog drained with the gateway polled and the broker stopped for -outage, the services' VmRSS before, during and after")
 	flag.IntVar(&o.memoryEvents, "memory-events", 1000000, "-memory: events in the backlog (over -tools tools)")
 	flag.DurationVar(&o.outage, "outage", 60*time.Second, "-memory: how long mosquitto stays stopped")
+	profileDir := flag.String("profile", "", "write Go CPU profiles (the first 5 s of the drain) and allocation profiles of ingest, router and publisher to this directory")
 	flag.Parse()
 	var err error
 	if o.phases, err = parsePhases(*phases); err != nil {
@@ -44,6 +45,10 @@ func main() {
 	}
 	if o.qos < 0 || o.qos > 2 {
 		fmt.Fprintln(os.Stderr, "bench: -qos must be 0, 1 or 2")
+		os.Exit(2)
+	}
+	if o.profile, err = newProfiler(*profileDir); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

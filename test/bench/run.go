@@ -30,6 +30,8 @@ type options struct {
 	memory       bool
 	memoryEvents int
 	outage       time.Duration
+
+	profile *profiler // nil unless -profile
 }
 
 // bridge is the three services of the pipeline.
@@ -47,11 +49,19 @@ func startPublisherRouter(env *harness.Env, o options, w workload, brokerURL, re
 	if w.caFile != "" {
 		args = append(args, "-mqtt-ca-file", w.caFile)
 	}
-	pub, err := env.StartService(o.binDir, "publisher", args...)
+	pubProfile, err := o.profile.flags("publisher")
 	if err != nil {
 		return nil, err
 	}
-	router, err := env.StartService(o.binDir, "router", "-log-level", "warn", "-publisher-addr", pub.GRPCAddr, "-redis-url", redisURL)
+	pub, err := env.StartService(o.binDir, "publisher", append(args, pubProfile...)...)
+	if err != nil {
+		return nil, err
+	}
+	routerProfile, err := o.profile.flags("router")
+	if err != nil {
+		return nil, err
+	}
+	router, err := env.StartService(o.binDir, "router", append([]string{"-log-level", "warn", "-publisher-addr", pub.GRPCAddr, "-redis-url", redisURL}, routerProfile...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +73,12 @@ func startPublisherRouter(env *harness.Env, o options, w workload, brokerURL, re
 	return &bridge{router: router, pub: pub}, nil
 }
 
-func (b *bridge) startIngest(env *harness.Env, o options, redisURL string) (err error) {
-	b.ingest, err = env.StartService(o.binDir, "ingest", "-log-level", "warn", "-redis-url", redisURL, "-router-addr", b.router.GRPCAddr)
+func (b *bridge) startIngest(env *harness.Env, o options, redisURL string) error {
+	profile, err := o.profile.flags("ingest")
+	if err != nil {
+		return err
+	}
+	b.ingest, err = env.StartService(o.binDir, "ingest", append([]string{"-log-level", "warn", "-redis-url", redisURL, "-router-addr", b.router.GRPCAddr}, profile...)...)
 	return err
 }
 
@@ -141,11 +155,26 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	costs := []costProc{
+		{"ingest", func() int {
+			if br.ingest == nil {
+				return 0 // not started yet: nothing spent
+			}
+			return br.ingest.PID()
+		}, nil},
+		{"router", br.router.PID, br.router},
+		{"publisher", br.pub.PID, br.pub},
+		{"redis-server", redisSrv.PID, nil},
+		{"mosquitto", b.proc.PID, nil},
+	}
+	costBefore := readCost(costs)
 	startedAt := time.Now()
 	if err := br.startIngest(env, o, redisSrv.URL(1)); err != nil {
 		return err
 	}
+	costs[0].svc = br.ingest // it starts with the drain: counted from zero
 	if o.phases[2] {
+		o.profile.startCPU(5 * time.Second)
 		rss := sampleRSS(100*time.Millisecond, br.ingest.PID(), br.router.PID(), br.pub.PID())
 		last, got, err := settle(c, o.events, 60*time.Second, w.qos)
 		peak, end := rss.finish()
@@ -161,6 +190,8 @@ func run(ctx context.Context, o options) error {
 			fmt.Printf("  RSS %-9s peak %6.1f MiB, at the end of the drain %6.1f MiB\n", name, mib(peak[i]), mib(end[i]))
 			s.maxRSS = max(s.maxRSS, peak[i])
 		}
+		printCost(costs, costBefore, readCost(costs), got)
+		o.profile.finish()
 	} else if err := br.ingest.WaitReady(20 * time.Second); err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
 package mqttsession
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
@@ -40,46 +42,108 @@ func negative(code byte, props *packets.Properties) error {
 	return e
 }
 
-// Send writes p on the connection and returns once it is written; answer is
-// called once, later, with nil when the broker has the message, a
-// *NegativeAckError, ErrSessionNotKept, or the isolation's verdict
-// (errResendAlone, *BrokerDisconnectsError). A message in flight when the
-// connection drops is resent by the session after the reconnect, and
-// answered then.
+// Outgoing is one message for Send.
+type Outgoing struct {
+	// Ctx is its sender's: a message waiting for room in the session is
+	// given up when it ends.
+	Ctx     context.Context
+	Publish *paho.Publish
+	// Answer is called once, later, with nil when the broker has the
+	// message, a *NegativeAckError, ErrSessionNotKept, or the isolation's
+	// verdict (errResendAlone, *BrokerDisconnectsError).
+	Answer func(error)
+}
+
+// Send puts the messages into the session in order and writes them on the
+// connection together, then returns; errs[i] is nil when message i went
+// into the session (its answer comes later), else why it did not: the
+// connection is down (session.ErrNoConnection), its sender gave up, or the
+// broker announced it cannot take it (paho's ErrInvalidArguments). A
+// message in flight when the connection drops is resent by the session
+// after the reconnect, and answered then.
 //
 // Send is the pipelined path: calls must come from one goroutine, and the
-// order of the calls is the order on the wire (autopaho's Publish writes on
-// each caller's goroutine, so concurrent calls have no order). It fails,
-// with nothing sent, while the connection is down (session.ErrNoConnection)
-// and for a message the broker announced it cannot take (paho's
-// ErrInvalidArguments). Pass the same p to every attempt of one message: the
-// isolation knows a message by it.
-func (s *Session) Send(ctx context.Context, p *paho.Publish, answer func(error)) error {
+// order of the messages of all calls is the order on the wire (autopaho's
+// Publish writes on each caller's goroutine, so concurrent calls have no
+// order). One write carries the whole batch, unless a message must wait
+// for room in the session (the broker's Receive Maximum, or the
+// isolation's gate): what precedes it is written first, so that the
+// broker can answer it. Pass the same *paho.Publish to every attempt of
+// one message: the isolation knows a message by it.
+func (s *Session) Send(batch []Outgoing) (errs []error) {
 	w := s.state
+	errs = make([]error, len(batch))
 	w.wire.RLock()
 	defer w.wire.RUnlock()
 	if w.conn == nil {
-		return session.ErrNoConnection
-	}
-	if err := takes(w.connack, p); err != nil {
-		return err
-	}
-	pb := p.Packet()
-	if pb.QoS == 0 {
-		if _, err := pb.WriteTo(w.conn); err != nil {
-			return err
+		for i := range errs {
+			errs[i] = session.ErrNoConnection
 		}
-		answer(nil)
-		return nil
+		return errs
 	}
-	f := &flight{pub: p, owner: ctx, answer: answer}
-	if err := w.AddToSession(context.WithValue(ctx, flightKey{}, f), pb, make(chan packets.ControlPacket, 1)); err != nil {
-		return err
+	buf := writeBuffers.Get().(*bytes.Buffer)
+	defer writeBuffers.Put(buf)
+	buf.Reset()
+	var atMostOnce []int // QoS 0: answered once written
+	flush := func() {
+		if buf.Len() == 0 {
+			return
+		}
+		err := w.write(buf.Bytes())
+		buf.Reset()
+		for _, i := range atMostOnce {
+			batch[i].Answer(err)
+		}
+		atMostOnce = atMostOnce[:0]
+		// A failed write needs nothing more for QoS 1 and 2: those packets
+		// are in the session, the connection is going down, and the
+		// reconnect resends them in order.
 	}
-	// A failed write needs nothing more: the packet is in the session, the
-	// connection is going down, and the reconnect resends it in order.
-	_, _ = pb.WriteTo(w.conn)
-	return nil
+	for i, o := range batch {
+		if errs[i] = takes(w.connack, o.Publish); errs[i] != nil {
+			continue
+		}
+		pb := o.Publish.Packet()
+		if pb.QoS == 0 {
+			_, _ = pb.WriteTo(buf)
+			atMostOnce = append(atMostOnce, i)
+			continue
+		}
+		f := &flight{pub: o.Publish, owner: o.Ctx, answer: o.Answer}
+		resp := make(chan packets.ControlPacket, 1) // paho's; the answer comes through f
+		err := w.add(noWait, pb, resp, f)
+		if errors.Is(err, context.Canceled) { // it must wait: let the broker see what precedes it
+			flush()
+			err = w.add(o.Ctx, pb, resp, f)
+		}
+		if errs[i] = err; err != nil {
+			continue
+		}
+		_, _ = pb.WriteTo(buf)
+	}
+	flush()
+	return errs
+}
+
+// noWait makes add fail at once where it would wait.
+var noWait = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+var writeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// write writes b on the connection in one call; w.wire is held. A
+// connection written to by several goroutines (TLS) locks for it, as
+// paho's own writes do.
+func (w *watchedState) write(b []byte) error {
+	if l, ok := w.conn.(sync.Locker); ok {
+		l.Lock()
+		defer l.Unlock()
+	}
+	_, err := w.conn.Write(b)
+	return err
 }
 
 // takes checks p against what the broker announced in its CONNACK, as

@@ -93,11 +93,16 @@ func (w *watchedState) AddToSession(ctx context.Context, packet session.Packet, 
 	if f == nil {
 		f = &flight{}
 	}
+	return w.add(ctx, pub, resp, f)
+}
+
+// add is AddToSession for the PUBLISH of flight f.
+func (w *watchedState) add(ctx context.Context, pub *packets.Publish, resp chan<- packets.ControlPacket, f *flight) error {
 	since, err := w.iso.enter(ctx, f)
 	if err != nil {
 		return err
 	}
-	if err := w.State.AddToSession(ctx, packet, resp); err != nil {
+	if err := w.State.AddToSession(ctx, pub, resp); err != nil {
 		w.iso.failed(f)
 		return err
 	}

@@ -22,17 +22,24 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 )
 
 // Sender is the part of the MQTT session the pipeline needs.
 type Sender interface {
 	AwaitConnection(ctx context.Context) error
-	// Send writes p now, in the order of calls, and calls answer once
-	// with the broker's verdict (nil: the broker has it).
-	Send(ctx context.Context, p *paho.Publish, answer func(error)) error
+	// Send writes the batch now, in order after every earlier batch; each
+	// message's Answer is called once with the broker's verdict (nil: the
+	// broker has it), unless its error in errs says it was not sent.
+	Send(batch []mqttsession.Outgoing) (errs []error)
 	// Reconnect drops the connection; the session resends what it holds.
 	Reconnect()
 }
+
+// maxBatch bounds the messages written together: enough to take a system
+// call off most messages under load, few enough that the first of a batch
+// does not wait long for the last to be encoded.
+const maxBatch = 64
 
 // Message is one message to publish.
 type Message struct {
@@ -192,37 +199,57 @@ func (p *Pipeline) Close() {
 func (p *Pipeline) write() {
 	defer close(p.stopped)
 	unconnected := backoff.New(10*time.Millisecond, time.Second)
+	var batch []sending
+	var out []mqttsession.Outgoing
 	for {
 		if err := p.send.AwaitConnection(p.ctx); err != nil {
 			return
 		}
-		e, attempt, ok := p.next()
-		if !ok {
+		if batch = p.next(batch[:0]); len(batch) == 0 {
 			return
 		}
-		err := p.send.Send(e.msg.Ctx, e.msg.Publish, func(err error) { p.answered(e, attempt, err) })
-		if err == nil {
+		out = out[:0]
+		for _, s := range batch {
+			out = append(out, mqttsession.Outgoing{Ctx: s.e.msg.Ctx, Publish: s.e.msg.Publish, Answer: s.answer(p)})
+		}
+		lost := false
+		for i, err := range p.send.Send(out) {
+			if err != nil {
+				p.answered(batch[i].e, batch[i].attempt, err)
+				lost = lost || !permanent(err)
+			}
+		}
+		if !lost {
 			unconnected.Reset()
 			continue
 		}
-		p.answered(e, attempt, err)
-		if !permanent(err) {
-			// The connection went down under the writer; autopaho may not
-			// have noticed yet, so AwaitConnection could return at once.
-			_ = backoff.Sleep(p.ctx, unconnected.Next())
-		}
+		// The connection went down under the writer (or a sender gave
+		// up); autopaho may not have noticed yet, so AwaitConnection
+		// could return at once.
+		_ = backoff.Sleep(p.ctx, unconnected.Next())
 	}
 }
 
-// next waits for the next message to write and marks it written.
-func (p *Pipeline) next() (*entry, uint64, bool) {
+// sending is one attempt of an entry.
+type sending struct {
+	e       *entry
+	attempt uint64
+}
+
+func (s sending) answer(p *Pipeline) func(error) {
+	return func(err error) { p.answered(s.e, s.attempt, err) }
+}
+
+// next waits for messages to write and marks up to maxBatch of them
+// written, appending them to batch; none once the pipeline is closed.
+func (p *Pipeline) next(batch []sending) []sending {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
 		if p.closed {
-			return nil, 0, false
+			return batch[:0]
 		}
-		if p.inFlight < p.o.MaxInFlight && len(p.ready) > 0 {
+		for len(batch) < maxBatch && p.inFlight < p.o.MaxInFlight && len(p.ready) > 0 {
 			t := p.ready[0]
 			p.ready = p.ready[1:]
 			t.inReady = false
@@ -246,7 +273,10 @@ func (p *Pipeline) next() (*entry, uint64, bool) {
 			e.written = now
 			e.attempt++
 			p.inFlight++
-			return e, e.attempt, true
+			batch = append(batch, sending{e, e.attempt})
+		}
+		if len(batch) > 0 {
+			return batch
 		}
 		p.cond.Wait()
 	}

@@ -38,13 +38,15 @@ func (w *wire) Reconnect() {
 	w.changed <- struct{}{}
 }
 
-func (w *wire) Send(_ context.Context, p *paho.Publish, answer func(error)) error {
+func (w *wire) Send(batch []mqttsession.Outgoing) []error {
 	w.mu.Lock()
-	w.written = append(w.written, p.Topic)
-	w.answers[p.Topic] = append(w.answers[p.Topic], answer)
+	for _, o := range batch {
+		w.written = append(w.written, o.Publish.Topic)
+		w.answers[o.Publish.Topic] = append(w.answers[o.Publish.Topic], o.Answer)
+	}
 	w.mu.Unlock()
 	w.changed <- struct{}{}
-	return nil
+	return make([]error, len(batch))
 }
 
 // answer gives the broker's verdict on the oldest unanswered write of topic.

@@ -7,7 +7,6 @@ import (
 	"net"
 	"testing"
 
-	"github.com/eclipse/paho.golang/paho"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -28,16 +27,18 @@ type broker struct{}
 func (broker) AwaitConnection(context.Context) error { return nil }
 func (broker) Reconnect()                            {}
 
-func (broker) Send(_ context.Context, p *paho.Publish, answer func(error)) error {
-	switch p.Topic {
-	case "acl/denied":
-		go answer(&mqttsession.NegativeAckError{Code: 0x87})
-	case "poison":
-		go answer(&mqttsession.BrokerDisconnectsError{Topic: p.Topic})
-	default:
-		go answer(nil)
+func (broker) Send(batch []mqttsession.Outgoing) []error {
+	for _, o := range batch {
+		switch o.Publish.Topic {
+		case "acl/denied":
+			go o.Answer(&mqttsession.NegativeAckError{Code: 0x87})
+		case "poison":
+			go o.Answer(&mqttsession.BrokerDisconnectsError{Topic: o.Publish.Topic})
+		default:
+			go o.Answer(nil)
+		}
 	}
-	return nil
+	return make([]error, len(batch))
 }
 
 // Each message of a Publish stream is answered with its outcome and, when
