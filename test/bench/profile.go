@@ -52,6 +52,7 @@ func (p *profiler) startCPU(d time.Duration) {
 		p.cpu.Add(1)
 		go func() {
 			defer p.cpu.Done()
+			_ = harness.WaitTCP(addr, 5*time.Second) // ingest starts with the drain
 			p.fetch(name+".cpu.pprof", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())), d+10*time.Second)
 		}()
 	}

@@ -8,10 +8,11 @@ import (
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho/session"
 	"github.com/eclipse/paho.golang/paho/session/state"
+	"github.com/eclipse/paho.golang/paho/store/memory"
 )
 
-// watchedState is paho's own session state (in memory, as autopaho makes
-// it by default) with the isolation told of everything that goes into the
+// watchedState is paho's own session state (in memory, the packets sent
+// kept unencoded: store.go) with the isolation told of everything that goes into the
 // session, comes back from the broker, or is lost with the connection, and
 // holding publishes at its gate. It also carries the pipelined send path
 // (send.go): the connection to write on, and the answer each sent message
@@ -43,7 +44,7 @@ type watchedState struct {
 type flightKey struct{}
 
 func newWatchedState(iso *isolation) *watchedState {
-	return &watchedState{State: state.NewInMemory(), iso: iso, answering: map[uint16]*flight{}}
+	return &watchedState{State: state.New(newPacketStore(), memory.New()), iso: iso, answering: map[uint16]*flight{}}
 }
 
 // ConAckReceived resends what is in the session (paho does it here). A

@@ -184,6 +184,17 @@ func unpublishable(m *bridgev1.Message) error {
 		return fmt.Errorf("the content type %w", err)
 	}
 	props := m.GetUserProperties()
+	for k, v := range props {
+		if publishable.Text(k) != nil || publishable.Text(v) != nil {
+			return userPropertyError(props)
+		}
+	}
+	return nil
+}
+
+// userPropertyError names the first property brokers would refuse, in
+// name order, so that the same message always gets the same reason.
+func userPropertyError(props map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if err := publishable.Text(k); err != nil {
 			return fmt.Errorf("the name of user property %q %w", k, err)
