@@ -264,6 +264,9 @@ func (p *Pipeline) next(batch []sending) []sending {
 				p.makeReady(t)
 				continue
 			}
+			if t.afterExactlyOnce() { // out of the turn until that answer
+				continue
+			}
 			t.next++
 			p.makeReady(t) // behind the other tools: round robin
 			now := time.Now()
@@ -280,6 +283,19 @@ func (p *Pipeline) next(batch []sending) []sending {
 		}
 		p.cond.Wait()
 	}
+}
+
+// afterExactlyOnce reports whether t's next message must wait for the QoS
+// 2 message written before it: a broker may hand a QoS 2 message to
+// subscribers only once it is released (PUBREL), as mosquitto does, so a
+// message written after it would overtake it. MQTT orders a connection's
+// messages per topic and QoS only.
+func (t *tool) afterExactlyOnce() bool {
+	if t.next == 0 {
+		return false
+	}
+	prev := t.entries[t.next-1]
+	return prev.msg.Publish != nil && prev.msg.Publish.QoS == 2 && !prev.answered
 }
 
 // drop removes t's entry i, never written in this pass; p.mu is held.
@@ -320,11 +336,13 @@ func (p *Pipeline) answered(e *entry, attempt uint64, err error) {
 			t.retry.Reset()
 		}
 		settled = p.leadingRun(t)
+		p.makeReady(t) // a message held behind a QoS 2 one may go
 	case permanent(err):
 		p.observe("refused", took)
 		p.o.Log.Warn("broker refused a message; it goes to the dead letters", "topic", e.msg.Publish.Topic, "err", err)
 		e.answered, e.err = true, err
 		settled = p.leadingRun(t)
+		p.makeReady(t)
 	default:
 		p.observe("retry", took)
 		p.rewind(e, err)

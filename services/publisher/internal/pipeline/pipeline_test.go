@@ -337,3 +337,26 @@ func TestAMissingAnswerReconnects(t *testing.T) {
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// A broker may hand a QoS 2 message to subscribers only at its PUBREL
+// (mosquitto does), so a tool's next message waits for the QoS 2 one's
+// answer instead of overtaking it; other tools go on.
+func TestAToolsMessageAfterAQoS2OneWaitsForItsAnswer(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{})
+	ms := messages(t.Context(), "tool:1", 3, a)
+	ms[1].Publish.QoS = 2
+	p.Add(t.Context(), ms)
+	p.Add(t.Context(), messages(t.Context(), "tool:2", 1, a))
+	if got := w.waitWritten(t, 3); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"tool:1/0", "tool:1/1", "tool:2/0"}) {
+		t.Fatalf("written %v", got)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := w.waitWritten(t, 3); len(got) != 3 {
+		t.Fatalf("written %v before the QoS 2 message was answered", got)
+	}
+	w.answer(t, "tool:1/1", nil)
+	if got := w.waitWritten(t, 4); got[3] != "tool:1/2" {
+		t.Fatalf("written %v", got)
+	}
+}
