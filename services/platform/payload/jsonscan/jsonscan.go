@@ -9,7 +9,6 @@
 package jsonscan
 
 import (
-	"encoding/json"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -82,8 +81,8 @@ func SkipSpace(b []byte, i int) int {
 }
 
 // Value returns the offset just after the JSON value that starts at b[i],
-// or false if there is none there that it can vouch for. An object or an
-// array is checked by encoding/json (json.Valid) once its end is found.
+// or false if there is none there that it can vouch for: not valid JSON,
+// or an object or array nesting deeper than maxDepth.
 func Value(b []byte, i, maxDepth int) (int, bool) {
 	if i >= len(b) {
 		return 0, false
@@ -93,8 +92,7 @@ func Value(b []byte, i, maxDepth int) (int, bool) {
 		end, _, _, ok := str(b, i)
 		return end, ok
 	case c == '{' || c == '[':
-		end, ok := nested(b, i, maxDepth)
-		return end, ok && json.Valid(b[i:end])
+		return nested(b, i, maxDepth)
 	case c == '-' || '0' <= c && c <= '9':
 		return number(b, i)
 	case c == 't':
@@ -193,31 +191,49 @@ func hex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// nested finds the end of the object or array that starts at b[i] by
-// counting brackets outside strings; json.Valid checks the rest.
+// nested reads the object or array that starts at b[i], nesting no
+// deeper than maxDepth.
 func nested(b []byte, i, maxDepth int) (int, bool) {
-	depth := 0
-	for i < len(b) {
-		switch b[i] {
-		case '"':
+	if maxDepth <= 0 {
+		return 0, false
+	}
+	isObject, closer := b[i] == '{', byte(']')
+	if isObject {
+		closer = '}'
+	}
+	if i = SkipSpace(b, i+1); i < len(b) && b[i] == closer {
+		return i + 1, true
+	}
+	for {
+		if isObject {
+			if i >= len(b) || b[i] != '"' {
+				return 0, false
+			}
 			end, _, _, ok := str(b, i)
 			if !ok {
 				return 0, false
 			}
-			i = end
-			continue
-		case '{', '[':
-			if depth++; depth > maxDepth {
+			if i = SkipSpace(b, end); i >= len(b) || b[i] != ':' {
 				return 0, false
 			}
-		case '}', ']':
-			if depth--; depth == 0 {
-				return i + 1, true
-			}
+			i = SkipSpace(b, i+1)
 		}
-		i++
+		end, ok := Value(b, i, maxDepth-1)
+		if !ok {
+			return 0, false
+		}
+		if i = SkipSpace(b, end); i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = SkipSpace(b, i+1)
+		case closer:
+			return i + 1, true
+		default:
+			return 0, false
+		}
 	}
-	return 0, false
 }
 
 // Plain tells whether the JSON string s (quotes included) reads as its

@@ -65,3 +65,73 @@ func TestObjectAcceptsOnlyValidJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestValueAgreesWithValid: on random documents and near misses, Value
+// vouches for a value exactly when json.Valid accepts it (all of them
+// nest less deep than the bound here).
+func TestValueAgreesWithValid(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const alphabet = "{}[]\":,\\ u0129eE.-+tfnrl\t\n\xff\x01"
+	n := 100000
+	if testing.Short() {
+		n = 10000
+	}
+	valids := 0
+	defer func() { t.Logf("%d documents, %d of them valid", n, valids) }()
+	for range n {
+		doc := randomDoc(rng, 0)
+		for range rng.IntN(3) {
+			c := alphabet[rng.IntN(len(alphabet))]
+			switch i := rng.IntN(len(doc) + 1); rng.IntN(3) {
+			case 0:
+				doc = append(doc[:i], append([]byte{c}, doc[i:]...)...)
+			case 1:
+				if i < len(doc) {
+					doc = append(doc[:i], doc[i+1:]...)
+				}
+			default:
+				if i < len(doc) {
+					doc[i] = c
+				}
+			}
+		}
+		i := SkipSpace(doc, 0)
+		end, ok := Value(doc, i, 16)
+		whole := ok && SkipSpace(doc, end) == len(doc)
+		valid := json.Valid(doc)
+		if valid {
+			valids++
+		}
+		if whole != valid {
+			t.Fatalf("%q: Value reads it whole %v (end %d, ok %v); json.Valid %v", doc, whole, end, ok, valid)
+		}
+	}
+}
+
+func randomDoc(rng *rand.Rand, depth int) []byte {
+	sp := func() string { return []string{"", "", " ", "\n\t"}[rng.IntN(4)] }
+	switch k := rng.IntN(8); {
+	case k < 2 && depth < 5:
+		open, close := "[", "]"
+		if k == 0 {
+			open, close = "{", "}"
+		}
+		b := []byte(sp() + open)
+		for j := range rng.IntN(4) {
+			if j > 0 {
+				b = append(b, ","...)
+			}
+			b = append(b, sp()...)
+			if k == 0 {
+				b = append(b, `"k`+stringParts[rng.IntN(len(stringParts))]+`"`+sp()+":"...)
+			}
+			b = append(b, randomDoc(rng, depth+1)...)
+		}
+		return append(b, sp()+close+sp()...)
+	case k < 4:
+		return []byte(`"` + stringParts[rng.IntN(len(stringParts))] + stringParts[rng.IntN(len(stringParts))] + `"`)
+	case k < 6:
+		return []byte([]string{"0", "-0", "12", "12.0", "1e1", "1E+2", "-1.5e-3", "01", "1.", ".5", "-", "1e", "123456789012345678901234567890"}[rng.IntN(13)])
+	}
+	return []byte([]string{"true", "false", "null", "tru", "nul"}[rng.IntN(5)])
+}
