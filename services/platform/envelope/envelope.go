@@ -234,7 +234,7 @@ func payloadBytes(raw json.RawMessage) ([]byte, *Rejection) {
 	}
 	switch raw[0] {
 	case '"':
-		if body, ok := jsonscan.Unquote(make([]byte, 0, len(raw)-2), raw); ok {
+		if body, ok := jsonscan.Unquote(make([]byte, 0, max(len(raw)-2, 0)), raw); ok {
 			return body, nil
 		}
 		var s string
