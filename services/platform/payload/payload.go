@@ -14,6 +14,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload/jsonscan"
 )
 
 // Decode fills ev's decoded facts and its ordering key from its payload
@@ -25,13 +26,68 @@ func Decode(ev *bridgev1.Event) {
 		return
 	}
 	ev.Decoded = true
-	f, isObject := object(ev.GetPayload())
-	ev.Fields, ev.PayloadIsObject = f, isObject
-	if id, ok := ID(f.Get("tool_id")); ok {
+	if !decodeQuick(ev) {
+		f, isObject := object(ev.GetPayload())
+		ev.Fields, ev.PayloadIsObject = f, isObject
+		if id, ok := ID(f.Get("tool_id")); ok {
+			ev.ToolId = &id
+		}
+		ev.EventType, _ = loosejson.String(f.Get("event"))
+	}
+	ev.OrderingKey = orderingKey(ev)
+}
+
+// maxDepth bounds how deep a field's value may nest for decodeQuick to
+// read it; deeper ones are left to encoding/json.
+const maxDepth = 64
+
+// decodeQuick does what object and the readers of the tool id and event
+// type do, in one pass over the payload and with a few allocations for all
+// of its fields: one copy of the payload as text for the names (and the
+// event type), one as bytes for the values, one array of fields. It
+// returns false, having changed nothing, for a payload it cannot vouch for
+// reading exactly as encoding/json does (an escaped name, deep nesting,
+// anything malformed); Decode then reads it the old way.
+func decodeQuick(ev *bridgev1.Event) bool {
+	raw := bytes.TrimSpace(ev.GetPayload())
+	if len(raw) == 0 || raw[0] != '{' {
+		ev.Fields, ev.PayloadIsObject, ev.EventType = nil, false, ""
+		return true
+	}
+	var buf [16]jsonscan.Member
+	ms, end, ok := jsonscan.Object(raw, 0, maxDepth, buf[:0])
+	if !ok || end != len(raw) {
+		return false
+	}
+	var fields Fields
+	var text string
+	if len(ms) > 0 {
+		text = string(raw)
+		values := bytes.Clone(raw)
+		all := make([]bridgev1.PayloadField, len(ms))
+		fields = make(Fields, len(ms))
+		for i, m := range ms {
+			all[i].Name = text[m.KeyStart:m.KeyEnd]
+			all[i].Value = values[m.ValueStart:m.ValueEnd:m.ValueEnd]
+			fields[i] = &all[i]
+		}
+	}
+	ev.Fields, ev.PayloadIsObject = fields, true
+	if id, ok := ID(fields.Get("tool_id")); ok {
 		ev.ToolId = &id
 	}
-	ev.EventType, _ = loosejson.String(f.Get("event"))
-	ev.OrderingKey = orderingKey(ev)
+	ev.EventType = ""
+	for i := len(ms) - 1; i >= 0; i-- {
+		if m := ms[i]; text[m.KeyStart:m.KeyEnd] == "event" {
+			if v := raw[m.ValueStart:m.ValueEnd]; jsonscan.Plain(v) {
+				ev.EventType = text[m.ValueStart+1 : m.ValueEnd-1]
+			} else {
+				ev.EventType, _ = loosejson.String(fields[i].GetValue())
+			}
+			break
+		}
+	}
+	return true
 }
 
 // orderingKey is the tool the event is about, so that one tool's events
@@ -46,11 +102,47 @@ func orderingKey(ev *bridgev1.Event) string {
 // ID reads an id (of a tool, a usage, a task) as NEMO writes it: 12,
 // 12.0, "12" or " 12 ". NEMO's ids are 32-bit; anything else is no id.
 func ID(raw json.RawMessage) (int32, bool) {
-	n, ok := loosejson.Int(raw)
+	n, ok, sure := quickInt(raw)
+	if !sure {
+		n, ok = loosejson.Int(raw)
+	}
 	if !ok || n != int64(int32(n)) {
 		return 0, false
 	}
 	return int32(n), true
+}
+
+// quickInt reads what loosejson.Int reads the same way without
+// encoding/json: nothing, a whole number as digits (12, -3), or quoted
+// digits in plain ASCII (" 12 "). It is sure of nothing else.
+func quickInt(raw []byte) (n int64, ok, sure bool) {
+	if len(raw) == 0 {
+		return 0, false, true
+	}
+	t := raw
+	if raw[0] == '"' {
+		if !jsonscan.Plain(raw) {
+			return 0, false, false
+		}
+		t = bytes.TrimSpace(raw[1 : len(raw)-1])
+	}
+	neg := len(t) > 0 && t[0] == '-'
+	if neg {
+		t = t[1:]
+	}
+	if len(t) == 0 || len(t) > 18 {
+		return 0, false, false
+	}
+	for _, c := range t {
+		if c < '0' || c > '9' {
+			return 0, false, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true, true
 }
 
 // Fields reads a decoded event's fields.
