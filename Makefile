@@ -43,7 +43,9 @@ k8s:
 # plain test run already replays); FUZZTIME=5m for a longer hunt.
 FUZZTIME ?= 10s
 FUZZERS  := services/router/internal/rules:FuzzParse services/router/internal/rules:FuzzRender \
-            services/platform/mqtttopic:FuzzSanitizeAlwaysYieldsAPublishableTopic
+            services/platform/mqtttopic:FuzzSanitizeAlwaysYieldsAPublishableTopic \
+            services/platform/envelope:FuzzFromJSONMatchesReference \
+            services/platform/payload:FuzzDecodeMatchesReference
 fuzz:
 	@for f in $(FUZZERS); do \
 		$(GO) test -run '^$$' -fuzz "^$${f##*:}$$" -fuzztime $(FUZZTIME) ./$${f%%:*} || exit 1; \
