@@ -53,7 +53,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.Int64Var(&o.DeadLetterMaxLen, "dead-letter-maxlen", 100000, "dead letters kept (oldest trimmed first)")
 	fs.IntVar(&o.MaxPayloadBytes, "max-payload-bytes", 65536, "larger payloads go to the dead letters")
 	fs.IntVar(&o.BatchSize, "batch-size", 256, "entries read from Redis at a time")
-	fs.IntVar(&o.Window, "window", 1000, "events in flight at most; reading stops while this many await the broker")
+	fs.IntVar(&o.Window, "window", 4000, "events in flight at most; reading stops while this many await the broker (it bounds memory and the events a crash sends again)")
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router")
 }
 
