@@ -209,7 +209,9 @@ type routeStream struct {
 }
 
 func (s routeStream) Send(events []*bridgev1.Event) error {
-	return s.RouterService_RouteClient.Send(&routerv1.RouteRequest{Events: events})
+	return relay.SendInParts(events, func(part []*bridgev1.Event) error {
+		return s.RouterService_RouteClient.Send(&routerv1.RouteRequest{Events: part})
+	})
 }
 
 func (s routeStream) Recv() ([]*bridgev1.EventAck, error) {

@@ -89,7 +89,9 @@ type publishStream struct {
 }
 
 func (s publishStream) Send(msgs []*bridgev1.Message) error {
-	return s.PublisherService_PublishClient.Send(&publisherv1.PublishRequest{Messages: msgs})
+	return relay.SendInParts(msgs, func(part []*bridgev1.Message) error {
+		return s.PublisherService_PublishClient.Send(&publisherv1.PublishRequest{Messages: part})
+	})
 }
 
 func (s publishStream) Recv() ([]*publisherv1.PublishResult, error) {
