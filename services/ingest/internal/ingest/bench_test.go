@@ -93,7 +93,7 @@ func BenchmarkIngestForward(b *testing.B) {
 		src:     src,
 		limits:  envelope.Limits{MaxPayloadBytes: 65536},
 		batch:   64,
-		window:  newWindow(window),
+		window:  newWindow(window, 0),
 		settled: make(chan settled, window),
 		health:  &healthState{report: func(bool) {}},
 		dead:    &deadLetters{rdb: rdb, stream: deadStream, maxLen: 1000, input: src.Input()},

@@ -204,7 +204,7 @@ func newHarness(t *testing.T, windowSize int) *harness {
 		src:     h.src,
 		limits:  envelope.Limits{MaxPayloadBytes: 1024},
 		batch:   16,
-		window:  newWindow(windowSize),
+		window:  newWindow(windowSize, 0),
 		settled: make(chan settled, windowSize),
 		health:  &healthState{report: func(bool) {}, redis: true},
 		dead:    &deadLetters{rdb: rdb, stream: deadStream, maxLen: 1000, input: h.src.Input()},

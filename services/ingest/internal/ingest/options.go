@@ -31,6 +31,7 @@ type Options struct {
 	MaxPayloadBytes  int
 	BatchSize        int
 	Window           int
+	WindowBytes      int
 	RouterAddr       string
 }
 
@@ -53,6 +54,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.Int64Var(&o.DeadLetterMaxLen, "dead-letter-maxlen", 100000, "dead letters kept (oldest trimmed first)")
 	fs.IntVar(&o.MaxPayloadBytes, "max-payload-bytes", 65536, "larger payloads go to the dead letters")
 	fs.IntVar(&o.BatchSize, "batch-size", 256, "entries read from Redis at a time")
+	fs.IntVar(&o.WindowBytes, "window-bytes", 8<<20, "bytes of entries in flight at most, besides -window: large payloads make the window hold fewer events (0: no bound in bytes)")
 	fs.IntVar(&o.Window, "window", 4000, "events in flight at most; reading stops while this many await the broker (it bounds memory and the events a crash sends again)")
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router")
 }
@@ -65,6 +67,9 @@ func (o *Options) validate() error {
 	}
 	if o.ListCheckEvery < 0 {
 		return fmt.Errorf("-list-check-interval %s: want 0 (never) or more", o.ListCheckEvery)
+	}
+	if o.WindowBytes < 0 {
+		return fmt.Errorf("-window-bytes %d: want 0 (no bound) or more", o.WindowBytes)
 	}
 	if o.Window < 1 || o.BatchSize < 1 {
 		return fmt.Errorf("-window and -batch-size must be at least 1 (got %d and %d)", o.Window, o.BatchSize)

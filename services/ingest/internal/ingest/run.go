@@ -45,7 +45,7 @@ func Run(ctx context.Context, o Options) error {
 			log:     rt.Log,
 			limits:  envelope.Limits{MaxPayloadBytes: o.MaxPayloadBytes},
 			batch:   o.BatchSize,
-			window:  newWindow(o.Window),
+			window:  newWindow(o.Window, o.WindowBytes),
 			settled: make(chan settled, o.Window),
 			health:  &healthState{report: rt.SetServing},
 			dead:    &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},

@@ -8,12 +8,15 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 )
 
-// window holds the entries read and not yet acknowledged. Its size bounds
-// ingest's memory: when it is full, reading from Redis stops, so a broker
-// outage leaves the backlog in Redis rather than in this process.
+// window holds the entries read and not yet acknowledged. Its size, in
+// entries and in bytes, bounds ingest's memory (and, through it, what the
+// router and publisher hold): when it is full, reading from Redis stops, so
+// a broker outage leaves the backlog in Redis rather than in this process.
 type window struct {
 	mu       sync.Mutex
 	size     int
+	maxBytes int // 0: no bound in bytes
+	bytes    int // the sizes of the entries in flight
 	inFlight map[string]held
 	freed    chan struct{} // closed and replaced whenever room is made
 }
@@ -31,15 +34,21 @@ type readStamp struct {
 	handed time.Time
 }
 
-func newWindow(size int) *window {
-	return &window{size: size, inFlight: map[string]held{}, freed: make(chan struct{})}
+func newWindow(size, maxBytes int) *window {
+	return &window{size: size, maxBytes: maxBytes, inFlight: map[string]held{}, freed: make(chan struct{})}
 }
 
 // waitRoom blocks until at least one entry fits and returns how many do.
+// Entries are read before their size is known, so a read may take the
+// bytes past maxBytes by one read's worth; reading then waits until they
+// are under it again.
 func (w *window) waitRoom(ctx context.Context) (int, error) {
 	for {
 		w.mu.Lock()
 		room, freed := w.size-len(w.inFlight), w.freed
+		if w.maxBytes > 0 && w.bytes >= w.maxBytes {
+			room = 0
+		}
 		w.mu.Unlock()
 		if room > 0 {
 			return room, nil
@@ -57,7 +66,11 @@ func (w *window) add(e source.Entry) { w.addRead(e, nil) }
 // addRead adds e, read in the read stamped r.
 func (w *window) addRead(e source.Entry, r *readStamp) {
 	w.mu.Lock()
+	if old, ok := w.inFlight[e.ID]; ok {
+		w.bytes -= old.entry.Size()
+	}
 	w.inFlight[e.ID] = held{entry: e, read: r}
+	w.bytes += e.Size()
 	w.mu.Unlock()
 }
 
@@ -93,7 +106,10 @@ func (w *window) has(id string) bool {
 func (w *window) release(entries []source.Entry) {
 	w.mu.Lock()
 	for _, e := range entries {
-		delete(w.inFlight, e.ID)
+		if h, ok := w.inFlight[e.ID]; ok {
+			w.bytes -= h.entry.Size()
+			delete(w.inFlight, e.ID)
+		}
 	}
 	close(w.freed)
 	w.freed = make(chan struct{})

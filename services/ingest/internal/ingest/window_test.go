@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func waitRoomAsync(ctx context.Context, w *window) <-chan roomResult {
 }
 
 func TestWindowWaitRoomReturnsTheFreeRoomAtOnce(t *testing.T) {
-	w := newWindow(5)
+	w := newWindow(5, 0)
 	w.add(entry("a"))
 	room, err := w.waitRoom(context.Background())
 	if err != nil || room != 4 {
@@ -43,7 +44,7 @@ func TestWindowWaitRoomReturnsTheFreeRoomAtOnce(t *testing.T) {
 
 // A full window stops reading from Redis until an entry is settled.
 func TestWindowWaitRoomBlocksWhenFullAndWakesOnRelease(t *testing.T) {
-	w := newWindow(2)
+	w := newWindow(2, 0)
 	w.add(entry("a"))
 	w.add(entry("b"))
 	got := waitRoomAsync(context.Background(), w)
@@ -64,7 +65,7 @@ func TestWindowWaitRoomBlocksWhenFullAndWakesOnRelease(t *testing.T) {
 }
 
 func TestWindowWaitRoomHonoursCtx(t *testing.T) {
-	w := newWindow(1)
+	w := newWindow(1, 0)
 	w.add(entry("a"))
 	ctx, cancel := context.WithCancel(context.Background())
 	got := waitRoomAsync(ctx, w)
@@ -82,7 +83,7 @@ func TestWindowWaitRoomHonoursCtx(t *testing.T) {
 // Releasing entries makes room for exactly those entries, no more: an id
 // the window does not hold frees nothing.
 func TestWindowReleaseFreesRoomForExactlyTheReleasedEntries(t *testing.T) {
-	w := newWindow(3)
+	w := newWindow(3, 0)
 	for _, id := range []string{"a", "b", "c"} {
 		w.add(entry(id))
 	}
@@ -108,7 +109,7 @@ func TestWindowReleaseFreesRoomForExactlyTheReleasedEntries(t *testing.T) {
 }
 
 func TestWindowHasAndGet(t *testing.T) {
-	w := newWindow(4)
+	w := newWindow(4, 0)
 	w.add(source.Entry{ID: "1-0", Original: `{"topic":"t"}`})
 	e, ok := w.get("1-0")
 	if !ok || e.ID != "1-0" || e.Original != `{"topic":"t"}` {
@@ -127,7 +128,7 @@ func TestWindowHasAndGet(t *testing.T) {
 }
 
 func TestWindowWaitEmptyReturnsOnceAllReleased(t *testing.T) {
-	w := newWindow(4)
+	w := newWindow(4, 0)
 	if err := w.waitEmpty(context.Background()); err != nil {
 		t.Fatalf("waitEmpty on an empty window = %v", err)
 	}
@@ -153,7 +154,7 @@ func TestWindowWaitEmptyReturnsOnceAllReleased(t *testing.T) {
 }
 
 func TestWindowWaitEmptyHonoursCtx(t *testing.T) {
-	w := newWindow(4)
+	w := newWindow(4, 0)
 	w.add(entry("a"))
 	ctx, cancel := context.WithTimeout(context.Background(), settleTime)
 	defer cancel()
@@ -169,5 +170,36 @@ func TestWindowWaitEmptyHonoursCtx(t *testing.T) {
 	}
 	if !w.has("a") {
 		t.Fatal("waitEmpty's timeout dropped the entry in flight")
+	}
+}
+
+// Large entries fill the window by their bytes before their number: a
+// backlog of big payloads is held in Redis, not in memory.
+func TestWindowStopsReadingAtItsBytesAndWakesWhenUnder(t *testing.T) {
+	big := func(id string) source.Entry { return source.Entry{ID: id, Original: strings.Repeat("x", 600)} }
+	w := newWindow(100, 1000)
+	w.add(big("a"))
+	if room, err := w.waitRoom(context.Background()); err != nil || room != 99 {
+		t.Fatalf("waitRoom under the byte bound = %d, %v; want 99, nil", room, err)
+	}
+	w.add(big("b")) // one read may pass the bound
+	got := waitRoomAsync(context.Background(), w)
+	select {
+	case r := <-got:
+		t.Fatalf("waitRoom over the byte bound returned %d, %v; want it to block", r.room, r.err)
+	case <-time.After(settleTime):
+	}
+	w.release([]source.Entry{big("a")})
+	select {
+	case r := <-got:
+		if r.err != nil || r.room != 99 {
+			t.Fatalf("waitRoom back under the byte bound = %d, %v; want 99, nil", r.room, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("waitRoom did not wake when the bytes fell under the bound")
+	}
+	w.release([]source.Entry{big("b"), big("never added")})
+	if w.bytes != 0 {
+		t.Fatalf("bytes in flight after releasing everything: %d, want 0", w.bytes)
 	}
 }

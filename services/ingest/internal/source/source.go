@@ -32,6 +32,19 @@ type Entry struct {
 	deleted bool
 }
 
+// Size is about how many bytes the entry holds: what ingest's window counts
+// besides entries.
+func (e Entry) Size() int {
+	n := len(e.ID) + len(e.Original) + len(e.ackToken)
+	for k, v := range e.fields {
+		n += len(k)
+		if s, ok := v.(string); ok {
+			n += len(s)
+		}
+	}
+	return n
+}
+
 // AsHeld is the entry as Redis held it, for the dead letters: the raw
 // string, or a stream entry's fields as JSON.
 func (e Entry) AsHeld() string {
