@@ -143,6 +143,7 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	if err != nil {
 		return err
 	}
+	limitMemory(log, cgroupMemoryFiles)
 	tr, err := newTransport(o, log)
 	if err != nil {
 		return err
