@@ -34,6 +34,8 @@ type Sender interface {
 	Send(batch []mqttsession.Outgoing) (errs []error)
 	// Reconnect drops the connection; the session resends what it holds.
 	Reconnect()
+	// State says whether the connection is up, and since when.
+	State() mqttsession.State
 }
 
 // maxBatch bounds the messages written together: enough to take a system

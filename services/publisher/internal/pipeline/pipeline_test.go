@@ -24,12 +24,22 @@ type wire struct {
 	written    []string // topics, in write order
 	answers    map[string][]func(error)
 	reconnects int
+	down       bool      // the connection is down, as the session says
+	since      time.Time // when the connection came up, as the session says
 	changed    chan struct{}
 }
 
-func newWire() *wire { return &wire{answers: map[string][]func(error){}, changed: make(chan struct{}, 1000)} }
+func newWire() *wire {
+	return &wire{answers: map[string][]func(error){}, changed: make(chan struct{}, 1000)}
+}
 
 func (w *wire) AwaitConnection(context.Context) error { return nil }
+
+func (w *wire) State() mqttsession.State {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return mqttsession.State{Connected: !w.down, Since: w.since}
+}
 
 func (w *wire) Reconnect() {
 	w.mu.Lock()
@@ -358,5 +368,29 @@ func TestAToolsMessageAfterAQoS2OneWaitsForItsAnswer(t *testing.T) {
 	w.answer(t, "tool:1/1", nil)
 	if got := w.waitWritten(t, 4); got[3] != "tool:1/2" {
 		t.Fatalf("written %v", got)
+	}
+}
+
+// A message resent at a reconnect is given AckTimeout from the reconnect,
+// not from its first write: after a long outage the session's resend is
+// not cut short by a second reconnect.
+func TestAMessageResentAtAReconnectIsGivenItsTimeFromThere(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{AckTimeout: 200 * time.Millisecond})
+	p.Add(t.Context(), messages(t.Context(), "tool:1", 1, a))
+	w.waitWritten(t, 1)
+	w.mu.Lock()
+	w.down = true // the broker goes away with the message in flight
+	w.mu.Unlock()
+	time.Sleep(300 * time.Millisecond)
+	w.mu.Lock()
+	w.down, w.since = false, time.Now() // back: the session resends it
+	w.mu.Unlock()
+	time.Sleep(100 * time.Millisecond) // ticks every 50 ms, none due yet
+	w.mu.Lock()
+	n := w.reconnects
+	w.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d reconnects within AckTimeout of the connection's start", n)
 	}
 }

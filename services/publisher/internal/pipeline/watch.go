@@ -18,7 +18,14 @@ func (p *Pipeline) watch() {
 		case <-p.ctx.Done():
 			return
 		case now := <-tick.C:
+			st := p.send.State()
+			if !st.Connected {
+				continue // the session resends everything once it is back
+			}
 			oldest := p.oldestUnanswered()
+			if oldest.Before(st.Since) {
+				oldest = st.Since // resent at this connection's start
+			}
 			if oldest.IsZero() || now.Sub(oldest) < p.o.AckTimeout || now.Sub(last) < p.o.AckTimeout {
 				continue
 			}

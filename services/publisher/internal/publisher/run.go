@@ -11,9 +11,9 @@ import (
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
-	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/lease"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pluginstatus"
 )
 

@@ -19,8 +19,8 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
-	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
-	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 )
 
 // broker answers by topic: "acl/…" is refused as not authorized, "poison"
@@ -26,6 +26,7 @@ type broker struct{}
 
 func (broker) AwaitConnection(context.Context) error { return nil }
 func (broker) Reconnect()                            {}
+func (broker) State() mqttsession.State              { return mqttsession.State{Connected: true} }
 
 func (broker) Send(batch []mqttsession.Outgoing) []error {
 	for _, o := range batch {
