@@ -37,7 +37,7 @@ func TestTopicPrefixReplacesTheFilesOnlyWhenGiven(t *testing.T) {
 		t.Errorf("without -topic-prefix: %q, want the file's prefix", got)
 	}
 	b := newTestBook(t, path, "site1/")
-	snap, err := b.current().Snapshot(&statusv1.Tool{Id: 1}, &bridgev1.Event{})
+	snap, err := b.current().SnapshotDoc(&statusv1.Tool{Id: 1}, nil, &bridgev1.Event{})
 	if got := topicFor(t, b, "a"); got != "site1/a" || err != nil || snap.GetTopic() != "site1/nemo/tools/1/status" {
 		t.Errorf("with -topic-prefix: %q, snapshot on %q (%v)", got, snap.GetTopic(), err)
 	}

@@ -251,7 +251,7 @@ func TestSignAllSignsNEMOTopicsNotScreens(t *testing.T) {
 	if _, err := rules.Verify(key, msgs[1].GetPayload()); err == nil || msgs[1].GetTopic() != "nemo/esp32/12/status" {
 		t.Errorf("%s is signed: %s", msgs[1].GetTopic(), msgs[1].GetPayload())
 	}
-	snap, err := book.current().Snapshot(&statusv1.Tool{Id: 12, User: "Ada"}, ev)
+	snap, err := book.current().SnapshotDoc(&statusv1.Tool{Id: 12, User: "Ada"}, nil, ev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,17 +32,12 @@ func newMessage(ev *bridgev1.Event, topic string, payload []byte, qos uint32, re
 	return m
 }
 
-// Snapshot is the retained message carrying a tool's whole current state
-// after ev, so that a display or dashboard that connects at any time
+// SnapshotDoc is the retained message carrying a tool's whole current
+// state after ev, so that a display or dashboard that connects at any time
 // reads it at once; it goes after the event's own messages. With
-// -sign-all and a key it is signed, as the rules' own publishes are.
-func (s *Set) Snapshot(t *statusv1.Tool, ev *bridgev1.Event) (*bridgev1.Message, error) {
-	return s.SnapshotDoc(t, nil, ev)
-}
-
-// SnapshotDoc is Snapshot with t's doc (records.MarshalTool) when the
-// caller has it already, as the tool state has after saving t; nil to
-// write it here.
+// -sign-all and a key it is signed, as the rules' own publishes are. doc
+// is t as records.MarshalTool writes it, when the caller has it already
+// (the tool state has, after saving t); nil to write it here.
 func (s *Set) SnapshotDoc(t *statusv1.Tool, doc []byte, ev *bridgev1.Event) (*bridgev1.Message, error) {
 	if doc == nil {
 		var err error

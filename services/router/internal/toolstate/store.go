@@ -40,8 +40,10 @@ type Store struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	tools map[int32]*statusv1.Tool
-	// saved is, per tool, the state last saved by Apply and its doc as
-	// written to Redis, so that its snapshot is not written again (Doc).
+	// saved is, per tool, the state saved by the last Apply and its doc
+	// as written to Redis, so that its snapshot is not written again
+	// (Doc). Only the last batch's: the snapshots read them right after,
+	// and a doc kept per tool would grow with the tools.
 	saved map[int32]savedDoc
 }
 
@@ -74,6 +76,7 @@ func Open(ctx context.Context, rdb *redis.Client, now func() time.Time) (*Store,
 func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.Tool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	clear(s.saved)
 	now := s.now()
 	out := make([]*statusv1.Tool, len(evs))
 	changed := map[int32]*statusv1.Tool{}
@@ -147,7 +150,7 @@ func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 }
 
 // Doc returns t as Apply wrote it to Redis (records.MarshalTool), when t
-// is the state Apply last saved for its tool; else nil. The caller may
+// is the state the last Apply saved for its tool; else nil. The caller may
 // not change it.
 func (s *Store) Doc(t *statusv1.Tool) []byte {
 	s.mu.Lock()
