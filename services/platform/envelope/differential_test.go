@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/internal/jsonmutate"
 )
 
 // differentialSeeds are entries whose reading has an edge: the package's
@@ -128,7 +129,7 @@ func TestFromJSONMatchesReferenceOnRandomEntries(t *testing.T) {
 	for range n {
 		raw := randomEnvelope(rng)
 		check(raw)
-		check(mutate(rng, raw))
+		check(jsonmutate.Mutate(rng, raw))
 	}
 	t.Logf("%d entries read both ways", inputs)
 }
@@ -186,26 +187,4 @@ func randomEnvelope(rng *rand.Rand) []byte {
 	}
 	b.WriteString("}" + sp())
 	return []byte(b.String())
-}
-
-// mutate changes one to three bytes of b to a byte that matters to JSON.
-func mutate(rng *rand.Rand, b []byte) []byte {
-	b = bytes.Clone(b)
-	const alphabet = "{}[]\":,\\ u0129eE.-+tfn\t\n\xff\xc3\x01"
-	for range 1 + rng.IntN(3) {
-		c := alphabet[rng.IntN(len(alphabet))]
-		switch i := rng.IntN(len(b) + 1); rng.IntN(3) {
-		case 0:
-			b = append(b[:i], append([]byte{c}, b[i:]...)...)
-		case 1:
-			if i < len(b) {
-				b = append(b[:i], b[i+1:]...)
-			}
-		default:
-			if i < len(b) {
-				b[i] = c
-			}
-		}
-	}
-	return b
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/internal/jsonmutate"
 )
 
 // differentialSeeds are payloads whose reading has an edge: every table
@@ -113,7 +114,7 @@ func TestDecodeMatchesReferenceOnRandomPayloads(t *testing.T) {
 			payload = randomObject(rng, 0)
 		}
 		check(payload)
-		check(mutate(rng, payload))
+		check(jsonmutate.Mutate(rng, payload))
 	}
 	t.Logf("%d payloads decoded both ways", inputs)
 }
@@ -186,26 +187,4 @@ func randomValue(rng *rand.Rand, depth int) []byte {
 	}
 	n := rng.IntN(6)
 	return []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
-}
-
-// mutate changes one to three bytes of b to a byte that matters to JSON.
-func mutate(rng *rand.Rand, b []byte) []byte {
-	b = bytes.Clone(b)
-	const alphabet = "{}[]\":,\\ u0129eE.-+tfn\t\n\xff\xc3\x01"
-	for range 1 + rng.IntN(3) {
-		c := alphabet[rng.IntN(len(alphabet))]
-		switch i := rng.IntN(len(b) + 1); rng.IntN(3) {
-		case 0:
-			b = append(b[:i], append([]byte{c}, b[i:]...)...)
-		case 1:
-			if i < len(b) {
-				b = append(b[:i], b[i+1:]...)
-			}
-		default:
-			if i < len(b) {
-				b[i] = c
-			}
-		}
-	}
-	return b
 }
