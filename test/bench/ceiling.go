@@ -15,20 +15,37 @@ import (
 // publishes outstanding, to a subscriber on the same broker, the same way
 // the pipeline's messages travel.
 func ceiling(ctx context.Context, w workload, messages, inFlight int) (result, error) {
-	c := newCollector()
-	sub, err := subscribe(ctx, w, "bench/ceiling/#", c)
+	got, start, last, err := rawRun(ctx, w, "ceiling", inFlight, 50, func(jobs chan<- int) int {
+		for i := range messages {
+			jobs <- i
+		}
+		return messages
+	})
 	if err != nil {
 		return result{}, err
 	}
-	defer sub.Disconnect(context.Background())
-	pub, err := connect(ctx, w, "bench-ceiling-pub", nil, nil)
+	return got.measured(last.Sub(start)), nil
+}
+
+// rawRun publishes with one paho.golang client straight to the broker,
+// inFlight publishes outstanding, message i on bench/<name>/<i mod tools>
+// for each i that feed hands out (feed returns how many), to a subscriber
+// of its own, and waits until they arrived: what both raw phases do.
+func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, feed func(jobs chan<- int) int) (arrived, time.Time, time.Time, error) {
+	c := newCollector()
+	sub, err := subscribe(ctx, w, "bench/"+name+"/#", c)
 	if err != nil {
-		return result{}, err
+		return arrived{}, time.Time{}, time.Time{}, err
+	}
+	defer sub.Disconnect(context.Background())
+	pub, err := connect(ctx, w, "bench-"+name+"-pub", nil, nil)
+	if err != nil {
+		return arrived{}, time.Time{}, time.Time{}, err
 	}
 	defer pub.Disconnect(context.Background())
 
 	start := time.Now()
-	jobs := make(chan int)
+	jobs := make(chan int, inFlight)
 	var wg sync.WaitGroup
 	var failed error
 	var once sync.Once
@@ -37,27 +54,31 @@ func ceiling(ctx context.Context, w workload, messages, inFlight int) (result, e
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				payload := w.payload(i%50, i, time.Now().UnixNano())
-				if _, err := pub.Publish(ctx, &paho.Publish{Topic: fmt.Sprintf("bench/ceiling/%d", i%50), QoS: w.qos, Payload: payload}); err != nil {
+				payload := w.payload(i%tools, i, time.Now().UnixNano())
+				if _, err := pub.Publish(ctx, &paho.Publish{Topic: fmt.Sprintf("bench/%s/%d", name, i%tools), QoS: w.qos, Payload: payload}); err != nil {
 					once.Do(func() { failed = err })
 				}
 			}
 		}()
 	}
-	for i := range messages {
-		jobs <- i
-	}
+	n := feed(jobs)
 	close(jobs)
 	wg.Wait()
 	if failed != nil {
-		return result{}, fmt.Errorf("raw publish: %w", failed)
+		return arrived{}, time.Time{}, time.Time{}, fmt.Errorf("raw publish: %w", failed)
 	}
-	last, got, err := settle(c, messages, 30*time.Second, w.qos)
-	if err != nil {
-		return result{}, err
-	}
-	return measured(c, got, last.Sub(start)), nil
+	last, got, err := settle(c, n, 30*time.Second, w.qos)
+	return arrived{c, got}, start, last, err
 }
+
+// arrived is what a subscriber got: its collector and how many distinct
+// messages.
+type arrived struct {
+	c   *collector
+	got int
+}
+
+func (a arrived) measured(took time.Duration) result { return measured(a.c, a.got, took) }
 
 // settle waits until n distinct messages arrived (or nothing new came for
 // stall) and returns the last arrival and how many arrived. At QoS 0 the

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"time"
 
-	"github.com/eclipse/paho.golang/paho"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -45,48 +42,17 @@ func writeSteady(ctx context.Context, rdb *redis.Client, w workload, first, rate
 // the publish call to the subscriber's receipt: the raw figure beside the
 // pipeline's steady latency.
 func rawSteady(ctx context.Context, w workload, rate int, d time.Duration, inFlight, tools int) (result, error) {
-	c := newCollector()
-	sub, err := subscribe(ctx, w, "bench/steady/#", c)
-	if err != nil {
-		return result{}, err
-	}
-	defer sub.Disconnect(context.Background())
-	pub, err := connect(ctx, w, "bench-steady-pub", nil, nil)
-	if err != nil {
-		return result{}, err
-	}
-	defer pub.Disconnect(context.Background())
-
-	jobs := make(chan int, inFlight)
-	var wg sync.WaitGroup
-	var failed error
-	var once sync.Once
-	for range inFlight {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				payload := w.payload(i%tools, i, time.Now().UnixNano())
-				if _, err := pub.Publish(ctx, &paho.Publish{Topic: fmt.Sprintf("bench/steady/%d", i%tools), QoS: w.qos, Payload: payload}); err != nil {
-					once.Do(func() { failed = err })
-				}
+	got, _, _, err := rawRun(ctx, w, "steady", inFlight, tools, func(jobs chan<- int) int {
+		n, _ := paced(rate, d, func(from, to int) error {
+			for i := from; i < to; i++ {
+				jobs <- i
 			}
-		}()
-	}
-	n, _ := paced(rate, d, func(from, to int) error {
-		for i := from; i < to; i++ {
-			jobs <- i
-		}
-		return nil
+			return nil
+		})
+		return n
 	})
-	close(jobs)
-	wg.Wait()
-	if failed != nil {
-		return result{}, fmt.Errorf("raw publish: %w", failed)
-	}
-	_, got, err := settle(c, n, 30*time.Second, w.qos)
 	if err != nil {
 		return result{}, err
 	}
-	return measured(c, got, d), nil
+	return got.measured(d), nil
 }
