@@ -36,6 +36,9 @@ type MosquittoOptions struct {
 	// certificate's common name as the user name (use_identity_as_username),
 	// which the broker's log then shows as u'<name>'.
 	IdentityAsUsername bool
+	// LogPublishes logs every packet (log_type debug), so that the log
+	// says which client published each message.
+	LogPublishes bool
 }
 
 // StartMosquitto runs mosquitto with TLS from pki.
@@ -82,6 +85,9 @@ listener %d 127.0.0.1
 			return nil, err
 		}
 		conf += auth
+	}
+	if o.LogPublishes {
+		conf += "log_type debug\n"
 	}
 	if o.MaxInflight > 0 {
 		conf += fmt.Sprintf("max_inflight_messages %d\n", o.MaxInflight)

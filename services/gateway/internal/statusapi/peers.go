@@ -43,7 +43,9 @@ func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddr, rou
 	if p.Router, err = dialPeer(dial, routerAddr); err != nil {
 		return nil, err
 	}
-	for _, addr := range strings.Split(publisherAddrs, ",") {
+	// The router's form: shards separated by ";", a shard's publishers
+	// by ","; the gateway asks each of them.
+	for _, addr := range strings.FieldsFunc(publisherAddrs, func(r rune) bool { return r == ',' || r == ';' }) {
 		if addr = strings.TrimSpace(addr); addr == "" {
 			continue
 		}

@@ -75,7 +75,7 @@ func benchRoute(b *testing.B, displays bool) {
 	}
 	pub := &benchPublisher{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 64)}
 	srv := &server{rules: book, tracker: newTracker(), stopping: ctx, state: state, log: log}
-	srv.link = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
+	srv.link = newShards(relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
 		Dial: func(context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
 			return pub, nil
 		},
@@ -83,7 +83,7 @@ func benchRoute(b *testing.B, displays bool) {
 		ResultID: (*publisherv1.PublishResult).GetMessageId,
 		OnResult: srv.settled,
 		Log:      log,
-	})
+	}))
 	srv.metrics = newMetrics(prometheus.NewRegistry(), func() float64 { return 0 })
 	linkDone := make(chan struct{})
 	go func() { defer close(linkDone); _ = srv.link.Run(ctx) }()

@@ -52,3 +52,25 @@ func TestStageHistogramsObserveRoutedEvents(t *testing.T) {
 		t.Errorf("publish: %d observations, want 2", n)
 	}
 }
+
+// The shard gauge follows each shard's stream.
+func TestShardGaugeFollowsEachShardsStream(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	set := newShardGauge(reg)
+	set("0", true)
+	set("1", true)
+	set("1", false)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			got[f.GetName()+"/"+m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+		}
+	}
+	if want := map[string]float64{"nemo_router_publisher_shard_connected/0": 1, "nemo_router_publisher_shard_connected/1": 0}; len(got) != 2 || got["nemo_router_publisher_shard_connected/0"] != 1 || got["nemo_router_publisher_shard_connected/1"] != 0 {
+		t.Errorf("gauge = %v, want %v", got, want)
+	}
+}

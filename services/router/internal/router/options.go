@@ -42,7 +42,7 @@ type Options struct {
 // Bind registers the router's flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
 	o.Service.Bind(fs, "router", "127.0.0.1:7002", "127.0.0.1:9102")
-	fs.StringVar(&o.PublisherAddr, "publisher-addr", "localhost:7003", "gRPC address of the publisher; a comma-separated list when a standby runs beside it")
+	fs.StringVar(&o.PublisherAddr, "publisher-addr", "localhost:7003", "gRPC address of the publisher; a comma-separated list when a standby runs beside it; with publisher shards, each shard's list separated by ; (shard 0 first: every router must list the shards in the same order)")
 	fs.StringVar(&o.TopicPrefix, "topic-prefix", "", "the rules' {prefix}, for example site1/, in place of the rules file's own (empty: the file's)")
 	fs.StringVar(&o.RulesFile, "rules", "", "YAML rules file saying which messages each event becomes, reloaded when it changes (empty: the built-in rules, every event on its own topic) [$RULES_FILE]")
 	secret.Var(fs, &o.RedisURL, "redis-url", "", "Redis keeping the current state of every tool, published retained on nemo/tools/{id}/status (empty: no tool state)")

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,7 +28,7 @@ type server struct {
 	routerv1.UnimplementedRouterServiceServer
 	rules    *rulebook
 	tracker  *tracker
-	link     *relay.Link[*bridgev1.Message, *publisherv1.PublishResult]
+	link     *shards
 	metrics  *metrics
 	stopping context.Context
 	log      *slog.Logger
@@ -273,20 +272,22 @@ func lastStatePerTool(states []*statusv1.Tool) []bool {
 	return final
 }
 
-// publishers are the addresses the router may publish through. Only one
-// publisher is active at a time (the others stand by and refuse streams),
-// so each new stream goes to the next address after the one that failed.
-// In Kubernetes one Service address is enough: readiness does the same.
+// publishers are the addresses of one shard's publishers. Only one of them
+// is active at a time (the others stand by and refuse streams), so each
+// new stream goes to the next address after the one that failed. In
+// Kubernetes one Service address per shard is enough: readiness does the
+// same.
 type publishers struct {
+	addrs []string
 	conns []*grpc.ClientConn
 	mu    sync.Mutex
 	next  int
 }
 
-func dialPublishers(dialPeer func(addr string) (*grpc.ClientConn, error), addrs string) (*publishers, error) {
-	p := &publishers{}
-	for _, addr := range strings.Split(addrs, ",") {
-		conn, err := dialPeer(strings.TrimSpace(addr))
+func dialPublishers(dialPeer func(addr string) (*grpc.ClientConn, error), addrs []string) (*publishers, error) {
+	p := &publishers{addrs: addrs}
+	for _, addr := range addrs {
+		conn, err := dialPeer(addr)
 		if err != nil {
 			p.close()
 			return nil, err

@@ -79,7 +79,7 @@ func routeServerMetrics(t *testing.T, book *rulebook, state *stateKeeper, reg *p
 	if state != nil {
 		go state.open(ctx)
 	}
-	srv.link = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
+	srv.link = newShards(relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
 		Dial: func(context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
 			return b, nil
 		},
@@ -87,7 +87,7 @@ func routeServerMetrics(t *testing.T, book *rulebook, state *stateKeeper, reg *p
 		ResultID: (*publisherv1.PublishResult).GetMessageId,
 		OnResult: srv.settled,
 		Log:      testLog(t),
-	})
+	}))
 	srv.metrics = newMetrics(reg, func() float64 { return 0 })
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.link.Run(ctx) }()

@@ -28,7 +28,7 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return nil, fmt.Errorf("rules refused, the router does not start:\n%w", err)
 		}
-		publishers, err := dialPublishers(rt.DialPeer, o.PublisherAddr)
+		publishers, err := dialShards(rt.DialPeer, o.PublisherAddr)
 		if err != nil {
 			return nil, err
 		}
@@ -51,15 +51,8 @@ func Run(ctx context.Context, o Options) error {
 		if rdb != nil {
 			srv.recent = newRecentLog(rdb, o.RecentMessages, rt.Log, rt.Metrics)
 		}
-		srv.link = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
-			Name:        "publisher " + o.PublisherAddr,
-			Dial:        publishers.dial,
-			ItemID:      (*bridgev1.Message).GetId,
-			ResultID:    (*publisherv1.PublishResult).GetMessageId,
-			OnResult:    srv.settled,
-			Log:         rt.Log,
-			OnConnected: rt.SetServing,
-		})
+		shardOpen := newShardGauge(rt.Metrics)
+		srv.link = newShards(publishers.links(rt.Log, srv.settled, rt.SetServing, shardOpen)...)
 		srv.metrics = newMetrics(rt.Metrics, func() float64 { return float64(srv.link.Pending()) })
 		routerv1.RegisterRouterServiceServer(rt.GRPC, srv)
 		return func(ctx context.Context) error {
@@ -135,6 +128,24 @@ func newMetrics(reg prometheus.Registerer, pending func() float64) *metrics {
 	m.route, m.publish = m.stages.WithLabelValues("route"), m.stages.WithLabelValues("publish")
 	reg.MustRegister(m.events, m.messages, m.pending, m.stages)
 	return m
+}
+
+// newShardGauge reports, per publisher shard, whether the router has a
+// stream open to its active publisher: a shard at 0 holds its tools'
+// messages until its standby takes over.
+func newShardGauge(reg prometheus.Registerer) func(shard string, open bool) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "nemo_router_publisher_shard_connected",
+		Help: "1 while the router has a stream open to the shard's active publisher, 0 while the shard's tools wait for one.",
+	}, []string{"shard"})
+	reg.MustRegister(g)
+	return func(shard string, open bool) {
+		v := 0.0
+		if open {
+			v = 1
+		}
+		g.WithLabelValues(shard).Set(v)
+	}
 }
 
 // rulesMetrics tell which rules are in force and whether edits to them were

@@ -1,0 +1,158 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
+)
+
+// shardPublisher is one shard's publisher: it answers every message at
+// once and remembers what it got, in order.
+type shardPublisher struct {
+	ctx     context.Context
+	mu      sync.Mutex
+	got     []*bridgev1.Message
+	results chan []*publisherv1.PublishResult
+}
+
+func (p *shardPublisher) Send(msgs []*bridgev1.Message) error {
+	p.mu.Lock()
+	p.got = append(p.got, msgs...)
+	p.mu.Unlock()
+	rs := make([]*publisherv1.PublishResult, len(msgs))
+	for i, m := range msgs {
+		rs[i] = &publisherv1.PublishResult{MessageId: m.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
+	}
+	p.results <- rs
+	return nil
+}
+
+func (p *shardPublisher) Recv() ([]*publisherv1.PublishResult, error) {
+	select {
+	case rs := <-p.results:
+		return rs, nil
+	case <-p.ctx.Done():
+		return nil, p.ctx.Err()
+	}
+}
+
+func (p *shardPublisher) received() []*bridgev1.Message {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.got)
+}
+
+// A shard that is away holds its own tools' messages, and only those; they
+// go to it, in order, once it is back, and no other shard ever gets them.
+func TestAShardAwayHoldsOnlyItsToolsAndGetsThemBack(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const n, tools, perTool = 3, 30, 5
+	pubs := make([]*shardPublisher, n)
+	back := make(chan struct{}) // shard 1 is away until closed
+	var mu sync.Mutex
+	answered := map[string]bool{}
+	links := make([]*publishLink, n)
+	for i := range n {
+		pubs[i] = &shardPublisher{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 1024)}
+		links[i] = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
+			Dial: func(context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
+				if i == 1 {
+					select {
+					case <-back:
+					default:
+						return nil, errors.New("no active publisher")
+					}
+				}
+				return pubs[i], nil
+			},
+			ItemID:   (*bridgev1.Message).GetId,
+			ResultID: (*publisherv1.PublishResult).GetMessageId,
+			OnResult: func(m *bridgev1.Message, _ *publisherv1.PublishResult) {
+				mu.Lock()
+				answered[m.GetId()] = true
+				mu.Unlock()
+			},
+			Log: testLog(t),
+		})
+	}
+	s := newShards(links...)
+	go func() { _ = s.Run(ctx) }()
+
+	var all []*bridgev1.Message
+	for seq := range perTool {
+		var batch []*bridgev1.Message
+		for tool := range tools {
+			batch = append(batch, &bridgev1.Message{
+				Id: fmt.Sprintf("%d/%d", tool, seq), OrderingKey: fmt.Sprintf("tool:%d", tool),
+				Topic: fmt.Sprintf("nemo/tools/%d/status", tool),
+			})
+		}
+		s.Submit(batch)
+		all = append(all, batch...)
+	}
+	awayTools := 0
+	for tool := range tools {
+		if shardOf(&bridgev1.Message{OrderingKey: fmt.Sprintf("tool:%d", tool)}, n) == 1 {
+			awayTools++
+		}
+	}
+	if awayTools == 0 || awayTools == tools {
+		t.Fatalf("shard 1 owns %d of %d tools: the test needs some on each side", awayTools, tools)
+	}
+	waitFor(t, func() bool { return s.Pending() == awayTools*perTool })
+	mu.Lock()
+	for _, m := range all {
+		if want := shardOf(m, n) != 1; answered[m.GetId()] != want {
+			t.Errorf("message %s of shard %d: answered %v while shard 1 is away", m.GetId(), shardOf(m, n), answered[m.GetId()])
+		}
+	}
+	mu.Unlock()
+
+	close(back)
+	waitFor(t, func() bool { return s.Pending() == 0 })
+	for i, p := range pubs {
+		last := map[string]string{}
+		for _, m := range p.received() {
+			if shardOf(m, n) != i {
+				t.Errorf("shard %d got %s, which belongs to shard %d", i, m.GetId(), shardOf(m, n))
+			}
+			if prev, ok := last[m.GetOrderingKey()]; ok && prev >= m.GetId() {
+				t.Errorf("shard %d got %s after %s", i, m.GetId(), prev)
+			}
+			last[m.GetOrderingKey()] = m.GetId()
+		}
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestPublisherAddrNamesShards(t *testing.T) {
+	got, err := parseShards(" a:1 , b:1 ;c:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]string{{"a:1", "b:1"}, {"c:1"}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("parseShards = %q, want %q", got, want)
+	}
+	if _, err := parseShards("a:1;;c:1"); err == nil || err.Error() != "-publisher-addr: shard 1 (counting from 0) names no address; give shards as addr[,standby...][;addr[,standby...]...]" {
+		t.Errorf("an empty shard: err = %v", err)
+	}
+}
