@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/shardhash"
 	"github.com/nemo-mqtt-bridge/bridge/test/harness"
 )
 
@@ -18,40 +22,20 @@ import (
 func TestShardedPublishersLoseAShardWithoutLosingOrder(t *testing.T) {
 	t.Parallel()
 	const shards, tools, perTool = 3, 60, 100
-	bin, err := harness.BuildRace()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := newEnv(t)
-	p := &harness.Pipeline{Env: env, Bin: bin}
-	if p.Redis, err = env.StartRedis(); err != nil {
-		t.Fatal(err)
-	}
-	if p.PKI, err = env.NewPKI(); err != nil {
-		t.Fatal(err)
-	}
-	if p.Broker, err = env.StartMosquitto(p.PKI, harness.MosquittoOptions{LogPublishes: true}); err != nil {
-		t.Fatal(err)
-	}
+	p := startBroker(t)
+	env, bin := p.Env, p.Bin
 	active := make([]*harness.Service, shards)
 	standby := make([]*harness.Service, shards)
 	var addrs []string
 	for i := range shards {
-		id := fmt.Sprintf("shard-%d", i)
-		args := []string{"-mqtt-url", p.Broker.TLSURL(), "-mqtt-ca-file", p.PKI.CAFile,
-			"-mqtt-client-id", id, "-status-topic", "nemo/bridge/" + id + "/status",
-			"-lease-redis-url", p.Redis.URL(1), "-redis-url", p.Redis.URL(1), "-lease-ttl", "3s"}
-		if active[i], err = env.StartServiceAs(id+"-a", bin, "publisher", args...); err != nil {
-			t.Fatal(err)
-		}
+		active[i] = startShardPublisher(t, p, i, "a")
 		if err := active[i].WaitReady(30 * time.Second); err != nil {
 			t.Fatal(err)
 		}
-		if standby[i], err = env.StartServiceAs(id+"-b", bin, "publisher", args...); err != nil {
-			t.Fatal(err)
-		}
+		standby[i] = startShardPublisher(t, p, i, "b")
 		addrs = append(addrs, active[i].GRPCAddr+","+standby[i].GRPCAddr)
 	}
+	var err error
 	if p.Router, err = env.StartService(bin, "router", "-publisher-addr", strings.Join(addrs, ";"), "-redis-url", p.Redis.URL(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +63,130 @@ func TestShardedPublishersLoseAShardWithoutLosingOrder(t *testing.T) {
 	waitInOrder(t, sub, tools, perTool, 60*time.Second)
 	nothingPending(t, p)
 
+	perToolShards := publishersPerTool(t, p, shards, 1, 2) // shard 1: the killed one, then its standby
+	if len(perToolShards) != tools {
+		t.Fatalf("the broker's log shows publishes for %d tools, want %d", len(perToolShards), tools)
+	}
+	perShard := map[string]int{}
+	for tool, by := range perToolShards {
+		if len(by) != 1 {
+			t.Errorf("tool %s was published by %v: a tool belongs to one shard", tool, by)
+		}
+		perShard[by[0]]++
+	}
+	if len(perShard) != shards {
+		t.Errorf("tools per shard: %v, want every shard to own some", perShard)
+	}
+}
+
+// Two shards become three mid-run: a third shard's publisher starts and
+// the router restarts with it in -publisher-addr, as a changed
+// configuration rolls out. The tools the new shard takes move only once
+// their old shard answered everything of them: the broker's log shows
+// each tool published by its old shard, then only by its new one, never
+// the two interleaved; every event arrives in order per tool.
+func TestShardsGrowFromTwoToThreeMidRun(t *testing.T) {
+	t.Parallel()
+	const tools, perTool = 40, 250
+	p := startBroker(t)
+	env, bin := p.Env, p.Bin
+	shard := []*harness.Service{startShardPublisher(t, p, 0, "a"), startShardPublisher(t, p, 1, "a")}
+	var err error
+	if p.Router, err = env.StartService(bin, "router", "-publisher-addr", shard[0].GRPCAddr+";"+shard[1].GRPCAddr, "-redis-url", p.Redis.URL(1)); err != nil {
+		t.Fatal(err)
+	}
+	if p.Ingest, err = env.StartService(bin, "ingest", "-redis-url", p.Redis.URL(1), "-router-addr", p.Router.GRPCAddr); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range append(shard, p.Router, p.Ingest) {
+		if err := s.WaitReady(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Publisher = shard[0]
+	sub := subscribe(t, p, "nemo/tools/+/enabled")
+	written := writeSlowly(t, p, harness.Events(tools*perTool, tools, 0), 1000)
+	waitForCount(t, sub, tools*perTool/5)
+
+	shard = append(shard, startShardPublisher(t, p, 2, "a"))
+	if err := shard[2].WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Router.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	p.Router.SetFlag("-publisher-addr", shard[0].GRPCAddr+";"+shard[1].GRPCAddr+";"+shard[2].GRPCAddr)
+	if err := p.Router.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	waitInOrder(t, sub, tools, perTool, 90*time.Second)
+	nothingPending(t, p)
+
+	moved := 0
+	for tool, by := range publishersPerTool(t, p, 3) {
+		id, _ := strconv.Atoi(tool)
+		want := fmt.Sprintf("shard-%d", shardhash.Owner(fmt.Sprintf("tool:%d", id), 3))
+		if by[len(by)-1] != want {
+			t.Errorf("tool %s was published last by %v, want %s, its owner among three shards", tool, by, want)
+		}
+		if len(by) == 2 {
+			moved++
+			if by[0] == want || by[1] != "shard-2" {
+				t.Errorf("tool %s moved from %s to %s: only the new shard takes tools", tool, by[0], by[1])
+			}
+		}
+	}
+	if moved == 0 {
+		t.Error("no tool moved to the new shard")
+	}
+	t.Logf("%d of %d tools moved to the new shard", moved, tools)
+}
+
+// startBroker starts Redis and mosquitto logging every publish with its
+// client id; the pipeline has no services yet.
+func startBroker(t *testing.T) *harness.Pipeline {
+	t.Helper()
+	bin, err := harness.BuildRace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t)
+	p := &harness.Pipeline{Env: env, Bin: bin}
+	if p.Redis, err = env.StartRedis(); err != nil {
+		t.Fatal(err)
+	}
+	if p.PKI, err = env.NewPKI(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Broker, err = env.StartMosquitto(p.PKI, harness.MosquittoOptions{LogPublishes: true}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startShardPublisher starts a publisher of shard i (client id shard-<i>,
+// its own lease and status topic); instance tells two of a shard apart.
+func startShardPublisher(t *testing.T, p *harness.Pipeline, i int, instance string) *harness.Service {
+	t.Helper()
+	id := fmt.Sprintf("shard-%d", i)
+	s, err := p.Env.StartServiceAs(id+"-"+instance, p.Bin, "publisher", "-mqtt-url", p.Broker.TLSURL(), "-mqtt-ca-file", p.PKI.CAFile,
+		"-mqtt-client-id", id, "-status-topic", "nemo/bridge/"+id+"/status",
+		"-lease-redis-url", p.Redis.URL(1), "-redis-url", p.Redis.URL(1), "-lease-ttl", "3s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// publishersPerTool reads from the broker's log which shards published
+// each tool's messages, in the order each first began, after checking
+// that no client id was ever connected from two processes at once and
+// that shard i connected connects[i] times (1 for all by default).
+func publishersPerTool(t *testing.T, p *harness.Pipeline, shards int, connects ...int) map[string][]string {
+	t.Helper()
 	log, err := p.Broker.Log()
 	if err != nil {
 		t.Fatal(err)
@@ -89,34 +197,44 @@ func TestShardedPublishersLoseAShardWithoutLosingOrder(t *testing.T) {
 	for i := range shards {
 		id := fmt.Sprintf("shard-%d", i)
 		want := 1
-		if i == 1 {
-			want = 2 // the killed one, then its standby
+		if i < len(connects) {
+			want = connects[i]
 		}
 		if got := strings.Count(log, "as "+id+" "); got != want {
 			t.Errorf("broker saw %d connections as %s, want %d:\n%s", got, id, want, grep(log, "as "+id+" "))
 		}
 	}
-	// Which shard published each tool's messages.
-	publishedBy := map[string]map[string]bool{}
+	by := map[string][]string{}
 	for _, m := range regexp.MustCompile(`Received PUBLISH from (shard-\d) \([^']*'nemo/tools/(\d+)/enabled'`).FindAllStringSubmatch(log, -1) {
-		if publishedBy[m[2]] == nil {
-			publishedBy[m[2]] = map[string]bool{}
-		}
-		publishedBy[m[2]][m[1]] = true
-	}
-	if len(publishedBy) != tools {
-		t.Fatalf("the broker's log shows publishes for %d tools, want %d", len(publishedBy), tools)
-	}
-	perShard := map[string]int{}
-	for tool, by := range publishedBy {
-		if len(by) != 1 {
-			t.Errorf("tool %s was published by %d shards (%v): a tool belongs to one", tool, len(by), by)
-		}
-		for id := range by {
-			perShard[id]++
+		seen := by[m[2]]
+		if len(seen) == 0 || seen[len(seen)-1] != m[1] {
+			if slices.Contains(seen, m[1]) {
+				t.Errorf("tool %s was published by %s again after %v: two sessions carried it at once", m[2], m[1], seen)
+			}
+			by[m[2]] = append(seen, m[1])
 		}
 	}
-	if len(perShard) != shards {
-		t.Errorf("tools per shard: %v, want every shard to own some", perShard)
-	}
+	return by
+}
+
+// writeSlowly writes evs to the stream at about perSecond, in the
+// background, so that a run lasts long enough for a change mid-run.
+func writeSlowly(t *testing.T, p *harness.Pipeline, evs []harness.TestEvent, perSecond int) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		envs := harness.Envelopes(evs)
+		rdb := p.Redis.Client(1)
+		defer rdb.Close()
+		const every = 20 * time.Millisecond
+		step := max(1, perSecond*int(every/time.Millisecond)/1000)
+		for i := 0; i < len(envs); i += step {
+			if err := harness.XAdd(context.Background(), rdb, "nemo:events", envs[i:min(i+step, len(envs))]); err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(every)
+		}
+		done <- nil
+	}()
+	return done
 }

@@ -121,3 +121,17 @@ func (p *Process) exitErr() error {
 	defer p.mu.Unlock()
 	return p.exit
 }
+
+// SetFlag changes the value given to flag (e.g. "-publisher-addr") for
+// the next Start, as a changed configuration does at a restart.
+func (p *Process) SetFlag(flag, value string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := 0; i+1 < len(p.args); i++ {
+		if p.args[i] == flag {
+			p.args[i+1] = value
+			return
+		}
+	}
+	p.args = append(p.args, flag, value)
+}

@@ -26,6 +26,96 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type InFlightRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 10,000 keys.
+	OrderingKeys  []string `protobuf:"bytes,1,rep,name=ordering_keys,json=orderingKeys,proto3" json:"ordering_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InFlightRequest) Reset() {
+	*x = InFlightRequest{}
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InFlightRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InFlightRequest) ProtoMessage() {}
+
+func (x *InFlightRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InFlightRequest.ProtoReflect.Descriptor instead.
+func (*InFlightRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *InFlightRequest) GetOrderingKeys() []string {
+	if x != nil {
+		return x.OrderingKeys
+	}
+	return nil
+}
+
+type InFlightResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The keys of the request this publisher holds messages of.
+	OrderingKeys  []string `protobuf:"bytes,1,rep,name=ordering_keys,json=orderingKeys,proto3" json:"ordering_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InFlightResponse) Reset() {
+	*x = InFlightResponse{}
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InFlightResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InFlightResponse) ProtoMessage() {}
+
+func (x *InFlightResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InFlightResponse.ProtoReflect.Descriptor instead.
+func (*InFlightResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *InFlightResponse) GetOrderingKeys() []string {
+	if x != nil {
+		return x.OrderingKeys
+	}
+	return nil
+}
+
 type ReadRetainedRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// An MQTT topic filter, e.g. "nemo/esp32/12/+".
@@ -36,7 +126,7 @@ type ReadRetainedRequest struct {
 
 func (x *ReadRetainedRequest) Reset() {
 	*x = ReadRetainedRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +138,7 @@ func (x *ReadRetainedRequest) String() string {
 func (*ReadRetainedRequest) ProtoMessage() {}
 
 func (x *ReadRetainedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[0]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +151,7 @@ func (x *ReadRetainedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRetainedRequest.ProtoReflect.Descriptor instead.
 func (*ReadRetainedRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{0}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ReadRetainedRequest) GetFilter() string {
@@ -80,7 +170,7 @@ type ReadRetainedResponse struct {
 
 func (x *ReadRetainedResponse) Reset() {
 	*x = ReadRetainedResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -92,7 +182,7 @@ func (x *ReadRetainedResponse) String() string {
 func (*ReadRetainedResponse) ProtoMessage() {}
 
 func (x *ReadRetainedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[1]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -105,7 +195,7 @@ func (x *ReadRetainedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRetainedResponse.ProtoReflect.Descriptor instead.
 func (*ReadRetainedResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{1}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReadRetainedResponse) GetMessages() []*RetainedMessage {
@@ -125,7 +215,7 @@ type RetainedMessage struct {
 
 func (x *RetainedMessage) Reset() {
 	*x = RetainedMessage{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -137,7 +227,7 @@ func (x *RetainedMessage) String() string {
 func (*RetainedMessage) ProtoMessage() {}
 
 func (x *RetainedMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[2]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -150,7 +240,7 @@ func (x *RetainedMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetainedMessage.ProtoReflect.Descriptor instead.
 func (*RetainedMessage) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{2}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RetainedMessage) GetTopic() string {
@@ -178,7 +268,7 @@ type RoundTripRequest struct {
 
 func (x *RoundTripRequest) Reset() {
 	*x = RoundTripRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -190,7 +280,7 @@ func (x *RoundTripRequest) String() string {
 func (*RoundTripRequest) ProtoMessage() {}
 
 func (x *RoundTripRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[3]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -203,7 +293,7 @@ func (x *RoundTripRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundTripRequest.ProtoReflect.Descriptor instead.
 func (*RoundTripRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{3}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RoundTripRequest) GetTopic() string {
@@ -230,7 +320,7 @@ type RoundTripResponse struct {
 
 func (x *RoundTripResponse) Reset() {
 	*x = RoundTripResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -242,7 +332,7 @@ func (x *RoundTripResponse) String() string {
 func (*RoundTripResponse) ProtoMessage() {}
 
 func (x *RoundTripResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[4]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -255,7 +345,7 @@ func (x *RoundTripResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundTripResponse.ProtoReflect.Descriptor instead.
 func (*RoundTripResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{4}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RoundTripResponse) GetSentAt() *timestamppb.Timestamp {
@@ -280,7 +370,7 @@ type GetSessionRequest struct {
 
 func (x *GetSessionRequest) Reset() {
 	*x = GetSessionRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -292,7 +382,7 @@ func (x *GetSessionRequest) String() string {
 func (*GetSessionRequest) ProtoMessage() {}
 
 func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[5]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -305,7 +395,7 @@ func (x *GetSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionRequest.ProtoReflect.Descriptor instead.
 func (*GetSessionRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{5}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{7}
 }
 
 type GetSessionResponse struct {
@@ -327,7 +417,7 @@ type GetSessionResponse struct {
 
 func (x *GetSessionResponse) Reset() {
 	*x = GetSessionResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +429,7 @@ func (x *GetSessionResponse) String() string {
 func (*GetSessionResponse) ProtoMessage() {}
 
 func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[6]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +442,7 @@ func (x *GetSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSessionResponse.ProtoReflect.Descriptor instead.
 func (*GetSessionResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{6}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetSessionResponse) GetBroker() string {
@@ -406,7 +496,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[7]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -418,7 +508,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[7]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -431,7 +521,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{7}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PublishRequest) GetMessages() []*v1.Message {
@@ -450,7 +540,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[8]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +552,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[8]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +565,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{8}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PublishResponse) GetResults() []*PublishResult {
@@ -503,7 +593,7 @@ type PublishResult struct {
 
 func (x *PublishResult) Reset() {
 	*x = PublishResult{}
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[9]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +605,7 @@ func (x *PublishResult) String() string {
 func (*PublishResult) ProtoMessage() {}
 
 func (x *PublishResult) ProtoReflect() protoreflect.Message {
-	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[9]
+	mi := &file_nemo_publisher_v1_publisher_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +618,7 @@ func (x *PublishResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResult.ProtoReflect.Descriptor instead.
 func (*PublishResult) Descriptor() ([]byte, []int) {
-	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{9}
+	return file_nemo_publisher_v1_publisher_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PublishResult) GetMessageId() string {
@@ -563,7 +653,11 @@ var File_nemo_publisher_v1_publisher_proto protoreflect.FileDescriptor
 
 const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\n" +
-	"!nemo/publisher/v1/publisher.proto\x12\x11nemo.publisher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"-\n" +
+	"!nemo/publisher/v1/publisher.proto\x12\x11nemo.publisher.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"6\n" +
+	"\x0fInFlightRequest\x12#\n" +
+	"\rordering_keys\x18\x01 \x03(\tR\forderingKeys\"7\n" +
+	"\x10InFlightResponse\x12#\n" +
+	"\rordering_keys\x18\x01 \x03(\tR\forderingKeys\"-\n" +
 	"\x13ReadRetainedRequest\x12\x16\n" +
 	"\x06filter\x18\x01 \x01(\tR\x06filter\"V\n" +
 	"\x14ReadRetainedResponse\x12>\n" +
@@ -596,13 +690,14 @@ const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x121\n" +
 	"\aoutcome\x18\x04 \x01(\x0e2\x17.nemo.bridge.v1.OutcomeR\aoutcome\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12+\n" +
-	"\x05cause\x18\x05 \x01(\x0e2\x15.nemo.bridge.v1.CauseR\x05causeJ\x04\b\x03\x10\x04R\x04code2\xfc\x02\n" +
+	"\x05cause\x18\x05 \x01(\x0e2\x15.nemo.bridge.v1.CauseR\x05causeJ\x04\b\x03\x10\x04R\x04code2\xd1\x03\n" +
 	"\x10PublisherService\x12T\n" +
 	"\aPublish\x12!.nemo.publisher.v1.PublishRequest\x1a\".nemo.publisher.v1.PublishResponse(\x010\x01\x12Y\n" +
 	"\n" +
 	"GetSession\x12$.nemo.publisher.v1.GetSessionRequest\x1a%.nemo.publisher.v1.GetSessionResponse\x12V\n" +
 	"\tRoundTrip\x12#.nemo.publisher.v1.RoundTripRequest\x1a$.nemo.publisher.v1.RoundTripResponse\x12_\n" +
-	"\fReadRetained\x12&.nemo.publisher.v1.ReadRetainedRequest\x1a'.nemo.publisher.v1.ReadRetainedResponseB\xd3\x01\n" +
+	"\fReadRetained\x12&.nemo.publisher.v1.ReadRetainedRequest\x1a'.nemo.publisher.v1.ReadRetainedResponse\x12S\n" +
+	"\bInFlight\x12\".nemo.publisher.v1.InFlightRequest\x1a#.nemo.publisher.v1.InFlightResponseB\xd3\x01\n" +
 	"\x15com.nemo.publisher.v1B\x0ePublisherProtoP\x01ZDgithub.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1;publisherv1\xa2\x02\x03NPX\xaa\x02\x11Nemo.Publisher.V1\xca\x02\x11Nemo\\Publisher\\V1\xe2\x02\x1dNemo\\Publisher\\V1\\GPBMetadata\xea\x02\x13Nemo::Publisher::V1b\x06proto3"
 
 var (
@@ -617,42 +712,46 @@ func file_nemo_publisher_v1_publisher_proto_rawDescGZIP() []byte {
 	return file_nemo_publisher_v1_publisher_proto_rawDescData
 }
 
-var file_nemo_publisher_v1_publisher_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_nemo_publisher_v1_publisher_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_nemo_publisher_v1_publisher_proto_goTypes = []any{
-	(*ReadRetainedRequest)(nil),   // 0: nemo.publisher.v1.ReadRetainedRequest
-	(*ReadRetainedResponse)(nil),  // 1: nemo.publisher.v1.ReadRetainedResponse
-	(*RetainedMessage)(nil),       // 2: nemo.publisher.v1.RetainedMessage
-	(*RoundTripRequest)(nil),      // 3: nemo.publisher.v1.RoundTripRequest
-	(*RoundTripResponse)(nil),     // 4: nemo.publisher.v1.RoundTripResponse
-	(*GetSessionRequest)(nil),     // 5: nemo.publisher.v1.GetSessionRequest
-	(*GetSessionResponse)(nil),    // 6: nemo.publisher.v1.GetSessionResponse
-	(*PublishRequest)(nil),        // 7: nemo.publisher.v1.PublishRequest
-	(*PublishResponse)(nil),       // 8: nemo.publisher.v1.PublishResponse
-	(*PublishResult)(nil),         // 9: nemo.publisher.v1.PublishResult
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*v1.Message)(nil),            // 11: nemo.bridge.v1.Message
-	(v1.Outcome)(0),               // 12: nemo.bridge.v1.Outcome
-	(v1.Cause)(0),                 // 13: nemo.bridge.v1.Cause
+	(*InFlightRequest)(nil),       // 0: nemo.publisher.v1.InFlightRequest
+	(*InFlightResponse)(nil),      // 1: nemo.publisher.v1.InFlightResponse
+	(*ReadRetainedRequest)(nil),   // 2: nemo.publisher.v1.ReadRetainedRequest
+	(*ReadRetainedResponse)(nil),  // 3: nemo.publisher.v1.ReadRetainedResponse
+	(*RetainedMessage)(nil),       // 4: nemo.publisher.v1.RetainedMessage
+	(*RoundTripRequest)(nil),      // 5: nemo.publisher.v1.RoundTripRequest
+	(*RoundTripResponse)(nil),     // 6: nemo.publisher.v1.RoundTripResponse
+	(*GetSessionRequest)(nil),     // 7: nemo.publisher.v1.GetSessionRequest
+	(*GetSessionResponse)(nil),    // 8: nemo.publisher.v1.GetSessionResponse
+	(*PublishRequest)(nil),        // 9: nemo.publisher.v1.PublishRequest
+	(*PublishResponse)(nil),       // 10: nemo.publisher.v1.PublishResponse
+	(*PublishResult)(nil),         // 11: nemo.publisher.v1.PublishResult
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*v1.Message)(nil),            // 13: nemo.bridge.v1.Message
+	(v1.Outcome)(0),               // 14: nemo.bridge.v1.Outcome
+	(v1.Cause)(0),                 // 15: nemo.bridge.v1.Cause
 }
 var file_nemo_publisher_v1_publisher_proto_depIdxs = []int32{
-	2,  // 0: nemo.publisher.v1.ReadRetainedResponse.messages:type_name -> nemo.publisher.v1.RetainedMessage
-	10, // 1: nemo.publisher.v1.RoundTripResponse.sent_at:type_name -> google.protobuf.Timestamp
-	10, // 2: nemo.publisher.v1.RoundTripResponse.received_at:type_name -> google.protobuf.Timestamp
-	10, // 3: nemo.publisher.v1.GetSessionResponse.since:type_name -> google.protobuf.Timestamp
-	11, // 4: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
-	9,  // 5: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
-	12, // 6: nemo.publisher.v1.PublishResult.outcome:type_name -> nemo.bridge.v1.Outcome
-	13, // 7: nemo.publisher.v1.PublishResult.cause:type_name -> nemo.bridge.v1.Cause
-	7,  // 8: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
-	5,  // 9: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
-	3,  // 10: nemo.publisher.v1.PublisherService.RoundTrip:input_type -> nemo.publisher.v1.RoundTripRequest
-	0,  // 11: nemo.publisher.v1.PublisherService.ReadRetained:input_type -> nemo.publisher.v1.ReadRetainedRequest
-	8,  // 12: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
-	6,  // 13: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
-	4,  // 14: nemo.publisher.v1.PublisherService.RoundTrip:output_type -> nemo.publisher.v1.RoundTripResponse
-	1,  // 15: nemo.publisher.v1.PublisherService.ReadRetained:output_type -> nemo.publisher.v1.ReadRetainedResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
+	4,  // 0: nemo.publisher.v1.ReadRetainedResponse.messages:type_name -> nemo.publisher.v1.RetainedMessage
+	12, // 1: nemo.publisher.v1.RoundTripResponse.sent_at:type_name -> google.protobuf.Timestamp
+	12, // 2: nemo.publisher.v1.RoundTripResponse.received_at:type_name -> google.protobuf.Timestamp
+	12, // 3: nemo.publisher.v1.GetSessionResponse.since:type_name -> google.protobuf.Timestamp
+	13, // 4: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
+	11, // 5: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
+	14, // 6: nemo.publisher.v1.PublishResult.outcome:type_name -> nemo.bridge.v1.Outcome
+	15, // 7: nemo.publisher.v1.PublishResult.cause:type_name -> nemo.bridge.v1.Cause
+	9,  // 8: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
+	7,  // 9: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
+	5,  // 10: nemo.publisher.v1.PublisherService.RoundTrip:input_type -> nemo.publisher.v1.RoundTripRequest
+	2,  // 11: nemo.publisher.v1.PublisherService.ReadRetained:input_type -> nemo.publisher.v1.ReadRetainedRequest
+	0,  // 12: nemo.publisher.v1.PublisherService.InFlight:input_type -> nemo.publisher.v1.InFlightRequest
+	10, // 13: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
+	8,  // 14: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
+	6,  // 15: nemo.publisher.v1.PublisherService.RoundTrip:output_type -> nemo.publisher.v1.RoundTripResponse
+	3,  // 16: nemo.publisher.v1.PublisherService.ReadRetained:output_type -> nemo.publisher.v1.ReadRetainedResponse
+	1,  // 17: nemo.publisher.v1.PublisherService.InFlight:output_type -> nemo.publisher.v1.InFlightResponse
+	13, // [13:18] is the sub-list for method output_type
+	8,  // [8:13] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -669,7 +768,7 @@ func file_nemo_publisher_v1_publisher_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_publisher_v1_publisher_proto_rawDesc), len(file_nemo_publisher_v1_publisher_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

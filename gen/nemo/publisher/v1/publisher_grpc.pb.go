@@ -26,6 +26,7 @@ const (
 	PublisherService_GetSession_FullMethodName   = "/nemo.publisher.v1.PublisherService/GetSession"
 	PublisherService_RoundTrip_FullMethodName    = "/nemo.publisher.v1.PublisherService/RoundTrip"
 	PublisherService_ReadRetained_FullMethodName = "/nemo.publisher.v1.PublisherService/ReadRetained"
+	PublisherService_InFlight_FullMethodName     = "/nemo.publisher.v1.PublisherService/InFlight"
 )
 
 // PublisherServiceClient is the client API for PublisherService service.
@@ -46,6 +47,14 @@ type PublisherServiceClient interface {
 	// ReadRetained answers the messages the broker keeps retained on the
 	// topics matching a filter, as a device subscribing now would get them.
 	ReadRetained(ctx context.Context, in *ReadRetainedRequest, opts ...grpc.CallOption) (*ReadRetainedResponse, error)
+	// InFlight answers which of the given ordering keys this publisher still
+	// holds messages of: queued, or written and not yet acknowledged by the
+	// broker. A router asks it of every other publisher shard before it
+	// sends a tool's first message to the tool's shard, so that a tool that
+	// moved shards (their number changed, or another router handled it
+	// before) is never published by two sessions at once. A standby answers
+	// FAILED_PRECONDITION.
+	InFlight(ctx context.Context, in *InFlightRequest, opts ...grpc.CallOption) (*InFlightResponse, error)
 }
 
 type publisherServiceClient struct {
@@ -99,6 +108,16 @@ func (c *publisherServiceClient) ReadRetained(ctx context.Context, in *ReadRetai
 	return out, nil
 }
 
+func (c *publisherServiceClient) InFlight(ctx context.Context, in *InFlightRequest, opts ...grpc.CallOption) (*InFlightResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InFlightResponse)
+	err := c.cc.Invoke(ctx, PublisherService_InFlight_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PublisherServiceServer is the server API for PublisherService service.
 // All implementations must embed UnimplementedPublisherServiceServer
 // for forward compatibility.
@@ -117,6 +136,14 @@ type PublisherServiceServer interface {
 	// ReadRetained answers the messages the broker keeps retained on the
 	// topics matching a filter, as a device subscribing now would get them.
 	ReadRetained(context.Context, *ReadRetainedRequest) (*ReadRetainedResponse, error)
+	// InFlight answers which of the given ordering keys this publisher still
+	// holds messages of: queued, or written and not yet acknowledged by the
+	// broker. A router asks it of every other publisher shard before it
+	// sends a tool's first message to the tool's shard, so that a tool that
+	// moved shards (their number changed, or another router handled it
+	// before) is never published by two sessions at once. A standby answers
+	// FAILED_PRECONDITION.
+	InFlight(context.Context, *InFlightRequest) (*InFlightResponse, error)
 	mustEmbedUnimplementedPublisherServiceServer()
 }
 
@@ -138,6 +165,9 @@ func (UnimplementedPublisherServiceServer) RoundTrip(context.Context, *RoundTrip
 }
 func (UnimplementedPublisherServiceServer) ReadRetained(context.Context, *ReadRetainedRequest) (*ReadRetainedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReadRetained not implemented")
+}
+func (UnimplementedPublisherServiceServer) InFlight(context.Context, *InFlightRequest) (*InFlightResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InFlight not implemented")
 }
 func (UnimplementedPublisherServiceServer) mustEmbedUnimplementedPublisherServiceServer() {}
 func (UnimplementedPublisherServiceServer) testEmbeddedByValue()                          {}
@@ -221,6 +251,24 @@ func _PublisherService_ReadRetained_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PublisherService_InFlight_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InFlightRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PublisherServiceServer).InFlight(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PublisherService_InFlight_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PublisherServiceServer).InFlight(ctx, req.(*InFlightRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PublisherService_ServiceDesc is the grpc.ServiceDesc for PublisherService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -239,6 +287,10 @@ var PublisherService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReadRetained",
 			Handler:    _PublisherService_ReadRetained_Handler,
+		},
+		{
+			MethodName: "InFlight",
+			Handler:    _PublisherService_InFlight_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

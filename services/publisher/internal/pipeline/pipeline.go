@@ -159,6 +159,22 @@ func (p *Pipeline) Add(ctx context.Context, msgs []Message) {
 	p.cond.Broadcast()
 }
 
+// Holding returns those of keys that have messages here not yet answered:
+// queued, being retried, or written and awaiting the broker. A message of
+// a gone stream counts until the writer drops it, which errs on the safe
+// side for a router waiting for a key to be let go.
+func (p *Pipeline) Holding(keys []string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var held []string
+	for _, k := range keys {
+		if t := p.tools[k]; t != nil && len(t.entries) > 0 {
+			held = append(held, k)
+		}
+	}
+	return held
+}
+
 // roomFor waits until one more message fits; p.mu is held.
 func (p *Pipeline) roomFor(ctx context.Context) bool {
 	if p.held < p.o.Capacity {

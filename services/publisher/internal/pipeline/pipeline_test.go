@@ -394,3 +394,27 @@ func TestAMessageResentAtAReconnectIsGivenItsTimeFromThere(t *testing.T) {
 		t.Fatalf("%d reconnects within AckTimeout of the connection's start", n)
 	}
 }
+
+// Holding names the keys with a message not yet answered, written or not,
+// and lets a key go once its last message is answered.
+func TestHoldingNamesKeysUntilTheirLastAnswer(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{})
+	p.Add(t.Context(), messages(t.Context(), "tool:1", 2, a))
+	p.Add(t.Context(), messages(t.Context(), "tool:2", 1, a))
+	w.waitWritten(t, 3)
+	if got := p.Holding([]string{"tool:1", "tool:2", "tool:3"}); !slices.Equal(got, []string{"tool:1", "tool:2"}) {
+		t.Fatalf("Holding = %v, want tool:1 and tool:2", got)
+	}
+	w.answer(t, "tool:2/0", nil)
+	w.answer(t, "tool:1/0", nil)
+	a.wait(t, 2)
+	if got := p.Holding([]string{"tool:1", "tool:2"}); !slices.Equal(got, []string{"tool:1"}) {
+		t.Fatalf("Holding = %v with tool:1's second message unanswered, want tool:1", got)
+	}
+	w.answer(t, "tool:1/1", nil)
+	a.wait(t, 3)
+	if got := p.Holding([]string{"tool:1", "tool:2"}); len(got) != 0 {
+		t.Fatalf("Holding = %v once everything is answered, want none", got)
+	}
+}

@@ -4,7 +4,12 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 )
 
 // Every string of a message is checked, and the error says which.
@@ -28,5 +33,19 @@ func TestUnpublishableNamesWhatBrokersRefuse(t *testing.T) {
 		if err := unpublishable(m); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("got %v, want %s…", err, want)
 		}
+	}
+}
+
+// A standby holds nothing of its shard: it sends the router to the active
+// publisher; an oversized question is refused before any work.
+func TestInFlightIsRefusedByAStandbyAndWhenTooLarge(t *testing.T) {
+	srv := newServer(mqttsession.Config{})
+	_, err := srv.InFlight(t.Context(), &publisherv1.InFlightRequest{OrderingKeys: []string{"tool:1"}})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("a standby answered %v, want FailedPrecondition", err)
+	}
+	_, err = srv.InFlight(t.Context(), &publisherv1.InFlightRequest{OrderingKeys: make([]string, maxInFlightKeys+1)})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "at most 10000") {
+		t.Errorf("too many keys: %v, want InvalidArgument naming the limit", err)
 	}
 }

@@ -75,7 +75,7 @@ func benchRoute(b *testing.B, displays bool) {
 	}
 	pub := &benchPublisher{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 64)}
 	srv := &server{rules: book, tracker: newTracker(), stopping: ctx, state: state, log: log}
-	srv.link = newShards(relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
+	srv.link = newShards(nil, nil, relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
 		Dial: func(context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
 			return pub, nil
 		},

@@ -79,7 +79,7 @@ func routeServerMetrics(t *testing.T, book *rulebook, state *stateKeeper, reg *p
 	if state != nil {
 		go state.open(ctx)
 	}
-	srv.link = newShards(relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
+	srv.link = newShards(nil, nil, relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
 		Dial: func(context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
 			return b, nil
 		},

@@ -52,8 +52,12 @@ func Run(ctx context.Context, o Options) error {
 			srv.recent = newRecentLog(rdb, o.RecentMessages, rt.Log, rt.Metrics)
 		}
 		shardOpen := newShardGauge(rt.Metrics)
-		srv.link = newShards(publishers.links(rt.Log, srv.settled, rt.SetServing, shardOpen)...)
+		srv.link = newShards(publishers.holding, rt.Log, publishers.links(rt.Log, srv.settled, rt.SetServing, shardOpen)...)
 		srv.metrics = newMetrics(rt.Metrics, func() float64 { return float64(srv.link.Pending()) })
+		rt.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "nemo_router_tools_held",
+			Help: "Tools new to this router whose messages wait until every other publisher shard holds nothing of them (after a restart, or a change in the shards).",
+		}, func() float64 { return float64(srv.link.Held()) }))
 		routerv1.RegisterRouterServiceServer(rt.GRPC, srv)
 		return func(ctx context.Context) error {
 			go book.watch(ctx)

@@ -4,19 +4,26 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/shardhash"
 )
 
 type publishLink = relay.Link[*bridgev1.Message, *publisherv1.PublishResult]
+
+// askHolding asks shard which of keys its publisher still holds messages
+// of (publisherv1 InFlight).
+type askHolding func(ctx context.Context, shard int, keys []string) ([]string, error)
 
 // shards is what the router publishes through: one link per publisher
 // shard. Each tool belongs to one shard (shardhash of its ordering key),
@@ -25,56 +32,214 @@ type publishLink = relay.Link[*bridgev1.Message, *publisherv1.PublishResult]
 // open stream (its active publisher is gone and its standby has not taken
 // the lease yet), its tools' messages wait in its link, to be sent when
 // the stream opens; no other shard publishes them.
+//
+// A tool may have been published through another shard before: by this
+// router's previous run with fewer or more shards, or by another router.
+// So the first time this router publishes a tool, its messages are held
+// until every other shard says it holds nothing of the tool (see
+// release): two sessions never carry one tool's messages at once.
 type shards struct {
 	links []*publishLink
+	ask   askHolding // nil with one shard: there is nowhere else to look
+	log   *slog.Logger
+
+	// mu orders Submit and release, so that a tool's held messages go
+	// out before any newer one.
+	mu      sync.Mutex
+	cleared map[string]struct{}             // tools let go by every other shard
+	held    map[string][]*bridgev1.Message // the others' messages, in order
+	wake    chan struct{}
 }
 
-func newShards(links ...*publishLink) *shards { return &shards{links: links} }
+func newShards(ask askHolding, log *slog.Logger, links ...*publishLink) *shards {
+	if len(links) == 1 {
+		ask = nil
+	}
+	return &shards{links: links, ask: ask, log: log,
+		cleared: map[string]struct{}{}, held: map[string][]*bridgev1.Message{}, wake: make(chan struct{}, 1)}
+}
 
-// Submit hands each message to its tool's shard, in order per shard.
+// Submit hands each message to its tool's shard, in order per shard, or
+// holds it while its tool is not yet let go by the other shards.
 func (s *shards) Submit(msgs []*bridgev1.Message) {
-	if len(s.links) == 1 {
+	if s.ask == nil {
 		s.links[0].Submit(msgs)
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	parts := make([][]*bridgev1.Message, len(s.links))
+	holding := false
 	for _, m := range msgs {
-		i := shardOf(m, len(s.links))
+		key := keyOf(m)
+		if _, ok := s.cleared[key]; !ok {
+			s.held[key] = append(s.held[key], m)
+			holding = true
+			continue
+		}
+		i := shardhash.Owner(key, len(s.links))
 		parts[i] = append(parts[i], m)
 	}
+	if holding {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	s.submitLocked(parts)
+}
+
+func (s *shards) submitLocked(parts [][]*bridgev1.Message) {
 	for i, part := range parts {
 		s.links[i].Submit(part)
 	}
 }
 
-// shardOf is the shard of m's tool. A message without an ordering key
-// (none is made today) goes by its topic, which keeps a topic's order.
-func shardOf(m *bridgev1.Message, n int) int {
-	key := m.GetOrderingKey()
-	if key == "" {
-		key = "topic:" + m.GetTopic()
+// keyOf is what a message is sharded by: its tool's ordering key. A
+// message without one (none is made today) goes by its topic, which
+// keeps a topic's order.
+func keyOf(m *bridgev1.Message) string {
+	if key := m.GetOrderingKey(); key != "" {
+		return key
 	}
-	return shardhash.Owner(key, n)
+	return "topic:" + m.GetTopic()
 }
 
-// Pending is the number of messages not yet answered, over every shard.
+func shardOf(m *bridgev1.Message, n int) int { return shardhash.Owner(keyOf(m), n) }
+
+// Pending is the number of messages not yet answered, over every shard,
+// held ones included.
 func (s *shards) Pending() int {
 	n := 0
 	for _, l := range s.links {
 		n += l.Pending()
 	}
+	s.mu.Lock()
+	for _, msgs := range s.held {
+		n += len(msgs)
+	}
+	s.mu.Unlock()
 	return n
 }
 
-// Run keeps every shard's stream open until ctx is cancelled.
+// Held is the number of tools whose messages wait to be let go.
+func (s *shards) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.held)
+}
+
+// Run keeps every shard's stream open, and lets held tools go, until ctx
+// is cancelled.
 func (s *shards) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, l := range s.links {
 		wg.Go(func() { _ = l.Run(ctx) })
 	}
+	if s.ask != nil {
+		wg.Go(func() { s.releaseLoop(ctx) })
+	}
 	wg.Wait()
 	return ctx.Err()
 }
+
+// releaseLoop lets held tools go as soon as every other shard holds
+// nothing of them, asking again, with backoff, about those still held
+// somewhere or whose other shards cannot answer (no active publisher).
+func (s *shards) releaseLoop(ctx context.Context) {
+	retry := backoff.New(50*time.Millisecond, time.Second)
+	blocked := map[int]bool{} // shards that could not answer, logged once
+	for {
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return
+		}
+		for {
+			s.mu.Lock()
+			keys := make([]string, 0, len(s.held))
+			for k := range s.held {
+				keys = append(keys, k)
+			}
+			s.mu.Unlock()
+			if len(keys) == 0 {
+				retry.Reset()
+				break
+			}
+			free := s.letGo(ctx, keys, blocked)
+			s.release(free)
+			if len(free) == len(keys) {
+				retry.Reset()
+				continue
+			}
+			if backoff.Sleep(ctx, retry.Next()) != nil {
+				return
+			}
+		}
+	}
+}
+
+// letGo returns the keys no shard but their owner holds messages of.
+func (s *shards) letGo(ctx context.Context, keys []string, blocked map[int]bool) []string {
+	busy := map[string]bool{}
+	for shard := range s.links {
+		var others []string
+		for _, k := range keys {
+			if shardhash.Owner(k, len(s.links)) != shard {
+				others = append(others, k)
+			}
+		}
+		for chunk := range slices.Chunk(others, maxInFlightKeys) {
+			holding, err := s.ask(ctx, shard, chunk)
+			if err != nil {
+				if !blocked[shard] && ctx.Err() == nil {
+					s.log.Warn("tools new to this router wait until this shard can say it holds nothing of them", "shard", shard, "tools", len(chunk), "err", err)
+				}
+				blocked[shard] = true
+				for _, k := range chunk {
+					busy[k] = true
+				}
+				continue
+			}
+			if blocked[shard] {
+				s.log.Info("shard answers again: the tools that waited for it go on", "shard", shard)
+			}
+			delete(blocked, shard)
+			for _, k := range holding {
+				busy[k] = true
+			}
+		}
+	}
+	free := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if !busy[k] {
+			free = append(free, k)
+		}
+	}
+	return free
+}
+
+// release sends the held messages of keys to their shards and lets later
+// messages of those keys through at once.
+func (s *shards) release(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	parts := make([][]*bridgev1.Message, len(s.links))
+	for _, k := range keys {
+		i := shardhash.Owner(k, len(s.links))
+		parts[i] = append(parts[i], s.held[k]...)
+		delete(s.held, k)
+		s.cleared[k] = struct{}{}
+	}
+	s.submitLocked(parts)
+}
+
+// maxInFlightKeys is the most keys of one InFlight question, the
+// publisher's limit.
+const maxInFlightKeys = 10_000
 
 // parseShards reads -publisher-addr: shards separated by ";", and within
 // a shard the addresses of its publishers (the active one and its
@@ -149,6 +314,26 @@ func (c *shardConns) links(log *slog.Logger, onResult func(*bridgev1.Message, *p
 	}
 	return links
 }
+
+// holding asks shard's active publisher which of keys it holds messages
+// of; its standbys refuse and are passed over.
+func (c *shardConns) holding(ctx context.Context, shard int, keys []string) ([]string, error) {
+	var err error
+	for _, conn := range c.shards[shard].conns {
+		callCtx, cancel := context.WithTimeout(ctx, askTimeout)
+		var resp *publisherv1.InFlightResponse
+		resp, err = publisherv1.NewPublisherServiceClient(conn).InFlight(callCtx, &publisherv1.InFlightRequest{OrderingKeys: keys})
+		cancel()
+		if err == nil {
+			return resp.GetOrderingKeys(), nil
+		}
+	}
+	return nil, fmt.Errorf("no publisher of the shard answered: %w", err)
+}
+
+// askTimeout bounds one InFlight question: the answer is a map lookup per
+// key, so a slow one means a publisher in trouble, and the next is asked.
+const askTimeout = 2 * time.Second
 
 func (c *shardConns) close() {
 	for _, p := range c.shards {

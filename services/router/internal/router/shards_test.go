@@ -84,7 +84,7 @@ func TestAShardAwayHoldsOnlyItsToolsAndGetsThemBack(t *testing.T) {
 			Log: testLog(t),
 		})
 	}
-	s := newShards(links...)
+	s := newShards(func(context.Context, int, []string) ([]string, error) { return nil, nil }, testLog(t), links...)
 	go func() { _ = s.Run(ctx) }()
 
 	var all []*bridgev1.Message
@@ -154,5 +154,83 @@ func TestPublisherAddrNamesShards(t *testing.T) {
 	}
 	if _, err := parseShards("a:1;;c:1"); err == nil || err.Error() != "-publisher-addr: shard 1 (counting from 0) names no address; give shards as addr[,standby...][;addr[,standby...]...]" {
 		t.Errorf("an empty shard: err = %v", err)
+	}
+}
+
+// A tool new to the router waits, with everything submitted for it
+// meanwhile, until no other shard holds anything of it, or while one
+// cannot say; then its messages go to its own shard in order.
+func TestANewToolWaitsUntilEveryOtherShardLetItGo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const n = 2
+	// A tool shard 1 owns, and that shard 0 still holds.
+	key := ""
+	for i := 0; key == ""; i++ {
+		if k := fmt.Sprintf("tool:%d", i); shardOf(&bridgev1.Message{OrderingKey: k}, n) == 1 {
+			key = k
+		}
+	}
+	var mu sync.Mutex
+	answer := map[int]error{0: nil}
+	stillHeld := true
+	ask := func(_ context.Context, shard int, keys []string) ([]string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if shard == 1 {
+			t.Errorf("shard 1 was asked about %v, which it owns", keys)
+		}
+		if err := answer[shard]; err != nil {
+			return nil, err
+		}
+		if stillHeld {
+			return keys, nil
+		}
+		return nil, nil
+	}
+	pubs := make([]*shardPublisher, n)
+	links := make([]*publishLink, n)
+	for i := range n {
+		pubs[i] = &shardPublisher{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 1024)}
+		links[i] = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
+			Dial: func(context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
+				return pubs[i], nil
+			},
+			ItemID:   (*bridgev1.Message).GetId,
+			ResultID: (*publisherv1.PublishResult).GetMessageId,
+			OnResult: func(*bridgev1.Message, *publisherv1.PublishResult) {},
+			Log:      testLog(t),
+		})
+	}
+	s := newShards(ask, testLog(t), links...)
+	go func() { _ = s.Run(ctx) }()
+	msg := func(i int) *bridgev1.Message {
+		return &bridgev1.Message{Id: fmt.Sprintf("%02d", i), OrderingKey: key, Topic: "t"}
+	}
+	s.Submit([]*bridgev1.Message{msg(0), msg(1)})
+	time.Sleep(100 * time.Millisecond) // a wrong early release would show
+	s.Submit([]*bridgev1.Message{msg(2)})
+	if got := len(pubs[0].received()) + len(pubs[1].received()); got != 0 || s.Held() != 1 || s.Pending() != 3 {
+		t.Fatalf("while shard 0 holds the tool: %d sent, %d tools held, %d pending; want 0, 1, 3", got, s.Held(), s.Pending())
+	}
+	mu.Lock()
+	stillHeld, answer[0] = false, errors.New("no active publisher")
+	mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	if got := len(pubs[1].received()); got != 0 {
+		t.Fatalf("%d messages sent while shard 0 could not answer", got)
+	}
+	mu.Lock()
+	answer[0] = nil
+	mu.Unlock()
+	waitFor(t, func() bool { return s.Held() == 0 })
+	s.Submit([]*bridgev1.Message{msg(3)})
+	waitFor(t, func() bool { return s.Pending() == 0 })
+	var ids []string
+	for _, m := range pubs[1].received() {
+		ids = append(ids, m.GetId())
+	}
+	if want := []string{"00", "01", "02", "03"}; !slices.Equal(ids, want) || len(pubs[0].received()) != 0 {
+		t.Fatalf("shard 1 got %v and shard 0 %d messages; want %v and none", ids, len(pubs[0].received()), want)
 	}
 }
