@@ -46,7 +46,7 @@ type shards struct {
 	// mu orders Submit and release, so that a tool's held messages go
 	// out before any newer one.
 	mu      sync.Mutex
-	cleared map[string]struct{}             // tools let go by every other shard
+	cleared map[string]struct{}            // tools let go by every other shard
 	held    map[string][]*bridgev1.Message // the others' messages, in order
 	wake    chan struct{}
 }
