@@ -1,11 +1,25 @@
 package mqttsession
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
 	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
 )
 
 // -mqtt-url takes several brokers, separated by whitespace or by commas
@@ -127,5 +141,134 @@ func TestOrdinals(t *testing.T) {
 	want := []string{"1st", "2nd", "3rd", "4th", "10th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th", "112th"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("%q, want %q", got, want)
+	}
+}
+
+// Each broker's certificate is checked for the host of its own URL (unless
+// -mqtt-server-name names one for all), and the TLS watch learns which
+// broker its connection is to.
+func TestEachBrokersCertificateIsCheckedForItsOwnHost(t *testing.T) {
+	ca := newTestCA(t, "Cluster CA")
+	_, certA, keyA := ca.issue(t, "localhost", time.Now().Add(-time.Hour), true)
+	certB, keyB := issueForIP(t, ca, net.IPv4(127, 0, 0, 1))
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addrA, addrB := tlsListener(t, certA, keyA), tlsListener(t, certB, keyB)
+	_, portA, _ := net.SplitHostPort(addrA)
+	_, portB, _ := net.SplitHostPort(addrB)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	c := Config{URL: "mqtts://localhost:" + portA + " mqtts://127.0.0.1:" + portB, CAFile: caFile}
+	l, err := c.checkedBrokers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newTLSWatch(c, log, func() bool { return true })
+	dial := dialer(c, l, log, w, 5*time.Second)
+	for i, u := range l.urls() {
+		conn, err := dial(t.Context(), autopaho.ClientConfig{}, u)
+		if err != nil {
+			t.Fatalf("broker %d (%s): %v", i+1, u, err)
+		}
+		conn.Close()
+		_, state, _, to := w.live.get()
+		if to.shown != l.all[i].shown || state == nil || w.serverName(to) != u.Hostname() {
+			t.Errorf("broker %d: the watch holds a connection to %q checked for %q", i+1, to.shown, w.serverName(to))
+		}
+	}
+
+	// -mqtt-server-name is for every broker: the second's certificate does
+	// not name localhost.
+	c.ServerName = "localhost"
+	l, _ = c.checkedBrokers()
+	dial = dialer(c, l, log, newTLSWatch(c, log, func() bool { return true }), 5*time.Second)
+	if _, err := dial(t.Context(), autopaho.ClientConfig{}, l.urls()[1]); err == nil || !strings.Contains(err.Error(), "localhost") {
+		t.Fatalf("the second broker with -mqtt-server-name localhost: %v, want its certificate refused", err)
+	}
+}
+
+// issueForIP returns a server certificate for ip and its key, as PEM.
+func issueForIP(t *testing.T, ca testCA, ip net.IP) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: ip.String()},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{ip},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+}
+
+// tlsListener serves TLS handshakes with the certificate on a loopback
+// port until the test ends, and returns its address.
+func tlsListener(t *testing.T, certPEM, keyPEM []byte) string {
+	t.Helper()
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				_ = conn.(*tls.Conn).Handshake()
+				_, _ = io.Copy(io.Discard, conn)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// While no broker answers, the session's last error says why each one
+// refused at its last attempt, after its URL (password masked); one
+// broker's error stands alone, as before.
+func TestTheLastErrorNamesEachBrokersProblem(t *testing.T) {
+	bs, err := Config{URL: "mqtts://bridge:s3cret@a.lab mqtts://bridge:s3cret@b.lab"}.brokers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Session{brokers: newBrokerList(bs), problems: map[int]string{}, watch: func(State) {}}
+	s.fail(0, "Nothing is listening at a.lab:8883.")
+	s.fail(1, "The broker refused the login.")
+	s.fail(0, "The host name 'a.lab' is not known (DNS).")
+	want := "mqtts://bridge:xxxxx@a.lab: The host name 'a.lab' is not known (DNS). mqtts://bridge:xxxxx@b.lab: The broker refused the login."
+	if got := s.State().LastError; got != want {
+		t.Fatalf("LastError %q, want %q", got, want)
+	}
+	s.set(State{Connected: true, Broker: bs[1].shown})
+	s.set(State{})
+	s.fail(1, "The broker refused the login.")
+	if got := s.State().LastError; got != "mqtts://bridge:xxxxx@b.lab: The broker refused the login." {
+		t.Fatalf("after a connection, LastError %q still names older problems", got)
+	}
+
+	one, _ := Config{URL: "mqtts://a.lab"}.brokers()
+	s = &Session{brokers: newBrokerList(one), problems: map[int]string{}, watch: func(State) {}}
+	s.fail(0, "Nothing is listening at a.lab:8883.")
+	if got := s.State().LastError; got != "Nothing is listening at a.lab:8883." {
+		t.Fatalf("one broker: LastError %q", got)
 	}
 }
