@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,10 +14,11 @@ import (
 // A broker cluster of two mosquitto nodes bridged with each other, both
 // given to the publisher (-mqtt-url in a file, comma-separated, the
 // password holding a comma): the publisher connects to the first; when
-// the first stops in the middle of a run, it goes on with the second,
-// which it tells in GetSession and its logs (never with the password),
-// and every event is delivered, each tool's in order, nothing left
-// pending in Redis.
+// the first stops in the middle of a run, with messages in flight, it goes
+// on with the second, which has no session for it, which it tells in
+// GetSession and its logs (never with the password); it sends again what
+// the first did not acknowledge, and every event is delivered, each
+// tool's in order, nothing left pending in Redis.
 func TestClusterBrokersFailOverToTheNextURL(t *testing.T) {
 	t.Parallel()
 	const (
@@ -24,8 +26,8 @@ func TestClusterBrokersFailOverToTheNextURL(t *testing.T) {
 		// with a scheme: it must not split the list there.
 		password = "Br,9k-q;z"
 		tools    = 6
-		before   = 300 // events per tool written before the first node stops
-		after    = 100 // and after
+		perTool  = 400
+		chunk    = 10 // events per tool written at a time
 	)
 	users := map[string]string{"bridge": password, "display": "d1splay", "peer": "peer-Pw"}
 	p := startPipeline(t, harness.PipelineOptions{
@@ -36,11 +38,15 @@ func TestClusterBrokersFailOverToTheNextURL(t *testing.T) {
 		// window to the instant between the acknowledgement and the write.
 		Broker: harness.MosquittoOptions{Users: users, MaxInflight: 65535},
 		Peer:   &harness.MosquittoOptions{Users: users, MaxInflight: 65535, Bridge: &harness.MosquittoBridge{User: "peer", Password: "peer-Pw"}},
+		// The publisher reaches the first node through a gate, which holds
+		// its messages at the moment the node stops: they are in flight,
+		// never acknowledged, and must be sent again to the second node.
+		GateBridge: true,
 		MQTTURL: func(p *harness.Pipeline) string {
-			return "mqtts://bridge:" + password + "@" + p.Broker.TLSAddr + ",mqtts://bridge:" + password + "@" + p.Peer.TLSAddr
+			return "mqtts://bridge:" + password + "@" + p.BridgeGate.Addr + ",mqtts://bridge:" + password + "@" + p.Peer.TLSAddr
 		},
 	})
-	first := "mqtts://bridge:xxxxx@" + p.Broker.TLSAddr
+	first := "mqtts://bridge:xxxxx@" + p.BridgeGate.Addr
 	second := "mqtts://bridge:xxxxx@" + p.Peer.TLSAddr
 	session := sessionClient(t, p.Publisher.GRPCAddr)
 	connectedTo := func(want string) func() error {
@@ -82,21 +88,41 @@ func TestClusterBrokersFailOverToTheNextURL(t *testing.T) {
 
 	rdb := p.Redis.Client(1)
 	defer rdb.Close()
-	if err := harness.XAdd(ctx(t), rdb, "nemo:events", harness.Envelopes(harness.Events(tools*before, tools, 0))); err != nil {
+	// NEMO writes all along: a chunk at a time, paced so that messages
+	// are in flight whenever the first node stops.
+	all := harness.Events(tools*perTool, tools, 0)
+	written := make(chan error, 1)
+	go func() {
+		for i := 0; i < len(all); i += tools * chunk {
+			if err := harness.XAdd(context.Background(), rdb, "nemo:events", harness.Envelopes(all[i:min(i+tools*chunk, len(all))])); err != nil {
+				written <- err
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		written <- nil
+	}()
+	// Mid-run: the first node stops as soon as a quarter of the events went
+	// through it (checked at each arrival), and the writing goes on.
+	if err := onFirst.WaitFor(30*time.Second, func(msgs []harness.Message) (bool, string) {
+		n := harness.Distinct(msgs)
+		return n >= len(all)/4, fmt.Sprintf("%d of %d events through the first node", n, len(all))
+	}); err != nil {
 		t.Fatal(err)
 	}
-	// Mid-run: the first node stops once part of the events went through
-	// it, with more on their way.
-	eventually(t, 60*time.Second, func() error {
-		if n := harness.Distinct(onFirst.Messages()); n < tools*before/3 {
-			return fmt.Errorf("%d of %d events through the first node before stopping it", n, tools*before)
+	p.BridgeGate.Freeze()
+	eventually(t, 30*time.Second, func() error {
+		if n, err := p.Router.Metric("nemo_router_messages_pending"); err != nil || n == 0 {
+			return fmt.Errorf("no message in flight yet (%v, %v)", n, err)
 		}
 		return nil
 	})
 	if err := p.Broker.Stop(); err != nil {
 		t.Logf("stopping the first node: %v", err)
 	}
-	if err := harness.XAdd(ctx(t), rdb, "nemo:events", harness.Envelopes(harness.Events(tools*after, tools, before))); err != nil {
+	p.BridgeGate.Cut() // the publisher's connection to the first node ends with it
+	p.BridgeGate.Thaw()
+	if err := <-written; err != nil {
 		t.Fatal(err)
 	}
 
@@ -109,7 +135,7 @@ func TestClusterBrokersFailOverToTheNextURL(t *testing.T) {
 	// again to the second, without a session there.
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		n, err := harness.CheckOrderAcross([][]harness.Message{onFirst.Messages(), onSecond.Messages()}, tools, before+after)
+		n, err := harness.CheckOrderAcross([][]harness.Message{onFirst.Messages(), onSecond.Messages()}, tools, perTool)
 		if err == nil {
 			break
 		}
@@ -117,17 +143,21 @@ func TestClusterBrokersFailOverToTheNextURL(t *testing.T) {
 			t.Fatalf("order broken: %v", err)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 3 minutes, %d of %d events delivered: %v", n, tools*(before+after), err)
+			t.Fatalf("after 3 minutes, %d of %d events delivered: %v", n, len(all), err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	eventually(t, 30*time.Second, connectedTo(second))
 	nothingPending(t, p)
 	// The messages in flight when the first node stopped are sent again
-	// (result "retry"), each tool's unacknowledged tail in order.
-	resent, _ := p.Publisher.Metric(`nemo_publisher_messages_total{result="retry"}`)
+	// (result "retry"), each tool's unacknowledged tail in order: the
+	// second node had no session for the bridge.
+	resent, err := p.Publisher.Metric(`nemo_publisher_messages_total{result="retry"}`)
+	if err != nil || resent == 0 {
+		t.Errorf("no message was sent again (%v): none was in flight when the first node stopped?", err)
+	}
 	t.Logf("through the first node: %d distinct events of %d; through the second: %d; sent again: %.0f",
-		harness.Distinct(onFirst.Messages()), tools*(before+after), harness.Distinct(onSecond.Messages()), resent)
+		harness.Distinct(onFirst.Messages()), len(all), harness.Distinct(onSecond.Messages()), resent)
 
 	// The logs name the broker of each attempt, the second once it is the
 	// one connected; never the password, nor a piece of it.
@@ -143,6 +173,9 @@ func TestClusterBrokersFailOverToTheNextURL(t *testing.T) {
 	}
 	if !strings.Contains(log, "broker="+first) {
 		t.Errorf("the publisher's log never names the first broker %s", first)
+	}
+	if !strings.Contains(connectedLine, "session_present=false") {
+		t.Errorf("the second broker had a session for the bridge: %s", connectedLine)
 	}
 	for _, part := range []string{password, "Br,9k", "9k-q;z", "9k-q%3Bz"} {
 		if strings.Contains(log, part) {
