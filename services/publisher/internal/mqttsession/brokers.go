@@ -32,6 +32,10 @@ type broker struct {
 	user, password string
 }
 
+// logged is how logs name b: the URL dialled, which holds no login, as the
+// logs have always named the broker.
+func (b broker) logged() string { return b.url.String() }
+
 // splitBrokerURLs cuts -mqtt-url into its URLs. They are separated by
 // whitespace, or by a comma where what follows it (whitespace and further
 // commas aside) begins with a scheme ("mqtts://") or is the end of the

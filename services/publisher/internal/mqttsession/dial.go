@@ -39,7 +39,7 @@ func dialer(c Config, l *brokerList, log *slog.Logger, w *tlsWatch, timeout time
 				return nil, err
 			}
 			if tlsCfg.InsecureSkipVerify {
-				log.Warn("NOT CHECKING THE BROKER'S CERTIFICATE (-mqtt-insecure-skip-verify): anyone on the network path can read and forge the bridge's messages; use it for tests only", "broker", b.shown)
+				log.Warn("NOT CHECKING THE BROKER'S CERTIFICATE (-mqtt-insecure-skip-verify): anyone on the network path can read and forge the bridge's messages; use it for tests only", "broker", b.logged())
 			}
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)

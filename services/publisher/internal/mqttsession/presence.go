@@ -59,7 +59,7 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 	cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 		p.up.Store(true)
 		b, _ := brokers.current()
-		log.Info("presence connection up", "broker", b.shown, "topic", topic, "client_id", clientID)
+		log.Info("presence connection up", "broker", b.logged(), "topic", topic, "client_id", clientID)
 		go func() { // OnConnectionUp must not block
 			if err := p.announce(ctx, cm, PresenceOnline); err != nil {
 				log.Warn("could not announce online presence", "topic", topic, "err", err)
@@ -72,7 +72,7 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 	}
 	cfg.OnConnectError = func(err error) {
 		b, _ := brokers.current()
-		log.Warn("presence connection: cannot connect to MQTT broker", "broker", b.shown, "problem", tlsdiag.Explain(ctx, err, c.target(b)), "err", err)
+		log.Warn("presence connection: cannot connect to MQTT broker", "broker", b.logged(), "problem", tlsdiag.Explain(ctx, err, c.target(b)), "err", err)
 	}
 	cfg.ClientConfig = paho.ClientConfig{ClientID: clientID}
 	cm, err := autopaho.NewConnection(ctx, cfg)

@@ -132,14 +132,14 @@ func (w *tlsWatch) check(reported string) string {
 		problem := tlsdiag.Explain(context.Background(), err, tlsdiag.Target{CAFile: w.cfg.CAFile, CertFile: w.cfg.CertFile, KeyFile: w.cfg.KeyFile})
 		if problem != reported {
 			w.log.Warn("TLS files changed, but the new ones cannot be used; keeping the current connection and checking again",
-				"broker", to.shown, "problem", problem, "every", w.cfg.TLSReloadInterval)
+				"broker", to.logged(), "problem", problem, "every", w.cfg.TLSReloadInterval)
 		}
 		return problem
 	}
 	if !w.live.retire(conn) {
 		return "" // a new connection came meanwhile, with the files as they are now or later
 	}
-	w.log.Info("TLS files changed; reconnecting to use them", "broker", to.shown,
+	w.log.Info("TLS files changed; reconnecting to use them", "broker", to.logged(),
 		"ca_file", w.cfg.CAFile, "cert_file", w.cfg.CertFile, "key_file", w.cfg.KeyFile)
 	hangUp(conn, time.Second)
 	return ""

@@ -68,7 +68,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	cfg.WillMessage, cfg.WillProperties = c.will()
 	cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, ack *paho.Connack) {
 		b, _ := brokers.current()
-		log.Info("connected to MQTT broker", "broker", b.shown, "session_present", ack.SessionPresent)
+		log.Info("connected to MQTT broker", "broker", b.logged(), "session_present", ack.SessionPresent)
 		s.set(State{Connected: true, Since: time.Now(), Broker: b.shown})
 		go func() { // OnConnectionUp must not block
 			if err := s.announce(ctx, cm, bridgeStatus{State: "online", Version: c.Version, StartedAt: s.started}); err != nil {
@@ -78,14 +78,14 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	}
 	cfg.OnConnectionDown = func() bool {
 		b, _ := brokers.current()
-		log.Warn("connection to MQTT broker lost; reconnecting", "broker", b.shown)
+		log.Warn("connection to MQTT broker lost; reconnecting", "broker", b.logged())
 		s.set(State{Connected: false, Since: time.Now()})
 		return true
 	}
 	cfg.OnConnectError = func(err error) {
 		b, i := brokers.current()
 		problem := tlsdiag.Explain(ctx, err, c.target(b))
-		log.Warn("cannot connect to MQTT broker", "broker", b.shown, "problem", problem, "err", err)
+		log.Warn("cannot connect to MQTT broker", "broker", b.logged(), "problem", problem, "err", err)
 		s.fail(i, problem)
 	}
 	cfg.ClientConfig = paho.ClientConfig{ClientID: c.ClientID,
