@@ -15,6 +15,7 @@ import (
 type Mosquitto struct {
 	*Process
 	TLSAddr, PlainAddr string
+	log                string
 }
 
 // MosquittoOptions tune the broker.
@@ -36,9 +37,24 @@ type MosquittoOptions struct {
 	// certificate's common name as the user name (use_identity_as_username),
 	// which the broker's log then shows as u'<name>'.
 	IdentityAsUsername bool
+	// Name tells apart the files and the log of a second broker in one
+	// environment (empty: "mosquitto", the first).
+	Name string
+	// Bridge, when set, makes this broker a node of a cluster with
+	// another: it bridges every topic both ways with the broker there.
+	Bridge *MosquittoBridge
 	// LogPublishes logs every packet (log_type debug), so that the log
 	// says which client published each message.
 	LogPublishes bool
+}
+
+// MosquittoBridge is mosquitto's bridge to another broker (a "connection"
+// section): every topic, both ways, at QoS 1, as a cluster of two nodes.
+type MosquittoBridge struct {
+	// Addr is the other broker's plain listener.
+	Addr string
+	// User and Password log in to it, when it wants a login.
+	User, Password string
 }
 
 // StartMosquitto runs mosquitto with TLS from pki.
@@ -51,6 +67,17 @@ func (e *Env) StartMosquitto(pki *PKI, o MosquittoOptions) (*Mosquitto, error) {
 	if err != nil {
 		return nil, err
 	}
+	name, dir := o.Name, e.Dir
+	if name == "" {
+		name = "mosquitto"
+	} else {
+		// Its own persistence directory: mosquitto.db there is its own.
+		dir = filepath.Join(e.Dir, name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	logPath := filepath.Join(e.Dir, name+".log")
 	server := KeyPair{CertFile: pki.CertFile, KeyFile: pki.KeyFile}
 	if o.ServerCert != nil {
 		server = *o.ServerCert
@@ -78,9 +105,9 @@ keyfile %s
 require_certificate %t
 use_identity_as_username %t
 listener %d 127.0.0.1
-`, len(o.Users) == 0, e.Dir, filepath.Join(e.Dir, "mosquitto.log"), tlsPort, pki.CAFile, server.CertFile, server.KeyFile, o.RequireCertificate, o.IdentityAsUsername, plainPort)
+`, len(o.Users) == 0, dir, logPath, tlsPort, pki.CAFile, server.CertFile, server.KeyFile, o.RequireCertificate, o.IdentityAsUsername, plainPort)
 	if len(o.Users) > 0 {
-		auth, err := e.writeAuth(o)
+		auth, err := e.writeAuth(o, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -97,12 +124,22 @@ listener %d 127.0.0.1
 		// read the keys in this private directory.
 		conf += "user root\n"
 	}
-	path := filepath.Join(e.Dir, "mosquitto.conf")
+	if b := o.Bridge; b != nil {
+		// Last: the lines after "connection" configure the bridge.
+		// try_private (the default) tells the other mosquitto that this is
+		// a bridge, so that it does not send a message back where it came
+		// from; restart_timeout brings the bridge back within seconds.
+		conf += fmt.Sprintf("connection %s-bridge\naddress %s\ntopic # both 1\nrestart_timeout 1 5\n", name, b.Addr)
+		if b.User != "" {
+			conf += fmt.Sprintf("remote_username %s\nremote_password %s\n", b.User, b.Password)
+		}
+	}
+	path := filepath.Join(e.Dir, name+".conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
-	e.addLog(filepath.Join(e.Dir, "mosquitto.log"))
-	p, err := e.StartProcess("mosquitto-stdout", "mosquitto", "-c", path)
+	e.addLog(logPath)
+	p, err := e.StartProcess(name+"-stdout", "mosquitto", "-c", path)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +147,7 @@ listener %d 127.0.0.1
 		Process:   p,
 		TLSAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort)),
 		PlainAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(plainPort)),
+		log:       logPath,
 	}
 	return m, m.waitUp()
 }
@@ -131,7 +169,7 @@ func (m *Mosquitto) Restart() error {
 
 // Log is what the broker has logged so far.
 func (m *Mosquitto) Log() (string, error) {
-	b, err := os.ReadFile(filepath.Join(m.env.Dir, "mosquitto.log"))
+	b, err := os.ReadFile(m.log)
 	return string(b), err
 }
 
@@ -139,9 +177,9 @@ func (m *Mosquitto) Log() (string, error) {
 func (m *Mosquitto) TLSURL() string { return "mqtts://" + m.TLSAddr }
 
 // writeAuth makes the password file with mosquitto_passwd and the ACL
-// file, and returns the configuration lines naming them.
-func (e *Env) writeAuth(o MosquittoOptions) (string, error) {
-	passwords := filepath.Join(e.Dir, "passwords")
+// file in dir, and returns the configuration lines naming them.
+func (e *Env) writeAuth(o MosquittoOptions, dir string) (string, error) {
+	passwords := filepath.Join(dir, "passwords")
 	for user, password := range o.Users {
 		args := []string{"-b", passwords, user, password}
 		if _, err := os.Stat(passwords); err != nil {
@@ -153,7 +191,7 @@ func (e *Env) writeAuth(o MosquittoOptions) (string, error) {
 	}
 	conf := "password_file " + passwords + "\n"
 	if o.ACL != "" {
-		acl := filepath.Join(e.Dir, "acl")
+		acl := filepath.Join(dir, "acl")
 		if err := os.WriteFile(acl, []byte(o.ACL), 0o600); err != nil {
 			return "", err
 		}

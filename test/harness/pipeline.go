@@ -2,17 +2,22 @@ package harness
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 )
 
 // Pipeline is the whole bridge on real components.
 type Pipeline struct {
-	Env                       *Env
-	Bin                       string
-	Redis                     *Redis
-	PKI                       *PKI
-	Broker                    *Mosquitto
+	Env    *Env
+	Bin    string
+	Redis  *Redis
+	PKI    *PKI
+	Broker *Mosquitto
+	// Peer, when asked for, is a second broker bridged with Broker: a
+	// cluster of two nodes.
+	Peer                      *Mosquitto
 	Ingest, Router, Publisher *Service
 	// BridgeGate, when asked for, stands between the publisher and the
 	// broker (see Gate).
@@ -27,6 +32,14 @@ type Pipeline struct {
 type PipelineOptions struct {
 	Ingest, Router, Publisher []string
 	Broker                    MosquittoOptions
+	// Peer, when set, starts a second broker (Pipeline.Peer) bridged with
+	// the first, every topic both ways: a broker cluster. Its Bridge goes
+	// to the first broker's plain listener (give its User and Password
+	// when that broker wants a login).
+	Peer *MosquittoOptions
+	// MQTTURL, when set, is the publisher's -mqtt-url, made once the
+	// brokers are up and given in a file (-mqtt-url-file), as a secret.
+	MQTTURL func(*Pipeline) string
 	// GateBridge puts a Gate between the publisher and the broker.
 	GateBridge bool
 	// PlainBridge has the publisher talk plain MQTT to the broker's plain
@@ -62,6 +75,21 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 	if p.Broker, err = e.StartMosquitto(p.PKI, o.Broker); err != nil {
 		return nil, err
 	}
+	if o.Peer != nil {
+		peer := *o.Peer
+		if peer.Name == "" {
+			peer.Name = "mosquitto-peer"
+		}
+		bridge := MosquittoBridge{}
+		if peer.Bridge != nil {
+			bridge = *peer.Bridge
+		}
+		bridge.Addr = p.Broker.PlainAddr
+		peer.Bridge = &bridge
+		if p.Peer, err = e.StartMosquitto(p.PKI, peer); err != nil {
+			return nil, err
+		}
+	}
 	scheme, brokerAddr := "mqtts://", p.Broker.TLSAddr
 	if o.PlainBridge {
 		scheme, brokerAddr = "mqtt://", p.Broker.PlainAddr
@@ -79,11 +107,18 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 		}
 		return e.StartService(bin, name, slices.Concat(tlsFlags, args, more)...)
 	}
-	brokerURL := scheme + brokerAddr
-	if p.Publisher, err = start("publisher", []string{
-		"-mqtt-url", brokerURL, "-mqtt-ca-file", p.PKI.CAFile,
+	urlFlag := []string{"-mqtt-url", scheme + brokerAddr}
+	if o.MQTTURL != nil {
+		path := filepath.Join(e.Dir, "mqtt-url")
+		if err := os.WriteFile(path, []byte(o.MQTTURL(p)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		urlFlag = []string{"-mqtt-url-file", path}
+	}
+	if p.Publisher, err = start("publisher", append(urlFlag,
+		"-mqtt-ca-file", p.PKI.CAFile,
 		"-mqtt-client-id", fmt.Sprintf("bridge-%d", time.Now().UnixNano()),
-	}, o.Publisher); err != nil {
+	), o.Publisher); err != nil {
 		return nil, err
 	}
 	if p.Router, err = start("router", []string{

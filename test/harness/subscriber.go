@@ -52,6 +52,9 @@ type SubscribeOptions struct {
 	QoS            byte
 	// ClientCert is presented to a broker that requires a certificate.
 	ClientCert *KeyPair
+	// Broker is the broker to subscribe at (nil: the pipeline's Broker),
+	// e.g. its Peer.
+	Broker *Mosquitto
 }
 
 // SubscribeWith subscribes as o says.
@@ -65,7 +68,11 @@ func (p *Pipeline) SubscribeWith(o SubscribeOptions) (*Subscriber, error) {
 		}
 		tlsCfg.Certificates = []tls.Certificate{pair}
 	}
-	u, _ := url.Parse("tls://" + p.Broker.TLSAddr)
+	broker := p.Broker
+	if o.Broker != nil {
+		broker = o.Broker
+	}
+	u, _ := url.Parse("tls://" + broker.TLSAddr)
 	s := &Subscriber{arrived: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	cm, err := autopaho.NewConnection(ctx, autopaho.ClientConfig{
@@ -141,6 +148,13 @@ func (s *Subscriber) Subscribed(filter string, qos byte) bool {
 	}
 	_, err := s.cm.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos}}})
 	return err == nil
+}
+
+// Publish publishes payload on topic at QoS 1 from the subscriber's own
+// connection, e.g. to see that a message reaches another broker.
+func (s *Subscriber) Publish(ctx context.Context, topic string, payload []byte) error {
+	_, err := s.cm.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload})
+	return err
 }
 
 // Messages returns what arrived so far, in arrival order.

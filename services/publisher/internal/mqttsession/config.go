@@ -10,17 +10,16 @@ import (
 	"encoding/binary"
 	"encoding/pem"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/tlsdiag"
 )
 
 // Config is how to reach and authenticate to the broker.
 type Config struct {
+	// URL is -mqtt-url: one broker URL, or several (see brokers.go).
 	URL           string
 	ClientID      string
 	Username      string
@@ -44,63 +43,6 @@ type Config struct {
 	// checked for renewal while connected; 0 turns the check off (renewed
 	// files are then used at the next reconnect).
 	TLSReloadInterval time.Duration
-}
-
-// brokerURL parses the URL and maps the schemes people write (mqtt, mqtts,
-// tcp, ssl, tls) onto the two autopaho dials. The URL it returns has no
-// user name or password: autopaho writes the URL it dials into its errors,
-// which are logged; login gives them to the CONNECT packet instead. Its
-// errors never quote the URL, which may hold the password.
-func (c Config) brokerURL() (*url.URL, error) {
-	u, err := secret.ParseURL(c.URL)
-	if err != nil {
-		return nil, fmt.Errorf("-mqtt-url is not a broker URL (mqtt://[user[:password]@]host[:port] or mqtts://…): %w", err)
-	}
-	u.User = nil
-	switch u.Scheme {
-	case "mqtt", "tcp":
-		u.Scheme = "mqtt"
-	case "mqtts", "ssl", "tls":
-		u.Scheme = "tls"
-	default:
-		return nil, fmt.Errorf("-mqtt-url %s: scheme %q is not supported, use mqtt:// or mqtts://", u.Redacted(), u.Scheme)
-	}
-	if u.Port() == "" {
-		port := "1883"
-		if u.Scheme == "tls" {
-			port = "8883"
-		}
-		u.Host = u.Hostname() + ":" + port
-	}
-	return u, nil
-}
-
-// Broker is the broker's URL as configured, for health and logs: a
-// password in it shows as xxxxx.
-func (c Config) Broker() string {
-	u, err := secret.ParseURL(c.URL)
-	if err != nil {
-		return ""
-	}
-	return u.Redacted()
-}
-
-// login is the user name and password of the CONNECT packet: each is the
-// flag's (-mqtt-username; -mqtt-password or its file) when given, else the
-// URL's, so that mqtt://bridge@host takes its password from
-// -mqtt-password-file, and mqtt://bridge:pw@host works alone. It reads
-// the URL that brokerURL has already checked.
-func (c Config) login() (user, password string) {
-	user, password = c.Username, c.Password
-	if u, err := secret.ParseURL(c.URL); err == nil && u.User != nil {
-		if user == "" {
-			user = u.User.Username()
-		}
-		if p, ok := u.User.Password(); ok && password == "" {
-			password = p
-		}
-	}
-	return user, password
 }
 
 // tlsFiles are the contents of the CA, client certificate and key files,
@@ -214,12 +156,12 @@ func (c Config) minVersion() (uint16, error) {
 	return 0, fmt.Errorf("MQTT TLS minimum version %q: want 1.2 or 1.3", c.TLSMinVersion)
 }
 
-// target describes the connection to u for tlsdiag, which explains
-// failures.
-func (c Config) target(u *url.URL) tlsdiag.Target {
-	user, _ := c.login()
-	t := tlsdiag.Target{Addr: u.Host, CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, Username: user, ClientID: c.ClientID}
-	if u.Scheme == "tls" {
+// target describes the connection to broker b for tlsdiag, which
+// explains failures.
+func (c Config) target(b broker) tlsdiag.Target {
+	user, _ := c.login(b)
+	t := tlsdiag.Target{Addr: b.url.Host, CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, Username: user, ClientID: c.ClientID}
+	if b.url.Scheme == "tls" {
 		t.TLS, _ = c.tlsConfig()
 	}
 	return t

@@ -5,7 +5,20 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
 )
+
+// connectTo is the CONNECT packet autopaho sends to its i-th URL.
+func connectTo(t *testing.T, cfg autopaho.ClientConfig, i int) *paho.Connect {
+	t.Helper()
+	cp, err := cfg.ConnectPacketBuilder(&paho.Connect{ClientID: "bridge"}, cfg.ServerUrls[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp
+}
 
 // A password in the URL is the one sent in CONNECT, unless a flag gives
 // one; each part of the login comes from its flag when given, else from
@@ -23,19 +36,20 @@ func TestTheLoginComesFromTheFlagsElseTheURL(t *testing.T) {
 		{"no login", "mqtt://broker", "", "", "", ""},
 	} {
 		c := Config{URL: tt.url, Username: tt.user, Password: tt.password}
-		u, err := c.brokerURL()
+		l, err := c.checkedBrokers()
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		cfg := c.clientConfig(u, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-		if cfg.ConnectUsername != tt.wantUser || string(cfg.ConnectPassword) != tt.wantPassword {
-			t.Errorf("%s: CONNECT with %q / %q, want %q / %q", tt.name, cfg.ConnectUsername, cfg.ConnectPassword, tt.wantUser, tt.wantPassword)
+		cfg := c.clientConfig(l, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		cp := connectTo(t, cfg, 0)
+		if cp.Username != tt.wantUser || string(cp.Password) != tt.wantPassword || cp.UsernameFlag != (tt.wantUser != "") || cp.PasswordFlag != (tt.wantPassword != "") {
+			t.Errorf("%s: CONNECT with %q / %q, want %q / %q", tt.name, cp.Username, cp.Password, tt.wantUser, tt.wantPassword)
 		}
 		// autopaho writes the URL it dials into its errors, which are logged.
 		if dialed := cfg.ServerUrls[0].String(); strings.Contains(dialed, "@") {
 			t.Errorf("%s: autopaho dials %s, login included", tt.name, dialed)
 		}
-		if user := c.target(u).Username; user != tt.wantUser {
+		if user := c.target(l.all[0]).Username; user != tt.wantUser {
 			t.Errorf("%s: failures are explained for user %q, want %q", tt.name, user, tt.wantUser)
 		}
 	}
@@ -47,9 +61,9 @@ func TestTheBrokerIsShownWithoutItsPassword(t *testing.T) {
 	if got := c.Broker(); got != "mqtts://bridge:xxxxx@broker.lab:8883" {
 		t.Fatalf("Broker() = %q", got)
 	}
-	u, err := c.brokerURL()
-	if err != nil || u.String() != "tls://broker.lab:8883" {
-		t.Fatalf("the URL dialed: %v, %v", u, err)
+	bs, err := c.brokers()
+	if err != nil || len(bs) != 1 || bs[0].url.String() != "tls://broker.lab:8883" {
+		t.Fatalf("the URL dialed: %v, %v", bs, err)
 	}
 }
 
@@ -62,7 +76,7 @@ func TestABadBrokerURLIsRefusedWithoutThePassword(t *testing.T) {
 		"http://bridge:s3cret@broker:1883",
 		"bridge:s3cret@broker:1883",
 	} {
-		_, err := Config{URL: raw}.brokerURL()
+		_, err := Config{URL: raw}.brokers()
 		if err == nil || !strings.Contains(err.Error(), "-mqtt-url") || strings.Contains(err.Error(), "s3") || strings.Contains(err.Error(), "cret") {
 			t.Errorf("%s: %v, want a refusal naming -mqtt-url without the password", raw, err)
 		}

@@ -6,46 +6,56 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
 )
 
 // connectTimeout bounds one connection attempt, TLS handshake included.
 const connectTimeout = 10 * time.Second
 
-// checkedURL is the broker's URL, once the settings that no retry can mend
-// (the URL and the TLS version) are known to be good: those are
-// configuration errors, reported at start, not passing faults.
-func (c Config) checkedURL() (*url.URL, error) {
-	u, err := c.brokerURL()
+// checkedBrokers are the brokers of -mqtt-url, once the settings that no
+// retry can mend (the URLs and the TLS version) are known to be good:
+// those are configuration errors, reported at start, not passing faults.
+func (c Config) checkedBrokers() (*brokerList, error) {
+	bs, err := c.brokers()
 	if err != nil {
 		return nil, err
 	}
 	if _, err := c.minVersion(); err != nil {
 		return nil, err
 	}
-	return u, nil
+	return newBrokerList(bs), nil
 }
 
-// clientConfig is what both connections to the broker at u share (the
-// session and the presence connection): keepalive, reconnect backoff,
-// login, and the dialer that reads the TLS files at every attempt and
-// tells w of every connection.
-func (c Config) clientConfig(u *url.URL, log *slog.Logger, w *tlsWatch) autopaho.ClientConfig {
-	user, password := c.login()
+// clientConfig is what both connections to the brokers of l share (the
+// session and the presence connection): keepalive, reconnect backoff, the
+// login of each broker, and the dialer that reads the TLS files at every
+// attempt and tells w of every connection. autopaho tries the brokers in
+// order at each attempt, and builds the CONNECT packet for one before
+// dialling it: that is where l learns which broker is being tried.
+func (c Config) clientConfig(l *brokerList, log *slog.Logger, w *tlsWatch) autopaho.ClientConfig {
 	return autopaho.ClientConfig{
-		ServerUrls:                    []*url.URL{u},
+		ServerUrls:                    l.urls(),
 		KeepAlive:                     uint16(c.KeepAlive / time.Second),
 		CleanStartOnInitialConnection: true,
 		ReconnectBackoff:              reconnectBackoff(),
 		ConnectTimeout:                connectTimeout,
-		ConnectUsername:               user,
-		ConnectPassword:               []byte(password),
-		AttemptConnection:             dialer(c, log, w, connectTimeout),
+		ConnectPacketBuilder: func(cp *paho.Connect, u *url.URL) (*paho.Connect, error) {
+			user, password := c.login(l.trying(u))
+			cp.Username, cp.UsernameFlag = user, user != ""
+			cp.Password, cp.PasswordFlag = nil, password != ""
+			if password != "" {
+				cp.Password = []byte(password)
+			}
+			return cp, nil
+		},
+		AttemptConnection: dialer(c, l, log, w, connectTimeout),
 	}
 }
 
 // reconnectBackoff spaces connection attempts from 250 ms up to 5 s apart:
 // a broker that comes back is in use again within seconds, and one that
 // stays away gets one attempt every few seconds, which it hardly notices.
+// With several brokers, each attempt tries them all, in order.
 func reconnectBackoff() autopaho.Backoff {
 	return autopaho.NewExponentialBackoff(250*time.Millisecond, 5*time.Second, time.Second, 2)
 }

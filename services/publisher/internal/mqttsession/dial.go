@@ -22,10 +22,12 @@ import (
 // It reads the TLS files at every attempt, and remembers the connection it
 // made and which files it used, so that the TLS file watcher (reload.go)
 // can tell when they are renewed and end the connection to use them: w
-// learns of every connection it makes. Both connections to the broker, the
-// session and the presence connection, dial with it.
-func dialer(c Config, log *slog.Logger, w *tlsWatch, timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
+// learns of every connection it makes, and to which of the brokers of l.
+// Both connections to the broker, the session and the presence
+// connection, dial with it.
+func dialer(c Config, l *brokerList, log *slog.Logger, w *tlsWatch, timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
 	return func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
+		b := l.all[l.find(u)]
 		var tlsCfg *tls.Config
 		var files tlsFiles
 		if u.Scheme == "tls" {
@@ -37,7 +39,7 @@ func dialer(c Config, log *slog.Logger, w *tlsWatch, timeout time.Duration) func
 				return nil, err
 			}
 			if tlsCfg.InsecureSkipVerify {
-				log.Warn("NOT CHECKING THE BROKER'S CERTIFICATE (-mqtt-insecure-skip-verify): anyone on the network path can read and forge the bridge's messages; use it for tests only", "broker", u.Redacted())
+				log.Warn("NOT CHECKING THE BROKER'S CERTIFICATE (-mqtt-insecure-skip-verify): anyone on the network path can read and forge the bridge's messages; use it for tests only", "broker", b.logged())
 			}
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -49,11 +51,11 @@ func dialer(c Config, log *slog.Logger, w *tlsWatch, timeout time.Duration) func
 		}
 		conn := quickAck(raw)
 		if u.Scheme != "tls" {
-			w.live.set(conn, nil, files)
+			w.live.set(conn, nil, files, b)
 			return conn, nil
 		}
 		cfg := tlsCfg
-		if cfg.ServerName == "" { // what tls.Dialer would do: check the URL's host
+		if cfg.ServerName == "" { // what tls.Dialer would do: check the host of this broker's URL
 			cfg = tlsCfg.Clone()
 			cfg.ServerName = u.Hostname()
 		}
@@ -66,7 +68,7 @@ func dialer(c Config, log *slog.Logger, w *tlsWatch, timeout time.Duration) func
 		// from several goroutines.
 		safe := packets.NewThreadSafeConn(tc)
 		state := tc.ConnectionState()
-		w.live.set(safe, &state, files)
+		w.live.set(safe, &state, files, b)
 		return safe, nil
 	}
 }

@@ -47,18 +47,19 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 	if strings.HasPrefix(topic, "$") {
 		return nil, fmt.Errorf("presence topic %q: topics starting with $ are the broker's own", topic)
 	}
-	u, err := c.checkedURL()
+	brokers, err := c.checkedBrokers()
 	if err != nil {
 		return nil, err
 	}
 	p := &Presence{topic: topic, log: log}
-	p.renew = newTLSWatch(c, u, log.With("connection", "presence"), p.up.Load)
+	p.renew = newTLSWatch(c, log.With("connection", "presence"), p.up.Load)
 	clientID := c.ClientID + "-presence"
-	cfg := c.clientConfig(u, log, p.renew)
+	cfg := c.clientConfig(brokers, log, p.renew)
 	cfg.WillMessage = &paho.WillMessage{Topic: topic, QoS: 1, Retain: true, Payload: []byte(PresenceOffline)}
 	cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 		p.up.Store(true)
-		log.Info("presence connection up", "topic", topic, "client_id", clientID)
+		b, _ := brokers.current()
+		log.Info("presence connection up", "broker", b.logged(), "topic", topic, "client_id", clientID)
 		go func() { // OnConnectionUp must not block
 			if err := p.announce(ctx, cm, PresenceOnline); err != nil {
 				log.Warn("could not announce online presence", "topic", topic, "err", err)
@@ -70,15 +71,16 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 		return true
 	}
 	cfg.OnConnectError = func(err error) {
-		log.Warn("presence connection: cannot connect to MQTT broker", "broker", u.Redacted(), "problem", tlsdiag.Explain(ctx, err, c.target(u)), "err", err)
+		b, _ := brokers.current()
+		log.Warn("presence connection: cannot connect to MQTT broker", "broker", b.logged(), "problem", tlsdiag.Explain(ctx, err, c.target(b)), "err", err)
 	}
 	cfg.ClientConfig = paho.ClientConfig{ClientID: clientID}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("MQTT presence connection to %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("MQTT presence connection to %s: %w", c.Broker(), err)
 	}
 	p.cm = cm
-	p.renew.start(ctx, u)
+	p.renew.start(ctx, brokers)
 	return p, nil
 }
 

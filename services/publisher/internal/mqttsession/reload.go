@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"sync"
 	"time"
 
@@ -36,18 +35,19 @@ type liveConn struct {
 	conn  net.Conn             // nil once retired
 	state *tls.ConnectionState // nil for mqtt://
 	files [sha256.Size]byte    // sum of the TLS files it was made with
+	to    broker               // the broker it is to
 }
 
-func (l *liveConn) set(conn net.Conn, state *tls.ConnectionState, files tlsFiles) {
+func (l *liveConn) set(conn net.Conn, state *tls.ConnectionState, files tlsFiles, to broker) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.conn, l.state, l.files = conn, state, files.sum()
+	l.conn, l.state, l.files, l.to = conn, state, files.sum(), to
 }
 
-func (l *liveConn) get() (net.Conn, *tls.ConnectionState, [sha256.Size]byte) {
+func (l *liveConn) get() (net.Conn, *tls.ConnectionState, [sha256.Size]byte, broker) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.conn, l.state, l.files
+	return l.conn, l.state, l.files, l.to
 }
 
 // retire forgets conn, if it is still the live one, and reports whether it
@@ -67,26 +67,30 @@ func (l *liveConn) retire(conn net.Conn) bool {
 type tlsWatch struct {
 	cfg Config
 	log *slog.Logger
-	// serverName is the name the broker's certificate was checked for.
-	serverName string
 	// connected reports whether the connection is up.
 	connected func() bool
 	// live is the connection its dialer made last.
 	live liveConn
 }
 
-func newTLSWatch(c Config, u *url.URL, log *slog.Logger, connected func() bool) *tlsWatch {
-	w := &tlsWatch{cfg: c, log: log, serverName: c.ServerName, connected: connected}
-	if w.serverName == "" {
-		w.serverName = u.Hostname()
+func newTLSWatch(c Config, log *slog.Logger, connected func() bool) *tlsWatch {
+	return &tlsWatch{cfg: c, log: log, connected: connected}
+}
+
+// serverName is the name the certificate of broker b was checked for:
+// -mqtt-server-name, else the host of b's URL.
+func (w *tlsWatch) serverName(b broker) string {
+	if w.cfg.ServerName != "" {
+		return w.cfg.ServerName
 	}
-	return w
+	return b.url.Hostname()
 }
 
 // start checks the TLS files every -mqtt-tls-reload-interval until ctx
-// ends, for TLS connections with files to watch.
-func (w *tlsWatch) start(ctx context.Context, u *url.URL) {
-	if u.Scheme == "tls" && w.cfg.TLSReloadInterval > 0 && (w.cfg.CAFile != "" || w.cfg.CertFile != "") {
+// ends, for TLS connections with files to watch (when any of the brokers
+// of l is dialled with TLS: the check skips a plain connection).
+func (w *tlsWatch) start(ctx context.Context, l *brokerList) {
+	if l.anyTLS() && w.cfg.TLSReloadInterval > 0 && (w.cfg.CAFile != "" || w.cfg.CertFile != "") {
 		go w.run(ctx, w.cfg.TLSReloadInterval)
 	}
 }
@@ -113,29 +117,29 @@ func (w *tlsWatch) run(ctx context.Context, every time.Duration) {
 // reported is the problem last logged, so that one problem is logged once;
 // check returns the problem now.
 func (w *tlsWatch) check(reported string) string {
-	conn, state, used := w.live.get()
-	if conn == nil || !w.connected() {
-		return "" // the next connection attempt reads the files anyway
+	conn, state, used, to := w.live.get()
+	if conn == nil || !w.connected() || state == nil {
+		return "" // the next connection attempt reads the files anyway; a plain connection uses none
 	}
 	files, err := w.cfg.readTLSFiles()
 	if err == nil {
 		if files.sum() == used {
 			return ""
 		}
-		err = w.usable(files, state)
+		err = w.usable(files, state, to)
 	}
 	if err != nil {
 		problem := tlsdiag.Explain(context.Background(), err, tlsdiag.Target{CAFile: w.cfg.CAFile, CertFile: w.cfg.CertFile, KeyFile: w.cfg.KeyFile})
 		if problem != reported {
 			w.log.Warn("TLS files changed, but the new ones cannot be used; keeping the current connection and checking again",
-				"problem", problem, "every", w.cfg.TLSReloadInterval)
+				"broker", to.logged(), "problem", problem, "every", w.cfg.TLSReloadInterval)
 		}
 		return problem
 	}
 	if !w.live.retire(conn) {
 		return "" // a new connection came meanwhile, with the files as they are now or later
 	}
-	w.log.Info("TLS files changed; reconnecting to use them",
+	w.log.Info("TLS files changed; reconnecting to use them", "broker", to.logged(),
 		"ca_file", w.cfg.CAFile, "cert_file", w.cfg.CertFile, "key_file", w.cfg.KeyFile)
 	hangUp(conn, time.Second)
 	return ""
@@ -146,7 +150,7 @@ func (w *tlsWatch) check(reported string) string {
 // dates, and the CA still vouches for the broker's current certificate.
 // A reconnect that those checks show would fail would trade a working
 // connection for an outage.
-func (w *tlsWatch) usable(files tlsFiles, state *tls.ConnectionState) error {
+func (w *tlsWatch) usable(files tlsFiles, state *tls.ConnectionState, to broker) error {
 	cfg, err := w.cfg.tlsConfigFrom(files)
 	if err != nil {
 		return err
@@ -168,7 +172,7 @@ func (w *tlsWatch) usable(files tlsFiles, state *tls.ConnectionState) error {
 		for _, c := range state.PeerCertificates[1:] {
 			intermediates.AddCert(c)
 		}
-		if _, err := broker.Verify(x509.VerifyOptions{Roots: cfg.RootCAs, Intermediates: intermediates, DNSName: w.serverName}); err != nil {
+		if _, err := broker.Verify(x509.VerifyOptions{Roots: cfg.RootCAs, Intermediates: intermediates, DNSName: w.serverName(to)}); err != nil {
 			return fmt.Errorf("the new CA file %s does not vouch for the broker's certificate (issued by %s), so the broker would be refused at the reconnect: %v",
 				w.cfg.CAFile, broker.Issuer.CommonName, err)
 		}

@@ -189,7 +189,7 @@ func TestTLSFilesRenewedWhileConnected(t *testing.T) {
 	logs := &logBuffer{}
 	connected := true
 	brokerURL, _ := url.Parse("tls://broker.lab:8883")
-	w := newTLSWatch(cfg, brokerURL, slog.New(slog.NewTextHandler(logs, nil)), func() bool { return connected })
+	w := newTLSWatch(cfg, slog.New(slog.NewTextHandler(logs, nil)), func() bool { return connected })
 	state := &tls.ConnectionState{PeerCertificates: []*x509.Certificate{brokerCert}}
 
 	connect := func() *peer {
@@ -200,7 +200,7 @@ func TestTLSFilesRenewedWhileConnected(t *testing.T) {
 		}
 		conn, p := newPeer()
 		t.Cleanup(func() { conn.Close() })
-		w.live.set(conn, state, files)
+		w.live.set(conn, state, files, broker{url: brokerURL, shown: "mqtts://broker.lab:8883"})
 		return p
 	}
 	p := connect()

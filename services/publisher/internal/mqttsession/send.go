@@ -172,7 +172,7 @@ func takes(ca *packets.Connack, p *paho.Publish) error {
 // remedy for an answer that does not come on a connection that looks
 // alive.
 func (s *Session) Reconnect() {
-	if conn, _, _ := s.renew.live.get(); conn != nil {
+	if conn, _, _, _ := s.renew.live.get(); conn != nil {
 		_ = conn.Close()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,9 @@ type State struct {
 	Connected bool
 	Since     time.Time // when the session last went up or down
 	LastError string    // why the last connection attempt failed, if it did
+	// Broker is the broker connected to, as configured with its password
+	// as xxxxx; empty while not connected.
+	Broker string
 }
 
 // Session is the live connection manager plus its state.
@@ -27,8 +31,14 @@ type Session struct {
 	log     *slog.Logger
 	started time.Time
 
-	mu        sync.Mutex
-	current   State
+	// brokers are -mqtt-url's, and which of them is tried or connected.
+	brokers *brokerList
+
+	mu      sync.Mutex
+	current State
+	// problems is why each broker refused the connection at its last
+	// attempt since the session was last up, by index in brokers.
+	problems  map[int]string
 	watch     func(State)
 	listeners listeners
 
@@ -45,20 +55,21 @@ type Session struct {
 // session reconnects with backoff until ctx is cancelled. watch is told of
 // every change of state.
 func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (*Session, error) {
-	u, err := c.checkedURL()
+	brokers, err := c.checkedBrokers()
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), isolation: newIsolation(log)}
+	s := &Session{cfg: c, log: log, watch: watch, started: time.Now().UTC(), isolation: newIsolation(log), brokers: brokers, problems: map[int]string{}}
 	s.state = newWatchedState(s.isolation)
 	s.current = State{Since: time.Now()}
-	s.renew = newTLSWatch(c, u, log, func() bool { return s.State().Connected })
-	cfg := c.clientConfig(u, log, s.renew)
+	s.renew = newTLSWatch(c, log, func() bool { return s.State().Connected })
+	cfg := c.clientConfig(brokers, log, s.renew)
 	cfg.SessionExpiryInterval = uint32(c.SessionExpiry / time.Second)
 	cfg.WillMessage, cfg.WillProperties = c.will()
 	cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, ack *paho.Connack) {
-		log.Info("connected to MQTT broker", "broker", u.Redacted(), "session_present", ack.SessionPresent)
-		s.set(State{Connected: true, Since: time.Now()})
+		b, _ := brokers.current()
+		log.Info("connected to MQTT broker", "broker", b.logged(), "session_present", ack.SessionPresent)
+		s.set(State{Connected: true, Since: time.Now(), Broker: b.shown})
 		go func() { // OnConnectionUp must not block
 			if err := s.announce(ctx, cm, bridgeStatus{State: "online", Version: c.Version, StartedAt: s.started}); err != nil {
 				log.Warn("could not announce online status", "topic", c.StatusTopic, "err", err)
@@ -66,24 +77,26 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 		}()
 	}
 	cfg.OnConnectionDown = func() bool {
-		log.Warn("connection to MQTT broker lost; reconnecting", "broker", u.Redacted())
+		b, _ := brokers.current()
+		log.Warn("connection to MQTT broker lost; reconnecting", "broker", b.logged())
 		s.set(State{Connected: false, Since: time.Now()})
 		return true
 	}
 	cfg.OnConnectError = func(err error) {
-		problem := tlsdiag.Explain(ctx, err, c.target(u))
-		log.Warn("cannot connect to MQTT broker", "broker", u.Redacted(), "problem", problem, "err", err)
-		s.fail(problem)
+		b, i := brokers.current()
+		problem := tlsdiag.Explain(ctx, err, c.target(b))
+		log.Warn("cannot connect to MQTT broker", "broker", b.logged(), "problem", problem, "err", err)
+		s.fail(i, problem)
 	}
 	cfg.ClientConfig = paho.ClientConfig{ClientID: c.ClientID,
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){s.listeners.received},
 		Session:           s.state}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("MQTT connection to %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("MQTT connection to %s: %w", c.Broker(), err)
 	}
 	s.ConnectionManager = cm
-	s.renew.start(ctx, u)
+	s.renew.start(ctx, brokers)
 	return s, nil
 }
 
@@ -114,18 +127,33 @@ func (s *Session) State() State {
 func (s *Session) set(st State) {
 	s.mu.Lock()
 	s.current = st
+	if st.Connected {
+		clear(s.problems)
+	}
 	s.mu.Unlock()
 	s.watch(st)
 }
 
-// fail records why the last connection attempt failed, in words.
-func (s *Session) fail(problem string) {
+// fail records why the last connection attempt, to the broker at index i
+// of the brokers, failed, in words. With several brokers, LastError says
+// why each of them failed at its last attempt, each after its URL.
+func (s *Session) fail(i int, problem string) {
 	s.mu.Lock()
 	st := s.current
 	if st.Connected {
 		st = State{Since: time.Now()}
 	}
 	st.LastError = problem
+	if all := s.brokers.all; len(all) > 1 {
+		s.problems[i] = problem
+		var words []string
+		for j, b := range all {
+			if p, ok := s.problems[j]; ok {
+				words = append(words, b.shown+": "+p)
+			}
+		}
+		st.LastError = strings.Join(words, " ")
+	}
 	s.current = st
 	s.mu.Unlock()
 	s.watch(st)

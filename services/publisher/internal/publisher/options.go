@@ -32,10 +32,10 @@ type Options struct {
 // Bind registers the publisher's flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
 	o.Service.Bind(fs, "publisher", "127.0.0.1:7003", "127.0.0.1:9103")
-	secret.Var(fs, &o.MQTT.URL, "mqtt-url", "mqtt://localhost:1883", "broker URL: mqtt://host:port or mqtts://host:port for TLS; a user name and password in it (mqtt://user:password@host) are used unless -mqtt-username or -mqtt-password give theirs")
+	secret.Var(fs, &o.MQTT.URL, "mqtt-url", "mqtt://localhost:1883", "broker URL: mqtt://host:port or mqtts://host:port for TLS; several (the nodes of a broker cluster), separated by spaces or commas, are tried in order at each connection attempt; a user name and password in a URL (mqtt://user:password@host) are used for that broker unless -mqtt-username or -mqtt-password give theirs (see docs/brokers.md)")
 	fs.StringVar(&o.MQTT.ClientID, "mqtt-client-id", "nemo-bridge", "MQTT client identifier of the bridge's session")
-	fs.StringVar(&o.MQTT.Username, "mqtt-username", "", "MQTT user name (wins over one in -mqtt-url)")
-	secret.Var(fs, &o.MQTT.Password, "mqtt-password", "", "MQTT password (wins over one in -mqtt-url)")
+	fs.StringVar(&o.MQTT.Username, "mqtt-username", "", "MQTT user name (wins over one in -mqtt-url, for every broker)")
+	secret.Var(fs, &o.MQTT.Password, "mqtt-password", "", "MQTT password (wins over one in -mqtt-url, for every broker)")
 	fs.StringVar(&o.MQTT.CAFile, "mqtt-ca-file", "", "PEM file of the CA that signed the broker's certificate (empty: the system's)")
 	fs.StringVar(&o.MQTT.CertFile, "mqtt-cert-file", "", "PEM client certificate, for brokers that require one")
 	fs.StringVar(&o.MQTT.KeyFile, "mqtt-key-file", "", "PEM key of the client certificate")

@@ -61,8 +61,15 @@ func (s *server) GetSession(context.Context, *publisherv1.GetSessionRequest) (*p
 		return &publisherv1.GetSessionResponse{Broker: s.cfg.Broker(), ClientId: s.cfg.ClientID, Standby: true, LastError: "standing by: another publisher holds the MQTT session"}, nil
 	}
 	st := session.State()
+	// Connected: the broker of the session now, one of -mqtt-url's; else
+	// all of them, as each attempt tries them all (LastError says why each
+	// failed).
+	broker := st.Broker
+	if !st.Connected || broker == "" {
+		broker = s.cfg.Broker()
+	}
 	return &publisherv1.GetSessionResponse{
-		Broker:    s.cfg.Broker(),
+		Broker:    broker,
 		ClientId:  s.cfg.ClientID,
 		Connected: st.Connected,
 		Since:     timestamppb.New(st.Since),
