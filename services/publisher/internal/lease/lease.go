@@ -63,7 +63,7 @@ return 0`)
 
 // Lease is one publisher's claim on a client identity.
 type Lease struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	key   string
 	fence string
 	ttl   time.Duration
@@ -78,7 +78,7 @@ type Lease struct {
 // rdb should honour context deadlines (ContextTimeoutEnabled), so that a
 // call given up at its deadline also ends in the client; the lease keeps
 // its own time either way.
-func New(rdb *redis.Client, clientID string, ttl time.Duration, log *slog.Logger) *Lease {
+func New(rdb redis.UniversalClient, clientID string, ttl time.Duration, log *slog.Logger) *Lease {
 	host, _ := os.Hostname()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
