@@ -47,7 +47,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.Input.Stream, "stream", records.InputStream, "stream mode: the stream NEMO writes to")
 	fs.StringVar(&o.Input.Group, "group", "nemo-bridge", "stream mode: ingest's consumer group")
 	fs.StringVar(&o.Input.List, "list", records.InputList, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
-	fs.StringVar(&o.Input.ProcessingList, "processing-list", records.InputProcessingList, "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.Input.ProcessingList, "processing-list", "", "list mode: where entries wait until acknowledged (empty: {<list>}:processing, as ingest)")
 	fs.StringVar(&o.Input.DeadLetterStream, "dead-letter-stream", records.DeadLetters, "the stream of refused events")
 	secret.Var(fs, &o.AdminToken, "admin-token", "", "bearer token that write actions (replay, reload, test message) need; empty: the gateway makes one at start and logs it once")
 	fs.BoolVar(&o.ProtectReads, "protect-reads", false, "reads need the admin token too")
@@ -56,6 +56,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 }
 
 func (o *Options) validate() error {
+	if o.Input.ProcessingList == "" {
+		o.Input.ProcessingList = records.ProcessingList(o.Input.List)
+	}
 	switch o.Input.Mode {
 	case "stream", "list", "pubsub":
 		return nil

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -29,6 +31,9 @@ func Run(ctx context.Context, o Options) error {
 	redisCfg, err := redisconn.Parse("redis-url", o.RedisURL, "ingest")
 	if err != nil {
 		return err
+	}
+	if redisCfg.Kind() == redisconn.Cluster && o.Mode == "list" && !records.SameSlot(o.List, o.ProcessingList) {
+		return fmt.Errorf("-processing-list %q and -list %q are in different hash slots of the Redis Cluster, and list mode moves entries between them in one command: leave -processing-list empty ({list}:processing) or give both the same {hash tag}", o.ProcessingList, o.List)
 	}
 	// The stream, the list and the totals make clients of their own that
 	// never retry (see source.NewStream, source.NewList, totals).
@@ -133,6 +138,9 @@ func openSource(ctx context.Context, rdb redis.UniversalClient, redisCfg redisco
 func newSource(ctx context.Context, rdb redis.UniversalClient, redisCfg redisconn.Config, o Options, log *slog.Logger) (source.Source, error) {
 	switch o.Mode {
 	case "list":
+		if err := carryProcessingList(ctx, rdb, o, log); err != nil {
+			return nil, err
+		}
 		return source.NewList(ctx, redisCfg, o.List, o.ProcessingList, log)
 	case "pubsub":
 		if err := rdb.Ping(ctx).Err(); err != nil {
@@ -238,4 +246,26 @@ func newMetrics(reg prometheus.Registerer, inFlight func() float64) *metrics {
 		Help: "Entries read and not yet acknowledged; at most -window.",
 	}, inFlight))
 	return m
+}
+
+// carryProcessingList brings the entries in flight that a version before
+// Cluster support left in list + ":processing" to the processing list's
+// current name ({list}:processing, in the list's hash slot), so that they
+// are read again first and nothing is lost across the upgrade.
+func carryProcessingList(ctx context.Context, rdb redis.UniversalClient, o Options, log *slog.Logger) error {
+	old := o.List + ":processing"
+	if o.ProcessingList != records.ProcessingList(o.List) {
+		return nil // named by -processing-list: used as it is
+	}
+	done, err := records.CarryOver(ctx, rdb, old, o.ProcessingList)
+	if err != nil {
+		return fmt.Errorf("carry the processing list %s over to %s: %w", old, o.ProcessingList, err)
+	}
+	switch done {
+	case records.Renamed, records.Merged:
+		log.Info("moved the entries in flight of an earlier version to the processing list's new name", "old", old, "processing_list", o.ProcessingList)
+	case records.CannotMerge:
+		log.Warn("a key under the processing list's old name is not a list; left alone", "old", old, "processing_list", o.ProcessingList)
+	}
+	return nil
 }
