@@ -39,7 +39,7 @@ type Options struct {
 func (o *Options) Bind(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
 	o.Service.Bind(fs, "ingest", "127.0.0.1:7001", "127.0.0.1:9101")
-	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1)")
+	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1): redis://, redis+sentinel://sentinel:26379,.../master/db or redis+cluster://node:6379,...")
 	fs.StringVar(&o.Mode, "ingest-mode", "stream", "stream (durable, default), list (the NEMO plugin's list) or pubsub (best effort, lossy)")
 	fs.StringVar(&o.Stream.Stream, "stream", records.InputStream, "stream mode: the stream NEMO writes to")
 	fs.StringVar(&o.Stream.Group, "group", "nemo-bridge", "stream mode: consumer group")
