@@ -90,7 +90,7 @@ func TestListEventIDsAcrossRestartsAndRedelivery(t *testing.T) {
 	processingEmpty := func() {
 		t.Helper()
 		eventually(t, 15*time.Second, func() error {
-			n, err := rdb.LLen(ctx(t), "nemo_mqtt_events:processing").Result()
+			n, err := rdb.LLen(ctx(t), "{nemo_mqtt_events}:processing").Result()
 			if err == nil && n != 0 {
 				err = fmt.Errorf("%d entries left in the processing list", n)
 			}
@@ -104,7 +104,7 @@ func TestListEventIDsAcrossRestartsAndRedelivery(t *testing.T) {
 	third, _ := pluginEnabled(3, 1764534120.25)
 	push(third)
 	eventIDs(t, sub, 3)
-	if n, err := rdb.LLen(ctx(t), "nemo_mqtt_events:processing").Result(); err != nil || n != 1 {
+	if n, err := rdb.LLen(ctx(t), "{nemo_mqtt_events}:processing").Result(); err != nil || n != 1 {
 		t.Fatalf("processing list holds %d entries (%v), want the unacknowledged one", n, err)
 	}
 	p.Ingest.Kill9()

@@ -80,9 +80,23 @@ func keys(m map[string]string) []string {
 }
 
 // The NEMO plugin pushes with LPUSH; the bridge delivers oldest first,
-// starting with what a crash left in the processing list.
+// starting with what a crash left in the processing list: this version's,
+// or an earlier version's under the processing list's old name (before it
+// took the list's hash tag), which ingest carries over at start.
 func TestListModeDeliversOldestFirst(t *testing.T) {
 	t.Parallel()
+	for _, c := range []struct{ name, processing string }{
+		{"this version crashed", "{nemo_mqtt_events}:processing"},
+		{"an earlier version crashed", "nemo_mqtt_events:processing"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			listModeDeliversOldestFirst(t, c.processing)
+		})
+	}
+}
+
+func listModeDeliversOldestFirst(t *testing.T, crashedIn string) {
 	env := newEnv(t)
 	bin, err := harness.BuildRace()
 	if err != nil {
@@ -103,7 +117,7 @@ func TestListModeDeliversOldestFirst(t *testing.T) {
 	// processing list (pushed there the way BLMOVE does: oldest at the
 	// right end).
 	crashed := harness.Events(2*tools, tools, 0)
-	if err := harness.LPush(ctx(t), rdb, "nemo_mqtt_events:processing", harness.Envelopes(crashed)); err != nil {
+	if err := harness.LPush(ctx(t), rdb, crashedIn, harness.Envelopes(crashed)); err != nil {
 		t.Fatal(err)
 	}
 	backlog := harness.Events(48*tools, tools, 2)
@@ -120,6 +134,9 @@ func TestListModeDeliversOldestFirst(t *testing.T) {
 	}
 	waitInOrder(t, sub, tools, 100, 60*time.Second)
 	nothingInProcessing(t, p)
+	if n, err := rdb.Exists(ctx(t), "nemo_mqtt_events:processing").Result(); err != nil || n != 0 {
+		t.Errorf("the processing list's old name still exists (%d, %v)", n, err)
+	}
 }
 
 // pub/sub is best effort, but in a calm run everything arrives.

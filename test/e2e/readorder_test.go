@@ -132,7 +132,7 @@ func pushWavesAround(t *testing.T, droppedAt func() time.Time, push func(wave in
 func nothingInProcessing(t *testing.T, p *harness.Pipeline) {
 	t.Helper()
 	eventually(t, 15*time.Second, func() error {
-		n, err := p.Redis.Client(1).LLen(context.Background(), "nemo_mqtt_events:processing").Result()
+		n, err := p.Redis.Client(1).LLen(context.Background(), "{nemo_mqtt_events}:processing").Result()
 		if err == nil && n != 0 {
 			err = fmt.Errorf("%d entries left in the processing list", n)
 		}

@@ -55,14 +55,14 @@ func Events(n, tools, first int) []TestEvent {
 }
 
 // XAdd writes envelopes to the stream in field "event", as NEMO does.
-func XAdd(ctx context.Context, rdb *redis.Client, stream string, envelopes []string) error {
+func XAdd(ctx context.Context, rdb redis.UniversalClient, stream string, envelopes []string) error {
 	return inBatches(ctx, rdb, len(envelopes), func(pipe redis.Pipeliner, i int) {
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"event", envelopes[i]}})
 	})
 }
 
 // XAddFields writes entries whose fields are the envelope's keys.
-func XAddFields(ctx context.Context, rdb *redis.Client, stream string, entries [][]any) error {
+func XAddFields(ctx context.Context, rdb redis.UniversalClient, stream string, entries [][]any) error {
 	return inBatches(ctx, rdb, len(entries), func(pipe redis.Pipeliner, i int) {
 		pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: entries[i]})
 	})
@@ -70,7 +70,7 @@ func XAddFields(ctx context.Context, rdb *redis.Client, stream string, entries [
 
 // LPush pushes envelopes one by one, oldest first, exactly as the NEMO
 // plugin does.
-func LPush(ctx context.Context, rdb *redis.Client, list string, envelopes []string) error {
+func LPush(ctx context.Context, rdb redis.UniversalClient, list string, envelopes []string) error {
 	return inBatches(ctx, rdb, len(envelopes), func(pipe redis.Pipeliner, i int) {
 		pipe.LPush(ctx, list, envelopes[i])
 	})
@@ -78,7 +78,7 @@ func LPush(ctx context.Context, rdb *redis.Client, list string, envelopes []stri
 
 // Publish sends envelopes on a pub/sub channel, as sites that publish
 // instead of pushing do.
-func Publish(ctx context.Context, rdb *redis.Client, channel string, envelopes []string) error {
+func Publish(ctx context.Context, rdb redis.UniversalClient, channel string, envelopes []string) error {
 	return inBatches(ctx, rdb, len(envelopes), func(pipe redis.Pipeliner, i int) {
 		pipe.Publish(ctx, channel, envelopes[i])
 	})
@@ -87,7 +87,7 @@ func Publish(ctx context.Context, rdb *redis.Client, channel string, envelopes [
 // inBatches queues n commands in a pipeline and sends them 500 at a time:
 // one round trip per batch keeps writing 10,000 events well under a
 // second, and a bounded batch keeps Redis's reply buffer small.
-func inBatches(ctx context.Context, rdb *redis.Client, n int, add func(pipe redis.Pipeliner, i int)) error {
+func inBatches(ctx context.Context, rdb redis.UniversalClient, n int, add func(pipe redis.Pipeliner, i int)) error {
 	pipe := rdb.Pipeline()
 	for i := range n {
 		add(pipe, i)

@@ -15,7 +15,7 @@ func (p *Pipeline) StartGateway(args ...string) (*Service, error) {
 		return nil, err
 	}
 	s, err := p.Env.StartService(p.Bin, "gateway", slices.Concat(tlsFlags, []string{
-		"-redis-url", p.Redis.URL(1),
+		"-redis-url", p.RedisURL(),
 		"-ingest-addr", p.Ingest.GRPCAddr, "-router-addr", p.Router.GRPCAddr, "-publisher-addr", p.Publisher.GRPCAddr,
 	}, args)...)
 	if err != nil {

@@ -26,6 +26,18 @@ type Pipeline struct {
 	IngestRedisGate *Gate
 	// MutualTLS: the services talk gRPC with certificates of PKI.
 	MutualTLS bool
+	// RedisAt, when set, is the URL of database 1 of a Redis started
+	// outside (Sentinel, Cluster), which the services use instead of Redis.
+	RedisAt string
+}
+
+// RedisURL is the URL of the services' Redis (database 1 of Redis, or
+// RedisAt).
+func (p *Pipeline) RedisURL() string {
+	if p.RedisAt != "" {
+		return p.RedisAt
+	}
+	return p.Redis.URL(1)
 }
 
 // PipelineOptions add flags to each service.
@@ -56,16 +68,21 @@ type PipelineOptions struct {
 	// -grpc-tls-* flags, as in production; without it the services talk
 	// plain gRPC on loopback.
 	MutualTLS bool
+	// RedisURL, when set, names a Redis started by the test (Sentinel,
+	// Cluster): no Redis is started, and the services are given this URL.
+	RedisURL string
 }
 
 // StartPipeline starts Redis, mosquitto with TLS, and the three services
 // built into bin, wired together, and waits until they are ready. The
 // publisher talks TLS to the broker; the router keeps tool state.
 func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
-	p := &Pipeline{Env: e, Bin: bin, MutualTLS: o.MutualTLS}
+	p := &Pipeline{Env: e, Bin: bin, MutualTLS: o.MutualTLS, RedisAt: o.RedisURL}
 	var err error
-	if p.Redis, err = e.StartRedis(); err != nil {
-		return nil, err
+	if o.RedisURL == "" {
+		if p.Redis, err = e.StartRedis(); err != nil {
+			return nil, err
+		}
 	}
 	if p.PKI = o.PKI; p.PKI == nil {
 		if p.PKI, err = e.NewPKI(); err != nil {
@@ -122,11 +139,11 @@ func (e *Env) StartPipeline(bin string, o PipelineOptions) (*Pipeline, error) {
 		return nil, err
 	}
 	if p.Router, err = start("router", []string{
-		"-publisher-addr", p.Publisher.GRPCAddr, "-redis-url", p.Redis.URL(1),
+		"-publisher-addr", p.Publisher.GRPCAddr, "-redis-url", p.RedisURL(),
 	}, o.Router); err != nil {
 		return nil, err
 	}
-	ingestRedis := p.Redis.URL(1)
+	ingestRedis := p.RedisURL()
 	if o.GateIngestRedis {
 		if p.IngestRedisGate, err = e.StartGate(p.Redis.Addr); err != nil {
 			return nil, err

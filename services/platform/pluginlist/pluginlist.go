@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -80,7 +81,24 @@ var ErrUnavailable = errors.New("Redis does not allow CLIENT LIST to this user, 
 
 // Consumers lists the clients of rdb's database that take entries from
 // lists and are not the bridge's own (see NameConnections).
-func Consumers(ctx context.Context, rdb *redis.Client) ([]Consumer, error) {
+func Consumers(ctx context.Context, rdb redis.UniversalClient) ([]Consumer, error) {
+	if cluster, ok := rdb.(*redis.ClusterClient); ok {
+		// CLIENT LIST answers for one node: ask every primary, where
+		// the plugin and any other consumer pop (a Cluster has only
+		// database 0).
+		var (
+			mu  sync.Mutex
+			all []Consumer
+		)
+		err := cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			found, err := Consumers(ctx, node)
+			mu.Lock()
+			defer mu.Unlock()
+			all = append(all, found...)
+			return err
+		})
+		return all, err
+	}
 	text, err := rdb.ClientList(ctx).Result()
 	if refused(err) {
 		return nil, fmt.Errorf("%w (%v)", ErrUnavailable, err)
@@ -88,7 +106,7 @@ func Consumers(ctx context.Context, rdb *redis.Client) ([]Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseClients(text, rdb.Options().DB), nil
+	return parseClients(text, redisconn.DB(rdb)), nil
 }
 
 // refused tells Redis's lasting refusals of a command (an ACL, a command
@@ -136,7 +154,7 @@ type Elsewhere struct {
 // (KnownNames) under which a list holds entries: NEMO may be writing there.
 // A key of another type under such a name is no list of NEMO's and is left
 // out.
-func EventsElsewhere(ctx context.Context, rdb *redis.Client, list string) ([]Elsewhere, error) {
+func EventsElsewhere(ctx context.Context, rdb redis.UniversalClient, list string) ([]Elsewhere, error) {
 	pipe := rdb.Pipeline()
 	ours := pipe.LLen(ctx, list)
 	others := map[string]*redis.IntCmd{}

@@ -19,8 +19,6 @@ const (
 	InputStream = "nemo:events"
 	// InputList is the list the NEMO plugin pushes to (list mode).
 	InputList = pluginlist.Name
-	// InputProcessingList is where list entries wait until acknowledged.
-	InputProcessingList = InputList + ":processing"
 	// InputChannel is the channel the plugin can publish to (pubsub mode):
 	// the same name as its list.
 	InputChannel = "nemo_mqtt_events"
@@ -28,13 +26,20 @@ const (
 	DeadLetters = "nemo:events:dead"
 )
 
+// InputProcessingList is where list entries of InputList wait until
+// acknowledged (ProcessingList).
+var InputProcessingList = ProcessingList(InputList)
+
 const (
 	// Tools is the hash of tool id → current state as JSON (see
 	// toolstate.go), which the router keeps and the gateway serves.
 	Tools = "nemo:bridge:tools"
 	// ToolSequences is the hash of tool id → sequence of that state, so an
-	// older event delivered again never overwrites newer state.
-	ToolSequences = "nemo:bridge:tools:seq"
+	// older event delivered again never overwrites newer state. It is
+	// compared and set with Tools in one script, so it shares Tools' hash
+	// slot (Sibling); versions before were OldToolSequences (CarryOver).
+	ToolSequences    = "{" + Tools + "}:seq"
+	OldToolSequences = Tools + ":seq"
 	// Recent is the capped stream of the messages the broker acknowledged
 	// last (router), the gateway's live feed (see recent.go).
 	Recent = "nemo:bridge:recent"

@@ -33,7 +33,7 @@ type Options struct {
 // Bind registers the flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.BinDir, "bin-dir", "bin", "where the ingest, router and publisher binaries are")
-	secret.Var(fs, &o.RedisURL, "redis-url", "", "a real Redis (redis://[:password@]host:6379/1); empty: an embedded one, for trying it out only")
+	secret.Var(fs, &o.RedisURL, "redis-url", "", "a real Redis (redis://[:password@]host:6379/1, redis+sentinel://... or redis+cluster://...); empty: an embedded one, for trying it out only")
 	secret.Var(fs, &o.MQTTURL, "mqtt-url", "", "a real MQTT broker (mqtt://[user:password@]host:1883 or mqtts://host:8883); empty: an embedded one, for trying it out only")
 	fs.BoolVar(&o.Demo, "demo", true, "write realistic NEMO events (DEMO=0 turns it off)")
 	fs.DurationVar(&o.DemoInterval, "demo-interval", 700*time.Millisecond, "time between two demo events")

@@ -128,11 +128,11 @@ func setting(flag, value string) string {
 
 // playDemo writes the demo lab's events into the input until ctx ends.
 func playDemo(ctx context.Context, o Options, redisURL string) error {
-	opts, err := redisconn.Options("redis-url", redisURL, "devstack-demo")
+	cfg, err := redisconn.Parse("redis-url", redisURL, "devstack-demo")
 	if err != nil {
 		return err
 	}
-	rdb := redis.NewClient(opts)
+	rdb := cfg.Client()
 	defer rdb.Close()
 	lab := demo.NewLab(o.DemoSeed)
 	tick := time.NewTicker(o.DemoInterval)
@@ -152,7 +152,7 @@ func playDemo(ctx context.Context, o Options, redisURL string) error {
 }
 
 // write puts one envelope where the NEMO plugin would for the input.
-func (o Options) write(ctx context.Context, rdb *redis.Client, envelope string) error {
+func (o Options) write(ctx context.Context, rdb redis.UniversalClient, envelope string) error {
 	switch o.IngestMode {
 	case "list":
 		return rdb.LPush(ctx, o.ListKey, envelope).Err()

@@ -39,7 +39,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	// Its gRPC is the public status API: callers authenticate with the
 	// admin token, not with a certificate of the bridge's CA.
 	o.Service.PublicAPI = true
-	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "the Redis the bridge uses (a password goes in the URL: redis://:password@host:6379/1)")
+	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "the Redis the bridge uses (a password goes in the URL: redis://:password@host:6379/1; also redis+sentinel:// and redis+cluster://)")
 	fs.StringVar(&o.IngestAddr, "ingest-addr", "localhost:7001", "gRPC address of ingest, for its health")
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router (health, rules)")
 	fs.StringVar(&o.PublisherAddrs, "publisher-addr", "localhost:7003", "gRPC addresses of the publishers, comma-separated (the active one and standbys), or the router's -publisher-addr with its shards separated by ;")
@@ -47,7 +47,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.Input.Stream, "stream", records.InputStream, "stream mode: the stream NEMO writes to")
 	fs.StringVar(&o.Input.Group, "group", "nemo-bridge", "stream mode: ingest's consumer group")
 	fs.StringVar(&o.Input.List, "list", records.InputList, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
-	fs.StringVar(&o.Input.ProcessingList, "processing-list", records.InputProcessingList, "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.Input.ProcessingList, "processing-list", "", "list mode: where entries wait until acknowledged (empty: {<list>}:processing, as ingest)")
 	fs.StringVar(&o.Input.DeadLetterStream, "dead-letter-stream", records.DeadLetters, "the stream of refused events")
 	secret.Var(fs, &o.AdminToken, "admin-token", "", "bearer token that write actions (replay, reload, test message) need; empty: the gateway makes one at start and logs it once")
 	fs.BoolVar(&o.ProtectReads, "protect-reads", false, "reads need the admin token too")
@@ -56,6 +56,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 }
 
 func (o *Options) validate() error {
+	if o.Input.ProcessingList == "" {
+		o.Input.ProcessingList = records.ProcessingList(o.Input.List)
+	}
 	switch o.Input.Mode {
 	case "stream", "list", "pubsub":
 		return nil

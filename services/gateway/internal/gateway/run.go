@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/gateway/internal/statusapi"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
@@ -35,14 +33,13 @@ func Run(ctx context.Context, o Options) error {
 		if made {
 			rt.Log.Warn("no admin token was given (-admin-token-file or ADMIN_TOKEN): write actions (replay, reload, test message) need this one, made for this run and not shown again", "admin_token", token)
 		}
-		redisOpts, err := redisconn.Options("redis-url", o.RedisURL, "gateway")
+		redisCfg, err := redisconn.Parse("redis-url", o.RedisURL, "gateway")
 		if err != nil {
 			return nil, err
 		}
 		// Short timeouts: a page waiting on a dead Redis should hear so
 		// in seconds (503), not hang.
-		redisOpts.DialTimeout, redisOpts.ReadTimeout, redisOpts.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
-		rdb := redis.NewClient(redisOpts)
+		rdb := redisCfg.WithTimeouts(2*time.Second, 2*time.Second, 2*time.Second).Client()
 		peers, err := statusapi.DialPeers(rt.DialPeer, o.IngestAddr, o.RouterAddr, o.PublisherAddrs)
 		if err != nil {
 			rdb.Close()

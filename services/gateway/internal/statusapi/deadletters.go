@@ -89,13 +89,20 @@ func (s *Server) ReplayAllDeadLetters(ctx context.Context, _ *statusv1.ReplayAll
 // replay puts a dead letter's original entry back where it was read from
 // and removes the letter, in one transaction: nothing is lost or doubled
 // if the gateway dies half way.
+//
+// In a Redis Cluster whose input and dead letters are in different hash
+// slots (by default they are), one transaction cannot span both: the entry
+// is put back first and the letter removed after, so that a failure in
+// between leaves a letter already replayed (replayed again, the event is
+// a duplicate, which subscribers drop by its event_id), never a lost
+// event.
 func (s *Server) replay(ctx context.Context, e redis.XMessage) error {
 	d := records.ReadDeadLetter(e)
 	// The letter's typed input (source_kind, source_key); a letter
 	// written before those fields has it parsed from its source's words
 	// by records.ReadDeadLetter.
 	in := d.GetInput()
-	_, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+	putBack := func(pipe redis.Pipeliner) error {
 		switch in.GetKind() {
 		case statusv1.InputKind_INPUT_KIND_STREAM:
 			fields, err := records.ReplayStreamValues(d)
@@ -110,9 +117,22 @@ func (s *Server) replay(ctx context.Context, e redis.XMessage) error {
 		default:
 			return invalid("dead letter %s came from %q, which is not an input the bridge reads", d.GetId(), d.GetSource())
 		}
-		pipe.XDel(ctx, s.input.DeadLetterStream, d.GetId())
 		return nil
-	})
+	}
+	var err error
+	if _, cluster := s.rdb.(*redis.ClusterClient); cluster && (in.GetKind() == statusv1.InputKind_INPUT_KIND_CHANNEL || !records.SameSlot(in.GetKey(), s.input.DeadLetterStream)) {
+		if _, err = s.rdb.Pipelined(ctx, putBack); err == nil {
+			err = s.rdb.XDel(ctx, s.input.DeadLetterStream, d.GetId()).Err()
+		}
+	} else {
+		_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			if err := putBack(pipe); err != nil {
+				return err
+			}
+			pipe.XDel(ctx, s.input.DeadLetterStream, d.GetId())
+			return nil
+		})
+	}
 	var st interface{ GRPCStatus() *status.Status }
 	if errors.As(err, &st) {
 		return err

@@ -12,6 +12,7 @@ import (
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
 // Hop names, in the order of the flow.
@@ -46,7 +47,7 @@ func (t *transitions) observe(hop *statusv1.Hop, now time.Time) {
 }
 
 func (s *Server) redisHop(ctx context.Context) *statusv1.Hop {
-	addr := s.rdb.Options().Addr
+	addr := redisconn.Addr(s.rdb)
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
 	if err := s.rdb.Ping(ctx).Err(); err != nil {

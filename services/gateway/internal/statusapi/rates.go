@@ -15,7 +15,7 @@ import (
 // last minute. Totals in Redis, rather than each process's metrics, count
 // every replica and survive restarts.
 type Rates struct {
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	every   time.Duration
 	mu      sync.Mutex
 	samples []sample
@@ -29,7 +29,7 @@ type sample struct {
 const rateWindow = time.Minute
 
 // NewRates samples the totals every interval once Run runs.
-func NewRates(rdb *redis.Client, every time.Duration) *Rates {
+func NewRates(rdb redis.UniversalClient, every time.Duration) *Rates {
 	return &Rates{rdb: rdb, every: every}
 }
 

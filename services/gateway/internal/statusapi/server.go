@@ -29,7 +29,7 @@ type Input struct {
 // Server implements StatusService.
 type Server struct {
 	statusv1.UnimplementedStatusServiceServer
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	input Input
 	peers *Peers
 	rates *Rates
@@ -43,7 +43,7 @@ type Server struct {
 // NewServer answers from rdb and peers; test messages go below testTopic;
 // times in sentences are told in zone. Who may call what is not its
 // business: Auth's interceptors decide, before any method runs.
-func NewServer(rdb *redis.Client, input Input, testTopic string, zone *time.Location, peers *Peers, rates *Rates) *Server {
+func NewServer(rdb redis.UniversalClient, input Input, testTopic string, zone *time.Location, peers *Peers, rates *Rates) *Server {
 	now := func() time.Time { return time.Now().In(zone) }
 	return &Server{rdb: rdb, input: input, testTopic: testTopic, peers: peers, rates: rates, now: now}
 }

@@ -5,6 +5,7 @@ import (
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
 // listWarnings looks, in list mode, for what makes tool displays miss
@@ -19,7 +20,7 @@ func (s *Server) listWarnings(ctx context.Context) []*statusv1.HealthWarning {
 	}
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
-	db := s.rdb.Options().DB
+	db := redisconn.DB(s.rdb)
 	var found []pluginlist.Warning
 	if others, err := pluginlist.Consumers(ctx, s.rdb); err == nil && len(others) > 0 {
 		found = append(found, pluginlist.ConsumersWarning(s.input.List, db, others))

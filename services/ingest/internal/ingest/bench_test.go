@@ -15,6 +15,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redistest"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
@@ -80,7 +81,7 @@ func BenchmarkIngestForward(b *testing.B) {
 			}
 		}
 	}
-	src, err := source.NewStream(ctx, *rdb.Options(), source.StreamConfig{
+	src, err := source.NewStream(ctx, redisconn.FromOptions(rdb.Options()), source.StreamConfig{
 		Stream: "nemo:events", Group: "bench", Consumer: "bench-1", GroupStart: "0", ClaimIdle: time.Hour,
 	}, discard)
 	if err != nil {

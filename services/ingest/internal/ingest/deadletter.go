@@ -26,7 +26,7 @@ type rejected struct {
 // them once the cause is fixed. The record is records' (deadletter.go),
 // which the gateway reads and replays.
 type deadLetters struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	stream string
 	maxLen int64
 	// input is where the entries were read, where a replay puts them back.

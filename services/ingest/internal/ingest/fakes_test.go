@@ -18,6 +18,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redistest"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
@@ -282,7 +283,7 @@ func parseableEntries(t *testing.T, raws ...string) []source.Entry {
 			t.Fatal(err)
 		}
 	}
-	list, err := source.NewList(ctx, *rdb.Options(), "in", "in:processing", discard)
+	list, err := source.NewList(ctx, redisconn.FromOptions(rdb.Options()), "in", "in:processing", discard)
 	if err != nil {
 		t.Fatal(err)
 	}

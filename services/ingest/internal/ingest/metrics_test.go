@@ -13,6 +13,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
 // samples is how many observations the histogram name (with the label
@@ -51,7 +52,7 @@ func TestLatencyHistogramsObserveARoutedEvent(t *testing.T) {
 	if err := h.rdb.XAdd(ctx, &redis.XAddArgs{Stream: "in", Values: []any{"event", goodA}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	stream, err := source.NewStream(ctx, *h.rdb.Options(), source.StreamConfig{Stream: "in", Group: "g", Consumer: "c", GroupStart: "0", ClaimIdle: time.Hour}, discard)
+	stream, err := source.NewStream(ctx, redisconn.FromOptions(h.rdb.Options()), source.StreamConfig{Stream: "in", Group: "g", Consumer: "c", GroupStart: "0", ClaimIdle: time.Hour}, discard)
 	if err != nil {
 		t.Fatal(err)
 	}

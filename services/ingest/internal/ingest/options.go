@@ -39,7 +39,7 @@ type Options struct {
 func (o *Options) Bind(fs *flag.FlagSet) {
 	host, _ := os.Hostname()
 	o.Service.Bind(fs, "ingest", "127.0.0.1:7001", "127.0.0.1:9101")
-	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1)")
+	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1): redis://, redis+sentinel://sentinel:26379,.../master/db or redis+cluster://node:6379,...")
 	fs.StringVar(&o.Mode, "ingest-mode", "stream", "stream (durable, default), list (the NEMO plugin's list) or pubsub (best effort, lossy)")
 	fs.StringVar(&o.Stream.Stream, "stream", records.InputStream, "stream mode: the stream NEMO writes to")
 	fs.StringVar(&o.Stream.Group, "group", "nemo-bridge", "stream mode: consumer group")
@@ -47,7 +47,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.Stream.GroupStart, "group-start", "0", "stream mode: where a new consumer group starts: 0 (everything in the stream) or $ (only new entries)")
 	fs.DurationVar(&o.Stream.ClaimIdle, "claim-idle", 30*time.Second, "stream mode: take over entries another consumer left pending this long")
 	fs.StringVar(&o.List, "list", records.InputList, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
-	fs.StringVar(&o.ProcessingList, "processing-list", records.InputProcessingList, "list mode: where entries wait until acknowledged")
+	fs.StringVar(&o.ProcessingList, "processing-list", "", "list mode: where entries wait until acknowledged (empty: {<list>}:processing, in the list's Redis Cluster hash slot)")
 	fs.DurationVar(&o.ListCheckEvery, "list-check-interval", 15*time.Second, "list mode: how often to look for another program taking entries from the list, such as the NEMO plugin's own MQTT bridge (0: never)")
 	fs.StringVar(&o.Channel, "channel", records.InputChannel, "pubsub mode: the channel")
 	fs.StringVar(&o.DeadLetterStream, "dead-letter-stream", records.DeadLetters, "stream receiving refused events with the reason")
@@ -73,6 +73,9 @@ func (o *Options) validate() error {
 	}
 	if o.Window < 1 || o.BatchSize < 1 {
 		return fmt.Errorf("-window and -batch-size must be at least 1 (got %d and %d)", o.Window, o.BatchSize)
+	}
+	if o.ProcessingList == "" {
+		o.ProcessingList = records.ProcessingList(o.List)
 	}
 	return nil
 }

@@ -224,7 +224,7 @@ func (s routeStream) Recv() ([]*bridgev1.EventAck, error) {
 // it is sent on never retries (redisconn.NoRetryClient; the stream's and
 // the list's are such too): HINCRBY is not idempotent, and a retry after a
 // lost reply would add the batch to the total twice.
-type totals struct{ rdb *redis.Client }
+type totals struct{ rdb redis.UniversalClient }
 
 // addIn is best effort: a batch missing from the total while Redis is away
 // only makes one rate sample low, and must not hold up acknowledgements.

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -26,16 +28,17 @@ func Run(ctx context.Context, o Options) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	redisOpts, err := redisconn.Options("redis-url", o.RedisURL, "ingest")
+	redisCfg, err := redisconn.Parse("redis-url", o.RedisURL, "ingest")
 	if err != nil {
 		return err
 	}
+	if redisCfg.Kind() == redisconn.Cluster && o.Mode == "list" && !records.SameSlot(o.List, o.ProcessingList) {
+		return fmt.Errorf("-processing-list %q and -list %q are in different hash slots of the Redis Cluster, and list mode moves entries between them in one command: leave -processing-list empty ({list}:processing) or give both the same {hash tag}", o.ProcessingList, o.List)
+	}
 	// The stream, the list and the totals make clients of their own that
-	// never retry (see source.NewStream, source.NewList, totals) from a
-	// copy taken now, as NewClient fills in its defaults in place.
-	noRetryOpts := *redisOpts
+	// never retry (see source.NewStream, source.NewList, totals).
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
-		rdb := redis.NewClient(redisOpts)
+		rdb := redisCfg.Client()
 		conn, err := rt.DialPeer(o.RouterAddr)
 		if err != nil {
 			return nil, err
@@ -49,7 +52,7 @@ func Run(ctx context.Context, o Options) error {
 			settled: make(chan settled, o.Window),
 			health:  &healthState{report: rt.SetServing},
 			dead:    &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
-			totals:  totals{rdb: redisconn.NoRetryClient(noRetryOpts)},
+			totals:  totals{rdb: redisCfg.NoRetryClient()},
 		}
 		p.metrics = newMetrics(rt.Metrics, func() float64 { return float64(p.window.len()) })
 		p.link = relay.NewLink(relay.LinkConfig[*bridgev1.Event, *bridgev1.EventAck]{
@@ -72,7 +75,7 @@ func Run(ctx context.Context, o Options) error {
 			defer conn.Close()
 			defer rdb.Close()
 			defer p.totals.rdb.Close()
-			src, err := openSource(ctx, rdb, noRetryOpts, o, p)
+			src, err := openSource(ctx, rdb, redisCfg, o, p)
 			if err != nil {
 				return err
 			}
@@ -80,7 +83,7 @@ func Run(ctx context.Context, o Options) error {
 				defer c.Close()
 			}
 			p.src, p.dead.input = src, src.Input()
-			rt.Log.Info("reading events", "source", src.Name(), "redis", redisOpts.Addr, "db", redisOpts.DB)
+			rt.Log.Info("reading events", "source", src.Name(), "redis", redisCfg.Addr(), "db", redisCfg.DB())
 			if o.Mode == "list" {
 				warnEventsElsewhere(ctx, rdb, o.List, rt.Log)
 				if o.ListCheckEvery > 0 {
@@ -116,10 +119,10 @@ func (p *pipeline) run(ctx context.Context, drain time.Duration) error {
 }
 
 // openSource connects to the configured input, waiting for Redis if needed.
-func openSource(ctx context.Context, rdb *redis.Client, noRetryOpts redis.Options, o Options, p *pipeline) (source.Source, error) {
+func openSource(ctx context.Context, rdb redis.UniversalClient, redisCfg redisconn.Config, o Options, p *pipeline) (source.Source, error) {
 	var src source.Source
 	err := backoff.Retry(ctx, backoff.New(2*time.Second, 2*time.Second), func() (err error) {
-		src, err = newSource(ctx, rdb, noRetryOpts, o, p.log)
+		src, err = newSource(ctx, rdb, redisCfg, o, p.log)
 		return err
 	}, func(err error, wait time.Duration) {
 		p.health.setRedis(false)
@@ -132,17 +135,20 @@ func openSource(ctx context.Context, rdb *redis.Client, noRetryOpts redis.Option
 	return src, nil
 }
 
-func newSource(ctx context.Context, rdb *redis.Client, noRetryOpts redis.Options, o Options, log *slog.Logger) (source.Source, error) {
+func newSource(ctx context.Context, rdb redis.UniversalClient, redisCfg redisconn.Config, o Options, log *slog.Logger) (source.Source, error) {
 	switch o.Mode {
 	case "list":
-		return source.NewList(ctx, noRetryOpts, o.List, o.ProcessingList, log)
+		if err := carryProcessingList(ctx, rdb, o, log); err != nil {
+			return nil, err
+		}
+		return source.NewList(ctx, redisCfg, o.List, o.ProcessingList, log)
 	case "pubsub":
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return nil, err
 		}
 		return source.NewPubSub(ctx, rdb, o.Channel), nil
 	}
-	return source.NewStream(ctx, noRetryOpts, o.Stream, log)
+	return source.NewStream(ctx, redisCfg, o.Stream, log)
 }
 
 // drainTime leaves part of the shutdown timeout for closing connections.
@@ -240,4 +246,26 @@ func newMetrics(reg prometheus.Registerer, inFlight func() float64) *metrics {
 		Help: "Entries read and not yet acknowledged; at most -window.",
 	}, inFlight))
 	return m
+}
+
+// carryProcessingList brings the entries in flight that a version before
+// Cluster support left in list + ":processing" to the processing list's
+// current name ({list}:processing, in the list's hash slot), so that they
+// are read again first and nothing is lost across the upgrade.
+func carryProcessingList(ctx context.Context, rdb redis.UniversalClient, o Options, log *slog.Logger) error {
+	old := o.List + ":processing"
+	if o.ProcessingList != records.ProcessingList(o.List) {
+		return nil // named by -processing-list: used as it is
+	}
+	done, err := records.CarryOver(ctx, rdb, old, o.ProcessingList)
+	if err != nil {
+		return fmt.Errorf("carry the processing list %s over to %s: %w", old, o.ProcessingList, err)
+	}
+	switch done {
+	case records.Renamed, records.Merged:
+		log.Info("moved the entries in flight of an earlier version to the processing list's new name", "old", old, "processing_list", o.ProcessingList)
+	case records.CannotMerge:
+		log.Warn("a key under the processing list's old name is not a list; left alone", "old", old, "processing_list", o.ProcessingList)
+	}
+	return nil
 }

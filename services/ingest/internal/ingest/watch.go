@@ -10,19 +10,20 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
 // warnEventsElsewhere says, at start, when the list ingest reads is empty
 // while another name the NEMO plugin has used holds entries: a lab that
 // runs an older plugin reads nothing otherwise, and nothing else says why.
 // A Redis error is left to the read loop, which reports it.
-func warnEventsElsewhere(ctx context.Context, rdb *redis.Client, list string, log *slog.Logger) {
+func warnEventsElsewhere(ctx context.Context, rdb redis.UniversalClient, list string, log *slog.Logger) {
 	found, err := pluginlist.EventsElsewhere(ctx, rdb, list)
 	if err != nil {
 		return
 	}
 	for _, e := range found {
-		w := pluginlist.ElsewhereWarning(list, rdb.Options().DB, e)
+		w := pluginlist.ElsewhereWarning(list, redisconn.DB(rdb), e)
 		log.Warn(w.Summary, "code", w.Code, "list", list, "other_list", e.List, "entries", e.Entries,
 			"setting", pluginlist.Setting+"="+e.List)
 	}
@@ -34,8 +35,8 @@ func warnEventsElsewhere(ctx context.Context, rdb *redis.Client, list string, lo
 // them), and when none is left. A Redis that refuses to show its clients
 // (an ACL) is said once, and the check stops; a Redis that does not answer
 // is the read loop's to report.
-func watchConsumers(ctx context.Context, rdb *redis.Client, list string, every time.Duration, log *slog.Logger, count prometheus.Gauge) {
-	db := rdb.Options().DB
+func watchConsumers(ctx context.Context, rdb redis.UniversalClient, list string, every time.Duration, log *slog.Logger, count prometheus.Gauge) {
+	db := redisconn.DB(rdb)
 	known := map[string]bool{} // address and name of the others seen last time
 	tick := time.NewTicker(every)
 	defer tick.Stop()

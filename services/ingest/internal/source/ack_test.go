@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
 // What an acknowledgement carries goes in its round trip, and a carried
@@ -24,7 +26,7 @@ func TestAckCarryingSendsBothAndFailsOnlyForTheAck(t *testing.T) {
 			if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: "s", Values: []any{"event", "{}"}}).Err(); err != nil {
 				t.Fatal(err)
 			}
-			s, err := NewStream(ctx, *rdb.Options(), StreamConfig{Stream: "s", Group: "g", Consumer: "c", GroupStart: "0", ClaimIdle: time.Hour}, log)
+			s, err := NewStream(ctx, redisconn.FromOptions(rdb.Options()), StreamConfig{Stream: "s", Group: "g", Consumer: "c", GroupStart: "0", ClaimIdle: time.Hour}, log)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -37,7 +37,7 @@ import (
 // "-3", and so on: ingest's window, the link to the router and the router's
 // answers all tell entries in flight apart by id.
 type List struct {
-	rdb        *redis.Client
+	rdb        redis.UniversalClient
 	list       string
 	processing string
 	log        *slog.Logger
@@ -67,8 +67,8 @@ type List struct {
 // tools, with nothing said. Without the retry the move fails, and Read
 // answers any failure by reading the processing list again before moving
 // anything new.
-func NewList(ctx context.Context, opts redis.Options, list, processing string, log *slog.Logger) (*List, error) {
-	rdb := redisconn.NoRetryClient(opts)
+func NewList(ctx context.Context, cfg redisconn.Config, list, processing string, log *slog.Logger) (*List, error) {
+	rdb := cfg.NoRetryClient()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
 		return nil, err
@@ -76,7 +76,7 @@ func NewList(ctx context.Context, opts redis.Options, list, processing string, l
 	return newList(rdb, list, processing, log), nil
 }
 
-func newList(rdb *redis.Client, list, processing string, log *slog.Logger) *List {
+func newList(rdb redis.UniversalClient, list, processing string, log *slog.Logger) *List {
 	return &List{
 		rdb: rdb, list: list, processing: processing, log: log, inFlight: map[string]string{},
 		rereadWhy: "ingest started: entries its previous run moved and did not acknowledge",

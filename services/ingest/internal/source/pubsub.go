@@ -28,7 +28,7 @@ type PubSub struct {
 	seq     uint64
 }
 
-func NewPubSub(ctx context.Context, rdb *redis.Client, channel string) *PubSub {
+func NewPubSub(ctx context.Context, rdb redis.UniversalClient, channel string) *PubSub {
 	sub := rdb.Subscribe(ctx, channel)
 	return &PubSub{sub: sub, ch: sub.Channel(redis.WithChannelSize(10000)), channel: channel, run: runID()}
 }

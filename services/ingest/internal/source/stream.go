@@ -27,7 +27,7 @@ type StreamConfig struct {
 // Stream reads a Redis stream through a consumer group: at-least-once, as
 // an entry stays pending until acknowledged.
 type Stream struct {
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	cfg StreamConfig
 	log *slog.Logger
 	// recovering is true until this consumer's own pending entries have
@@ -53,8 +53,8 @@ type Stream struct {
 // (-claim-idle) to reach the broker after newer events of the same tools,
 // with nothing said. Without the retry the read fails, and Read answers
 // any failure by reading the pending list again before anything new.
-func NewStream(ctx context.Context, opts redis.Options, cfg StreamConfig, log *slog.Logger) (*Stream, error) {
-	rdb := redisconn.NoRetryClient(opts)
+func NewStream(ctx context.Context, redisCfg redisconn.Config, cfg StreamConfig, log *slog.Logger) (*Stream, error) {
+	rdb := redisCfg.NoRetryClient()
 	err := rdb.XGroupCreateMkStream(ctx, cfg.Stream, cfg.Group, cfg.GroupStart).Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		rdb.Close()

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // ErrLost means the lease ran out or was taken while held: the holder must
@@ -61,14 +63,28 @@ end
 return 0`)
 )
 
+// Key is the lease of clientID in Redis: the active publisher's token.
+func Key(clientID string) string { return "nemo:bridge:lease:" + clientID }
+
+// Fence is the counter of clientID's acquisitions. The acquire script
+// sets it with the lease, so it is in the lease's Redis Cluster hash slot
+// ("{nemo:bridge:lease:<id>}:fence"); versions before named it
+// oldFence, carried over by the first Acquire.
+func Fence(clientID string) string { return records.Sibling(Key(clientID), ":fence") }
+
+func oldFence(clientID string) string { return Key(clientID) + ":fence" }
+
 // Lease is one publisher's claim on a client identity.
 type Lease struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	key   string
 	fence string
-	ttl   time.Duration
-	token string
-	log   *slog.Logger
+	// oldFence is the fence's name in versions before, until carried
+	// over (see Acquire); "" after.
+	oldFence string
+	ttl      time.Duration
+	token    string
+	log      *slog.Logger
 
 	mu    sync.Mutex
 	valid validity
@@ -78,18 +94,19 @@ type Lease struct {
 // rdb should honour context deadlines (ContextTimeoutEnabled), so that a
 // call given up at its deadline also ends in the client; the lease keeps
 // its own time either way.
-func New(rdb *redis.Client, clientID string, ttl time.Duration, log *slog.Logger) *Lease {
+func New(rdb redis.UniversalClient, clientID string, ttl time.Duration, log *slog.Logger) *Lease {
 	host, _ := os.Hostname()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return &Lease{
-		rdb:   rdb,
-		key:   "nemo:bridge:lease:" + clientID,
-		fence: "nemo:bridge:lease:" + clientID + ":fence",
-		ttl:   ttl,
-		token: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b)),
-		log:   log,
-		valid: validity{ttl: ttl},
+		rdb:      rdb,
+		key:      Key(clientID),
+		fence:    Fence(clientID),
+		oldFence: oldFence(clientID),
+		ttl:      ttl,
+		token:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b)),
+		log:      log,
+		valid:    validity{ttl: ttl},
 	}
 }
 
@@ -127,10 +144,26 @@ func (l *Lease) Acquire(ctx context.Context) (int64, error) {
 	for ctx.Err() == nil {
 		sent := time.Now()
 		// Short of the TTL: a lease acquired late would be nearly
-		// spent by the time the reply came.
-		reply, err := call(ctx, sent.Add(l.ttl/3), func(ctx context.Context) (any, error) {
-			return acquire.Run(ctx, l.rdb, []string{l.key, l.fence}, l.token, l.ttl.Milliseconds()).Result()
-		})
+		// spent by the time the reply came. The fence of an earlier
+		// version is carried over first, so the count never goes back.
+		var (
+			reply any
+			err   error
+		)
+		if l.oldFence != "" {
+			_, err = call(ctx, sent.Add(l.ttl/3), func(ctx context.Context) (records.Carried, error) {
+				return records.CarryOver(ctx, l.rdb, l.oldFence, l.fence)
+			})
+			if err == nil {
+				l.oldFence = ""
+			}
+			sent = time.Now()
+		}
+		if l.oldFence == "" {
+			reply, err = call(ctx, sent.Add(l.ttl/3), func(ctx context.Context) (any, error) {
+				return acquire.Run(ctx, l.rdb, []string{l.key, l.fence}, l.token, l.ttl.Milliseconds()).Result()
+			})
+		}
 		switch v := reply.(type) {
 		case int64:
 			l.setSent(sent)

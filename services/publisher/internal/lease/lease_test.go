@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -102,6 +104,7 @@ func TestALateReplyCountsFromTheSending(t *testing.T) {
 	replied := make(chan time.Time, 10)
 	rdb.AddHook(lateReplies{delay: 300 * time.Millisecond, replied: replied})
 	l := New(rdb, "late", 3*time.Second, quiet)
+	l.oldFence = "" // no earlier version's fence to carry over: the acquisition's reply comes first
 	if _, err := l.Acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +177,30 @@ func TestOneHoldsTheOtherStandsBy(t *testing.T) {
 	second, err := b.Acquire(context.Background())
 	if err != nil || second <= first || time.Since(start) > time.Second {
 		t.Fatalf("after the release: fence %d (first %d), %v, after %s", second, first, err, time.Since(start))
+	}
+}
+
+// The fence shares the lease's Redis Cluster hash slot, and the fence of
+// an earlier version, under its old name, is carried over by the first
+// acquisition: the count goes on from it, never back.
+func TestAcquireCarriesTheOldFenceOver(t *testing.T) {
+	if Fence("bridge-1") != "{nemo:bridge:lease:bridge-1}:fence" || !records.SameSlot(Key("bridge-1"), Fence("bridge-1")) {
+		t.Fatalf("fence %q, lease %q: not in one slot", Fence("bridge-1"), Key("bridge-1"))
+	}
+	rdb := startRedis(t)
+	ctx := context.Background()
+	if err := rdb.Set(ctx, "nemo:bridge:lease:upgraded:fence", 41, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	l := New(rdb, "upgraded", 5*time.Second, quiet)
+	if fence, err := l.Acquire(ctx); err != nil || fence != 42 {
+		t.Fatalf("first acquisition after the upgrade: fence %d, %v; want 42", fence, err)
+	}
+	if n := rdb.Exists(ctx, "nemo:bridge:lease:upgraded:fence").Val(); n != 0 {
+		t.Fatal("the old fence is still there")
+	}
+	if got := rdb.Get(ctx, Fence("upgraded")).Val(); got != "42" {
+		t.Fatalf("the fence holds %s, want 42", got)
 	}
 }
 

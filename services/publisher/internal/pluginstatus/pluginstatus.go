@@ -33,7 +33,7 @@ var errNotActive = errors.New("another publisher holds the MQTT session")
 
 // Keeper writes the status while this publisher is the active one.
 type Keeper struct {
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	// active says whether this publisher still holds the lease; nil
 	// without a lease, when it is always the active one.
 	active       func(context.Context) (bool, error)
@@ -56,7 +56,7 @@ type Keeper struct {
 // paused past its lease's TTL must not say "disconnected" (the broker
 // having handed its session to the new active publisher) over the new
 // one's "connected".
-func New(rdb *redis.Client, active func(context.Context) (bool, error), log *slog.Logger) *Keeper {
+func New(rdb redis.UniversalClient, active func(context.Context) (bool, error), log *slog.Logger) *Keeper {
 	return &Keeper{rdb: rdb, active: active, log: log, ttl: statusTTL, refresh: statusRefresh, changed: make(chan struct{}, 1)}
 }
 

@@ -79,19 +79,18 @@ func Run(ctx context.Context, o Options) error {
 
 // openRedis makes a client of the Redis at rawURL, nil for "". A mistake
 // in the URL is reported without the URL, which may hold a password.
-func openRedis(flagName, rawURL string) (*redis.Client, error) {
+func openRedis(flagName, rawURL string) (redis.UniversalClient, error) {
 	if rawURL == "" {
 		return nil, nil
 	}
-	opts, err := redisconn.Options(flagName, rawURL, "publisher")
+	cfg, err := redisconn.Parse(flagName, rawURL, "publisher")
 	if err != nil {
 		return nil, err
 	}
 	// Every call of the lease has a deadline within the lease's time,
 	// which go-redis applies to the connection only when told to (by
 	// default a read waits for ReadTimeout whatever the context says).
-	opts.ContextTimeoutEnabled = true
-	return redis.NewClient(opts), nil
+	return cfg.WithContextTimeout().Client(), nil
 }
 
 // serve owns the MQTT session while this publisher is the active one,

@@ -23,7 +23,7 @@ import (
 // channel are for others and are ignored. go-redis subscribes again by
 // itself after a Redis outage; what is published meanwhile is lost, which
 // the file watch makes up for.
-func followControl(ctx context.Context, rdb *redis.Client, book *rulebook, log *slog.Logger) {
+func followControl(ctx context.Context, rdb redis.UniversalClient, book *rulebook, log *slog.Logger) {
 	sub := rdb.Subscribe(ctx, records.ControlChannel)
 	defer sub.Close()
 	msgs := sub.Channel()
@@ -70,7 +70,7 @@ const (
 // the control channel, and every router, this one included, reloads on
 // that through followControl. Other entries are logged and dropped. Redis
 // outages are waited out with backoff, logged once each.
-func consumeControlList(ctx context.Context, rdb *redis.Client, log *slog.Logger) {
+func consumeControlList(ctx context.Context, rdb redis.UniversalClient, log *slog.Logger) {
 	r := redisRetry{log: log, wait: backoff.New(100*time.Millisecond, 5*time.Second)}
 	reload := false // a reload_config was popped and is not passed on yet
 	for ctx.Err() == nil {
@@ -103,7 +103,7 @@ func consumeControlList(ctx context.Context, rdb *redis.Client, log *slog.Logger
 // popControl waits up to controlPoll for an entry of the control list and
 // takes it with up to controlBatch more. drained says the list had no
 // more.
-func popControl(ctx context.Context, rdb *redis.Client) (entries []string, drained bool, _ error) {
+func popControl(ctx context.Context, rdb redis.UniversalClient) (entries []string, drained bool, _ error) {
 	first, err := rdb.BLPop(ctx, controlPoll, records.ControlList).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, true, nil
@@ -128,7 +128,7 @@ func popControl(ctx context.Context, rdb *redis.Client) (entries []string, drain
 
 // askEveryRouter publishes reload_config on the control channel, retrying
 // through a Redis outage so that a popped request is not lost.
-func askEveryRouter(ctx context.Context, rdb *redis.Client, r *redisRetry, log *slog.Logger) {
+func askEveryRouter(ctx context.Context, rdb redis.UniversalClient, r *redisRetry, log *slog.Logger) {
 	for ctx.Err() == nil {
 		routers, err := rdb.Publish(ctx, records.ControlChannel, records.ReloadConfig).Result()
 		if err != nil {

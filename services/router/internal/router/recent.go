@@ -20,7 +20,7 @@ import (
 // never slows the pipeline: when Redis is slow it drops (and counts) what
 // does not fit in its buffer.
 type recentLog struct {
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	keep    int64
 	queue   chan recentEntry
 	dropped prometheus.Counter
@@ -35,7 +35,7 @@ type recentEntry struct {
 	sentAt time.Time
 }
 
-func newRecentLog(rdb *redis.Client, keep int64, log *slog.Logger, reg prometheus.Registerer) *recentLog {
+func newRecentLog(rdb redis.UniversalClient, keep int64, log *slog.Logger, reg prometheus.Registerer) *recentLog {
 	r := &recentLog{rdb: rdb, keep: keep, queue: make(chan recentEntry, 4096), log: log,
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nemo_router_recent_dropped_total",

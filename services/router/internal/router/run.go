@@ -32,16 +32,16 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return nil, err
 		}
-		var rdb *redis.Client
+		var rdb redis.UniversalClient
 		var state *stateKeeper
 		if o.RedisURL != "" {
 			// Named as the bridge's: the router pops the plugin's control
 			// list, and ingest must not take it for another consumer.
-			redisOpts, err := redisconn.Options("redis-url", o.RedisURL, "router")
+			redisCfg, err := redisconn.Parse("redis-url", o.RedisURL, "router")
 			if err != nil {
 				return nil, err
 			}
-			rdb = redis.NewClient(redisOpts)
+			rdb = redisCfg.Client()
 			state = newStateKeeper(rdb, o.Stream, rt.Log)
 		} else {
 			rt.Log.Warn("no -redis-url: the router keeps no tool state and publishes no status snapshots")

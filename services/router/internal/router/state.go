@@ -23,7 +23,7 @@ import (
 // back until then: publishing a snapshot built on state not yet loaded would
 // show displays a wrong picture.
 type stateKeeper struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	log   *slog.Logger
 	ready chan struct{}
 	store *toolstate.Store
@@ -36,7 +36,7 @@ type stateKeeper struct {
 	unread error
 }
 
-func newStateKeeper(rdb *redis.Client, stream string, log *slog.Logger) *stateKeeper {
+func newStateKeeper(rdb redis.UniversalClient, stream string, log *slog.Logger) *stateKeeper {
 	return &stateKeeper{rdb: rdb, log: log, ready: make(chan struct{}), clock: &redisClock{rdb: rdb}, stream: stream}
 }
 
@@ -245,7 +245,7 @@ const clockSync = 15 * time.Second
 // and adds the time passed since on the local monotonic clock. Until it
 // has read TIME once, it tells the local time.
 type redisClock struct {
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	read atomic.Pointer[clockReading]
 }
 

@@ -34,7 +34,7 @@ return 1
 // It remembers the states in memory, loaded once at start, so an event
 // costs no read.
 type Store struct {
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	// now tells the time by Redis's clock, which judges whether a state's
 	// sequence can be real (see stale).
 	now   func() time.Time
@@ -53,8 +53,13 @@ type savedDoc struct {
 }
 
 // Open loads every tool's state from Redis.
-func Open(ctx context.Context, rdb *redis.Client, now func() time.Time) (*Store, error) {
+func Open(ctx context.Context, rdb redis.UniversalClient, now func() time.Time) (*Store, error) {
 	s := &Store{rdb: rdb, now: now, tools: map[int32]*statusv1.Tool{}, saved: map[int32]savedDoc{}}
+	// The sequences of a version before Cluster support, under their
+	// old name, keep guarding against older events delivered again.
+	if _, err := records.CarryOver(ctx, rdb, records.OldToolSequences, records.ToolSequences); err != nil {
+		return nil, fmt.Errorf("carry %s over to %s: %w", records.OldToolSequences, records.ToolSequences, err)
+	}
 	all, err := rdb.HGetAll(ctx, records.Tools).Result()
 	if err != nil {
 		return nil, fmt.Errorf("load tool state from %s: %w", records.Tools, err)

@@ -40,3 +40,20 @@ func TestDocIsWhatApplySaved(t *testing.T) {
 		t.Errorf("Doc of a state Apply did not save: %s", got)
 	}
 }
+
+// The sequences an earlier version kept under their old name (before
+// they took the tools hash's Redis Cluster hash slot) are carried over at
+// Open, so they keep guarding against older events delivered again.
+func TestOpenCarriesTheOldSequencesOver(t *testing.T) {
+	rdb := redistest.Start(t)
+	ctx := context.Background()
+	if err := rdb.HSet(ctx, records.OldToolSequences, "7", "1-5").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, rdb, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.HGet(ctx, records.ToolSequences, "7").Val(); got != "1-5" || rdb.Exists(ctx, records.OldToolSequences).Val() != 0 {
+		t.Fatalf("after Open: %s holds %q, the old name exists: %d", records.ToolSequences, got, rdb.Exists(ctx, records.OldToolSequences).Val())
+	}
+}
