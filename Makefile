@@ -56,8 +56,9 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $${FUZZTIME:-$$count} ./$$dir || exit 1; \
 	done
 
+# BENCHFLAGS passes the bench's own flags, e.g. BENCHFLAGS="-shards 4 -tools 200000".
 bench: build
-	$(GO) run ./test/bench -bin-dir $(BIN)
+	$(GO) run ./test/bench -bin-dir $(BIN) $(BENCHFLAGS)
 
 # Minutes of faults in turn (kill -9 of each service, Redis down, the
 # broker out of reach for a minute, hostile entries), ending with a table

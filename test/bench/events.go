@@ -13,11 +13,16 @@ import (
 func spread(tools int) func(int) int { return func(i int) int { return i % tools } }
 
 // writeEvents writes events from..to-1 in the NEMO plugin's envelope,
-// event i for tool toolOf(i).
+// event i for tool toolOf(i), to NEMO's stream.
 func writeEvents(ctx context.Context, rdb *redis.Client, w workload, from, to int, toolOf func(int) int) error {
+	return writeEventsTo(ctx, rdb, "nemo:events", w, from, to, toolOf)
+}
+
+// writeEventsTo is writeEvents to another stream.
+func writeEventsTo(ctx context.Context, rdb *redis.Client, stream string, w workload, from, to int, toolOf func(int) int) error {
 	pipe := rdb.Pipeline()
 	for i := from; i < to; i++ {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: "nemo:events", Values: []any{"event", envelope(w, i, toolOf(i))}})
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"event", envelope(w, i, toolOf(i))}})
 		if pipe.Len() == 1000 || i == to-1 {
 			if _, err := pipe.Exec(ctx); err != nil {
 				return fmt.Errorf("write events: %w", err)

@@ -24,6 +24,7 @@ func main() {
 	flag.StringVar(&o.binDir, "bin-dir", "bin", "where the ingest, router and publisher binaries are")
 	flag.IntVar(&o.events, "events", 100000, "events in the backlog to drain")
 	flag.IntVar(&o.tools, "tools", 50, "tools the events are spread over")
+	flag.IntVar(&o.shards, "shards", 1, "publisher shards, each its own publisher and MQTT session (client id bench-bridge-<n>); the router spreads the tools over them")
 	flag.IntVar(&o.oneToolEvents, "one-tool-events", 20000, "events in the backlog for one tool")
 	flag.IntVar(&o.rate, "rate", 2000, "events per second in the latency phase")
 	flag.DurationVar(&o.steady, "steady", 20*time.Second, "how long the latency phase lasts, for the pipeline and for raw MQTT each")

@@ -67,15 +67,15 @@ func runMemory(ctx context.Context, o options, env *harness.Env, redisSrv *harne
 	if err := br.startIngest(env, o, redisSrv.URL(1)); err != nil {
 		return err
 	}
-	names := []string{"ingest", "router", "publisher", "gateway"}
-	rss := sampleRSS(100*time.Millisecond, br.ingest.PID(), br.router.PID(), br.pub.PID(), 0)
-	p := &harness.Pipeline{Env: env, Bin: o.binDir, Redis: redisSrv, Ingest: br.ingest, Router: br.router, Publisher: br.pub}
+	names := append(br.names(), "gateway")
+	rss := sampleRSS(100*time.Millisecond, append(br.pids(), 0)...)
+	p := &harness.Pipeline{Env: env, Bin: o.binDir, Redis: redisSrv, Ingest: br.ingest, Router: br.router, Publisher: br.pubs[0]}
 	gw, err := p.StartGateway("-log-level", "warn")
 	if err != nil {
 		rss.finish()
 		return fmt.Errorf("gateway: %w\n%s", err, env.LogTails(20))
 	}
-	rss.setPID(3, gw.PID())
+	rss.setPID(len(names)-1, gw.PID())
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	polls := pollGateway(pollCtx, "http://"+gw.HTTPAddr, o.tools)
 

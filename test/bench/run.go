@@ -21,6 +21,7 @@ type options struct {
 	steady         time.Duration
 	brokerInFlight int
 	rawInFlight    int
+	shards         int
 
 	qos          int
 	payloadBytes int
@@ -34,43 +35,81 @@ type options struct {
 	profile *profiler // nil unless -profile
 }
 
-// bridge is the three services of the pipeline.
+// bridge is the services of the pipeline: one publisher per shard.
 type bridge struct {
-	ingest, router, pub *harness.Service
+	ingest, router *harness.Service
+	pubs           []*harness.Service
 }
 
-func (b *bridge) services() []*harness.Service { return []*harness.Service{b.ingest, b.router, b.pub} }
+// services are ingest, the router and the publishers, in that order.
+func (b *bridge) services() []*harness.Service {
+	return append([]*harness.Service{b.ingest, b.router}, b.pubs...)
+}
 
-// startPublisherRouter starts the publisher (to brokerURL) and the router
-// and waits until both are ready; ingest is started apart, so that a
-// drain can be timed from its start.
+// names name services() for the tables.
+func (b *bridge) names() []string {
+	names := []string{"ingest", "router"}
+	for i := range b.pubs {
+		names = append(names, b.pubName(i))
+	}
+	return names
+}
+
+func (b *bridge) pubName(i int) string {
+	if len(b.pubs) == 1 {
+		return "publisher"
+	}
+	return fmt.Sprintf("publisher-%d", i)
+}
+
+func (b *bridge) pids() []int {
+	var pids []int
+	for _, s := range b.services() {
+		pids = append(pids, s.PID())
+	}
+	return pids
+}
+
+// startPublisherRouter starts the publishers, one per shard (to
+// brokerURL), and the router, and waits until they are ready; ingest is
+// started apart, so that a drain can be timed from its start.
 func startPublisherRouter(env *harness.Env, o options, w workload, brokerURL, redisURL string) (*bridge, error) {
-	args := []string{"-log-level", "warn", "-mqtt-url", brokerURL, "-mqtt-client-id", "bench-bridge"}
-	if w.caFile != "" {
-		args = append(args, "-mqtt-ca-file", w.caFile)
-	}
-	pubProfile, err := o.profile.flags("publisher")
-	if err != nil {
-		return nil, err
-	}
-	pub, err := env.StartService(o.binDir, "publisher", append(args, pubProfile...)...)
-	if err != nil {
-		return nil, err
+	br := &bridge{}
+	var addrs []string
+	for i := range max(1, o.shards) {
+		args := []string{"-log-level", "warn", "-mqtt-url", brokerURL, "-mqtt-client-id", fmt.Sprintf("bench-bridge-%d", i)}
+		if w.caFile != "" {
+			args = append(args, "-mqtt-ca-file", w.caFile)
+		}
+		name := "publisher"
+		if o.shards > 1 {
+			name = fmt.Sprintf("publisher-%d", i)
+		}
+		pubProfile, err := o.profile.flags(name)
+		if err != nil {
+			return nil, err
+		}
+		pub, err := env.StartServiceAs(name, o.binDir, "publisher", append(args, pubProfile...)...)
+		if err != nil {
+			return nil, err
+		}
+		br.pubs = append(br.pubs, pub)
+		addrs = append(addrs, pub.GRPCAddr)
 	}
 	routerProfile, err := o.profile.flags("router")
 	if err != nil {
 		return nil, err
 	}
-	router, err := env.StartService(o.binDir, "router", append([]string{"-log-level", "warn", "-publisher-addr", pub.GRPCAddr, "-redis-url", redisURL}, routerProfile...)...)
+	br.router, err = env.StartService(o.binDir, "router", append([]string{"-log-level", "warn", "-publisher-addr", strings.Join(addrs, ";"), "-redis-url", redisURL}, routerProfile...)...)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range []*harness.Service{pub, router} {
+	for _, s := range append([]*harness.Service{br.router}, br.pubs...) {
 		if err := s.WaitReady(20 * time.Second); err != nil {
 			return nil, err
 		}
 	}
-	return &bridge{router: router, pub: pub}, nil
+	return br, nil
 }
 
 func (b *bridge) startIngest(env *harness.Env, o options, redisURL string) error {
@@ -115,8 +154,8 @@ func run(ctx context.Context, o options) error {
 	if o.memory {
 		what = fmt.Sprintf("memory test: %d events", o.memoryEvents)
 	}
-	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s, QoS %d, %s, %s, %d tools, %s\n\n",
-		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight), o.qos, w.payloadText(), w.transport(), o.tools, what)
+	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s, QoS %d, %s, %s, %d tools, %d publisher shard(s), %s\n\n",
+		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight), o.qos, w.payloadText(), w.transport(), o.tools, max(1, o.shards), what)
 	if o.memory {
 		return runMemory(ctx, o, env, redisSrv, b, w)
 	}
@@ -129,6 +168,11 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("1 raw MQTT QoS%d ceiling (paho, %d in flight)          %s\n", o.qos, o.rawInFlight, s.raw)
 	}
 	if !o.phases[2] && !o.phases[3] && !o.phases[4] {
+		if o.phases[5] {
+			if err := runIngestAlone(ctx, env, o, w, redisSrv, &s); err != nil {
+				return err
+			}
+		}
 		fmt.Println(s.partial(o.phases))
 		return nil
 	}
@@ -163,10 +207,11 @@ func run(ctx context.Context, o options) error {
 			return br.ingest.PID()
 		}, nil},
 		{"router", br.router.PID, br.router},
-		{"publisher", br.pub.PID, br.pub},
-		{"redis-server", redisSrv.PID, nil},
-		{"mosquitto", b.proc.PID, nil},
 	}
+	for i, pub := range br.pubs {
+		costs = append(costs, costProc{br.pubName(i), pub.PID, pub})
+	}
+	costs = append(costs, costProc{"redis-server", redisSrv.PID, nil}, costProc{"mosquitto", b.proc.PID, nil})
 	costBefore := readCost(costs)
 	startedAt := time.Now()
 	if err := br.startIngest(env, o, redisSrv.URL(1)); err != nil {
@@ -175,7 +220,7 @@ func run(ctx context.Context, o options) error {
 	costs[0].svc = br.ingest // it starts with the drain: counted from zero
 	if o.phases[2] {
 		o.profile.startCPU(5 * time.Second)
-		rss := sampleRSS(100*time.Millisecond, br.ingest.PID(), br.router.PID(), br.pub.PID())
+		rss := sampleRSS(100*time.Millisecond, br.pids()...)
 		last, got, err := settle(c, o.events, 60*time.Second, w.qos)
 		peak, end := rss.finish()
 		if err != nil {
@@ -186,8 +231,8 @@ func run(ctx context.Context, o options) error {
 		if o.qos != 1 {
 			fmt.Printf("  delivered to the subscriber: %s\n", c.deliveredText())
 		}
-		for i, name := range []string{"ingest", "router", "publisher"} {
-			fmt.Printf("  RSS %-9s peak %6.1f MiB, at the end of the drain %6.1f MiB\n", name, mib(peak[i]), mib(end[i]))
+		for i, name := range br.names() {
+			fmt.Printf("  RSS %-11s peak %6.1f MiB, at the end of the drain %6.1f MiB\n", name, mib(peak[i]), mib(end[i]))
 			s.maxRSS = max(s.maxRSS, peak[i])
 		}
 		printCost(costs, costBefore, readCost(costs), got)
@@ -239,7 +284,7 @@ func run(ctx context.Context, o options) error {
 		}
 		fmt.Printf("4 raw MQTT: steady %d msgs/s, publish→subscriber  %s\n", o.rate, s.rawSteady)
 		var rows []hopRow
-		for i, name := range []string{"ingest", "router", "publisher"} {
+		for i, name := range br.names() {
 			if before[i].err != nil || after[i].err != nil {
 				fmt.Printf("  (%s's metrics could not be read: %v)\n", name, errorsOf(before[i].err, after[i].err))
 				continue
@@ -247,6 +292,17 @@ func run(ctx context.Context, o options) error {
 			rows = append(rows, hopDeltas(name, before[i].series, after[i].series)...)
 		}
 		hopTable(os.Stdout, rows, steadyMean)
+	}
+	if o.phases[5] {
+		for _, svc := range br.services() {
+			_ = svc.Stop() // ingest alone has the machine to itself
+		}
+		if err := runIngestAlone(ctx, env, o, w, redisSrv, &s); err != nil {
+			return err
+		}
+		if o.phases[2] {
+			fmt.Printf("  one ingest reads %.1f times as fast as the whole pipeline drains\n", s.ingestAlone.rate()/s.drain.rate())
+		}
 	}
 	fmt.Println()
 	if o.phases[1] && o.phases[2] {
@@ -258,6 +314,18 @@ func run(ctx context.Context, o options) error {
 	} else {
 		fmt.Println(s.partial(o.phases))
 	}
+	return nil
+}
+
+// runIngestAlone measures phase 5 and prints it.
+func runIngestAlone(ctx context.Context, env *harness.Env, o options, w workload, redisSrv *harness.Redis, s *summary) error {
+	rdb := redisSrv.Client(1)
+	defer rdb.Close()
+	var err error
+	if s.ingestAlone, err = ingestAlone(ctx, env, o, w, rdb, redisSrv.URL(1), o.events); err != nil {
+		return fmt.Errorf("ingest alone: %w", err)
+	}
+	fmt.Printf("5 ingest alone: drain %d events, router answering at once %s\n", o.events, s.ingestAlone)
 	return nil
 }
 

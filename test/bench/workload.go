@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -57,19 +56,22 @@ func (w workload) payloadText() string {
 	return fmt.Sprintf("payload padded to %d bytes", w.payloadBytes)
 }
 
-// parsePhases reads -phases: "all" or a comma-separated list of 1 to 4.
+// lastPhase is the number of the last phase: 5, ingest alone.
+const lastPhase = 5
+
+// parsePhases reads -phases: "all" or a comma-separated list of 1 to 5.
 func parsePhases(s string) (map[int]bool, error) {
 	phases := map[int]bool{}
 	if s == "" || s == "all" {
-		for i := 1; i <= 4; i++ {
+		for i := 1; i <= lastPhase; i++ {
 			phases[i] = true
 		}
 		return phases, nil
 	}
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > 4 {
-			return nil, fmt.Errorf("-phases %q: want phase numbers 1 to 4, comma-separated", s)
+		if err != nil || n < 1 || n > lastPhase {
+			return nil, fmt.Errorf("-phases %q: want phase numbers 1 to %d, comma-separated", s, lastPhase)
 		}
 		phases[n] = true
 	}
@@ -78,7 +80,7 @@ func parsePhases(s string) (map[int]bool, error) {
 
 func phasesText(phases map[int]bool) string {
 	var ns []string
-	for i := 1; i <= 4; i++ {
+	for i := 1; i <= lastPhase; i++ {
 		if phases[i] {
 			ns = append(ns, strconv.Itoa(i))
 		}
@@ -87,5 +89,10 @@ func phasesText(phases map[int]bool) string {
 }
 
 func allPhases(phases map[int]bool) bool {
-	return !slices.Contains([]bool{phases[1], phases[2], phases[3], phases[4]}, false)
+	for i := 1; i <= lastPhase; i++ {
+		if !phases[i] {
+			return false
+		}
+	}
+	return true
 }
