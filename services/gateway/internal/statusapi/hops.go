@@ -87,31 +87,104 @@ func (s *Server) routerHop(ctx context.Context) (*statusv1.Hop, *routerv1.Rules)
 	return hop, resp.GetRules()
 }
 
+// sessionAnswer is one publisher's answer to GetSession.
+type sessionAnswer struct {
+	addr    string
+	session *publisherv1.GetSessionResponse
+	err     error
+}
+
 // publisherHops asks every publisher: the publisher hop is fine when one
-// runs; the broker hop is the session of the active one (not a standby).
+// runs in every shard; the broker hop is the session of each shard's
+// active one (not a standby).
 func (s *Server) publisherHops(ctx context.Context) (publisher, broker *statusv1.Hop) {
-	type answer struct {
-		peer    *Peer
-		session *publisherv1.GetSessionResponse
-		err     error
-	}
-	answers := make([]answer, len(s.peers.Publishers))
+	shards := make([][]sessionAnswer, len(s.peers.Shards))
 	var wg sync.WaitGroup
-	for i, p := range s.peers.Publishers {
-		wg.Go(func() {
-			sess, err := p.session(ctx)
-			answers[i] = answer{p, sess, err}
-		})
+	for i, shard := range s.peers.Shards {
+		shards[i] = make([]sessionAnswer, len(shard))
+		for j, p := range shard {
+			wg.Go(func() {
+				sess, err := p.session(ctx)
+				shards[i][j] = sessionAnswer{p.Addr, sess, err}
+			})
+		}
 	}
 	wg.Wait()
-	var active *answer
+	return shardedHops(shards)
+}
+
+// shardedHops sums up each shard's hops. With one shard they are its own;
+// with several, a hop is healthy when it is in every shard, and says
+// which shard is not: that shard's tools wait.
+func shardedHops(shards [][]sessionAnswer) (publisher, broker *statusv1.Hop) {
+	switch len(shards) {
+	case 0:
+		return shardHops(nil)
+	case 1:
+		return shardHops(shards[0])
+	}
+	publisher = &statusv1.Hop{Name: hopPublisher, Healthy: true}
+	broker = &statusv1.Hop{Name: hopBroker, Healthy: true}
+	var pubTrouble, brokerTrouble, pubDetail, brokerDetail []string
+	for i, answers := range shards {
+		pub, brk := shardHops(answers)
+		name := fmt.Sprintf("shard %d", i)
+		if id := clientID(answers); id != "" {
+			name += " (" + id + ")"
+		}
+		pubDetail = append(pubDetail, name+": "+pub.GetSummary()+detailSuffix(pub))
+		brokerDetail = append(brokerDetail, name+": "+brk.GetSummary()+detailSuffix(brk))
+		if !pub.GetHealthy() {
+			publisher.Healthy = false
+			pubTrouble = append(pubTrouble, name+": "+pub.GetSummary())
+		}
+		if !brk.GetHealthy() {
+			broker.Healthy = false
+			brokerTrouble = append(brokerTrouble, name+": "+brk.GetSummary())
+		}
+		if broker.Since == nil || brk.GetSince().AsTime().After(broker.Since.AsTime()) {
+			broker.Since = brk.GetSince()
+		}
+	}
+	publisher.Summary = fmt.Sprintf("running in all %d shards", len(shards))
+	if !publisher.Healthy {
+		publisher.Summary = strings.Join(pubTrouble, "; ") + "; the tools of that shard wait"
+	}
+	broker.Summary = fmt.Sprintf("connected: %d sessions, one per shard", len(shards))
+	if !broker.Healthy {
+		broker.Summary = strings.Join(brokerTrouble, "; ")
+	}
+	publisher.Detail, broker.Detail = strings.Join(pubDetail, "; "), strings.Join(brokerDetail, "; ")
+	return publisher, broker
+}
+
+func clientID(answers []sessionAnswer) string {
+	for _, a := range answers {
+		if a.err == nil && a.session.GetClientId() != "" {
+			return a.session.GetClientId()
+		}
+	}
+	return ""
+}
+
+func detailSuffix(h *statusv1.Hop) string {
+	if h.GetDetail() == "" {
+		return ""
+	}
+	return " (" + h.GetDetail() + ")"
+}
+
+// shardHops are the hops of one shard's publishers: the publisher hop is
+// fine when one runs; the broker hop is the session of the active one.
+func shardHops(answers []sessionAnswer) (publisher, broker *statusv1.Hop) {
+	var active *sessionAnswer
 	var standbys, down []string
 	for i, a := range answers {
 		switch {
 		case a.err != nil:
-			down = append(down, a.peer.Addr)
+			down = append(down, a.addr)
 		case a.session.GetStandby():
-			standbys = append(standbys, a.peer.Addr)
+			standbys = append(standbys, a.addr)
 		case active == nil || a.session.GetConnected():
 			active = &answers[i]
 		}
@@ -124,7 +197,7 @@ func (s *Server) publisherHops(ctx context.Context) (publisher, broker *statusv1
 		if len(standbys) > 0 {
 			publisher.Summary += fmt.Sprintf(", with %d on standby", len(standbys))
 		}
-		detail = append(detail, active.peer.Addr+" is active")
+		detail = append(detail, active.addr+" is active")
 		broker = brokerHop(active.session)
 	case len(standbys) > 0:
 		publisher.Summary = "only standbys run: none holds the MQTT session"

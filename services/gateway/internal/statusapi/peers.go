@@ -29,6 +29,9 @@ type Peers struct {
 	Ingest     *Peer
 	Router     *Peer
 	Publishers []*Peer
+	// Shards are Publishers grouped by publisher shard: one group unless
+	// -publisher-addr names several, as the router's does.
+	Shards [][]*Peer
 }
 
 // DialPeers connects (lazily) to every service with dial (the runtime's
@@ -45,15 +48,22 @@ func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddr, rou
 	}
 	// The router's form: shards separated by ";", a shard's publishers
 	// by ","; the gateway asks each of them.
-	for _, addr := range strings.FieldsFunc(publisherAddrs, func(r rune) bool { return r == ',' || r == ';' }) {
-		if addr = strings.TrimSpace(addr); addr == "" {
-			continue
+	for _, shard := range strings.Split(publisherAddrs, ";") {
+		var group []*Peer
+		for _, addr := range strings.Split(shard, ",") {
+			if addr = strings.TrimSpace(addr); addr == "" {
+				continue
+			}
+			pub, err := dialPeer(dial, addr)
+			if err != nil {
+				return nil, err
+			}
+			group = append(group, pub)
 		}
-		pub, err := dialPeer(dial, addr)
-		if err != nil {
-			return nil, err
+		if len(group) > 0 {
+			p.Shards = append(p.Shards, group)
+			p.Publishers = append(p.Publishers, group...)
 		}
-		p.Publishers = append(p.Publishers, pub)
 	}
 	return &p, nil
 }
