@@ -142,7 +142,8 @@ func drainTime(shutdown time.Duration) time.Duration {
 	return shutdown * 8 / 10
 }
 
-// healthState is ready when Redis answers and the router stream is open.
+// healthState is ready when Redis answers and a router stream is open
+// (with several routers, any one: the others' tools wait or move).
 type healthState struct {
 	mu            sync.Mutex
 	redis, router bool
