@@ -106,6 +106,38 @@ func (l *Link[T, R]) Submit(items []T) {
 	}
 }
 
+// Withdraw takes back the pending items that match, in the order they
+// were submitted, as if they had never been: no later stream of this
+// link carries them, and an answer for one that arrives afterwards is
+// ignored (OnResult is not called for it). The caller may then hand them
+// to another hop. It waits for a send or a resend in progress to end, so
+// it never takes an item back halfway through one; an item already
+// written to an open stream may still be acted on by the next hop, so
+// withdraw from a link whose next hop is gone.
+func (l *Link[T, R]) Withdraw(match func(T) bool) []T {
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []pendingItem[T]
+	for id, p := range l.pending {
+		if match(p.item) {
+			out = append(out, p)
+			delete(l.pending, id)
+		}
+	}
+	if len(out) > 0 && len(l.pending) == 0 {
+		close(l.idle)
+		l.idle = make(chan struct{})
+	}
+	slices.SortFunc(out, func(a, b pendingItem[T]) int { return compareSeq(a.seq, b.seq) })
+	items := make([]T, len(out))
+	for i, p := range out {
+		items[i] = p.item
+	}
+	return items
+}
+
 // Pending is the number of items submitted and not yet answered.
 func (l *Link[T, R]) Pending() int {
 	l.mu.Lock()

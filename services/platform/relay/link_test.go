@@ -143,3 +143,81 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Withdrawn items come back in the order they were submitted, across
+// Submit calls; a later answer for one is not reported, and the link's
+// next stream resends only what was not withdrawn.
+func TestWithdrawnItemsComeBackInOrderAndAreNeverResent(t *testing.T) {
+	// Unbuffered: the next stream opens only once the test takes it,
+	// after the withdrawal.
+	h := &hop{dialed: make(chan *memStream)}
+	results := make(chan string, 100)
+	l := newTestLink(t, h, results)
+	first := <-h.dialed
+
+	l.Submit(items(0, 7))
+	l.Submit(items(7, 12))
+	l.Submit(items(12, 20))
+	waitFor(t, func() bool { return len(first.received()) == 20 })
+	first.breakNow()
+
+	even := func(s string) bool { n, _ := strconv.Atoi(s); return n%2 == 0 }
+	got := l.Withdraw(even)
+	want := []string{"0", "2", "4", "6", "8", "10", "12", "14", "16", "18"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("withdrew %v, want %v", got, want)
+	}
+	if n := l.Pending(); n != 10 {
+		t.Fatalf("%d pending after withdrawing 10 of 20", n)
+	}
+	if again := l.Withdraw(even); len(again) != 0 {
+		t.Fatalf("withdrew %v a second time", again)
+	}
+
+	second := <-h.dialed
+	second.answers <- []string{"4", "6"} // late answers for withdrawn items
+	waitFor(t, func() bool { return len(second.received()) >= 10 })
+	odd := []string{"1", "3", "5", "7", "9", "11", "13", "15", "17", "19"}
+	if got := second.received(); !slices.Equal(got, odd) {
+		t.Fatalf("the next stream received %v, want only the items not withdrawn: %v", got, odd)
+	}
+	second.answers <- odd
+	var answered []string
+	for range 10 {
+		answered = append(answered, <-results)
+	}
+	for _, id := range answered {
+		if even(id) {
+			t.Fatalf("withdrawn item %s was reported answered", id)
+		}
+	}
+	select {
+	case extra := <-results:
+		t.Fatalf("item %s reported after every item not withdrawn was", extra)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := l.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Withdrawing the last pending items makes the link idle.
+func TestWithdrawingEverythingMakesTheLinkIdle(t *testing.T) {
+	h := &hop{dialed: make(chan *memStream, 4)}
+	l := newTestLink(t, h, make(chan string, 10))
+	<-h.dialed
+	l.Submit(items(0, 3))
+	idle := make(chan error, 1)
+	go func() { idle <- l.WaitIdle(context.Background()) }()
+	if got := l.Withdraw(func(string) bool { return true }); !slices.Equal(got, items(0, 3)) {
+		t.Fatalf("withdrew %v", got)
+	}
+	select {
+	case err := <-idle:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("WaitIdle did not return once everything was withdrawn")
+	}
+}

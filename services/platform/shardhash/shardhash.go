@@ -7,7 +7,15 @@
 // each shard scores the key and the highest score wins. Going from n to
 // n+1 shards moves only the keys the new shard now wins, about 1/(n+1) of
 // them, and no key moves between two shards that were there before.
+// Rank does the same over names (ingest ranks the router replicas by
+// their addresses for each tool), giving every name in order of
+// preference.
 package shardhash
+
+import (
+	"cmp"
+	"slices"
+)
 
 // Owner returns the shard, in [0, n), that owns key. n below 1 counts as
 // one shard.
@@ -46,4 +54,27 @@ func mix(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
+}
+
+// Rank orders names, the replicas a key may go to (their addresses, say),
+// by how strongly each wants key, most first: the first is the key's
+// owner, the second takes it when the first is gone, and so on. It scores
+// each name rather than its position, so that the order of names does not
+// matter and removing one moves only the keys it owned, each to its next
+// name. Equal scores, and repeated names, keep their order in names.
+func Rank(key string, names []string) []int {
+	order := make([]int, len(names))
+	for i := range order {
+		order[i] = i
+	}
+	if len(names) < 2 {
+		return order
+	}
+	h := fnv1a(key)
+	scores := make([]uint64, len(names))
+	for i, name := range names {
+		scores[i] = mix(h ^ mix(fnv1a(name)))
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(scores[b], scores[a]) })
+	return order
 }

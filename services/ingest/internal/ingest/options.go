@@ -33,6 +33,11 @@ type Options struct {
 	Window           int
 	WindowBytes      int
 	RouterAddr       string
+	// RouterFailover is how long a router's stream may stay closed before
+	// its tools move to other routers (several in RouterAddr only).
+	RouterFailover time.Duration
+
+	routerAddrs []string // RouterAddr's addresses, set by validate
 }
 
 // Bind registers ingest's flags.
@@ -56,7 +61,8 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&o.BatchSize, "batch-size", 256, "entries read from Redis at a time")
 	fs.IntVar(&o.WindowBytes, "window-bytes", 8<<20, "bytes of entries in flight at most, besides -window: large payloads make the window hold fewer events (0: no bound in bytes)")
 	fs.IntVar(&o.Window, "window", 4000, "events in flight at most; reading stops while this many await the broker (it bounds memory and the events a crash sends again)")
-	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router")
+	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router; several router replicas separated by commas, each tool going to one of them")
+	fs.DurationVar(&o.RouterFailover, "router-failover", 5*time.Second, "with several -router-addr: how long a router's stream may stay closed (and fail to reopen) before its tools move to the next router")
 }
 
 func (o *Options) validate() error {
@@ -73,6 +79,14 @@ func (o *Options) validate() error {
 	}
 	if o.Window < 1 || o.BatchSize < 1 {
 		return fmt.Errorf("-window and -batch-size must be at least 1 (got %d and %d)", o.Window, o.BatchSize)
+	}
+	addrs, err := parseRouterAddrs(o.RouterAddr)
+	if err != nil {
+		return err
+	}
+	o.routerAddrs = addrs
+	if o.RouterFailover <= 0 {
+		return fmt.Errorf("-router-failover %s: want more than 0", o.RouterFailover)
 	}
 	if o.ProcessingList == "" {
 		o.ProcessingList = records.ProcessingList(o.List)

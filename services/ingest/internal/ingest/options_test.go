@@ -3,6 +3,7 @@ package ingest
 import (
 	"flag"
 	"testing"
+	"time"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envflag"
 )
@@ -18,5 +19,35 @@ func TestListKeyNamesTheList(t *testing.T) {
 	}
 	if o.List != "NEMO_mqtt_events" {
 		t.Fatalf("LIST_KEY=NEMO_mqtt_events: ingest reads the list %q", o.List)
+	}
+}
+
+// -router-addr takes a list; a malformed one or a failover of 0 is
+// refused at start.
+func TestRouterAddrListAndFailover(t *testing.T) {
+	parse := func(args ...string) (Options, error) {
+		var o Options
+		fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+		o.Bind(fs)
+		if err := envflag.Parse(fs, args); err != nil {
+			t.Fatal(err)
+		}
+		return o, o.validate()
+	}
+	o, err := parse("-router-addr", "router-0.router:7002, router-1.router:7002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.routerAddrs) != 2 || o.routerAddrs[1] != "router-1.router:7002" || o.RouterFailover != 5*time.Second {
+		t.Fatalf("addresses %q, failover %s", o.routerAddrs, o.RouterFailover)
+	}
+	for _, args := range [][]string{
+		{"-router-addr", "a:1,,b:1"},
+		{"-router-addr", "a:1,a:1"},
+		{"-router-addr", "a:1,b:1", "-router-failover", "0s"},
+	} {
+		if _, err := parse(args...); err == nil {
+			t.Errorf("%q: accepted", args)
+		}
 	}
 }

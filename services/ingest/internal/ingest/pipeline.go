@@ -36,7 +36,7 @@ type pipeline struct {
 	limits  envelope.Limits
 	batch   int
 	window  *window
-	link    *relay.Link[*bridgev1.Event, *bridgev1.EventAck]
+	link    routerLink
 	dead    *deadLetters
 	totals  totals
 	settled chan settled

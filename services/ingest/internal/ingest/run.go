@@ -11,14 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
-	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/streamid"
 )
@@ -39,11 +36,6 @@ func Run(ctx context.Context, o Options) error {
 	// never retry (see source.NewStream, source.NewList, totals).
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		rdb := redisCfg.Client()
-		conn, err := rt.DialPeer(o.RouterAddr)
-		if err != nil {
-			return nil, err
-		}
-		client := routerv1.NewRouterServiceClient(conn)
 		p := &pipeline{
 			log:     rt.Log,
 			limits:  envelope.Limits{MaxPayloadBytes: o.MaxPayloadBytes},
@@ -55,24 +47,18 @@ func Run(ctx context.Context, o Options) error {
 			totals:  totals{rdb: redisCfg.NoRetryClient()},
 		}
 		p.metrics = newMetrics(rt.Metrics, func() float64 { return float64(p.window.len()) })
-		p.link = relay.NewLink(relay.LinkConfig[*bridgev1.Event, *bridgev1.EventAck]{
-			Name: "router " + o.RouterAddr,
-			Dial: func(ctx context.Context) (relay.Stream[*bridgev1.Event, *bridgev1.EventAck], error) {
-				s, err := client.Route(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return routeStream{s}, nil
-			},
-			ItemID:      (*bridgev1.Event).GetId,
-			ResultID:    (*bridgev1.EventAck).GetEventId,
-			OnResult:    p.answered,
-			MaxBatch:    o.BatchSize,
-			Log:         rt.Log,
-			OnConnected: p.health.setRouter,
+		link, closeRouters, err := dialRouters(rt.DialPeer, o.routerAddrs, routerDeps{
+			log: rt.Log, metrics: newRouterMetrics(rt.Metrics), answered: p.answered,
+			serving: p.health.setRouter, maxBatch: o.BatchSize, failover: o.RouterFailover,
 		})
+		if err != nil {
+			rdb.Close()
+			p.totals.rdb.Close()
+			return nil, err
+		}
+		p.link = link
 		return func(ctx context.Context) error {
-			defer conn.Close()
+			defer closeRouters()
 			defer rdb.Close()
 			defer p.totals.rdb.Close()
 			src, err := openSource(ctx, rdb, redisCfg, o, p)
@@ -156,7 +142,8 @@ func drainTime(shutdown time.Duration) time.Duration {
 	return shutdown * 8 / 10
 }
 
-// healthState is ready when Redis answers and the router stream is open.
+// healthState is ready when Redis answers and a router stream is open
+// (with several routers, any one: the others' tools wait or move).
 type healthState struct {
 	mu            sync.Mutex
 	redis, router bool
