@@ -180,6 +180,7 @@ func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
 	for _, w := range c.workloads {
 		c.checkWorkload(w)
 	}
+	c.checkShards()
 	nsWithPods := map[string]bool{}
 	for _, w := range c.workloads {
 		nsWithPods[w.ns] = true
@@ -220,6 +221,7 @@ func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
 			}
 		}
 	}
+	c.checkSelection(denyIn, denyOut)
 	// Every overlay runs the whole bridge; this also keeps the checks of
 	// the bridge's containers from passing on an overlay with none.
 	for _, svc := range services {
@@ -246,6 +248,45 @@ func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
 		}
 	}
 	return c.problems
+}
+
+// checkSelection: no two workloads' selectors overlap (each controller
+// would take the other's pods as its own), no pod is under two
+// PodDisruptionBudgets (the eviction API refuses to evict it, so a drain
+// stalls on it), and in a namespace with a default deny every pod is
+// selected by some other NetworkPolicy (else nothing reaches it and it
+// reaches nothing, not even DNS).
+func (c *checker) checkSelection(denyIn, denyOut map[string]bool) {
+	for i, w := range c.workloads {
+		for _, x := range c.workloads[i+1:] {
+			if w.ns == x.ns && (selects(w.selector, x.tmpl.Labels) || selects(x.selector, w.tmpl.Labels)) {
+				c.addf(w.object, "", "spec.selector %s and %s/%s's %s overlap: each would take the other's pods as its own (give each its own app.kubernetes.io/name)",
+					fmtSelector(w.selector), x.kind, x.name, fmtSelector(x.selector))
+			}
+		}
+		var pdbs, policies []string
+		for _, o := range c.objects {
+			if o.ns != w.ns {
+				continue
+			}
+			switch v := o.obj.(type) {
+			case *policyv1.PodDisruptionBudget:
+				if v.Spec.Selector != nil && selects(v.Spec.Selector, w.tmpl.Labels) {
+					pdbs = append(pdbs, o.name)
+				}
+			case *networkingv1.NetworkPolicy:
+				if in, out := isDefaultDeny(v); !in && !out && selects(&v.Spec.PodSelector, w.tmpl.Labels) {
+					policies = append(policies, o.name)
+				}
+			}
+		}
+		if len(pdbs) > 1 {
+			c.addf(w.object, "", "its pods are under %d PodDisruptionBudgets (%s): the eviction API refuses to evict such a pod, so a drain stalls on it", len(pdbs), strings.Join(pdbs, ", "))
+		}
+		if (denyIn[w.ns] || denyOut[w.ns]) && len(policies) == 0 {
+			c.addf(w.object, "", "its pods are selected by no NetworkPolicy but the namespace's default deny: nothing reaches them and they reach nothing")
+		}
+	}
 }
 
 // fmtSelector is metav1.FormatLabelSelector, which says only "<error>" for
@@ -780,6 +821,7 @@ func (c *checker) checkBridgeConfig(w workload, ct corev1.Container, svc string)
 // and so on) must name a Service of the overlay, or a StatefulSet pod
 // (<name>-<ordinal>.<service>), on one of its ports, and be among the
 // dnsNames of the Certificate whose Secret that peer mounts (mutual TLS).
+// A list is separated by "," (and, for -publisher-addr's shards, by ";").
 func (c *checker) checkAddrs(w workload, ct corev1.Container, svc string, b *binary, set map[string][]string) {
 	names := make([]string, 0, len(b.flags))
 	for f := range b.flags {
@@ -794,7 +836,7 @@ func (c *checker) checkAddrs(w workload, ct corev1.Container, svc string, b *bin
 			vals = []string{b.defaults[f]}
 		}
 		for _, v := range vals {
-			for _, addr := range strings.Split(v, ",") {
+			for _, addr := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
 				addr = strings.TrimSpace(addr)
 				if addr == "" {
 					continue

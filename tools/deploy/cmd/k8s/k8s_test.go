@@ -113,6 +113,10 @@ func TestChecksFire(t *testing.T) {
 		`HorizontalPodAutoscaler/bad: spec.scaleTargetRef Deployment/nope: no such object`,
 		// network policies
 		`namespace "nemo-bridge": no default-deny NetworkPolicy (podSelector {}, the policyType without rules) for Egress`,
+		`StatefulSet/overlap: its pods are selected by no NetworkPolicy but the namespace's default deny`,
+		// selectors that overlap
+		`Deployment/worker: spec.selector app=worker and StatefulSet/overlap's app=other overlap`,
+		`StatefulSet/overlap: its pods are under 2 PodDisruptionBudgets (overlap-a, overlap-b)`,
 	} {
 		found := false
 		for _, p := range broken {
