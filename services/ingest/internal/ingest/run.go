@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/lease"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
@@ -35,6 +37,13 @@ func Run(ctx context.Context, o Options) error {
 	if redisCfg.Kind() == redisconn.Cluster && o.Mode == "list" && !records.SameSlot(o.List, o.ProcessingList) {
 		return fmt.Errorf("-processing-list %q and -list %q are in different hash slots of the Redis Cluster, and list mode moves entries between them in one command: leave -processing-list empty ({list}:processing) or give both the same {hash tag}", o.ProcessingList, o.List)
 	}
+	leaseRedis, err := openLeaseRedis(o, redisCfg)
+	if err != nil {
+		return err
+	}
+	if leaseRedis != nil {
+		defer leaseRedis.Close()
+	}
 	// The stream, the list and the totals make clients of their own that
 	// never retry (see source.NewStream, source.NewList, totals).
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
@@ -50,7 +59,7 @@ func Run(ctx context.Context, o Options) error {
 			batch:   o.BatchSize,
 			window:  newWindow(o.Window, o.WindowBytes),
 			settled: make(chan settled, o.Window),
-			health:  &healthState{report: rt.SetServing},
+			health:  &healthState{report: rt.SetServing, standby: leaseRedis != nil},
 			dead:    &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
 			totals:  totals{rdb: redisCfg.NoRetryClient()},
 		}
@@ -71,10 +80,10 @@ func Run(ctx context.Context, o Options) error {
 			Log:         rt.Log,
 			OnConnected: p.health.setRouter,
 		})
-		return func(ctx context.Context) error {
-			defer conn.Close()
-			defer rdb.Close()
-			defer p.totals.rdb.Close()
+		active := activeGauge(rt.Metrics)
+		// read reads the input until ctx ends: for good without a lease,
+		// else for one term of holding it (see leased).
+		read := func(ctx context.Context) error {
 			src, err := openSource(ctx, rdb, redisCfg, o, p)
 			if err != nil {
 				return err
@@ -91,6 +100,18 @@ func Run(ctx context.Context, o Options) error {
 				}
 			}
 			return p.run(ctx, drainTime(o.Service.ShutdownTimeout))
+		}
+		return func(ctx context.Context) error {
+			defer conn.Close()
+			defer rdb.Close()
+			defer p.totals.rdb.Close()
+			if leaseRedis == nil {
+				active.Set(1)
+				return read(ctx)
+			}
+			held := lease.New(leaseRedis, o.leaseKey(), "ingest", o.LeaseTTL, rt.Log)
+			p.mayRead = mayRead(held)
+			return leased(ctx, held, rt.Log, active, p.health, read)
 		}, nil
 	})
 }
@@ -107,6 +128,17 @@ func (p *pipeline) run(ctx context.Context, drain time.Duration) error {
 
 	p.read(ctx)
 
+	if errors.Is(context.Cause(ctx), lease.ErrLost) {
+		// Another ingest may read soon: nothing more goes to the router
+		// or is acknowledged here (see abandon).
+		stop()
+		<-linkDone
+		<-ackDone
+		if n := p.abandon(); n > 0 {
+			p.log.Warn("lost the ingest lease with events in flight; they stay pending in Redis for the next holder", "in_flight", n)
+		}
+		return nil
+	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := p.window.waitEmpty(drainCtx); err != nil {
@@ -156,21 +188,24 @@ func drainTime(shutdown time.Duration) time.Duration {
 	return shutdown * 8 / 10
 }
 
-// healthState is ready when Redis answers and the router stream is open.
+// healthState is ready when Redis answers and the router stream is open,
+// and this ingest is not standing by for the lease of its input.
 type healthState struct {
 	mu            sync.Mutex
 	redis, router bool
+	standby       bool
 	report        func(bool)
 }
 
-func (h *healthState) setRedis(ok bool)  { h.update(func() { h.redis = ok }) }
-func (h *healthState) setRouter(ok bool) { h.update(func() { h.router = ok }) }
+func (h *healthState) setRedis(ok bool)      { h.update(func() { h.redis = ok }) }
+func (h *healthState) setRouter(ok bool)     { h.update(func() { h.router = ok }) }
+func (h *healthState) setStandby(stand bool) { h.update(func() { h.standby = stand }) }
 
 func (h *healthState) update(change func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	change()
-	h.report(h.redis && h.router)
+	h.report(h.redis && h.router && !h.standby)
 }
 
 type metrics struct {
