@@ -56,6 +56,12 @@ func (p *pipeline) read(ctx context.Context) {
 			return
 		}
 		entries, err := p.src.Read(ctx, min(room, p.batch))
+		if lostLease(ctx) {
+			// The read began while the lease was held, and what it
+			// took stays pending in Redis for the next holder: none
+			// of it goes to the router from here.
+			return
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return

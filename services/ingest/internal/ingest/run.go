@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -128,7 +127,7 @@ func (p *pipeline) run(ctx context.Context, drain time.Duration) error {
 
 	p.read(ctx)
 
-	if errors.Is(context.Cause(ctx), lease.ErrLost) {
+	if lostLease(ctx) {
 		// Another ingest may read soon: nothing more goes to the router
 		// or is acknowledged here (see abandon).
 		stop()

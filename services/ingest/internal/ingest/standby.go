@@ -139,6 +139,11 @@ func (p *pipeline) waitLease(ctx context.Context) bool {
 	return ctx.Err() == nil
 }
 
+// lostLease says whether ctx ended because the lease was lost.
+func lostLease(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), lease.ErrLost)
+}
+
 // abandon forgets what is in flight once the lease is lost, with the link
 // to the router and the acknowledgements stopped: the entries stay pending
 // in Redis (the stream's consumer, shared with the standby, or the

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/lease"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redistest"
@@ -220,4 +221,59 @@ func lastReady(ch chan bool) bool {
 			return last
 		}
 	}
+}
+
+// lateSource's first Read returns its entries only once ctx has ended, as
+// a blocking read whose reply comes after the lease was lost.
+type lateSource struct {
+	*fakeSource
+	late []source.Entry
+}
+
+func (s *lateSource) Read(ctx context.Context, max int) ([]source.Entry, error) {
+	<-ctx.Done()
+	late := s.late
+	s.late = nil
+	return late, nil
+}
+
+// What a read that began while the lease was held returns after it was
+// lost goes neither to the router nor into the window: it stays pending
+// in Redis for the next holder.
+func TestAReadAnsweredAfterTheLossIsNotForwarded(t *testing.T) {
+	h := newHarness(t, 8)
+	h.p.src = &lateSource{fakeSource: h.src, late: parseableEntries(t, goodA)}
+	ctx, lose := context.WithCancelCause(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.p.run(ctx, time.Minute) }()
+	time.Sleep(settleTime)
+	lose(lease.ErrLost)
+	select {
+	case <-done:
+	case <-time.After(waitLimit):
+		t.Fatal("run did not return after the lease was lost")
+	}
+	select {
+	case ev := <-h.router.sent:
+		t.Fatalf("event %s went to the router after the lease was lost", ev.GetId())
+	case <-time.After(settleTime):
+	}
+	if n := metricValue(t, h, "nemo_ingest_events_read_total"); n != 0 {
+		t.Fatalf("%v entries counted as read after the loss", n)
+	}
+}
+
+func metricValue(t *testing.T, h *harness, name string) float64 {
+	t.Helper()
+	families, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) > 0 {
+			m := f.GetMetric()[0]
+			return m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return 0
 }
