@@ -134,3 +134,67 @@ func metric(t *testing.T, s *harness.Service, sample string) float64 {
 	}
 	return v
 }
+
+// The active ingest's path to Redis is black-holed for twice the lease's
+// TTL while events flow, and then heals, delivering what it held back: the
+// active one stops reading before the standby may take over, and whatever
+// read it still had on the way never runs (the new holder closed the
+// connections it read through). The standby takes over; the old one stays
+// a standby once Redis answers it again, and reads nothing; every event
+// arrives in order, and nothing stays pending.
+func TestIngestCutOffFromRedisStandsByWithoutOverlap(t *testing.T) {
+	t.Parallel()
+	const tools, perTool, ttl = 20, 200, 3 * time.Second
+	flags := []string{"-lease-ttl", ttl.String()}
+	p := startPipeline(t, harness.PipelineOptions{Ingest: flags, GateIngestRedis: true})
+	active := p.Ingest
+	gate, err := p.Env.StartGate(p.Redis.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	standby, err := p.Env.StartServiceAs("ingest-b", p.Bin, "ingest",
+		append([]string{"-redis-url", "redis://" + gate.Addr + "/1", "-router-addr", p.Router.GRPCAddr}, flags...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, func() error {
+		if !strings.Contains(serviceLog(t, p.Env, "ingest-b"), "another ingest holds the lease; standing by") {
+			return fmt.Errorf("the second ingest has not said that it stands by")
+		}
+		return nil
+	})
+	sub := subscribe(t, p, "nemo/tools/+/enabled")
+	written := writeInBackground(t, p, harness.Events(tools*perTool, tools, 0))
+	waitForCount(t, sub, 1000)
+
+	p.IngestRedisGate.Freeze()
+	left, tookOver := readyChanges(active, false), readyChanges(standby, true)
+	leftAfter, tookOverAfter := <-left, <-tookOver
+	if leftAfter < 0 || tookOverAfter < 0 {
+		t.Fatalf("after the freeze: the active one stopped being ready after %s, the standby became ready after %s (-1: not within 30 s)", leftAfter, tookOverAfter)
+	}
+	t.Logf("Redis black-holed for the active ingest: it stopped after %s, the standby took over after %s",
+		leftAfter.Round(10*time.Millisecond), tookOverAfter.Round(10*time.Millisecond))
+	if !strings.Contains(serviceLog(t, p.Env, "ingest-b"), "closed the connections an earlier ingest read through") {
+		t.Error("the standby took over without closing the connections the old holder read through")
+	}
+	time.Sleep(2*ttl - tookOverAfter)
+	readBefore := metric(t, active, "nemo_ingest_events_read_total")
+	p.IngestRedisGate.Thaw()
+
+	time.Sleep(ttl)
+	if !active.Running() {
+		t.Error("the ingest that lost the lease exited instead of standing by")
+	} else if ready(active) || metric(t, active, "nemo_ingest_active") != 0 {
+		t.Error("the ingest that lost the lease is active again")
+	}
+	if n := metric(t, active, "nemo_ingest_events_read_total"); n != readBefore {
+		t.Errorf("the ingest that lost the lease read %v more entries once Redis answered it again", n-readBefore)
+	}
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	waitInOrder(t, sub, tools, perTool, 60*time.Second)
+	nothingPending(t, p)
+	oneConsumer(t, p.Redis.Client(1))
+}

@@ -110,7 +110,11 @@ func Run(ctx context.Context, o Options) error {
 			}
 			held := lease.New(leaseRedis, o.leaseKey(), "ingest", o.LeaseTTL, rt.Log)
 			p.mayRead = mayRead(held)
-			return leased(ctx, held, rt.Log, active, p.health, read)
+			var fence func(context.Context)
+			if o.Mode != "pubsub" {
+				fence = readerFence(rdb, o.readerName(), rt.Log)
+			}
+			return leased(ctx, held, rt.Log, active, p.health, fence, read)
 		}, nil
 	})
 }
@@ -172,14 +176,14 @@ func newSource(ctx context.Context, rdb redis.UniversalClient, redisCfg rediscon
 		if err := carryProcessingList(ctx, rdb, o, log); err != nil {
 			return nil, err
 		}
-		return source.NewList(ctx, redisCfg, o.List, o.ProcessingList, log)
+		return source.NewList(ctx, redisCfg.WithName(o.readerName()), o.List, o.ProcessingList, log)
 	case "pubsub":
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return nil, err
 		}
 		return source.NewPubSub(ctx, rdb, o.Channel), nil
 	}
-	return source.NewStream(ctx, redisCfg, o.Stream, log)
+	return source.NewStream(ctx, redisCfg.WithName(o.readerName()), o.Stream, log)
 }
 
 // drainTime leaves part of the shutdown timeout for closing connections.

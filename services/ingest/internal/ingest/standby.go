@@ -2,8 +2,12 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +36,14 @@ func (o *Options) leaseKey() string {
 		return records.IngestLease("pubsub", o.Channel)
 	}
 	return records.IngestLease("stream", o.Stream.Stream, o.Stream.Group, o.Stream.Consumer)
+}
+
+// readerName names the connections through which ingest reads the input
+// (after redisconn.NamePrefix): the same for every ingest of one lease, so
+// that the next holder finds an earlier one's (closeEarlierReaders).
+func (o *Options) readerName() string {
+	sum := sha256.Sum256([]byte(o.leaseKey()))
+	return "ingest-reader-" + hex.EncodeToString(sum[:6])
 }
 
 // openLeaseRedis makes the client of the lease, nil without one: the Redis
@@ -72,15 +84,21 @@ func activeGauge(reg prometheus.Registerer) prometheus.Gauge {
 // standby back after a Redis outage. On a clean stop the lease is released
 // once read has settled what it could, so that a standby takes over at
 // once.
-func leased(ctx context.Context, held *lease.Lease, log *slog.Logger, active prometheus.Gauge, health *healthState, read func(context.Context) error) error {
+//
+// fence, when not nil, runs once the lease is taken and before read: it
+// closes what an earlier holder left open (closeEarlierReaders).
+func leased(ctx context.Context, held *lease.Lease, log *slog.Logger, active prometheus.Gauge, health *healthState, fence func(context.Context), read func(context.Context) error) error {
 	for {
 		active.Set(0)
 		health.setStandby(true)
-		fence, err := held.Acquire(ctx)
+		number, err := held.Acquire(ctx)
 		if err != nil {
 			return nil // stopped while standing by
 		}
-		log.Info("holding the ingest lease: this ingest reads the input", "lease", held.Key(), "fence", fence)
+		log.Info("holding the ingest lease: this ingest reads the input", "lease", held.Key(), "fence", number)
+		if fence != nil {
+			fence(ctx)
+		}
 		active.Set(1)
 		health.setStandby(false)
 
@@ -115,6 +133,77 @@ func leased(ctx context.Context, held *lease.Lease, log *slog.Logger, active pro
 			cancel()
 		}
 		return err
+	}
+}
+
+// closeEarlierReaders closes every connection to the input's Redis named
+// redisconn.NamePrefix + name (readerName): those through which an earlier
+// holder of the lease read, before this one reads. A read that the earlier
+// holder sent while it held the lease but that is still on its way (a
+// network path that held it back, then heals) would otherwise reach Redis
+// after the takeover and take entries that this holder does not know of;
+// on a closed connection Redis never runs it. It asks every primary of a
+// Cluster. It returns how many it closed.
+func closeEarlierReaders(ctx context.Context, rdb redis.UniversalClient, name string) (int, error) {
+	if cluster, ok := rdb.(*redis.ClusterClient); ok {
+		var (
+			mu    sync.Mutex
+			total int
+		)
+		err := cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			n, err := closeEarlierReaders(ctx, node, name)
+			mu.Lock()
+			defer mu.Unlock()
+			total += n
+			return err
+		})
+		return total, err
+	}
+	text, err := rdb.ClientList(ctx).Result()
+	if err != nil {
+		return 0, err
+	}
+	closed := 0
+	for line := range strings.Lines(text) {
+		var id, named string
+		for field := range strings.FieldsSeq(line) {
+			if k, v, ok := strings.Cut(field, "="); ok {
+				switch k {
+				case "id":
+					id = v
+				case "name":
+					named = v
+				}
+			}
+		}
+		if id == "" || named != redisconn.NamePrefix+name {
+			continue
+		}
+		n, err := rdb.ClientKillByFilter(ctx, "ID", id).Result()
+		if err != nil {
+			return closed, err
+		}
+		closed += int(n)
+	}
+	return closed, nil
+}
+
+// readerFence is leased's fence: closeEarlierReaders, said in the log. It
+// is best effort: a Redis that refuses CLIENT (an ACL, a managed service)
+// is said once, and reading goes on without it.
+func readerFence(rdb redis.UniversalClient, name string, log *slog.Logger) func(context.Context) {
+	saidRefused := false
+	return func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		n, err := closeEarlierReaders(ctx, rdb, name)
+		switch {
+		case err != nil && !saidRefused:
+			saidRefused = true
+			log.Warn("could not close the connections an earlier ingest read through; a read of it held back in the network could still reach Redis after this takeover", "err", err)
+		case n > 0:
+			log.Info("closed the connections an earlier ingest read through", "connections", n)
+		}
 	}
 }
 

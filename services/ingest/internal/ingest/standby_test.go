@@ -3,6 +3,8 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/lease"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redistest"
 )
 
@@ -133,7 +136,7 @@ func TestOneIngestReadsTheOtherStandsBy(t *testing.T) {
 		health := &healthState{report: func(ok bool) { in.ready <- ok }, redis: true, router: true, standby: true}
 		held := lease.New(client, key, "ingest", ttl, discard)
 		go func() {
-			in.done <- leased(ctx, held, discard, in.active, health, func(ctx context.Context) error {
+			in.done <- leased(ctx, held, discard, in.active, health, nil, func(ctx context.Context) error {
 				in.started <- time.Now()
 				<-ctx.Done()
 				in.ended <- time.Now()
@@ -276,4 +279,39 @@ func metricValue(t *testing.T, h *harness, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// The next holder closes the connections an earlier one read through, and
+// only those: a read still on its way on one of them never runs.
+func TestCloseEarlierReadersClosesOnlyTheReaders(t *testing.T) {
+	rdb := redistest.Start(t)
+	ctx := context.Background()
+	cfg := redisconn.FromOptions(rdb.Options())
+	o := Options{Mode: "list", List: "in"}
+	reader := cfg.WithName(o.readerName()).NoRetryClient()
+	defer reader.Close()
+	other := cfg.WithName("ingest").NoRetryClient()
+	defer other.Close()
+	readerID, err := reader.ClientID(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherID, err := other.ClientID(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := closeEarlierReaders(ctx, rdb, o.readerName())
+	if err != nil || n != 1 {
+		t.Fatalf("closed %d connections (%v), want the reader's one", n, err)
+	}
+	list := rdb.ClientList(ctx).Val()
+	if strings.Contains(list, fmt.Sprintf("id=%d ", readerID)) {
+		t.Fatalf("the earlier reader's connection is still open:\n%s", list)
+	}
+	if !strings.Contains(list, fmt.Sprintf("id=%d ", otherID)) {
+		t.Fatalf("another connection of ingest was closed:\n%s", list)
+	}
+	if n, err := closeEarlierReaders(ctx, rdb, o.readerName()); err != nil || n != 0 {
+		t.Fatalf("a second pass closed %d (%v), want none", n, err)
+	}
 }
