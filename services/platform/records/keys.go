@@ -7,7 +7,11 @@
 // from here; each record's file says who writes it and who reads it.
 package records
 
-import "github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+import (
+	"strings"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+)
 
 // The default names of NEMO's inputs and of the dead letters, for the
 // flags of ingest, the router and the gateway and for devstack. The list's
@@ -64,3 +68,29 @@ const (
 	BridgeConnected    = "connected"
 	BridgeDisconnected = "disconnected"
 )
+
+// The leases (services/platform/lease): one key per job that only one
+// process may do at a time, holding the holder's token with a TTL, and
+// beside it, in its Redis Cluster hash slot, the count of acquisitions
+// (the fence, lease.Fence).
+const leasePrefix = "nemo:bridge:lease:"
+
+// PublisherLease is the lease of the MQTT session of clientID:
+// "nemo:bridge:lease:<client id>", held by the active publisher.
+func PublisherLease(clientID string) string { return leasePrefix + clientID }
+
+// IngestLease is the lease of reading one input, held by the active
+// ingest: "nemo:bridge:lease:ingest:" and the input as
+//
+//	stream:<stream>:<group>:<consumer>   stream mode (one consumer of a group)
+//	list:<list>                          list mode (the list NEMO pushes to)
+//	pubsub:<channel>                     pubsub mode
+//
+// e.g. "nemo:bridge:lease:ingest:stream:nemo:events:nemo-bridge:nemo-bridge".
+// The mode is part of it because the plugin's list and channel have one
+// name. Names are joined as they are, so two inputs whose names only
+// place a ":" differently (stream "a:b", group "c" and stream "a", group
+// "b:c") would share a lease: one of them would stand by.
+func IngestLease(mode string, names ...string) string {
+	return leasePrefix + "ingest:" + mode + ":" + strings.Join(names, ":")
+}

@@ -96,13 +96,7 @@ func Parse(flagName, rawURL, service string) (Config, error) {
 	if err != nil {
 		return Config{}, mistake(err)
 	}
-	name := NamePrefix + service
-	onConnect := func(ctx context.Context, cn *redis.Conn) error {
-		_ = cn.ClientSetName(ctx, name).Err()
-		return nil
-	}
-	c.single.OnConnect, c.failover.OnConnect, c.cluster.OnConnect = onConnect, onConnect, onConnect
-	return c, nil
+	return c.WithName(service), nil
 }
 
 func parseSingle(rawURL string) (Config, error) {
@@ -286,6 +280,19 @@ func (c Config) Addr() string {
 		return "Cluster " + strings.Join(c.cluster.Addrs, ",")
 	}
 	return c.single.Addr
+}
+
+// WithName names the clients' connections NamePrefix + name (CLIENT
+// SETNAME, best effort), e.g. "nemo-bridge-ingest"; Parse names them after
+// the service.
+func (c Config) WithName(name string) Config {
+	name = NamePrefix + name
+	onConnect := func(ctx context.Context, cn *redis.Conn) error {
+		_ = cn.ClientSetName(ctx, name).Err()
+		return nil
+	}
+	c.single.OnConnect, c.failover.OnConnect, c.cluster.OnConnect = onConnect, onConnect, onConnect
+	return c
 }
 
 // WithTimeouts sets the dial, read and write timeouts.

@@ -145,6 +145,23 @@ func (l *Link[T, R]) Pending() int {
 	return len(l.pending)
 }
 
+// Abandon forgets every pending item, unanswered, and returns how many
+// there were: for a caller that hands them to another process instead (an
+// ingest that lost its lease leaves its entries pending in Redis for the
+// next holder), so that the next Run does not resend them. Call it only
+// while Run is not running.
+func (l *Link[T, R]) Abandon() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.pending)
+	l.pending = map[string]pendingItem[T]{}
+	if n > 0 {
+		close(l.idle)
+		l.idle = make(chan struct{})
+	}
+	return n
+}
+
 // WaitIdle blocks until nothing is pending or ctx is done.
 func (l *Link[T, R]) WaitIdle(ctx context.Context) error {
 	for {

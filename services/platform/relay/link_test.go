@@ -221,3 +221,41 @@ func TestWithdrawingEverythingMakesTheLinkIdle(t *testing.T) {
 		t.Fatal("WaitIdle did not return once everything was withdrawn")
 	}
 }
+
+// Items abandoned while no Run runs are not resent by the next one, and
+// nothing counts as pending any more.
+func TestAbandonedItemsAreNotResent(t *testing.T) {
+	h := &hop{dialed: make(chan *memStream, 4)}
+	results := make(chan string, 100)
+	l := NewLink(LinkConfig[string, string]{
+		Name: "test hop", Dial: h.dial,
+		ItemID: func(s string) string { return s }, ResultID: func(s string) string { return s },
+		OnResult: func(item, _ string) { results <- item },
+		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	run := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = l.Run(ctx) }()
+		return func() { cancel(); <-done }
+	}
+	stop := run()
+	first := <-h.dialed
+	l.Submit(items(0, 5))
+	waitFor(t, func() bool { return len(first.received()) == 5 })
+	stop()
+	if n := l.Abandon(); n != 5 || l.Pending() != 0 {
+		t.Fatalf("abandoned %d, %d still pending; want 5 and 0", n, l.Pending())
+	}
+	if err := l.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stop = run()
+	defer stop()
+	second := <-h.dialed
+	l.Submit(items(5, 7))
+	waitFor(t, func() bool { return len(second.received()) >= 2 })
+	if got := second.received(); !slices.Equal(got, items(5, 7)) {
+		t.Fatalf("the next stream received %v, want only the new items %v", got, items(5, 7))
+	}
+}

@@ -21,7 +21,7 @@ func (s *Server) GetHealth(ctx context.Context, _ *statusv1.GetHealthRequest) (*
 	)
 	wg.Go(func() { redisHop = s.redisHop(ctx) })
 	wg.Go(func() {
-		ingestHop = serviceHop(ctx, hopIngest, s.peers.Ingest, "reading NEMO's events", "it cannot reach Redis or the router")
+		ingestHop = ingestsHop(ctx, s.peers.Ingests)
 	})
 	wg.Go(func() {
 		var rules *routerv1.Rules

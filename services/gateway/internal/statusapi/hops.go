@@ -69,6 +69,59 @@ func serviceHop(ctx context.Context, name string, p *Peer, working, notReady str
 	return &statusv1.Hop{Name: name, Healthy: true, Summary: working, Detail: p.Addr}
 }
 
+// ingestsHop asks every ingest: with one lease per input, one reads and
+// the others (standbys) report NOT_SERVING by design, so the hop is fine
+// when one of them is SERVING.
+func ingestsHop(ctx context.Context, peers []*Peer) *statusv1.Hop {
+	const working, notReady = "reading NEMO's events", "it cannot reach Redis or the router"
+	if len(peers) == 1 {
+		return serviceHop(ctx, hopIngest, peers[0], working, notReady)
+	}
+	hops := make([]*statusv1.Hop, len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Go(func() { hops[i] = serviceHop(ctx, hopIngest, p, working, notReady) })
+	}
+	wg.Wait()
+	var active *statusv1.Hop
+	var standing, down, detail []string
+	for i, h := range hops {
+		switch {
+		case h.Healthy && active == nil:
+			active = h
+		case strings.HasPrefix(h.Summary, "not running"):
+			down = append(down, peers[i].Addr)
+		default:
+			standing = append(standing, peers[i].Addr)
+		}
+	}
+	if active == nil {
+		hop := &statusv1.Hop{Name: hopIngest, Summary: "none reads NEMO's events: " + notReady + ", or every one stands by for another's lease"}
+		if len(standing) > 0 {
+			detail = append(detail, "not serving: "+strings.Join(standing, ", "))
+		}
+		if len(down) > 0 {
+			hop.Summary = "not running, or not reachable at " + strings.Join(down, ", ")
+			if len(standing) > 0 {
+				hop.Summary = "running, but none reads NEMO's events: " + notReady
+			}
+			detail = append(detail, "not answering: "+strings.Join(down, ", "))
+		}
+		hop.Detail = strings.Join(detail, "; ")
+		return hop
+	}
+	detail = append(detail, active.GetDetail()+" reads")
+	if len(standing) > 0 {
+		active.Summary += fmt.Sprintf(", with %d on standby", len(standing))
+		detail = append(detail, "standby: "+strings.Join(standing, ", "))
+	}
+	if len(down) > 0 {
+		detail = append(detail, "not answering: "+strings.Join(down, ", "))
+	}
+	active.Detail = strings.Join(detail, "; ")
+	return active
+}
+
 // routerHop is the router's health and the rules it has in force.
 func (s *Server) routerHop(ctx context.Context) (*statusv1.Hop, *routerv1.Rules) {
 	hop := serviceHop(ctx, hopRouter, s.peers.Router, "turning events into messages", "it cannot reach the publisher")

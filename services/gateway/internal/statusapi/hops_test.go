@@ -1,55 +1,50 @@
 package statusapi
 
 import (
-	"errors"
+	"context"
+	"net"
 	"strings"
 	"testing"
 
-	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/test/bufconn"
 )
 
-func activeAnswer(addr, id string) sessionAnswer {
-	return sessionAnswer{addr: addr, session: &publisherv1.GetSessionResponse{ClientId: id, Connected: true, Broker: "mqtts://broker:8883"}}
+// healthPeer is a service whose gRPC health says serving, on bufconn.
+func healthPeer(t *testing.T, addr string, serving bool) *Peer {
+	t.Helper()
+	ln := bufconn.Listen(1 << 16)
+	srv := grpc.NewServer()
+	h := health.NewServer()
+	if !serving {
+		h.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+	healthpb.RegisterHealthServer(srv, h)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &Peer{Addr: addr, conn: conn}
 }
 
-func standbyAnswer(addr, id string) sessionAnswer {
-	return sessionAnswer{addr: addr, session: &publisherv1.GetSessionResponse{ClientId: id, Standby: true}}
-}
-
-// With shards, the page says which shard has no active publisher: that
-// shard's tools wait while the others flow.
-func TestShardedHopsNameTheShardWhoseToolsWait(t *testing.T) {
-	shards := [][]sessionAnswer{
-		{activeAnswer("a0", "nemo-bridge-0"), standbyAnswer("b0", "nemo-bridge-0")},
-		{standbyAnswer("b1", "nemo-bridge-1"), {addr: "a1", err: errors.New("connection refused")}},
-		{activeAnswer("a2", "nemo-bridge-2")},
+// An ingest and its standby: the hop is fine when one reads, and says
+// which one and that the other stands by; with none reading it is not.
+func TestIngestHopWithAStandby(t *testing.T) {
+	ctx := context.Background()
+	hop := ingestsHop(ctx, []*Peer{healthPeer(t, "ingest-0:7001", false), healthPeer(t, "ingest-1:7001", true)})
+	if !hop.GetHealthy() || hop.GetSummary() != "reading NEMO's events, with 1 on standby" ||
+		!strings.Contains(hop.GetDetail(), "ingest-1:7001 reads") || !strings.Contains(hop.GetDetail(), "standby: ingest-0:7001") {
+		t.Fatalf("one active, one standby: %v", hop)
 	}
-	pub, broker := shardedHops(shards)
-	if pub.GetHealthy() || pub.GetSummary() != "shard 1 (nemo-bridge-1): only standbys run: none holds the MQTT session; the tools of that shard wait" {
-		t.Errorf("publisher hop: healthy %v, %q", pub.GetHealthy(), pub.GetSummary())
-	}
-	if broker.GetHealthy() || broker.GetSummary() != "shard 1 (nemo-bridge-1): not connected: no publisher is active" {
-		t.Errorf("broker hop: healthy %v, %q", broker.GetHealthy(), broker.GetSummary())
-	}
-	if !strings.Contains(pub.GetDetail(), "shard 0 (nemo-bridge-0): running, with 1 on standby (a0 is active; standby: b0)") {
-		t.Errorf("publisher detail %q does not say shard 0's state", pub.GetDetail())
-	}
-
-	shards[1][0] = activeAnswer("b1", "nemo-bridge-1")
-	pub, broker = shardedHops(shards)
-	if !pub.GetHealthy() || pub.GetSummary() != "running in all 3 shards" || !broker.GetHealthy() || broker.GetSummary() != "connected: 3 sessions, one per shard" {
-		t.Errorf("every shard active: publisher %v %q, broker %v %q", pub.GetHealthy(), pub.GetSummary(), broker.GetHealthy(), broker.GetSummary())
-	}
-}
-
-// One shard reads as before shards existed.
-func TestOneShardsHopsAreItsOwn(t *testing.T) {
-	pub, broker := shardedHops([][]sessionAnswer{{activeAnswer("a", "nemo-bridge")}})
-	if !pub.GetHealthy() || pub.GetSummary() != "running" || broker.GetSummary() != "connected to mqtts://broker:8883" {
-		t.Errorf("one shard: publisher %q, broker %q", pub.GetSummary(), broker.GetSummary())
-	}
-	pub, _ = shardedHops(nil)
-	if pub.GetHealthy() {
-		t.Error("no publisher at all reads as healthy")
+	hop = ingestsHop(ctx, []*Peer{healthPeer(t, "ingest-0:7001", false), healthPeer(t, "ingest-1:7001", false)})
+	if hop.GetHealthy() || !strings.Contains(hop.GetSummary(), "none reads") {
+		t.Fatalf("none serving: %v", hop)
 	}
 }

@@ -2,6 +2,7 @@ package statusapi
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +27,9 @@ type Peer struct {
 
 // Peers are the pipeline's services.
 type Peers struct {
-	Ingest     *Peer
+	// Ingests are the active ingest and its standbys (one lease per
+	// input: only one of them reads).
+	Ingests    []*Peer
 	Router     *Peer
 	Publishers []*Peer
 	// Shards are Publishers grouped by publisher shard: one group unless
@@ -35,13 +38,20 @@ type Peers struct {
 }
 
 // DialPeers connects (lazily) to every service with dial (the runtime's
-// DialPeer, with the service's transport security); publisherAddrs is a
-// comma-separated list.
-func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddr, routerAddr, publisherAddrs string) (*Peers, error) {
+// DialPeer, with the service's transport security); ingestAddrs and
+// publisherAddrs are comma-separated lists (the active one and standbys).
+func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddrs, routerAddr, publisherAddrs string) (*Peers, error) {
 	var p Peers
 	var err error
-	if p.Ingest, err = dialPeer(dial, ingestAddr); err != nil {
-		return nil, err
+	for _, addr := range strings.Split(ingestAddrs, ",") {
+		if addr = strings.TrimSpace(addr); addr == "" {
+			continue
+		}
+		in, err := dialPeer(dial, addr)
+		if err != nil {
+			return nil, err
+		}
+		p.Ingests = append(p.Ingests, in)
 	}
 	if p.Router, err = dialPeer(dial, routerAddr); err != nil {
 		return nil, err
@@ -78,7 +88,7 @@ func dialPeer(dial func(addr string) (*grpc.ClientConn, error), addr string) (*P
 
 // Close closes every connection.
 func (p *Peers) Close() {
-	for _, peer := range append([]*Peer{p.Ingest, p.Router}, p.Publishers...) {
+	for _, peer := range slices.Concat(p.Ingests, []*Peer{p.Router}, p.Publishers) {
 		peer.conn.Close()
 	}
 }

@@ -6,7 +6,6 @@ package ingest
 import (
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
@@ -38,17 +37,22 @@ type Options struct {
 	RouterFailover time.Duration
 
 	routerAddrs []string // RouterAddr's addresses, set by validate
+
+	// LeaseRedisURL is the Redis holding the lease of the input ("": the
+	// input's, -redis-url); LeaseTTL how long a dead holder's lease lasts
+	// (0: no lease).
+	LeaseRedisURL string
+	LeaseTTL      time.Duration
 }
 
 // Bind registers ingest's flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
-	host, _ := os.Hostname()
 	o.Service.Bind(fs, "ingest", "127.0.0.1:7001", "127.0.0.1:9101")
 	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "Redis holding NEMO's events (the NEMO plugin uses database 1): redis://, redis+sentinel://sentinel:26379,.../master/db or redis+cluster://node:6379,...")
 	fs.StringVar(&o.Mode, "ingest-mode", "stream", "stream (durable, default), list (the NEMO plugin's list) or pubsub (best effort, lossy)")
 	fs.StringVar(&o.Stream.Stream, "stream", records.InputStream, "stream mode: the stream NEMO writes to")
 	fs.StringVar(&o.Stream.Group, "group", "nemo-bridge", "stream mode: consumer group")
-	fs.StringVar(&o.Stream.Consumer, "consumer", host, "stream mode: consumer name; keep it stable across restarts (a StatefulSet pod name)")
+	fs.StringVar(&o.Stream.Consumer, "consumer", "", "stream mode: consumer name (empty: the group's name); the active ingest and its standby share it, so that the one taking over reads what the other left pending first")
 	fs.StringVar(&o.Stream.GroupStart, "group-start", "0", "stream mode: where a new consumer group starts: 0 (everything in the stream) or $ (only new entries)")
 	fs.DurationVar(&o.Stream.ClaimIdle, "claim-idle", 30*time.Second, "stream mode: take over entries another consumer left pending this long")
 	fs.StringVar(&o.List, "list", records.InputList, "list mode: the list the NEMO plugin pushes to ("+pluginlist.OlderName+" for older plugin versions) [$"+pluginlist.Setting+"]")
@@ -63,6 +67,8 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&o.Window, "window", 4000, "events in flight at most; reading stops while this many await the broker (it bounds memory and the events a crash sends again)")
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router; several router replicas separated by commas, each tool going to one of them")
 	fs.DurationVar(&o.RouterFailover, "router-failover", 5*time.Second, "with several -router-addr: how long a router's stream may stay closed (and fail to reopen) before its tools move to the next router")
+	secret.Var(fs, &o.LeaseRedisURL, "lease-redis-url", "", "Redis holding the lease that lets only one ingest per input read; others with the same configuration stand by (empty: the Redis of -redis-url)")
+	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 5*time.Second, "how long a dead ingest's lease lasts before a standby takes over (at least 2s; 0: no lease, run only one ingest per input)")
 }
 
 func (o *Options) validate() error {
@@ -87,6 +93,12 @@ func (o *Options) validate() error {
 	o.routerAddrs = addrs
 	if o.RouterFailover <= 0 {
 		return fmt.Errorf("-router-failover %s: want more than 0", o.RouterFailover)
+	}
+	if o.LeaseTTL != 0 && o.LeaseTTL < minLeaseTTL {
+		return fmt.Errorf("-lease-ttl %s: want 0 (no lease) or at least %s", o.LeaseTTL, minLeaseTTL)
+	}
+	if o.Stream.Consumer == "" {
+		o.Stream.Consumer = o.Stream.Group
 	}
 	if o.ProcessingList == "" {
 		o.ProcessingList = records.ProcessingList(o.List)

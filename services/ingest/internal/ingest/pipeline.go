@@ -42,6 +42,9 @@ type pipeline struct {
 	settled chan settled
 	metrics *metrics
 	health  *healthState
+	// mayRead, when set, says whether the lease of the input leaves time
+	// for another read (see standby.go).
+	mayRead func() bool
 }
 
 // read moves entries from Redis to the router until ctx ends.
@@ -49,10 +52,16 @@ func (p *pipeline) read(ctx context.Context) {
 	wait := backoff.New(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
 		room, err := p.window.waitRoom(ctx)
-		if err != nil {
+		if err != nil || !p.waitLease(ctx) {
 			return
 		}
 		entries, err := p.src.Read(ctx, min(room, p.batch))
+		if lostLease(ctx) {
+			// The read began while the lease was held, and what it
+			// took stays pending in Redis for the next holder: none
+			// of it goes to the router from here.
+			return
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return

@@ -28,6 +28,11 @@ type eventStream = relay.Stream[*bridgev1.Event, *bridgev1.EventAck]
 type routerLink interface {
 	Submit(events []*bridgev1.Event)
 	Run(ctx context.Context) error
+	// Abandon forgets what is in flight, once the ingest lease is lost
+	// (see pipeline.abandon); call it only while Run is not running.
+	Abandon() int
+	// Pending is the number of events sent and not yet answered.
+	Pending() int
 }
 
 // parseRouterAddrs reads -router-addr: one address, or several separated
@@ -351,6 +356,35 @@ func (r *routers) onResult(ev *bridgev1.Event, ack *bridgev1.EventAck) {
 	}
 	r.mu.Unlock()
 	r.answered(ev, ack)
+}
+
+// Pending is the number of events sent to any router and not yet
+// answered.
+func (r *routers) Pending() int {
+	n := 0
+	for _, l := range r.links {
+		n += l.Pending()
+	}
+	return n
+}
+
+// Abandon forgets every router's pending events and every pin: the next
+// holder of the lease reads them again, and this ingest, if it gets the
+// lease back, pins its tools afresh.
+func (r *routers) Abandon() int {
+	r.submitMu.Lock()
+	defer r.submitMu.Unlock()
+	n := 0
+	for _, l := range r.links {
+		n += l.Abandon()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.pins)
+	for i := range r.state {
+		r.state[i].pinned = 0
+	}
+	return n
 }
 
 // Run keeps a stream open to every router, and moves the tools of gone

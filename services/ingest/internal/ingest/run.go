@@ -14,6 +14,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/lease"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -32,6 +33,13 @@ func Run(ctx context.Context, o Options) error {
 	if redisCfg.Kind() == redisconn.Cluster && o.Mode == "list" && !records.SameSlot(o.List, o.ProcessingList) {
 		return fmt.Errorf("-processing-list %q and -list %q are in different hash slots of the Redis Cluster, and list mode moves entries between them in one command: leave -processing-list empty ({list}:processing) or give both the same {hash tag}", o.ProcessingList, o.List)
 	}
+	leaseRedis, err := openLeaseRedis(o, redisCfg)
+	if err != nil {
+		return err
+	}
+	if leaseRedis != nil {
+		defer leaseRedis.Close()
+	}
 	// The stream, the list and the totals make clients of their own that
 	// never retry (see source.NewStream, source.NewList, totals).
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
@@ -42,7 +50,7 @@ func Run(ctx context.Context, o Options) error {
 			batch:   o.BatchSize,
 			window:  newWindow(o.Window, o.WindowBytes),
 			settled: make(chan settled, o.Window),
-			health:  &healthState{report: rt.SetServing},
+			health:  &healthState{report: rt.SetServing, standby: leaseRedis != nil},
 			dead:    &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
 			totals:  totals{rdb: redisCfg.NoRetryClient()},
 		}
@@ -57,10 +65,10 @@ func Run(ctx context.Context, o Options) error {
 			return nil, err
 		}
 		p.link = link
-		return func(ctx context.Context) error {
-			defer closeRouters()
-			defer rdb.Close()
-			defer p.totals.rdb.Close()
+		active := activeGauge(rt.Metrics)
+		// read reads the input until ctx ends: for good without a lease,
+		// else for one term of holding it (see leased).
+		read := func(ctx context.Context) error {
 			src, err := openSource(ctx, rdb, redisCfg, o, p)
 			if err != nil {
 				return err
@@ -77,6 +85,22 @@ func Run(ctx context.Context, o Options) error {
 				}
 			}
 			return p.run(ctx, drainTime(o.Service.ShutdownTimeout))
+		}
+		return func(ctx context.Context) error {
+			defer closeRouters()
+			defer rdb.Close()
+			defer p.totals.rdb.Close()
+			if leaseRedis == nil {
+				active.Set(1)
+				return read(ctx)
+			}
+			held := lease.New(leaseRedis, o.leaseKey(), "ingest", o.LeaseTTL, rt.Log)
+			p.mayRead = mayRead(held)
+			var fence func(context.Context)
+			if o.Mode != "pubsub" {
+				fence = readerFence(rdb, o.readerName(), rt.Log)
+			}
+			return leased(ctx, held, rt.Log, active, p.health, fence, read)
 		}, nil
 	})
 }
@@ -93,6 +117,17 @@ func (p *pipeline) run(ctx context.Context, drain time.Duration) error {
 
 	p.read(ctx)
 
+	if lostLease(ctx) {
+		// Another ingest may read soon: nothing more goes to the router
+		// or is acknowledged here (see abandon).
+		stop()
+		<-linkDone
+		<-ackDone
+		if n := p.abandon(); n > 0 {
+			p.log.Warn("lost the ingest lease with events in flight; they stay pending in Redis for the next holder", "in_flight", n)
+		}
+		return nil
+	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := p.window.waitEmpty(drainCtx); err != nil {
@@ -127,14 +162,14 @@ func newSource(ctx context.Context, rdb redis.UniversalClient, redisCfg rediscon
 		if err := carryProcessingList(ctx, rdb, o, log); err != nil {
 			return nil, err
 		}
-		return source.NewList(ctx, redisCfg, o.List, o.ProcessingList, log)
+		return source.NewList(ctx, redisCfg.WithName(o.readerName()), o.List, o.ProcessingList, log)
 	case "pubsub":
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return nil, err
 		}
 		return source.NewPubSub(ctx, rdb, o.Channel), nil
 	}
-	return source.NewStream(ctx, redisCfg, o.Stream, log)
+	return source.NewStream(ctx, redisCfg.WithName(o.readerName()), o.Stream, log)
 }
 
 // drainTime leaves part of the shutdown timeout for closing connections.
@@ -142,22 +177,25 @@ func drainTime(shutdown time.Duration) time.Duration {
 	return shutdown * 8 / 10
 }
 
-// healthState is ready when Redis answers and a router stream is open
-// (with several routers, any one: the others' tools wait or move).
+// healthState is ready when Redis answers, a router stream is open (with
+// several routers, any one: the others' tools wait or move), and this
+// ingest is not standing by for the lease of its input.
 type healthState struct {
 	mu            sync.Mutex
 	redis, router bool
+	standby       bool
 	report        func(bool)
 }
 
-func (h *healthState) setRedis(ok bool)  { h.update(func() { h.redis = ok }) }
-func (h *healthState) setRouter(ok bool) { h.update(func() { h.router = ok }) }
+func (h *healthState) setRedis(ok bool)      { h.update(func() { h.redis = ok }) }
+func (h *healthState) setRouter(ok bool)     { h.update(func() { h.router = ok }) }
+func (h *healthState) setStandby(stand bool) { h.update(func() { h.standby = stand }) }
 
 func (h *healthState) update(change func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	change()
-	h.report(h.redis && h.router)
+	h.report(h.redis && h.router && !h.standby)
 }
 
 type metrics struct {

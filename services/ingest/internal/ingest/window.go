@@ -116,6 +116,16 @@ func (w *window) release(entries []source.Entry) {
 	w.mu.Unlock()
 }
 
+// clear forgets every entry in flight, for a holder that lost its lease:
+// they stay in Redis for the next one.
+func (w *window) clear() {
+	w.mu.Lock()
+	w.inFlight, w.bytes = map[string]held{}, 0
+	close(w.freed)
+	w.freed = make(chan struct{})
+	w.mu.Unlock()
+}
+
 func (w *window) len() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()

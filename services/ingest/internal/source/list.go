@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -107,7 +106,7 @@ func (l *List) Read(ctx context.Context, max int) ([]Entry, error) {
 // move takes up to max entries from the list to the processing list.
 func (l *List) move(ctx context.Context, max int) ([]Entry, error) {
 	// Wait for one entry, then take whatever else is already there.
-	first, err := l.rdb.BLMove(ctx, l.list, l.processing, "RIGHT", "LEFT", time.Second).Result()
+	first, err := l.rdb.BLMove(ctx, l.list, l.processing, "RIGHT", "LEFT", ReadWait).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}

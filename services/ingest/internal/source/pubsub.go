@@ -50,7 +50,7 @@ func (p *PubSub) Read(ctx context.Context, max int) ([]Entry, error) {
 	select {
 	case m := <-p.ch:
 		out = append(out, p.entry(m))
-	case <-time.After(time.Second):
+	case <-time.After(ReadWait):
 		return nil, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()

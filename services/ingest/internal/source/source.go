@@ -5,6 +5,7 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -88,6 +89,14 @@ func fieldsEntry(id string, values map[string]any) Entry {
 	return Entry{ID: id, fields: values}
 }
 
+// ReadWait is how long a Read waits for the first entry: a blocking read
+// (XREADGROUP BLOCK, BLMOVE) stays in Redis this long at most after it
+// arrived there, even when the caller gave up on it earlier. Ingest with a
+// lease starts a read only while the lease has more than this left, so
+// that no read of the holder is still waiting in Redis when a standby may
+// take over.
+const ReadWait = time.Second
+
 // Source is one way of reading Redis.
 type Source interface {
 	// Name says where events come from, e.g. "stream nemo:events".
@@ -95,8 +104,8 @@ type Source interface {
 	// Input is the same, typed: for the dead letters, which a replay puts
 	// back there.
 	Input() *statusv1.Input
-	// Read returns up to max entries, oldest first. It waits about a second
-	// for the first one and returns none when nothing came.
+	// Read returns up to max entries, oldest first. It waits ReadWait for
+	// the first one and returns none when nothing came.
 	Read(ctx context.Context, max int) ([]Entry, error)
 	// Ack removes settled entries from Redis for good.
 	Ack(ctx context.Context, entries []Entry) error

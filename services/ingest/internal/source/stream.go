@@ -102,7 +102,7 @@ func (s *Stream) read(ctx context.Context, max int) ([]Entry, error) {
 	}
 	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group: s.cfg.Group, Consumer: s.cfg.Consumer,
-		Streams: []string{s.cfg.Stream, ">"}, Count: int64(max), Block: time.Second,
+		Streams: []string{s.cfg.Stream, ">"}, Count: int64(max), Block: ReadWait,
 	}).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil

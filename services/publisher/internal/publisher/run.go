@@ -9,9 +9,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/lease"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
-	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/lease"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pluginstatus"
@@ -57,7 +58,7 @@ func Run(ctx context.Context, o Options) error {
 			if leaseRedis == nil {
 				return serve(ctx, o, rt, m, srv, nil, newStatus(nil))
 			}
-			held := lease.New(leaseRedis, o.MQTT.ClientID, o.LeaseTTL, rt.Log)
+			held := lease.New(leaseRedis, records.PublisherLease(o.MQTT.ClientID), "publisher", o.LeaseTTL, rt.Log)
 			for {
 				fence, err := held.Acquire(ctx)
 				if err != nil {

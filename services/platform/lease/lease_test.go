@@ -78,7 +78,7 @@ func TestKeepReportsTheLossWhenRedisGoesSilent(t *testing.T) {
 	}()
 	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), ReadTimeout: time.Minute, MaxRetries: -1})
 	defer rdb.Close()
-	l := New(rdb, "silent", 2*time.Second, quiet)
+	l := New(rdb, records.PublisherLease("silent"), "publisher", 2*time.Second, quiet)
 	sent := time.Now()
 	l.setSent(sent) // as if just acquired
 	if !l.Held() {
@@ -103,7 +103,7 @@ func TestALateReplyCountsFromTheSending(t *testing.T) {
 	rdb := startRedis(t)
 	replied := make(chan time.Time, 10)
 	rdb.AddHook(lateReplies{delay: 300 * time.Millisecond, replied: replied})
-	l := New(rdb, "late", 3*time.Second, quiet)
+	l := New(rdb, records.PublisherLease("late"), "publisher", 3*time.Second, quiet)
 	l.oldFence = "" // no earlier version's fence to carry over: the acquisition's reply comes first
 	if _, err := l.Acquire(context.Background()); err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func (lateReplies) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 // standby in at once, with a higher fencing number.
 func TestOneHoldsTheOtherStandsBy(t *testing.T) {
 	rdb := startRedis(t)
-	a, b := New(rdb, "pair", 5*time.Second, quiet), New(rdb, "pair", 5*time.Second, quiet)
+	a, b := New(rdb, records.PublisherLease("pair"), "publisher", 5*time.Second, quiet), New(rdb, records.PublisherLease("pair"), "publisher", 5*time.Second, quiet)
 	first, err := a.Acquire(context.Background())
 	if err != nil || !a.Held() {
 		t.Fatalf("first acquire: fence %d, %v, held %t", first, err, a.Held())
@@ -184,22 +184,23 @@ func TestOneHoldsTheOtherStandsBy(t *testing.T) {
 // an earlier version, under its old name, is carried over by the first
 // acquisition: the count goes on from it, never back.
 func TestAcquireCarriesTheOldFenceOver(t *testing.T) {
-	if Fence("bridge-1") != "{nemo:bridge:lease:bridge-1}:fence" || !records.SameSlot(Key("bridge-1"), Fence("bridge-1")) {
-		t.Fatalf("fence %q, lease %q: not in one slot", Fence("bridge-1"), Key("bridge-1"))
+	key := records.PublisherLease("bridge-1")
+	if key != "nemo:bridge:lease:bridge-1" || Fence(key) != "{nemo:bridge:lease:bridge-1}:fence" || !records.SameSlot(key, Fence(key)) {
+		t.Fatalf("fence %q, lease %q: not the names of before, or not in one slot", Fence(key), key)
 	}
 	rdb := startRedis(t)
 	ctx := context.Background()
 	if err := rdb.Set(ctx, "nemo:bridge:lease:upgraded:fence", 41, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	l := New(rdb, "upgraded", 5*time.Second, quiet)
+	l := New(rdb, records.PublisherLease("upgraded"), "publisher", 5*time.Second, quiet)
 	if fence, err := l.Acquire(ctx); err != nil || fence != 42 {
 		t.Fatalf("first acquisition after the upgrade: fence %d, %v; want 42", fence, err)
 	}
 	if n := rdb.Exists(ctx, "nemo:bridge:lease:upgraded:fence").Val(); n != 0 {
 		t.Fatal("the old fence is still there")
 	}
-	if got := rdb.Get(ctx, Fence("upgraded")).Val(); got != "42" {
+	if got := rdb.Get(ctx, Fence(records.PublisherLease("upgraded"))).Val(); got != "42" {
 		t.Fatalf("the fence holds %s, want 42", got)
 	}
 }
@@ -208,7 +209,7 @@ func TestAcquireCarriesTheOldFenceOver(t *testing.T) {
 // lost at the next renewal, which does not extend the other's.
 func TestKeepReportsALeaseTakenMeanwhile(t *testing.T) {
 	rdb := startRedis(t)
-	l := New(rdb, "taken", 3*time.Second, quiet)
+	l := New(rdb, records.PublisherLease("taken"), "publisher", 3*time.Second, quiet)
 	if _, err := l.Acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +229,7 @@ func TestKeepReportsALeaseTakenMeanwhile(t *testing.T) {
 // publisher neither holds it in Redis while standing by, nor gives up.
 func TestAcquireLeavesTheLeaseFreeWhenTheFenceFails(t *testing.T) {
 	rdb := startRedis(t)
-	l := New(rdb, "fence", 3*time.Second, quiet)
+	l := New(rdb, records.PublisherLease("fence"), "publisher", 3*time.Second, quiet)
 	if err := rdb.Set(context.Background(), l.fence, "not a number", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestAcquireLeavesTheLeaseFreeWhenTheFenceFails(t *testing.T) {
 // Redis: the next attempt takes it at once, not after the TTL.
 func TestAcquireTakesBackItsOwnLease(t *testing.T) {
 	rdb := startRedis(t)
-	l := New(rdb, "own", time.Minute, quiet)
+	l := New(rdb, records.PublisherLease("own"), "publisher", time.Minute, quiet)
 	if err := rdb.Set(context.Background(), l.key, l.token, time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}

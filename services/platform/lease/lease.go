@@ -1,8 +1,12 @@
-// Package lease makes sure that only one publisher at a time holds the MQTT
-// session of a client identity. Two brokers' clients with the same client id
-// kick each other off in turn (the original plugin's bug); with a lease in
-// Redis, one publisher is active and any other waits as a hot standby,
-// taking over within about one TTL when the active one dies.
+// Package lease makes sure that only one process at a time does a job that
+// two must never do at once: the publisher's MQTT session of a client
+// identity (two brokers' clients with the same client id kick each other
+// off in turn, the original plugin's bug), and ingest's reading of one
+// input (two readers of the list, or of one consumer of a stream, break
+// each tool's order). With a lease in Redis, one process is active and any
+// other with the same configuration waits as a hot standby, taking over
+// within about one TTL when the active one dies. The key names the job
+// (records.PublisherLease, records.IngestLease).
 //
 // Redis expires the lease TTL after it applied the last renewal, and a
 // standby can take it only then. The holder cannot know when Redis applied
@@ -29,17 +33,18 @@ import (
 )
 
 // ErrLost means the lease ran out or was taken while held: the holder must
-// leave the broker by DropBy and stand by again.
+// stop its job by DropBy (the publisher leaves the broker, ingest stops
+// reading) and stand by again.
 var ErrLost = errors.New("lease lost")
 
 var (
-	// acquire takes the lease when nobody holds it, or when this publisher
+	// acquire takes the lease when nobody holds it, or when this process
 	// still does (a reply lost on the way back, or a holder that counted
 	// its lease lost shortly before Redis expired it), and numbers the
 	// acquisition; it returns the holder when another one holds it. INCR
 	// comes before SET because a script that fails halfway keeps what it
 	// wrote: a fence that cannot be counted must leave the lease free,
-	// not taken by a publisher that gives up.
+	// not taken by a process that gives up.
 	acquire = redis.NewScript(`
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
@@ -49,7 +54,7 @@ local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return fence`)
 	// renew extends the lease only for its holder, and release deletes it
-	// only for its holder, so a publisher that was paused past its TTL can
+	// only for its holder, so a process that was paused past its TTL can
 	// never extend or drop a lease that another one took in the meantime.
 	renew = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -63,21 +68,19 @@ end
 return 0`)
 )
 
-// Key is the lease of clientID in Redis: the active publisher's token.
-func Key(clientID string) string { return "nemo:bridge:lease:" + clientID }
+// Fence is the counter of the acquisitions of the lease key. The acquire
+// script sets it with the lease, so it is in the lease's Redis Cluster
+// hash slot ("{nemo:bridge:lease:<client id>}:fence"); versions before
+// named it oldFence, carried over by the first Acquire.
+func Fence(key string) string { return records.Sibling(key, ":fence") }
 
-// Fence is the counter of clientID's acquisitions. The acquire script
-// sets it with the lease, so it is in the lease's Redis Cluster hash slot
-// ("{nemo:bridge:lease:<id>}:fence"); versions before named it
-// oldFence, carried over by the first Acquire.
-func Fence(clientID string) string { return records.Sibling(Key(clientID), ":fence") }
+func oldFence(key string) string { return key + ":fence" }
 
-func oldFence(clientID string) string { return Key(clientID) + ":fence" }
-
-// Lease is one publisher's claim on a client identity.
+// Lease is one process's claim on a job.
 type Lease struct {
 	rdb   redis.UniversalClient
 	key   string
+	role  string // who takes it, for the log: "publisher", "ingest"
 	fence string
 	// oldFence is the fence's name in versions before, until carried
 	// over (see Acquire); "" after.
@@ -90,19 +93,21 @@ type Lease struct {
 	valid validity
 }
 
-// New prepares a lease on the client id; nothing is held until Acquire.
-// rdb should honour context deadlines (ContextTimeoutEnabled), so that a
-// call given up at its deadline also ends in the client; the lease keeps
-// its own time either way.
-func New(rdb redis.UniversalClient, clientID string, ttl time.Duration, log *slog.Logger) *Lease {
+// New prepares a lease on key; nothing is held until Acquire. role names
+// the holders in the log ("publisher", "ingest"). rdb should honour
+// context deadlines (ContextTimeoutEnabled), so that a call given up at
+// its deadline also ends in the client; the lease keeps its own time
+// either way.
+func New(rdb redis.UniversalClient, key, role string, ttl time.Duration, log *slog.Logger) *Lease {
 	host, _ := os.Hostname()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return &Lease{
 		rdb:      rdb,
-		key:      Key(clientID),
-		fence:    Fence(clientID),
-		oldFence: oldFence(clientID),
+		key:      key,
+		role:     role,
+		fence:    Fence(key),
+		oldFence: oldFence(key),
 		ttl:      ttl,
 		token:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b)),
 		log:      log,
@@ -110,15 +115,19 @@ func New(rdb redis.UniversalClient, clientID string, ttl time.Duration, log *slo
 	}
 }
 
-// Held reports whether this publisher holds the lease now, by its own
+// Key is the lease's key in Redis.
+func (l *Lease) Key() string { return l.key }
+
+// Held reports whether this process holds the lease now, by its own
 // count: false once the lease is counted lost, even before Redis expires
-// it, as the holder is leaving the broker then.
+// it, as the holder is stopping its job then.
 func (l *Lease) Held() bool {
 	return l.current().held(time.Now())
 }
 
-// DropBy is when the holder must be off the broker at the latest: shortly
-// before a standby may take the lease, whatever the clocks.
+// DropBy is when the holder must have stopped its job at the latest (off
+// the broker, no read of the input still waiting in Redis): shortly before
+// a standby may take the lease, whatever the clocks.
 func (l *Lease) DropBy() time.Time {
 	return l.current().dropBy()
 }
@@ -135,7 +144,7 @@ func (l *Lease) setSent(sent time.Time) {
 	l.valid.sent = sent
 }
 
-// Acquire waits until this publisher holds the lease and returns its fencing
+// Acquire waits until this process holds the lease and returns its fencing
 // number, which grows with every acquisition: logs and the status topic
 // carry it, so a takeover can be told from a flap. It returns an error only
 // when ctx ends.
@@ -170,12 +179,12 @@ func (l *Lease) Acquire(ctx context.Context) (int64, error) {
 			return v, nil
 		case string:
 			if said != v {
-				l.log.Info("another publisher holds the MQTT session; standing by", "holder", v, "lease", l.key)
+				l.log.Info("another "+l.role+" holds the lease; standing by", "holder", v, "lease", l.key)
 			}
 			said = v
 		default:
 			if ctx.Err() == nil && said != "unreachable" {
-				l.log.Warn("cannot take the publisher lease in Redis; standing by and trying again", "err", err)
+				l.log.Warn("cannot take the "+l.role+" lease in Redis; standing by and trying again", "err", err, "lease", l.key)
 				said = "unreachable"
 			}
 		}
@@ -188,10 +197,10 @@ func (l *Lease) Acquire(ctx context.Context) (int64, error) {
 }
 
 // Keep renews the lease every third of its TTL until ctx ends (nil) or the
-// lease is lost (ErrLost): taken by another publisher, or not renewed in
+// lease is lost (ErrLost): taken by another process, or not renewed in
 // time because Redis does not answer. It reports the loss by the lease's
 // own count, whatever the call to Redis is doing, early enough for the
-// caller to leave the broker by DropBy.
+// caller to stop its job by DropBy.
 func (l *Lease) Keep(ctx context.Context) error {
 	next := l.current().sent.Add(l.ttl / 3)
 	for {
@@ -214,12 +223,12 @@ func (l *Lease) Keep(ctx context.Context) error {
 			l.setSent(sent)
 			next = sent.Add(l.ttl / 3)
 		case err == nil:
-			return fmt.Errorf("%w: another publisher holds %s", ErrLost, l.key)
+			return fmt.Errorf("%w: another %s holds %s", ErrLost, l.role, l.key)
 		case time.Now().Before(v.lostAt()):
 			// An error before the deadline (a refused connection, a
 			// Redis error): time is left to try again, sooner than
 			// the usual pace.
-			l.log.Warn("could not renew the publisher lease; trying again", "err", err, "lost_in", time.Until(v.lostAt()).Round(time.Millisecond))
+			l.log.Warn("could not renew the "+l.role+" lease; trying again", "err", err, "lost_in", time.Until(v.lostAt()).Round(time.Millisecond))
 			next = time.Now().Add(l.ttl / 10)
 		default:
 			return fmt.Errorf("%w: Redis did not answer within %s of the last renewal: %v", ErrLost, v.lostAt().Sub(v.sent).Round(time.Millisecond), err)
@@ -235,7 +244,7 @@ func (l *Lease) Release(ctx context.Context) {
 	})
 	l.setSent(time.Time{})
 	if err != nil {
-		l.log.Warn("could not release the publisher lease; a standby takes over when it expires", "err", err)
+		l.log.Warn("could not release the "+l.role+" lease; a standby takes over when it expires", "err", err, "lease", l.key)
 	}
 }
 
@@ -267,8 +276,8 @@ func call[T any](ctx context.Context, deadline time.Time, do func(context.Contex
 // clock (time.Now carries a monotonic reading, so wall clock steps do not
 // move it). From sent, Redis keeps the lease at least TTL, as it applied
 // the request after it was sent. The holder counts the lease lost at 8/10
-// of the TTL, and leaves the broker by 9/10: the tenth between covers
-// leaving the broker, the last tenth a holder's clock up to a tenth slower
+// of the TTL, and stops its job (leaves the broker) by 9/10: the tenth
+// between covers stopping, the last tenth a holder's clock up to a tenth slower
 // than Redis's.
 type validity struct {
 	ttl time.Duration
