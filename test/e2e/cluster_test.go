@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -63,14 +62,7 @@ func clusterDeliversInOrder(t *testing.T, mode string) {
 
 	// The tool state: even tools disabled last, odd ones still in use
 	// (tool 0 is not a tool id REST takes).
-	var disable []string
-	for id := 2; id < tools; id += 2 {
-		payload, _ := json.Marshal(map[string]any{"event": "tool_disabled", "tool_id": id, "tool_name": fmt.Sprintf("Tool %d", id),
-			"usage_id": 1, "user_name": "Test User", "end_time": time.Now().UTC().Format(time.RFC3339)})
-		envelope, _ := json.Marshal(map[string]any{"topic": fmt.Sprintf("nemo/tools/%d/disabled", id), "payload": string(payload),
-			"qos": 1, "retain": false, "timestamp": float64(time.Now().UnixMicro()) / 1e6})
-		disable = append(disable, string(envelope))
-	}
+	disable := disableEvenTools(tools)
 	if err := write(disable); err != nil {
 		t.Fatal(err)
 	}
@@ -79,20 +71,7 @@ func clusterDeliversInOrder(t *testing.T, mode string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, func() error {
-		for id := 1; id < tools; id++ {
-			var tool struct {
-				InUse bool `json:"in_use"`
-			}
-			if code := getJSON(t, fmt.Sprintf("http://%s/v1/tools/%d", gw.HTTPAddr, id), &tool); code != http.StatusOK {
-				return fmt.Errorf("GET /v1/tools/%d: %d", id, code)
-			}
-			if want := id%2 == 1; tool.InUse != want {
-				return fmt.Errorf("GET /v1/tools/%d: in_use %v, want %v", id, tool.InUse, want)
-			}
-		}
-		return nil
-	})
+	waitForOddToolsInUse(t, gw.HTTPAddr, tools)
 	eventually(t, 15*time.Second, func() error { return nothingLeft(rdb, mode) })
 
 	// A dead letter replayed: the input and the dead letters are in

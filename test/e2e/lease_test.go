@@ -23,21 +23,8 @@ func TestActiveCutOffFromRedisStandsByWithoutOverlap(t *testing.T) {
 		ttl           = 3 * time.Second
 		presenceTopic = "nemo/server/status"
 	)
-	bin, err := harness.BuildRace()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := newEnv(t)
-	p := &harness.Pipeline{Env: env, Bin: bin}
-	if p.Redis, err = env.StartRedis(); err != nil {
-		t.Fatal(err)
-	}
-	if p.PKI, err = env.NewPKI(); err != nil {
-		t.Fatal(err)
-	}
-	if p.Broker, err = env.StartMosquitto(p.PKI, harness.MosquittoOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	p := startRedisAndBroker(t, harness.MosquittoOptions{})
+	env, bin := p.Env, p.Bin
 	// Each publisher reaches Redis (the lease and the plugin's status, one
 	// Redis as in a lab) through a gate of its own.
 	start := func(name string) (*harness.Service, *harness.Gate) {

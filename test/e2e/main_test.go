@@ -42,6 +42,29 @@ func newEnv(t *testing.T) *harness.Env {
 	return env
 }
 
+// startRedisAndBroker builds the services (once, with the race detector)
+// and starts Redis and mosquitto with TLS; the pipeline has no services
+// yet, for a test that starts them its own way.
+func startRedisAndBroker(t *testing.T, broker harness.MosquittoOptions) *harness.Pipeline {
+	t.Helper()
+	bin, err := harness.BuildRace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t)
+	p := &harness.Pipeline{Env: env, Bin: bin}
+	if p.Redis, err = env.StartRedis(); err != nil {
+		t.Fatal(err)
+	}
+	if p.PKI, err = env.NewPKI(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Broker, err = env.StartMosquitto(p.PKI, broker); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // startPipeline builds the services (once) and starts everything.
 func startPipeline(t *testing.T, o harness.PipelineOptions) *harness.Pipeline {
 	t.Helper()

@@ -18,7 +18,7 @@ import (
 func TestRouterReplicaKilledMidRunMovesItsToolsInOrder(t *testing.T) {
 	t.Parallel()
 	const tools, perTool = 48, 200
-	p := startBroker(t)
+	p := startRedisAndBroker(t, harness.MosquittoOptions{})
 	env, bin := p.Env, p.Bin
 	var err error
 	if p.Publisher, err = env.StartService(bin, "publisher", "-mqtt-url", p.Broker.TLSURL(), "-mqtt-ca-file", p.PKI.CAFile,

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,14 +136,7 @@ func TestSentinelFailoverLosesNothingReplicated(t *testing.T) {
 	// The tool state, written after the failover: even tools disabled now,
 	// odd ones still in use, as REST says (tool 0 is not a tool id REST
 	// takes).
-	var disable []string
-	for id := 2; id < tools; id += 2 {
-		payload, _ := json.Marshal(map[string]any{"event": "tool_disabled", "tool_id": id, "tool_name": fmt.Sprintf("Tool %d", id),
-			"usage_id": 1, "user_name": "Test User", "end_time": time.Now().UTC().Format(time.RFC3339)})
-		envelope, _ := json.Marshal(map[string]any{"topic": fmt.Sprintf("nemo/tools/%d/disabled", id), "payload": string(payload),
-			"qos": 1, "retain": false, "timestamp": float64(time.Now().UnixMicro()) / 1e6})
-		disable = append(disable, string(envelope))
-	}
+	disable := disableEvenTools(tools)
 	if err := harness.XAdd(c, rdb, "nemo:events", disable); err != nil {
 		t.Fatal(err)
 	}
@@ -153,20 +144,7 @@ func TestSentinelFailoverLosesNothingReplicated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, func() error {
-		for id := 1; id < tools; id++ {
-			var tool struct {
-				InUse bool `json:"in_use"`
-			}
-			if code := getJSON(t, fmt.Sprintf("http://%s/v1/tools/%d", gw.HTTPAddr, id), &tool); code != http.StatusOK {
-				return fmt.Errorf("GET /v1/tools/%d: %d", id, code)
-			}
-			if want := id%2 == 1; tool.InUse != want {
-				return fmt.Errorf("GET /v1/tools/%d: in_use %v, want %v", id, tool.InUse, want)
-			}
-		}
-		return nil
-	})
+	waitForOddToolsInUse(t, gw.HTTPAddr, tools)
 }
 
 // writeReplicated writes envelopes to the stream a hundred at a time and

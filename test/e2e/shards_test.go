@@ -22,7 +22,7 @@ import (
 func TestShardedPublishersLoseAShardWithoutLosingOrder(t *testing.T) {
 	t.Parallel()
 	const shards, tools, perTool = 3, 60, 100
-	p := startBroker(t)
+	p := startRedisAndBroker(t, harness.MosquittoOptions{LogPublishes: true})
 	env, bin := p.Env, p.Bin
 	active := make([]*harness.Service, shards)
 	standby := make([]*harness.Service, shards)
@@ -88,7 +88,7 @@ func TestShardedPublishersLoseAShardWithoutLosingOrder(t *testing.T) {
 func TestShardsGrowFromTwoToThreeMidRun(t *testing.T) {
 	t.Parallel()
 	const tools, perTool = 40, 250
-	p := startBroker(t)
+	p := startRedisAndBroker(t, harness.MosquittoOptions{LogPublishes: true})
 	env, bin := p.Env, p.Bin
 	shard := []*harness.Service{startShardPublisher(t, p, 0, "a"), startShardPublisher(t, p, 1, "a")}
 	var err error
@@ -143,28 +143,6 @@ func TestShardsGrowFromTwoToThreeMidRun(t *testing.T) {
 		t.Error("no tool moved to the new shard")
 	}
 	t.Logf("%d of %d tools moved to the new shard", moved, tools)
-}
-
-// startBroker starts Redis and mosquitto logging every publish with its
-// client id; the pipeline has no services yet.
-func startBroker(t *testing.T) *harness.Pipeline {
-	t.Helper()
-	bin, err := harness.BuildRace()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := newEnv(t)
-	p := &harness.Pipeline{Env: env, Bin: bin}
-	if p.Redis, err = env.StartRedis(); err != nil {
-		t.Fatal(err)
-	}
-	if p.PKI, err = env.NewPKI(); err != nil {
-		t.Fatal(err)
-	}
-	if p.Broker, err = env.StartMosquitto(p.PKI, harness.MosquittoOptions{LogPublishes: true}); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // startShardPublisher starts a publisher of shard i (client id shard-<i>,

@@ -67,21 +67,9 @@ func grep(text, word string) string {
 // stands by. The returned pipeline has no router or ingest yet.
 func startPublisherPair(t *testing.T, clientID string, extra ...string) (p *harness.Pipeline, active, standby *harness.Service) {
 	t.Helper()
-	bin, err := harness.BuildRace()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := newEnv(t)
-	p = &harness.Pipeline{Env: env, Bin: bin}
-	if p.Redis, err = env.StartRedis(); err != nil {
-		t.Fatal(err)
-	}
-	if p.PKI, err = env.NewPKI(); err != nil {
-		t.Fatal(err)
-	}
-	if p.Broker, err = env.StartMosquitto(p.PKI, harness.MosquittoOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	p = startRedisAndBroker(t, harness.MosquittoOptions{})
+	env, bin := p.Env, p.Bin
+	var err error
 	args := append([]string{"-mqtt-url", p.Broker.TLSURL(), "-mqtt-ca-file", p.PKI.CAFile,
 		"-mqtt-client-id", clientID, "-lease-redis-url", p.Redis.URL(1), "-redis-url", p.Redis.URL(1)}, extra...)
 	if active, err = env.StartServiceAs("publisher-a", bin, "publisher", args...); err != nil {

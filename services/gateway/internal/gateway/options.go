@@ -41,7 +41,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	o.Service.PublicAPI = true
 	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "the Redis the bridge uses (a password goes in the URL: redis://:password@host:6379/1; also redis+sentinel:// and redis+cluster://)")
 	fs.StringVar(&o.IngestAddr, "ingest-addr", "localhost:7001", "gRPC address of ingest, for its health; a comma-separated list when a standby runs beside it (the active one and standbys)")
-	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router (health, rules)")
+	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router (health, rules); the replicas, comma-separated, when several run")
 	fs.StringVar(&o.PublisherAddrs, "publisher-addr", "localhost:7003", "gRPC addresses of the publishers, comma-separated (the active one and standbys), or the router's -publisher-addr with its shards separated by ;")
 	fs.StringVar(&o.Input.Mode, "ingest-mode", "stream", "how ingest reads events: stream, list or pubsub (for backlog and lag)")
 	fs.StringVar(&o.Input.Stream, "stream", records.InputStream, "stream mode: the stream NEMO writes to")

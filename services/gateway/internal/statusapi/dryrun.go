@@ -30,7 +30,11 @@ func (s *Server) DryRunRules(ctx context.Context, req *statusv1.DryRunRulesReque
 	if rej != nil {
 		return &statusv1.DryRunRulesResponse{Error: cause.Code(rej.Cause) + ": " + rej.Reason}, nil
 	}
-	resp, err := s.peers.Router.router().DryRun(ctx, &routerv1.DryRunRequest{Event: ev})
+	var resp *routerv1.DryRunResponse
+	err = s.peers.onRouter(func(c routerv1.RouterServiceClient) (err error) {
+		resp, err = c.DryRun(ctx, &routerv1.DryRunRequest{Event: ev})
+		return err
+	})
 	if err != nil {
 		return nil, routerError(err)
 	}

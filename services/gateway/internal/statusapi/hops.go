@@ -122,22 +122,59 @@ func ingestsHop(ctx context.Context, peers []*Peer) *statusv1.Hop {
 	return active
 }
 
-// routerHop is the router's health and the rules it has in force.
+// routerHop is the routers' health and the rules they have in force. With
+// replicas, each routes its own tools: the hop is fine only when every one
+// is, and names those that are not (their tools move to the others once
+// ingest's -router-failover has passed).
 func (s *Server) routerHop(ctx context.Context) (*statusv1.Hop, *routerv1.Rules) {
-	hop := serviceHop(ctx, hopRouter, s.peers.Router, "turning events into messages", "it cannot reach the publisher")
+	const working, notReady = "turning events into messages", "it cannot reach the publisher"
+	hops := make([]*statusv1.Hop, len(s.peers.Routers))
+	var wg sync.WaitGroup
+	for i, p := range s.peers.Routers {
+		wg.Go(func() { hops[i] = serviceHop(ctx, hopRouter, p, working, notReady) })
+	}
+	wg.Wait()
+	hop := routersHop(hops)
 	if !hop.Healthy && strings.HasPrefix(hop.Summary, "not running") {
 		return hop, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, peerTimeout)
 	defer cancel()
-	resp, err := s.peers.Router.router().GetRules(ctx, &routerv1.GetRulesRequest{})
-	if err != nil {
+	var resp *routerv1.GetRulesResponse
+	if err := s.peers.onRouter(func(c routerv1.RouterServiceClient) (err error) {
+		resp, err = c.GetRules(ctx, &routerv1.GetRulesRequest{})
+		return err
+	}); err != nil {
 		return hop, nil
 	}
 	if last := resp.GetRules().GetLastError(); last != "" {
 		hop.Detail += "; the last rules file was refused: " + last
 	}
 	return hop, resp.GetRules()
+}
+
+// routersHop sums up the replicas' hops: one router's is its own.
+func routersHop(hops []*statusv1.Hop) *statusv1.Hop {
+	if len(hops) == 1 {
+		return hops[0]
+	}
+	var bad, detail []string
+	for _, h := range hops {
+		detail = append(detail, h.GetDetail())
+		if !h.GetHealthy() {
+			bad = append(bad, h.GetSummary())
+		}
+	}
+	hop := &statusv1.Hop{Name: hopRouter, Healthy: len(bad) == 0, Detail: strings.Join(detail, "; ")}
+	switch {
+	case len(bad) == 0:
+		hop.Summary = fmt.Sprintf("turning events into messages (%d routers)", len(hops))
+	case len(bad) == len(hops):
+		hop.Summary = bad[0]
+	default:
+		hop.Summary = fmt.Sprintf("%d of %d routers: %s; their tools move to the others", len(bad), len(hops), strings.Join(bad, "; "))
+	}
+	return hop
 }
 
 // sessionAnswer is one publisher's answer to GetSession.

@@ -29,8 +29,10 @@ type Peer struct {
 type Peers struct {
 	// Ingests are the active ingest and its standbys (one lease per
 	// input: only one of them reads).
-	Ingests    []*Peer
-	Router     *Peer
+	Ingests []*Peer
+	// Routers are the router replicas, each routing its own share of the
+	// tools.
+	Routers    []*Peer
 	Publishers []*Peer
 	// Shards are Publishers grouped by publisher shard: one group unless
 	// -publisher-addr names several, as the router's does.
@@ -38,11 +40,11 @@ type Peers struct {
 }
 
 // DialPeers connects (lazily) to every service with dial (the runtime's
-// DialPeer, with the service's transport security); ingestAddrs and
-// publisherAddrs are comma-separated lists (the active one and standbys).
-func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddrs, routerAddr, publisherAddrs string) (*Peers, error) {
+// DialPeer, with the service's transport security); ingestAddrs (the
+// active one and standbys), routerAddrs (the replicas) and publisherAddrs
+// (the router's form) are comma-separated lists.
+func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddrs, routerAddrs, publisherAddrs string) (*Peers, error) {
 	var p Peers
-	var err error
 	for _, addr := range strings.Split(ingestAddrs, ",") {
 		if addr = strings.TrimSpace(addr); addr == "" {
 			continue
@@ -53,8 +55,15 @@ func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddrs, ro
 		}
 		p.Ingests = append(p.Ingests, in)
 	}
-	if p.Router, err = dialPeer(dial, routerAddr); err != nil {
-		return nil, err
+	for _, addr := range strings.Split(routerAddrs, ",") {
+		if addr = strings.TrimSpace(addr); addr == "" {
+			continue
+		}
+		r, err := dialPeer(dial, addr)
+		if err != nil {
+			return nil, err
+		}
+		p.Routers = append(p.Routers, r)
 	}
 	// The router's form: shards separated by ";", a shard's publishers
 	// by ","; the gateway asks each of them.
@@ -88,7 +97,7 @@ func dialPeer(dial func(addr string) (*grpc.ClientConn, error), addr string) (*P
 
 // Close closes every connection.
 func (p *Peers) Close() {
-	for _, peer := range slices.Concat(p.Ingests, []*Peer{p.Router}, p.Publishers) {
+	for _, peer := range slices.Concat(p.Ingests, p.Routers, p.Publishers) {
 		peer.conn.Close()
 	}
 }
@@ -105,8 +114,16 @@ func (p *Peer) serving(ctx context.Context) (bool, error) {
 	return resp.GetStatus() == healthpb.HealthCheckResponse_SERVING, nil
 }
 
-func (p *Peer) router() routerv1.RouterServiceClient {
-	return routerv1.NewRouterServiceClient(p.conn)
+// onRouter calls call on each router in turn until one answers: every
+// replica has the same rules and the same state behind it.
+func (p *Peers) onRouter(call func(routerv1.RouterServiceClient) error) error {
+	var err error
+	for _, r := range p.Routers {
+		if err = call(routerv1.NewRouterServiceClient(r.conn)); status.Code(err) != codes.Unavailable {
+			return err
+		}
+	}
+	return err
 }
 
 func (p *Peer) session(ctx context.Context) (*publisherv1.GetSessionResponse, error) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 )
 
 func activeAnswer(addr, id string) sessionAnswer {
@@ -51,5 +52,27 @@ func TestOneShardsHopsAreItsOwn(t *testing.T) {
 	pub, _ = shardedHops(nil)
 	if pub.GetHealthy() {
 		t.Error("no publisher at all reads as healthy")
+	}
+}
+
+// With router replicas the hop names the one that is not working: its
+// tools move to the others.
+func TestRouterReplicasHopNamesTheOneDown(t *testing.T) {
+	up := &statusv1.Hop{Name: hopRouter, Healthy: true, Summary: "turning events into messages", Detail: "router-0.router:7002"}
+	down := &statusv1.Hop{Name: hopRouter, Summary: "not running, or not reachable at router-1.router:7002", Detail: "connection refused"}
+	if h := routersHop([]*statusv1.Hop{up}); h != up {
+		t.Errorf("one router's hop is not its own: %v", h)
+	}
+	h := routersHop([]*statusv1.Hop{up, up})
+	if !h.GetHealthy() || h.GetSummary() != "turning events into messages (2 routers)" {
+		t.Errorf("both up: %v %q", h.GetHealthy(), h.GetSummary())
+	}
+	h = routersHop([]*statusv1.Hop{up, down})
+	if h.GetHealthy() || h.GetSummary() != "1 of 2 routers: not running, or not reachable at router-1.router:7002; their tools move to the others" {
+		t.Errorf("one down: %v %q", h.GetHealthy(), h.GetSummary())
+	}
+	h = routersHop([]*statusv1.Hop{down, down})
+	if h.GetHealthy() || !strings.HasPrefix(h.GetSummary(), "not running") {
+		t.Errorf("both down: %v %q (the page reads 'not running' as down)", h.GetHealthy(), h.GetSummary())
 	}
 }

@@ -12,18 +12,25 @@ import (
 )
 
 func (s *Server) GetRules(ctx context.Context, _ *statusv1.GetRulesRequest) (*statusv1.GetRulesResponse, error) {
-	resp, err := s.peers.Router.router().GetRules(ctx, &routerv1.GetRulesRequest{})
+	var resp *routerv1.GetRulesResponse
+	err := s.peers.onRouter(func(c routerv1.RouterServiceClient) (err error) {
+		resp, err = c.GetRules(ctx, &routerv1.GetRulesRequest{})
+		return err
+	})
 	if err != nil {
 		return nil, routerError(err)
 	}
 	return &statusv1.GetRulesResponse{Rules: publicRules(resp.GetRules())}, nil
 }
 
-// ReloadRules asks the router it is connected to, whose answer carries the
-// mistakes of a bad file, and then tells every other router replica on the
-// control channel.
+// ReloadRules asks one router, whose answer carries the mistakes of a bad
+// file, and then tells every other router replica on the control channel.
 func (s *Server) ReloadRules(ctx context.Context, _ *statusv1.ReloadRulesRequest) (*statusv1.ReloadRulesResponse, error) {
-	resp, err := s.peers.Router.router().ReloadRules(ctx, &routerv1.ReloadRulesRequest{})
+	var resp *routerv1.ReloadRulesResponse
+	err := s.peers.onRouter(func(c routerv1.RouterServiceClient) (err error) {
+		resp, err = c.ReloadRules(ctx, &routerv1.ReloadRulesRequest{})
+		return err
+	})
 	if err != nil {
 		return nil, routerError(err)
 	}
