@@ -43,8 +43,11 @@ type shards struct {
 	ask   askHolding // nil with one shard: there is nowhere else to look
 	log   *slog.Logger
 
-	// mu orders Submit and release, so that a tool's held messages go
-	// out before any newer one.
+	// sendMu orders Submit and release, so that a tool's held messages
+	// go out before any newer one; it is held while a link blocks on flow
+	// control. mu guards the maps only, so that Pending and Held (read
+	// by metrics scrapes) never wait for a blocked link.
+	sendMu  sync.Mutex
 	mu      sync.Mutex
 	cleared map[string]struct{}            // tools let go by every other shard
 	held    map[string][]*bridgev1.Message // the others' messages, in order
@@ -66,8 +69,9 @@ func (s *shards) Submit(msgs []*bridgev1.Message) {
 		s.links[0].Submit(msgs)
 		return
 	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	parts := make([][]*bridgev1.Message, len(s.links))
 	holding := false
 	for _, m := range msgs {
@@ -80,6 +84,7 @@ func (s *shards) Submit(msgs []*bridgev1.Message) {
 		i := shardhash.Owner(key, len(s.links))
 		parts[i] = append(parts[i], m)
 	}
+	s.mu.Unlock()
 	if holding {
 		select {
 		case s.wake <- struct{}{}:
@@ -89,6 +94,7 @@ func (s *shards) Submit(msgs []*bridgev1.Message) {
 	s.submitLocked(parts)
 }
 
+// submitLocked hands parts to the links; the caller holds sendMu.
 func (s *shards) submitLocked(parts [][]*bridgev1.Message) {
 	for i, part := range parts {
 		s.links[i].Submit(part)
@@ -225,8 +231,9 @@ func (s *shards) release(keys []string) {
 	if len(keys) == 0 {
 		return
 	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	parts := make([][]*bridgev1.Message, len(s.links))
 	for _, k := range keys {
 		i := shardhash.Owner(k, len(s.links))
@@ -234,6 +241,7 @@ func (s *shards) release(keys []string) {
 		delete(s.held, k)
 		s.cleared[k] = struct{}{}
 	}
+	s.mu.Unlock()
 	s.submitLocked(parts)
 }
 

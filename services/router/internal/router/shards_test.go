@@ -234,3 +234,55 @@ func TestANewToolWaitsUntilEveryOtherShardLetItGo(t *testing.T) {
 		t.Fatalf("shard 1 got %v and shard 0 %d messages; want %v and none", ids, len(pubs[0].received()), want)
 	}
 }
+
+// blockingPublisher takes no message until unblocked, as a publisher
+// applying flow control.
+type blockingPublisher struct {
+	shardPublisher
+	unblock chan struct{}
+}
+
+func (p *blockingPublisher) Send(msgs []*bridgev1.Message) error {
+	<-p.unblock
+	return p.shardPublisher.Send(msgs)
+}
+
+// A metrics scrape reads Pending and Held while a shard's stream is held
+// by flow control: it must not wait for it.
+func TestPendingDoesNotWaitForAShardUnderFlowControl(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pubs := make([]*blockingPublisher, 2)
+	links := make([]*publishLink, 2)
+	for i := range pubs {
+		pubs[i] = &blockingPublisher{shardPublisher{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 16)}, make(chan struct{})}
+		links[i] = relay.NewLink(relay.LinkConfig[*bridgev1.Message, *publisherv1.PublishResult]{
+			Dial: func(context.Context) (relay.Stream[*bridgev1.Message, *publisherv1.PublishResult], error) {
+				return pubs[i], nil
+			},
+			ItemID:   (*bridgev1.Message).GetId,
+			ResultID: (*publisherv1.PublishResult).GetMessageId,
+			OnResult: func(*bridgev1.Message, *publisherv1.PublishResult) {},
+			Log:      testLog(t),
+		})
+	}
+	s := newShards(func(context.Context, int, []string) ([]string, error) { return nil, nil }, testLog(t), links...)
+	go func() { _ = s.Run(ctx) }()
+	waitFor(t, func() bool { return links[0].Pending() == 0 }) // the streams open
+	time.Sleep(50 * time.Millisecond)
+	s.Submit([]*bridgev1.Message{{Id: "1", OrderingKey: "tool:1", Topic: "t"}, {Id: "2", OrderingKey: "tool:2", Topic: "t"}})
+	time.Sleep(100 * time.Millisecond) // released, and stuck in Send
+	done := make(chan int)
+	go func() { done <- s.Pending() + s.Held() }()
+	select {
+	case n := <-done:
+		if n != 2 {
+			t.Errorf("Pending+Held = %d, want the 2 messages stuck in flow control", n)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Pending waited for a link blocked by flow control")
+	}
+	for _, p := range pubs {
+		close(p.unblock)
+	}
+}
