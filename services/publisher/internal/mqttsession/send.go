@@ -58,7 +58,9 @@ type Outgoing struct {
 // connection together, then returns; errs[i] is nil when message i went
 // into the session (its answer comes later), else why it did not: the
 // connection is down (session.ErrNoConnection), its sender gave up, or the
-// broker announced it cannot take it (paho's ErrInvalidArguments). A
+// broker announced it cannot take it (paho's ErrInvalidArguments); after
+// one that did not go in for a reason other than the last, none of the
+// batch does, with the same error. A
 // message in flight when the connection drops is resent by the session
 // after the reconnect, and answered then.
 //
@@ -99,9 +101,19 @@ func (s *Session) Send(batch []Outgoing) (errs []error) {
 		// are in the session, the connection is going down, and the
 		// reconnect resends them in order.
 	}
+	// notSent, once a message could not go into the session (its sender
+	// gave up while it waited for room, the connection went down), is
+	// every later message's answer too: one written after it would reach
+	// the broker ahead of it, and if it is of the same tool, subscribers
+	// would see the tool's messages out of order. They are sent again.
+	var notSent error
 	for i, o := range batch {
-		if errs[i] = takes(w.connack, o.Publish); errs[i] != nil {
+		if notSent != nil {
+			errs[i] = notSent
 			continue
+		}
+		if errs[i] = takes(w.connack, o.Publish); errs[i] != nil {
+			continue // refused for good: answered in its place
 		}
 		pb := o.Publish.Packet()
 		if pb.QoS == 0 {
@@ -117,6 +129,7 @@ func (s *Session) Send(batch []Outgoing) (errs []error) {
 			err = w.add(o.Ctx, pb, resp, f)
 		}
 		if errs[i] = err; err != nil {
+			notSent = err
 			continue
 		}
 		_, _ = pb.WriteTo(buf)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,6 +83,53 @@ func TestCutConnectionsMidPipelineKeepTheToolsOrder(t *testing.T) {
 	t.Logf("%d copies for %d messages (a cut resends what was in flight)", copies, n)
 }
 
+// A router's stream ends while its messages wait for room in the session
+// (the broker's Receive Maximum, 2 here): none written after one it gave
+// up may reach the broker, else the subscriber would get the tool's
+// messages out of order. The next router sends them all again; the first
+// copies the subscriber gets are in the tool's order, round after round.
+func TestAStreamEndingWhileItsMessagesWaitForRoomKeepsTheToolsOrder(t *testing.T) {
+	addr := startMosquittoInflight(t, 2)
+	heard := subscribe(t, addr, "gone/#")
+	session, err := mqttsession.Start(t.Context(), mqttsession.Config{
+		URL: "mqtt://" + addr, ClientID: "gone-stream-test", KeepAlive: 30 * time.Second, SessionExpiry: time.Minute,
+	}, quiet(), func(mqttsession.State) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := New(session, Options{Capacity: 10_000, MaxInFlight: 1000, AckTimeout: 10 * time.Second, Log: quiet()})
+	t.Cleanup(p.Close)
+
+	const rounds, n = 20, 200
+	next := 0 // the tool's first message not yet answered
+	for round := range rounds {
+		gone, cancel := context.WithCancel(t.Context())
+		var answered atomic.Int64
+		add := func(ctx context.Context, count *atomic.Int64) {
+			msgs := make([]Message, 0, n)
+			for i := next; i < next+n; i++ {
+				msgs = append(msgs, Message{Ctx: ctx, Key: "tool:1", Publish: &paho.Publish{Topic: "gone/1", QoS: 1, Payload: []byte(strconv.Itoa(i))},
+					Done: func(error) { count.Add(1) }})
+			}
+			p.Add(ctx, msgs)
+		}
+		add(gone, &answered)
+		waitFor(t, func() bool { return answered.Load() >= int64(n/4) })
+		cancel() // the router is gone: its messages still waiting are dropped
+		var again atomic.Int64
+		add(t.Context(), &again) // the next router sends them all again
+		waitFor(t, func() bool { return again.Load() == n })
+		next += n
+		waitFor(t, func() bool { return heard.last() == next-1 })
+		_, firsts, _, _ := heard.summary()
+		for i := 1; i < len(firsts); i++ {
+			if firsts[i] < firsts[i-1] {
+				t.Fatalf("round %d: first copies out of order: %d after %d (%v)", round, firsts[i], firsts[i-1], firsts[max(0, i-5):min(len(firsts), i+3)])
+			}
+		}
+	}
+}
+
 type heard struct {
 	mu   sync.Mutex
 	seqs []int
@@ -146,6 +194,13 @@ func subscribe(t *testing.T, addr, filter string) *heard {
 // port (never the machine's broker), with no limit on messages in flight.
 func startMosquitto(t *testing.T) string {
 	t.Helper()
+	return startMosquittoInflight(t, 0)
+}
+
+// startMosquittoInflight is startMosquitto with max_inflight_messages n,
+// the Receive Maximum it announces (0: no limit).
+func startMosquittoInflight(t *testing.T, n int) string {
+	t.Helper()
 	const bin = "/usr/sbin/mosquitto"
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("mosquitto is not installed (apt-get install mosquitto): %v", err)
@@ -158,7 +213,7 @@ func startMosquitto(t *testing.T) string {
 	l.Close()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "mosquitto.conf")
-	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 0\nmax_queued_messages 0\nlog_dest stderr\n", port)
+	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages %d\nmax_queued_messages 0\nlog_dest stderr\n", port, n)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
