@@ -15,17 +15,23 @@ import (
 // writeInBackground writes events a few hundred at a time, so that a
 // failure can strike mid-run.
 func writeInBackground(t *testing.T, p *harness.Pipeline, evs []harness.TestEvent) <-chan error {
+	return writeInBatches(p, evs, 250, 20*time.Millisecond)
+}
+
+// writeInBatches writes evs to NEMO's stream in the background, batch at a
+// time with a pause after each, and says on the channel how it ended.
+func writeInBatches(p *harness.Pipeline, evs []harness.TestEvent, batch int, pause time.Duration) <-chan error {
 	done := make(chan error, 1)
 	go func() {
 		envs := harness.Envelopes(evs)
 		rdb := p.Redis.Client(1)
 		defer rdb.Close()
-		for i := 0; i < len(envs); i += 250 {
-			if err := harness.XAdd(context.Background(), rdb, "nemo:events", envs[i:min(i+250, len(envs))]); err != nil {
+		for i := 0; i < len(envs); i += batch {
+			if err := harness.XAdd(context.Background(), rdb, "nemo:events", envs[i:min(i+batch, len(envs))]); err != nil {
 				done <- err
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(pause)
 		}
 		done <- nil
 	}()

@@ -63,7 +63,7 @@ func TestRouterReplicaKilledMidRunMovesItsToolsInOrder(t *testing.T) {
 	}
 
 	sub := subscribe(t, p, "nemo/tools/+/enabled")
-	written := writeSlowly(t, p, harness.Events(tools*perTool, tools, 0), 1200)
+	written := writeSlowly(p, harness.Events(tools*perTool, tools, 0), 1200)
 	waitForCount(t, sub, tools*perTool/5)
 	for i, r := range routers {
 		n, err := r.Metric(`nemo_router_events_total{outcome="delivered"}`)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -82,23 +81,8 @@ func rulesInForce(t *testing.T, c routerv1.RouterServiceClient) *routerv1.Rules 
 // writePaced writes evs in small batches spread over about d, so that a
 // reload lands while events flow.
 func writePaced(p *harness.Pipeline, evs []harness.TestEvent, d time.Duration) <-chan error {
-	done := make(chan error, 1)
-	go func() {
-		const batch = 50
-		rdb := p.Redis.Client(1)
-		defer rdb.Close()
-		envs := harness.Envelopes(evs)
-		pause := d / time.Duration((len(envs)+batch-1)/batch)
-		for i := 0; i < len(envs); i += batch {
-			if err := harness.XAdd(context.Background(), rdb, "nemo:events", envs[i:min(i+batch, len(envs))]); err != nil {
-				done <- err
-				return
-			}
-			time.Sleep(pause)
-		}
-		done <- nil
-	}()
-	return done
+	const batch = 50
+	return writeInBatches(p, evs, batch, d/time.Duration((len(evs)+batch-1)/batch))
 }
 
 // checkCopies checks the copies topic: for each tool, the events from the

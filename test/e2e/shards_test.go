@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -105,7 +104,7 @@ func TestShardsGrowFromTwoToThreeMidRun(t *testing.T) {
 	}
 	p.Publisher = shard[0]
 	sub := subscribe(t, p, "nemo/tools/+/enabled")
-	written := writeSlowly(t, p, harness.Events(tools*perTool, tools, 0), 1000)
+	written := writeSlowly(p, harness.Events(tools*perTool, tools, 0), 1000)
 	waitForCount(t, sub, tools*perTool/5)
 
 	shard = append(shard, startShardPublisher(t, p, 2, "a"))
@@ -197,22 +196,7 @@ func publishersPerTool(t *testing.T, p *harness.Pipeline, shards int, connects .
 
 // writeSlowly writes evs to the stream at about perSecond, in the
 // background, so that a run lasts long enough for a change mid-run.
-func writeSlowly(t *testing.T, p *harness.Pipeline, evs []harness.TestEvent, perSecond int) <-chan error {
-	done := make(chan error, 1)
-	go func() {
-		envs := harness.Envelopes(evs)
-		rdb := p.Redis.Client(1)
-		defer rdb.Close()
-		const every = 20 * time.Millisecond
-		step := max(1, perSecond*int(every/time.Millisecond)/1000)
-		for i := 0; i < len(envs); i += step {
-			if err := harness.XAdd(context.Background(), rdb, "nemo:events", envs[i:min(i+step, len(envs))]); err != nil {
-				done <- err
-				return
-			}
-			time.Sleep(every)
-		}
-		done <- nil
-	}()
-	return done
+func writeSlowly(p *harness.Pipeline, evs []harness.TestEvent, perSecond int) <-chan error {
+	const every = 20 * time.Millisecond
+	return writeInBatches(p, evs, max(1, perSecond*int(every/time.Millisecond)/1000), every)
 }
