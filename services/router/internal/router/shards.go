@@ -111,8 +111,6 @@ func keyOf(m *bridgev1.Message) string {
 	return "topic:" + m.GetTopic()
 }
 
-func shardOf(m *bridgev1.Message, n int) int { return shardhash.Owner(keyOf(m), n) }
-
 // Pending is the number of messages not yet answered, over every shard,
 // held ones included.
 func (s *shards) Pending() int {

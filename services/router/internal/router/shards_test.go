@@ -12,7 +12,11 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/shardhash"
 )
+
+// shardOf is the shard m goes to among n.
+func shardOf(m *bridgev1.Message, n int) int { return shardhash.Owner(keyOf(m), n) }
 
 // shardPublisher is one shard's publisher: it answers every message at
 // once and remembers what it got, in order.
