@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,8 +25,15 @@ func (e *Env) StartRedisCluster(n int) (*RedisCluster, error) {
 	var addrs []string
 	for i := range n {
 		name := fmt.Sprintf("redis-cluster-%d", i)
+		// The cluster bus listens on a port of its own, by default the
+		// node's plus 10000, which nothing here keeps free: another free
+		// port is given instead.
+		bus, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
 		r, err := e.startRedisNamed(name, "--cluster-enabled", "yes", "--cluster-config-file", name+"-nodes.conf",
-			"--cluster-node-timeout", "2000")
+			"--cluster-port", strconv.Itoa(bus), "--cluster-node-timeout", "2000")
 		if err != nil {
 			return nil, err
 		}
