@@ -26,6 +26,7 @@ import (
 //	event_id   the id of the event it came from
 //	sent_at    when the broker acknowledged it, Unix milliseconds
 //	tool_id    the tool's id; absent when the message is of no tool
+//	site       the event's site; absent for the default site
 const (
 	rmTopic   = "topic"
 	rmPayload = "payload"
@@ -34,6 +35,7 @@ const (
 	rmEventID = "event_id"
 	rmSentAt  = "sent_at"
 	rmToolID  = "tool_id"
+	rmSite    = "site"
 )
 
 // RecentValues are the stream fields of m, for XADD. sent_at keeps
@@ -50,6 +52,9 @@ func RecentValues(m *statusv1.Message) []any {
 	if m.GetToolId() != 0 { // tool ids are positive
 		v = append(v, rmToolID, m.GetToolId())
 	}
+	if m.GetSite() != "" {
+		v = append(v, rmSite, m.GetSite())
+	}
 	return v
 }
 
@@ -62,6 +67,7 @@ func ReadRecent(e redis.XMessage) *statusv1.Message {
 		Payload: []byte(text(rmPayload)),
 		Retain:  text(rmRetain) == "true",
 		EventId: text(rmEventID),
+		Site:    text(rmSite),
 	}
 	if utf8.Valid(m.Payload) {
 		m.PayloadText = string(m.Payload)

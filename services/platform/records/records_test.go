@@ -168,6 +168,8 @@ func TestRecentRoundTrip(t *testing.T) {
 	for name, m := range map[string]*statusv1.Message{
 		"tool": {Topic: "nemo/tools/12/enabled", Payload: []byte(`{"event":"tool_enabled"}`), PayloadText: `{"event":"tool_enabled"}`,
 			Qos: 1, Retain: true, EventId: "1764490501000-0", SentAt: timestamppb.New(sentAt), ToolId: 12},
+		"a site's tool": {Topic: "north/nemo/tools/12/enabled", Payload: []byte(`{}`), PayloadText: `{}`,
+			Qos: 1, EventId: "1764490501000-1", SentAt: timestamppb.New(sentAt), ToolId: 12, Site: "north"},
 		"no tool, binary": {Topic: "nemo/areas/3", Payload: []byte{0xc0, 0xaf}, Qos: 0, EventId: "2-0", SentAt: timestamppb.New(sentAt)},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -177,6 +179,9 @@ func TestRecentRoundTrip(t *testing.T) {
 			}
 			if _, ok := e.Values["tool_id"]; ok != (m.GetToolId() != 0) {
 				t.Errorf("tool_id written: %v; want it only for a tool's message", ok)
+			}
+			if _, ok := e.Values["site"]; ok != (m.GetSite() != "") {
+				t.Errorf("site written: %v; want it only for a named site's message", ok)
 			}
 		})
 	}

@@ -224,6 +224,16 @@ type Event struct {
 	Fields []*PayloadField `protobuf:"bytes,13,rep,name=fields,proto3" json:"fields,omitempty"`
 	// True when the payload is a JSON object (possibly without fields).
 	PayloadIsObject bool `protobuf:"varint,14,opt,name=payload_is_object,json=payloadIsObject,proto3" json:"payload_is_object,omitempty"`
+	// The NEMO site the event comes from, when one deployment serves
+	// several (ingest's -site); empty for the default site. A site's tools
+	// are its own: tool 12 of one site is not tool 12 of another. The
+	// ordering key, the tool state and every topic keep them apart.
+	Site string `protobuf:"bytes,15,opt,name=site,proto3" json:"site,omitempty"`
+	// Put before every topic published for the event: the site's topic
+	// prefix (ingest's -site-topic-prefix, "<site>/" by default), so that
+	// no rule can publish two sites' tools on one topic. Empty for the
+	// default site.
+	SiteTopicPrefix string `protobuf:"bytes,16,opt,name=site_topic_prefix,json=siteTopicPrefix,proto3" json:"site_topic_prefix,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -356,6 +366,20 @@ func (x *Event) GetPayloadIsObject() bool {
 	return false
 }
 
+func (x *Event) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
+func (x *Event) GetSiteTopicPrefix() string {
+	if x != nil {
+		return x.SiteTopicPrefix
+	}
+	return ""
+}
+
 // PayloadField is one top-level field of a JSON object payload.
 type PayloadField struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -430,7 +454,9 @@ type Message struct {
 	UserProperties map[string]string `protobuf:"bytes,9,rep,name=user_properties,json=userProperties,proto3" json:"user_properties,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The tool the message is about (the source event's tool_id), for the
 	// recent-messages feed; absent for messages about no tool.
-	ToolId        *int32 `protobuf:"varint,10,opt,name=tool_id,json=toolId,proto3,oneof" json:"tool_id,omitempty"`
+	ToolId *int32 `protobuf:"varint,10,opt,name=tool_id,json=toolId,proto3,oneof" json:"tool_id,omitempty"`
+	// The site of the source event (Event.site); empty for the default site.
+	Site          string `protobuf:"bytes,11,opt,name=site,proto3" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -535,6 +561,13 @@ func (x *Message) GetToolId() int32 {
 	return 0
 }
 
+func (x *Message) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
 type EventAck struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	EventId string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -610,7 +643,7 @@ var File_nemo_bridge_v1_event_proto protoreflect.FileDescriptor
 
 const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x03\n" +
+	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +
@@ -628,12 +661,14 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\n" +
 	"event_type\x18\f \x01(\tR\teventType\x124\n" +
 	"\x06fields\x18\r \x03(\v2\x1c.nemo.bridge.v1.PayloadFieldR\x06fields\x12*\n" +
-	"\x11payload_is_object\x18\x0e \x01(\bR\x0fpayloadIsObjectB\n" +
+	"\x11payload_is_object\x18\x0e \x01(\bR\x0fpayloadIsObject\x12\x12\n" +
+	"\x04site\x18\x0f \x01(\tR\x04site\x12*\n" +
+	"\x11site_topic_prefix\x18\x10 \x01(\tR\x0fsiteTopicPrefixB\n" +
 	"\n" +
 	"\b_tool_id\"8\n" +
 	"\fPayloadField\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value\"\xa3\x03\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\xb7\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +
@@ -645,7 +680,8 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\fcontent_type\x18\b \x01(\tR\vcontentType\x12T\n" +
 	"\x0fuser_properties\x18\t \x03(\v2+.nemo.bridge.v1.Message.UserPropertiesEntryR\x0euserProperties\x12\x1c\n" +
 	"\atool_id\x18\n" +
-	" \x01(\x05H\x00R\x06toolId\x88\x01\x01\x1aA\n" +
+	" \x01(\x05H\x00R\x06toolId\x88\x01\x01\x12\x12\n" +
+	"\x04site\x18\v \x01(\tR\x04site\x1aA\n" +
 	"\x13UserPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +

@@ -123,7 +123,11 @@ type Tool struct {
 	ProblemDescriptions []string `protobuf:"bytes,17,rep,name=problem_descriptions,json=problemDescriptions,proto3" json:"problem_descriptions,omitempty"`
 	// Who used the tool last, or uses it now, as NEMO names them; kept
 	// after the usage ends, when user is cleared.
-	LastUser      string `protobuf:"bytes,18,opt,name=last_user,json=lastUser,proto3" json:"last_user,omitempty"`
+	LastUser string `protobuf:"bytes,18,opt,name=last_user,json=lastUser,proto3" json:"last_user,omitempty"`
+	// The NEMO site the tool belongs to, when the bridge serves several;
+	// absent for the default site (so that a single site's state reads as
+	// before).
+	Site          *string `protobuf:"bytes,19,opt,name=site,proto3,oneof" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -284,6 +288,13 @@ func (x *Tool) GetLastUser() string {
 	return ""
 }
 
+func (x *Tool) GetSite() string {
+	if x != nil && x.Site != nil {
+		return *x.Site
+	}
+	return ""
+}
+
 // Task is an open problem report on a tool.
 type Task struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
@@ -362,8 +373,10 @@ func (x *Task) GetCreatedAt() *timestamppb.Timestamp {
 }
 
 type GetToolRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            int32                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    int32                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The site of the tool; empty for the default site.
+	Site          string `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -403,6 +416,13 @@ func (x *GetToolRequest) GetId() int32 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *GetToolRequest) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
 }
 
 type GetToolResponse struct {
@@ -458,7 +478,9 @@ type ListToolsRequest struct {
 	// At most this many tools (default 100, at most 1000).
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// From a previous response's next_page_token.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// The site whose tools are listed; empty for the default site.
+	Site          string `protobuf:"bytes,6,opt,name=site,proto3" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -524,6 +546,13 @@ func (x *ListToolsRequest) GetPageSize() int32 {
 func (x *ListToolsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListToolsRequest) GetSite() string {
+	if x != nil {
+		return x.Site
 	}
 	return ""
 }
@@ -905,6 +934,9 @@ type Message struct {
 	PayloadText string `protobuf:"bytes,8,opt,name=payload_text,json=payloadText,proto3" json:"payload_text,omitempty"`
 	// MQTT v5 message expiry; 0 when the message never expires.
 	ExpirySeconds uint32 `protobuf:"varint,9,opt,name=expiry_seconds,json=expirySeconds,proto3" json:"expiry_seconds,omitempty"`
+	// The site of the event the message came from; empty for the default
+	// site.
+	Site          string `protobuf:"bytes,10,opt,name=site,proto3" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1002,6 +1034,13 @@ func (x *Message) GetExpirySeconds() uint32 {
 	return 0
 }
 
+func (x *Message) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
+}
+
 type ListMessagesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many (default 50, at most 1000).
@@ -1009,7 +1048,10 @@ type ListMessagesRequest struct {
 	// Only messages about this tool, when set.
 	ToolId *int32 `protobuf:"varint,2,opt,name=tool_id,json=toolId,proto3,oneof" json:"tool_id,omitempty"`
 	// Only topics that match this MQTT filter (+ and # allowed), when set.
-	TopicFilter   string `protobuf:"bytes,3,opt,name=topic_filter,json=topicFilter,proto3" json:"topic_filter,omitempty"`
+	TopicFilter string `protobuf:"bytes,3,opt,name=topic_filter,json=topicFilter,proto3" json:"topic_filter,omitempty"`
+	// Only messages of this site's events, when set ("" is the default
+	// site's); with tool_id, that site's tool.
+	Site          *string `protobuf:"bytes,4,opt,name=site,proto3,oneof" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1061,6 +1103,13 @@ func (x *ListMessagesRequest) GetToolId() int32 {
 func (x *ListMessagesRequest) GetTopicFilter() string {
 	if x != nil {
 		return x.TopicFilter
+	}
+	return ""
+}
+
+func (x *ListMessagesRequest) GetSite() string {
+	if x != nil && x.Site != nil {
+		return *x.Site
 	}
 	return ""
 }
@@ -2055,8 +2104,10 @@ func (x *SendTestMessageResponse) GetRoundTripMs() float64 {
 }
 
 type GetDisplayRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ToolId        int32                  `protobuf:"varint,1,opt,name=tool_id,json=toolId,proto3" json:"tool_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	ToolId int32                  `protobuf:"varint,1,opt,name=tool_id,json=toolId,proto3" json:"tool_id,omitempty"`
+	// The site of the tool; empty for the default site.
+	Site          string `protobuf:"bytes,2,opt,name=site,proto3" json:"site,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2096,6 +2147,13 @@ func (x *GetDisplayRequest) GetToolId() int32 {
 		return x.ToolId
 	}
 	return 0
+}
+
+func (x *GetDisplayRequest) GetSite() string {
+	if x != nil {
+		return x.Site
+	}
+	return ""
 }
 
 type GetDisplayResponse struct {
@@ -2154,11 +2212,147 @@ func (x *GetDisplayResponse) GetServerStatus() string {
 	return ""
 }
 
+type ListSitesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesRequest) Reset() {
+	*x = ListSitesRequest{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesRequest) ProtoMessage() {}
+
+func (x *ListSitesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesRequest.ProtoReflect.Descriptor instead.
+func (*ListSitesRequest) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{32}
+}
+
+type ListSitesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By name.
+	Sites         []*Site `protobuf:"bytes,1,rep,name=sites,proto3" json:"sites,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSitesResponse) Reset() {
+	*x = ListSitesResponse{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSitesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSitesResponse) ProtoMessage() {}
+
+func (x *ListSitesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSitesResponse.ProtoReflect.Descriptor instead.
+func (*ListSitesResponse) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListSitesResponse) GetSites() []*Site {
+	if x != nil {
+		return x.Sites
+	}
+	return nil
+}
+
+// Site is one NEMO site of a deployment that serves several: one input
+// (its own Redis, stream or list) read by an ingest started with -site.
+type Site struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Put before every topic of the site's messages ("north/").
+	TopicPrefix   string `protobuf:"bytes,2,opt,name=topic_prefix,json=topicPrefix,proto3" json:"topic_prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Site) Reset() {
+	*x = Site{}
+	mi := &file_nemo_status_v1_status_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Site) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Site) ProtoMessage() {}
+
+func (x *Site) ProtoReflect() protoreflect.Message {
+	mi := &file_nemo_status_v1_status_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Site.ProtoReflect.Descriptor instead.
+func (*Site) Descriptor() ([]byte, []int) {
+	return file_nemo_status_v1_status_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *Site) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Site) GetTopicPrefix() string {
+	if x != nil {
+		return x.TopicPrefix
+	}
+	return ""
+}
+
 var File_nemo_status_v1_status_proto protoreflect.FileDescriptor
 
 const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\n" +
-	"\x1bnemo/status/v1/status.proto\x12\x0enemo.status.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.proto\"\xe4\x05\n" +
+	"\x1bnemo/status/v1/status.proto\x12\x0enemo.status.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/wrappers.proto\"\x86\x06\n" +
 	"\x04Tool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x15\n" +
@@ -2181,25 +2375,29 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\x10current_usage_id\x18\x0f \x01(\v2\x1b.google.protobuf.Int32ValueR\x0ecurrentUsageId\x12J\n" +
 	"\x13current_usage_start\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x11currentUsageStart\x121\n" +
 	"\x14problem_descriptions\x18\x11 \x03(\tR\x13problemDescriptions\x12\x1b\n" +
-	"\tlast_user\x18\x12 \x01(\tR\blastUser\"\xce\x01\n" +
+	"\tlast_user\x18\x12 \x01(\tR\blastUser\x12\x17\n" +
+	"\x04site\x18\x13 \x01(\tH\x00R\x04site\x88\x01\x01B\a\n" +
+	"\x05_site\"\xce\x01\n" +
 	"\x04Task\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12/\n" +
 	"\x13problem_description\x18\x02 \x01(\tR\x12problemDescription\x12%\n" +
 	"\x0eforce_shutdown\x18\x03 \x01(\bR\rforceShutdown\x12#\n" +
 	"\rsafety_hazard\x18\x04 \x01(\bR\fsafetyHazard\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\" \n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"4\n" +
 	"\x0eGetToolRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x05R\x02id\";\n" +
+	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x12\n" +
+	"\x04site\x18\x02 \x01(\tR\x04site\";\n" +
 	"\x0fGetToolResponse\x12(\n" +
-	"\x04tool\x18\x01 \x01(\v2\x14.nemo.status.v1.ToolR\x04tool\"\xe3\x01\n" +
+	"\x04tool\x18\x01 \x01(\v2\x14.nemo.status.v1.ToolR\x04tool\"\xf7\x01\n" +
 	"\x10ListToolsRequest\x12\x1a\n" +
 	"\x06in_use\x18\x01 \x01(\bH\x00R\x05inUse\x88\x01\x01\x12%\n" +
 	"\voperational\x18\x02 \x01(\bH\x01R\voperational\x88\x01\x01\x12%\n" +
 	"\vproblematic\x18\x03 \x01(\bH\x02R\vproblematic\x88\x01\x01\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageTokenB\t\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12\x12\n" +
+	"\x04site\x18\x06 \x01(\tR\x04siteB\t\n" +
 	"\a_in_useB\x0e\n" +
 	"\f_operationalB\x0e\n" +
 	"\f_problematic\"g\n" +
@@ -2229,7 +2427,7 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\rHealthWarning\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
-	"\x06detail\x18\x03 \x01(\tR\x06detail\"\x96\x02\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"\xaa\x02\n" +
 	"\aMessage\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x18\n" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12\x10\n" +
@@ -2239,13 +2437,17 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\bevent_id\x18\x06 \x01(\tR\aeventId\x12\x17\n" +
 	"\atool_id\x18\a \x01(\x05R\x06toolId\x12!\n" +
 	"\fpayload_text\x18\b \x01(\tR\vpayloadText\x12%\n" +
-	"\x0eexpiry_seconds\x18\t \x01(\rR\rexpirySeconds\"x\n" +
+	"\x0eexpiry_seconds\x18\t \x01(\rR\rexpirySeconds\x12\x12\n" +
+	"\x04site\x18\n" +
+	" \x01(\tR\x04site\"\x9a\x01\n" +
 	"\x13ListMessagesRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x1c\n" +
 	"\atool_id\x18\x02 \x01(\x05H\x00R\x06toolId\x88\x01\x01\x12!\n" +
-	"\ftopic_filter\x18\x03 \x01(\tR\vtopicFilterB\n" +
+	"\ftopic_filter\x18\x03 \x01(\tR\vtopicFilter\x12\x17\n" +
+	"\x04site\x18\x04 \x01(\tH\x01R\x04site\x88\x01\x01B\n" +
 	"\n" +
-	"\b_tool_id\"K\n" +
+	"\b_tool_idB\a\n" +
+	"\x05_site\"K\n" +
 	"\x14ListMessagesResponse\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.status.v1.MessageR\bmessages\"\x8f\x02\n" +
 	"\n" +
@@ -2306,17 +2508,24 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\asent_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12;\n" +
 	"\vreceived_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12\"\n" +
-	"\rround_trip_ms\x18\x04 \x01(\x01R\vroundTripMs\",\n" +
+	"\rround_trip_ms\x18\x04 \x01(\x01R\vroundTripMs\"@\n" +
 	"\x11GetDisplayRequest\x12\x17\n" +
-	"\atool_id\x18\x01 \x01(\x05R\x06toolId\"n\n" +
+	"\atool_id\x18\x01 \x01(\x05R\x06toolId\x12\x12\n" +
+	"\x04site\x18\x02 \x01(\tR\x04site\"n\n" +
 	"\x12GetDisplayResponse\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.status.v1.MessageR\bmessages\x12#\n" +
-	"\rserver_status\x18\x02 \x01(\tR\fserverStatus*k\n" +
+	"\rserver_status\x18\x02 \x01(\tR\fserverStatus\"\x12\n" +
+	"\x10ListSitesRequest\"?\n" +
+	"\x11ListSitesResponse\x12*\n" +
+	"\x05sites\x18\x01 \x03(\v2\x14.nemo.status.v1.SiteR\x05sites\"=\n" +
+	"\x04Site\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\ftopic_prefix\x18\x02 \x01(\tR\vtopicPrefix*k\n" +
 	"\tInputKind\x12\x1a\n" +
 	"\x16INPUT_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11INPUT_KIND_STREAM\x10\x01\x12\x13\n" +
 	"\x0fINPUT_KIND_LIST\x10\x02\x12\x16\n" +
-	"\x12INPUT_KIND_CHANNEL\x10\x032\xd0\b\n" +
+	"\x12INPUT_KIND_CHANNEL\x10\x032\xa2\t\n" +
 	"\rStatusService\x12J\n" +
 	"\aGetTool\x12\x1e.nemo.status.v1.GetToolRequest\x1a\x1f.nemo.status.v1.GetToolResponse\x12P\n" +
 	"\tListTools\x12 .nemo.status.v1.ListToolsRequest\x1a!.nemo.status.v1.ListToolsResponse\x12P\n" +
@@ -2330,7 +2539,8 @@ const file_nemo_status_v1_status_proto_rawDesc = "" +
 	"\vDryRunRules\x12\".nemo.status.v1.DryRunRulesRequest\x1a#.nemo.status.v1.DryRunRulesResponse\x12b\n" +
 	"\x0fSendTestMessage\x12&.nemo.status.v1.SendTestMessageRequest\x1a'.nemo.status.v1.SendTestMessageResponse\x12S\n" +
 	"\n" +
-	"GetDisplay\x12!.nemo.status.v1.GetDisplayRequest\x1a\".nemo.status.v1.GetDisplayResponseB\xbb\x01\n" +
+	"GetDisplay\x12!.nemo.status.v1.GetDisplayRequest\x1a\".nemo.status.v1.GetDisplayResponse\x12P\n" +
+	"\tListSites\x12 .nemo.status.v1.ListSitesRequest\x1a!.nemo.status.v1.ListSitesResponseB\xbb\x01\n" +
 	"\x12com.nemo.status.v1B\vStatusProtoP\x01Z>github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1;statusv1\xa2\x02\x03NSX\xaa\x02\x0eNemo.Status.V1\xca\x02\x0eNemo\\Status\\V1\xe2\x02\x1aNemo\\Status\\V1\\GPBMetadata\xea\x02\x10Nemo::Status::V1b\x06proto3"
 
 var (
@@ -2346,7 +2556,7 @@ func file_nemo_status_v1_status_proto_rawDescGZIP() []byte {
 }
 
 var file_nemo_status_v1_status_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_nemo_status_v1_status_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_nemo_status_v1_status_proto_goTypes = []any{
 	(InputKind)(0),                       // 0: nemo.status.v1.InputKind
 	(*Tool)(nil),                         // 1: nemo.status.v1.Tool
@@ -2381,71 +2591,77 @@ var file_nemo_status_v1_status_proto_goTypes = []any{
 	(*SendTestMessageResponse)(nil),      // 30: nemo.status.v1.SendTestMessageResponse
 	(*GetDisplayRequest)(nil),            // 31: nemo.status.v1.GetDisplayRequest
 	(*GetDisplayResponse)(nil),           // 32: nemo.status.v1.GetDisplayResponse
-	(*timestamppb.Timestamp)(nil),        // 33: google.protobuf.Timestamp
-	(*wrapperspb.StringValue)(nil),       // 34: google.protobuf.StringValue
-	(*wrapperspb.Int32Value)(nil),        // 35: google.protobuf.Int32Value
-	(*structpb.Value)(nil),               // 36: google.protobuf.Value
+	(*ListSitesRequest)(nil),             // 33: nemo.status.v1.ListSitesRequest
+	(*ListSitesResponse)(nil),            // 34: nemo.status.v1.ListSitesResponse
+	(*Site)(nil),                         // 35: nemo.status.v1.Site
+	(*timestamppb.Timestamp)(nil),        // 36: google.protobuf.Timestamp
+	(*wrapperspb.StringValue)(nil),       // 37: google.protobuf.StringValue
+	(*wrapperspb.Int32Value)(nil),        // 38: google.protobuf.Int32Value
+	(*structpb.Value)(nil),               // 39: google.protobuf.Value
 }
 var file_nemo_status_v1_status_proto_depIdxs = []int32{
-	33, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
+	36, // 0: nemo.status.v1.Tool.in_use_since:type_name -> google.protobuf.Timestamp
 	2,  // 1: nemo.status.v1.Tool.open_tasks:type_name -> nemo.status.v1.Task
-	33, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
-	34, // 3: nemo.status.v1.Tool.customer_name:type_name -> google.protobuf.StringValue
-	35, // 4: nemo.status.v1.Tool.current_usage_id:type_name -> google.protobuf.Int32Value
-	33, // 5: nemo.status.v1.Tool.current_usage_start:type_name -> google.protobuf.Timestamp
-	33, // 6: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
+	36, // 2: nemo.status.v1.Tool.last_event_at:type_name -> google.protobuf.Timestamp
+	37, // 3: nemo.status.v1.Tool.customer_name:type_name -> google.protobuf.StringValue
+	38, // 4: nemo.status.v1.Tool.current_usage_id:type_name -> google.protobuf.Int32Value
+	36, // 5: nemo.status.v1.Tool.current_usage_start:type_name -> google.protobuf.Timestamp
+	36, // 6: nemo.status.v1.Task.created_at:type_name -> google.protobuf.Timestamp
 	1,  // 7: nemo.status.v1.GetToolResponse.tool:type_name -> nemo.status.v1.Tool
 	1,  // 8: nemo.status.v1.ListToolsResponse.tools:type_name -> nemo.status.v1.Tool
-	33, // 9: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
+	36, // 9: nemo.status.v1.Hop.since:type_name -> google.protobuf.Timestamp
 	8,  // 10: nemo.status.v1.GetHealthResponse.hops:type_name -> nemo.status.v1.Hop
 	10, // 11: nemo.status.v1.GetHealthResponse.warnings:type_name -> nemo.status.v1.HealthWarning
-	33, // 12: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	36, // 12: nemo.status.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
 	11, // 13: nemo.status.v1.ListMessagesResponse.messages:type_name -> nemo.status.v1.Message
-	33, // 14: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
+	36, // 14: nemo.status.v1.DeadLetter.failed_at:type_name -> google.protobuf.Timestamp
 	15, // 15: nemo.status.v1.DeadLetter.input:type_name -> nemo.status.v1.Input
 	0,  // 16: nemo.status.v1.Input.kind:type_name -> nemo.status.v1.InputKind
 	14, // 17: nemo.status.v1.ListDeadLettersResponse.dead_letters:type_name -> nemo.status.v1.DeadLetter
-	33, // 18: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
-	33, // 19: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	36, // 18: nemo.status.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	36, // 19: nemo.status.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
 	22, // 20: nemo.status.v1.GetRulesResponse.rules:type_name -> nemo.status.v1.Rules
 	22, // 21: nemo.status.v1.ReloadRulesResponse.rules:type_name -> nemo.status.v1.Rules
-	36, // 22: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
-	36, // 23: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
-	36, // 24: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
-	36, // 25: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
+	39, // 22: nemo.status.v1.DryRunRulesRequest.payload:type_name -> google.protobuf.Value
+	39, // 23: nemo.status.v1.DryRunRulesRequest.qos:type_name -> google.protobuf.Value
+	39, // 24: nemo.status.v1.DryRunRulesRequest.retain:type_name -> google.protobuf.Value
+	39, // 25: nemo.status.v1.DryRunRulesRequest.timestamp:type_name -> google.protobuf.Value
 	11, // 26: nemo.status.v1.DryRunRulesResponse.messages:type_name -> nemo.status.v1.Message
-	33, // 27: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
-	33, // 28: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
+	36, // 27: nemo.status.v1.SendTestMessageResponse.sent_at:type_name -> google.protobuf.Timestamp
+	36, // 28: nemo.status.v1.SendTestMessageResponse.received_at:type_name -> google.protobuf.Timestamp
 	11, // 29: nemo.status.v1.GetDisplayResponse.messages:type_name -> nemo.status.v1.Message
-	3,  // 30: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
-	5,  // 31: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
-	7,  // 32: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
-	12, // 33: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
-	16, // 34: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
-	18, // 35: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
-	20, // 36: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
-	23, // 37: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
-	25, // 38: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
-	27, // 39: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
-	29, // 40: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
-	31, // 41: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
-	4,  // 42: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
-	6,  // 43: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
-	9,  // 44: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
-	13, // 45: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
-	17, // 46: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
-	19, // 47: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
-	21, // 48: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
-	24, // 49: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
-	26, // 50: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
-	28, // 51: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
-	30, // 52: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
-	32, // 53: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
-	42, // [42:54] is the sub-list for method output_type
-	30, // [30:42] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	35, // 30: nemo.status.v1.ListSitesResponse.sites:type_name -> nemo.status.v1.Site
+	3,  // 31: nemo.status.v1.StatusService.GetTool:input_type -> nemo.status.v1.GetToolRequest
+	5,  // 32: nemo.status.v1.StatusService.ListTools:input_type -> nemo.status.v1.ListToolsRequest
+	7,  // 33: nemo.status.v1.StatusService.GetHealth:input_type -> nemo.status.v1.GetHealthRequest
+	12, // 34: nemo.status.v1.StatusService.ListMessages:input_type -> nemo.status.v1.ListMessagesRequest
+	16, // 35: nemo.status.v1.StatusService.ListDeadLetters:input_type -> nemo.status.v1.ListDeadLettersRequest
+	18, // 36: nemo.status.v1.StatusService.ReplayDeadLetter:input_type -> nemo.status.v1.ReplayDeadLetterRequest
+	20, // 37: nemo.status.v1.StatusService.ReplayAllDeadLetters:input_type -> nemo.status.v1.ReplayAllDeadLettersRequest
+	23, // 38: nemo.status.v1.StatusService.GetRules:input_type -> nemo.status.v1.GetRulesRequest
+	25, // 39: nemo.status.v1.StatusService.ReloadRules:input_type -> nemo.status.v1.ReloadRulesRequest
+	27, // 40: nemo.status.v1.StatusService.DryRunRules:input_type -> nemo.status.v1.DryRunRulesRequest
+	29, // 41: nemo.status.v1.StatusService.SendTestMessage:input_type -> nemo.status.v1.SendTestMessageRequest
+	31, // 42: nemo.status.v1.StatusService.GetDisplay:input_type -> nemo.status.v1.GetDisplayRequest
+	33, // 43: nemo.status.v1.StatusService.ListSites:input_type -> nemo.status.v1.ListSitesRequest
+	4,  // 44: nemo.status.v1.StatusService.GetTool:output_type -> nemo.status.v1.GetToolResponse
+	6,  // 45: nemo.status.v1.StatusService.ListTools:output_type -> nemo.status.v1.ListToolsResponse
+	9,  // 46: nemo.status.v1.StatusService.GetHealth:output_type -> nemo.status.v1.GetHealthResponse
+	13, // 47: nemo.status.v1.StatusService.ListMessages:output_type -> nemo.status.v1.ListMessagesResponse
+	17, // 48: nemo.status.v1.StatusService.ListDeadLetters:output_type -> nemo.status.v1.ListDeadLettersResponse
+	19, // 49: nemo.status.v1.StatusService.ReplayDeadLetter:output_type -> nemo.status.v1.ReplayDeadLetterResponse
+	21, // 50: nemo.status.v1.StatusService.ReplayAllDeadLetters:output_type -> nemo.status.v1.ReplayAllDeadLettersResponse
+	24, // 51: nemo.status.v1.StatusService.GetRules:output_type -> nemo.status.v1.GetRulesResponse
+	26, // 52: nemo.status.v1.StatusService.ReloadRules:output_type -> nemo.status.v1.ReloadRulesResponse
+	28, // 53: nemo.status.v1.StatusService.DryRunRules:output_type -> nemo.status.v1.DryRunRulesResponse
+	30, // 54: nemo.status.v1.StatusService.SendTestMessage:output_type -> nemo.status.v1.SendTestMessageResponse
+	32, // 55: nemo.status.v1.StatusService.GetDisplay:output_type -> nemo.status.v1.GetDisplayResponse
+	34, // 56: nemo.status.v1.StatusService.ListSites:output_type -> nemo.status.v1.ListSitesResponse
+	44, // [44:57] is the sub-list for method output_type
+	31, // [31:44] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_nemo_status_v1_status_proto_init() }
@@ -2453,6 +2669,7 @@ func file_nemo_status_v1_status_proto_init() {
 	if File_nemo_status_v1_status_proto != nil {
 		return
 	}
+	file_nemo_status_v1_status_proto_msgTypes[0].OneofWrappers = []any{}
 	file_nemo_status_v1_status_proto_msgTypes[4].OneofWrappers = []any{}
 	file_nemo_status_v1_status_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
@@ -2461,7 +2678,7 @@ func file_nemo_status_v1_status_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nemo_status_v1_status_proto_rawDesc), len(file_nemo_status_v1_status_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   32,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,7 @@ const (
 	StatusService_DryRunRules_FullMethodName          = "/nemo.status.v1.StatusService/DryRunRules"
 	StatusService_SendTestMessage_FullMethodName      = "/nemo.status.v1.StatusService/SendTestMessage"
 	StatusService_GetDisplay_FullMethodName           = "/nemo.status.v1.StatusService/GetDisplay"
+	StatusService_ListSites_FullMethodName            = "/nemo.status.v1.StatusService/ListSites"
 )
 
 // StatusServiceClient is the client API for StatusService service.
@@ -76,6 +77,9 @@ type StatusServiceClient interface {
 	// What the display next to a tool shows now: the retained messages the
 	// broker holds for its screen, as the screen reads them.
 	GetDisplay(ctx context.Context, in *GetDisplayRequest, opts ...grpc.CallOption) (*GetDisplayResponse, error)
+	// The NEMO sites the bridge has had events from, besides the default
+	// site (the inputs started without -site).
+	ListSites(ctx context.Context, in *ListSitesRequest, opts ...grpc.CallOption) (*ListSitesResponse, error)
 }
 
 type statusServiceClient struct {
@@ -206,6 +210,16 @@ func (c *statusServiceClient) GetDisplay(ctx context.Context, in *GetDisplayRequ
 	return out, nil
 }
 
+func (c *statusServiceClient) ListSites(ctx context.Context, in *ListSitesRequest, opts ...grpc.CallOption) (*ListSitesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSitesResponse)
+	err := c.cc.Invoke(ctx, StatusService_ListSites_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StatusServiceServer is the server API for StatusService service.
 // All implementations must embed UnimplementedStatusServiceServer
 // for forward compatibility.
@@ -244,6 +258,9 @@ type StatusServiceServer interface {
 	// What the display next to a tool shows now: the retained messages the
 	// broker holds for its screen, as the screen reads them.
 	GetDisplay(context.Context, *GetDisplayRequest) (*GetDisplayResponse, error)
+	// The NEMO sites the bridge has had events from, besides the default
+	// site (the inputs started without -site).
+	ListSites(context.Context, *ListSitesRequest) (*ListSitesResponse, error)
 	mustEmbedUnimplementedStatusServiceServer()
 }
 
@@ -289,6 +306,9 @@ func (UnimplementedStatusServiceServer) SendTestMessage(context.Context, *SendTe
 }
 func (UnimplementedStatusServiceServer) GetDisplay(context.Context, *GetDisplayRequest) (*GetDisplayResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDisplay not implemented")
+}
+func (UnimplementedStatusServiceServer) ListSites(context.Context, *ListSitesRequest) (*ListSitesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSites not implemented")
 }
 func (UnimplementedStatusServiceServer) mustEmbedUnimplementedStatusServiceServer() {}
 func (UnimplementedStatusServiceServer) testEmbeddedByValue()                       {}
@@ -527,6 +547,24 @@ func _StatusService_GetDisplay_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StatusService_ListSites_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSitesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatusServiceServer).ListSites(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatusService_ListSites_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatusServiceServer).ListSites(ctx, req.(*ListSitesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // StatusService_ServiceDesc is the grpc.ServiceDesc for StatusService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -581,6 +619,10 @@ var StatusService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDisplay",
 			Handler:    _StatusService_GetDisplay_Handler,
+		},
+		{
+			MethodName: "ListSites",
+			Handler:    _StatusService_ListSites_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
