@@ -91,12 +91,25 @@ func decodeQuick(ev *bridgev1.Event) bool {
 }
 
 // orderingKey is the tool the event is about, so that one tool's events
-// stay in order; events that name no tool are ordered by topic.
+// stay in order; events that name no tool are ordered by topic. A named
+// site's keys start with the site ("north/tool:12"): its tool 12 is not
+// the default site's, and the two need not wait for each other.
 func orderingKey(ev *bridgev1.Event) string {
+	key := "topic:" + ev.GetTopic()
 	if ev.ToolId != nil {
-		return "tool:" + strconv.FormatInt(int64(ev.GetToolId()), 10)
+		key = "tool:" + strconv.FormatInt(int64(ev.GetToolId()), 10)
 	}
-	return "topic:" + ev.GetTopic()
+	if site := ev.GetSite(); site != "" {
+		return site + "/" + key
+	}
+	return key
+}
+
+// SetSite says that ev comes from site, whose topics go under
+// topicPrefix, and gives ev the ordering key of that site's tool.
+func SetSite(ev *bridgev1.Event, site, topicPrefix string) {
+	ev.Site, ev.SiteTopicPrefix = site, topicPrefix
+	ev.OrderingKey = orderingKey(ev)
 }
 
 // ID reads an id (of a tool, a usage, a task) as NEMO writes it: 12,

@@ -59,3 +59,24 @@ func TestIDReadsEveryFormNEMOWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestASitesToolHasAKeyOfItsOwn(t *testing.T) {
+	ev := &bridgev1.Event{Topic: "t", Payload: []byte(`{"tool_id":12}`)}
+	Decode(ev)
+	SetSite(ev, "north", "north/")
+	if ev.GetOrderingKey() != "north/tool:12" || ev.GetSite() != "north" || ev.GetSiteTopicPrefix() != "north/" {
+		t.Errorf("key %q, site %q, prefix %q; want north/tool:12, north, north/", ev.GetOrderingKey(), ev.GetSite(), ev.GetSiteTopicPrefix())
+	}
+	// A dry run's event, built by hand with its site, decodes to the same key.
+	hand := &bridgev1.Event{Topic: "t", Payload: []byte(`{"tool_id":"12"}`), Site: "north"}
+	Decode(hand)
+	if hand.GetOrderingKey() != ev.GetOrderingKey() {
+		t.Errorf("hand-built event's key %q, want %q", hand.GetOrderingKey(), ev.GetOrderingKey())
+	}
+	topic := &bridgev1.Event{Topic: "nemo/areas/3", Payload: []byte(`"text"`)}
+	Decode(topic)
+	SetSite(topic, "south", "south/")
+	if topic.GetOrderingKey() != "south/topic:nemo/areas/3" {
+		t.Errorf("a site's event about no tool: key %q", topic.GetOrderingKey())
+	}
+}

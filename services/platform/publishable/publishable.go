@@ -162,3 +162,22 @@ func scan(s string, char func(rune) string) (offset int, what string) {
 	}
 	return 0, ""
 }
+
+// Prefix says why p cannot be put before topics as written (a rules
+// file's prefix, a site's topic prefix), or returns nil. "" is no prefix.
+func Prefix(p string) error {
+	if strings.HasPrefix(p, "$") {
+		return errors.New(`a prefix cannot start with "$": such topics are reserved for the broker (like $SYS)`)
+	}
+	if p == "" {
+		return nil
+	}
+	var char *Problem
+	switch err := Topic(p); {
+	case errors.As(err, &char):
+		return errors.New("a topic prefix cannot hold " + char.What)
+	case err != nil:
+		return errors.New("by itself, " + err.Error())
+	}
+	return nil
+}

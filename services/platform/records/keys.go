@@ -80,7 +80,9 @@ const leasePrefix = "nemo:bridge:lease:"
 func PublisherLease(clientID string) string { return leasePrefix + clientID }
 
 // IngestLease is the lease of reading one input, held by the active
-// ingest: "nemo:bridge:lease:ingest:" and the input as
+// ingest: "nemo:bridge:lease:ingest:", "site:<site>:" for a named site
+// (two sites' inputs may have one name, each in its own Redis, and share
+// the bridge's Redis for their leases), and the input as
 //
 //	stream:<stream>:<group>:<consumer>   stream mode (one consumer of a group)
 //	list:<list>                          list mode (the list NEMO pushes to)
@@ -91,6 +93,10 @@ func PublisherLease(clientID string) string { return leasePrefix + clientID }
 // name. Names are joined as they are, so two inputs whose names only
 // place a ":" differently (stream "a:b", group "c" and stream "a", group
 // "b:c") would share a lease: one of them would stand by.
-func IngestLease(mode string, names ...string) string {
-	return leasePrefix + "ingest:" + mode + ":" + strings.Join(names, ":")
+func IngestLease(site, mode string, names ...string) string {
+	key := leasePrefix + "ingest:"
+	if site != "" {
+		key += "site:" + site + ":"
+	}
+	return key + mode + ":" + strings.Join(names, ":")
 }

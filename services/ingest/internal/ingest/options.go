@@ -10,6 +10,7 @@ import (
 
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -43,6 +44,12 @@ type Options struct {
 	// (0: no lease).
 	LeaseRedisURL string
 	LeaseTTL      time.Duration
+
+	// Site names the NEMO site of the input when one deployment serves
+	// several ("": the default site); SiteTopicPrefix goes before every
+	// topic of its messages.
+	Site            string
+	SiteTopicPrefix string
 }
 
 // Bind registers ingest's flags.
@@ -67,8 +74,10 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&o.Window, "window", 4000, "events in flight at most; reading stops while this many await the broker (it bounds memory and the events a crash sends again)")
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router; several router replicas separated by commas, each tool going to one of them")
 	fs.DurationVar(&o.RouterFailover, "router-failover", 5*time.Second, "with several -router-addr: how long a router's stream may stay closed (and fail to reopen) before its tools move to the next router")
-	secret.Var(fs, &o.LeaseRedisURL, "lease-redis-url", "", "Redis holding the lease that lets only one ingest per input read; others with the same configuration stand by (empty: the Redis of -redis-url)")
+	secret.Var(fs, &o.LeaseRedisURL, "lease-redis-url", "", "the bridge's own Redis, when the input is in another (a NEMO site's): it holds the lease that lets only one ingest per input read (others with the same configuration stand by) and the running totals the status page's rates read (empty: the Redis of -redis-url)")
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 5*time.Second, "how long a dead ingest's lease lasts before a standby takes over (at least 2s; 0: no lease, run only one ingest per input)")
+	fs.StringVar(&o.Site, "site", "", "when one bridge serves several NEMO sites, the site this input belongs to: its tools are kept apart from other sites' in the tool state, REST and the page (empty: the default site)")
+	fs.StringVar(&o.SiteTopicPrefix, "site-topic-prefix", "", "with -site, put before every topic of the site's messages, the rules' and the displays' alike (empty: the site's name and /)")
 }
 
 func (o *Options) validate() error {
@@ -97,11 +106,36 @@ func (o *Options) validate() error {
 	if o.LeaseTTL != 0 && o.LeaseTTL < minLeaseTTL {
 		return fmt.Errorf("-lease-ttl %s: want 0 (no lease) or at least %s", o.LeaseTTL, minLeaseTTL)
 	}
+	if err := o.checkSite(); err != nil {
+		return err
+	}
 	if o.Stream.Consumer == "" {
 		o.Stream.Consumer = o.Stream.Group
 	}
 	if o.ProcessingList == "" {
 		o.ProcessingList = records.ProcessingList(o.List)
+	}
+	return nil
+}
+
+// checkSite checks -site and -site-topic-prefix and fills in the prefix's
+// default. A named site must have a prefix: without one its tool 12 would
+// share every topic with another site's.
+func (o *Options) checkSite() error {
+	if err := records.CheckSite(o.Site); err != nil {
+		return fmt.Errorf("-site: %w", err)
+	}
+	if o.Site == "" {
+		if o.SiteTopicPrefix != "" {
+			return fmt.Errorf("-site-topic-prefix %q needs -site: the default site's topics take the router's -topic-prefix", o.SiteTopicPrefix)
+		}
+		return nil
+	}
+	if o.SiteTopicPrefix == "" {
+		o.SiteTopicPrefix = o.Site + "/"
+	}
+	if err := publishable.Prefix(o.SiteTopicPrefix); err != nil {
+		return fmt.Errorf("-site-topic-prefix %q: %w", o.SiteTopicPrefix, err)
 	}
 	return nil
 }

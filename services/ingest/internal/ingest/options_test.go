@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"flag"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,50 @@ func TestRouterAddrListAndFailover(t *testing.T) {
 	} {
 		if _, err := parse(args...); err == nil {
 			t.Errorf("%q: accepted", args)
+		}
+	}
+}
+
+// -site names the input's site and gives it a topic prefix of its own;
+// a name or prefix that cannot go into keys and topics is refused at
+// start, saying which flag.
+func TestSiteAndItsTopicPrefix(t *testing.T) {
+	parse := func(args ...string) (Options, error) {
+		var o Options
+		fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+		o.Bind(fs)
+		if err := envflag.Parse(fs, args); err != nil {
+			t.Fatal(err)
+		}
+		return o, o.validate()
+	}
+	o, err := parse("-site", "north")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.SiteTopicPrefix != "north/" {
+		t.Errorf("default prefix %q, want north/", o.SiteTopicPrefix)
+	}
+	o, err = parse("-site", "north", "-site-topic-prefix", "labs/north/")
+	if err != nil || o.SiteTopicPrefix != "labs/north/" {
+		t.Errorf("prefix %q, %v", o.SiteTopicPrefix, err)
+	}
+	for args, want := range map[[4]string]string{
+		{"-site", "North"}: "-site: site name \"North\"",
+		{"-site", "a/b"}:   "-site: site name \"a/b\"",
+		{"-site", "north", "-site-topic-prefix", "$SYS/"}:   "-site-topic-prefix \"$SYS/\": a prefix cannot start with \"$\"",
+		{"-site", "north", "-site-topic-prefix", "labs/+/"}: "-site-topic-prefix \"labs/+/\": a topic prefix cannot hold",
+		{"-site-topic-prefix", "north/"}:                    "-site-topic-prefix \"north/\" needs -site",
+	} {
+		var list []string
+		for _, a := range args {
+			if a != "" {
+				list = append(list, a)
+			}
+		}
+		_, err := parse(list...)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: error %v, want one starting %q", list, err, want)
 		}
 	}
 }

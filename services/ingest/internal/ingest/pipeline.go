@@ -14,6 +14,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/batch"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/cause"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 )
@@ -45,6 +46,9 @@ type pipeline struct {
 	// mayRead, when set, says whether the lease of the input leaves time
 	// for another read (see standby.go).
 	mayRead func() bool
+	// site and siteTopicPrefix are stamped on every event of a named
+	// site's input (-site).
+	site, siteTopicPrefix string
 }
 
 // read moves entries from Redis to the router until ctx ends.
@@ -97,6 +101,9 @@ func (p *pipeline) forward(entries []source.Entry) {
 			p.log.Warn("refused an entry; it goes to the dead letters", "source", p.src.Name(), "id", e.ID, "cause", cause.Code(rej.Cause), "reason", rej.Reason)
 			p.settled <- settled{entry: e, outcome: "rejected", rejected: &rejected{entry: e, cause: rej.Cause, reason: rej.Reason}}
 			continue
+		}
+		if p.site != "" {
+			payload.SetSite(ev, p.site, p.siteTopicPrefix)
 		}
 		events = append(events, ev)
 	}

@@ -33,10 +33,11 @@ func Run(ctx context.Context, o Options) error {
 	if redisCfg.Kind() == redisconn.Cluster && o.Mode == "list" && !records.SameSlot(o.List, o.ProcessingList) {
 		return fmt.Errorf("-processing-list %q and -list %q are in different hash slots of the Redis Cluster, and list mode moves entries between them in one command: leave -processing-list empty ({list}:processing) or give both the same {hash tag}", o.ProcessingList, o.List)
 	}
-	leaseRedis, err := openLeaseRedis(o, redisCfg)
+	bridgeCfg, err := bridgeRedis(o, redisCfg)
 	if err != nil {
 		return err
 	}
+	leaseRedis := openLeaseRedis(o, bridgeCfg)
 	if leaseRedis != nil {
 		defer leaseRedis.Close()
 	}
@@ -45,14 +46,16 @@ func Run(ctx context.Context, o Options) error {
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		rdb := redisCfg.Client()
 		p := &pipeline{
-			log:     rt.Log,
-			limits:  envelope.Limits{MaxPayloadBytes: o.MaxPayloadBytes},
-			batch:   o.BatchSize,
-			window:  newWindow(o.Window, o.WindowBytes),
-			settled: make(chan settled, o.Window),
-			health:  &healthState{report: rt.SetServing, standby: leaseRedis != nil},
-			dead:    &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
-			totals:  totals{rdb: redisCfg.NoRetryClient()},
+			log:             rt.Log,
+			limits:          envelope.Limits{MaxPayloadBytes: o.MaxPayloadBytes},
+			batch:           o.BatchSize,
+			window:          newWindow(o.Window, o.WindowBytes),
+			settled:         make(chan settled, o.Window),
+			health:          &healthState{report: rt.SetServing, standby: leaseRedis != nil},
+			dead:            &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
+			totals:          totals{rdb: bridgeCfg.NoRetryClient()},
+			site:            o.Site,
+			siteTopicPrefix: o.SiteTopicPrefix,
 		}
 		p.metrics = newMetrics(rt.Metrics, func() float64 { return float64(p.window.len()) })
 		link, closeRouters, err := dialRouters(rt.DialPeer, o.routerAddrs, routerDeps{

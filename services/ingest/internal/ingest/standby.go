@@ -31,11 +31,11 @@ const minLeaseTTL = 2 * time.Second
 func (o *Options) leaseKey() string {
 	switch o.Mode {
 	case "list":
-		return records.IngestLease("list", o.List)
+		return records.IngestLease(o.Site, "list", o.List)
 	case "pubsub":
-		return records.IngestLease("pubsub", o.Channel)
+		return records.IngestLease(o.Site, "pubsub", o.Channel)
 	}
-	return records.IngestLease("stream", o.Stream.Stream, o.Stream.Group, o.Stream.Consumer)
+	return records.IngestLease(o.Site, "stream", o.Stream.Stream, o.Stream.Group, o.Stream.Consumer)
 }
 
 // readerName names the connections through which ingest reads the input
@@ -46,23 +46,24 @@ func (o *Options) readerName() string {
 	return "ingest-reader-" + hex.EncodeToString(sum[:6])
 }
 
-// openLeaseRedis makes the client of the lease, nil without one: the Redis
-// of -lease-redis-url, or else the input's. A mistake in the URL is
-// reported without the URL, which may hold a password.
-func openLeaseRedis(o Options, input redisconn.Config) (redis.UniversalClient, error) {
-	if o.LeaseTTL == 0 {
-		return nil, nil
+// bridgeRedis is the bridge's own Redis, holding the lease and the running
+// totals: that of -lease-redis-url, or else the input's. A mistake in the
+// URL is reported without the URL, which may hold a password.
+func bridgeRedis(o Options, input redisconn.Config) (redisconn.Config, error) {
+	if o.LeaseRedisURL == "" {
+		return input, nil
 	}
-	cfg := input
-	if o.LeaseRedisURL != "" {
-		var err error
-		if cfg, err = redisconn.Parse("lease-redis-url", o.LeaseRedisURL, "ingest"); err != nil {
-			return nil, err
-		}
+	return redisconn.Parse("lease-redis-url", o.LeaseRedisURL, "ingest")
+}
+
+// openLeaseRedis makes the client of the lease, nil without one.
+func openLeaseRedis(o Options, bridge redisconn.Config) redis.UniversalClient {
+	if o.LeaseTTL == 0 {
+		return nil
 	}
 	// Every call of the lease has a deadline within the lease's time,
 	// which go-redis applies to the connection only when told to.
-	return cfg.WithContextTimeout().Client(), nil
+	return bridge.WithContextTimeout().Client()
 }
 
 // activeGauge is nemo_ingest_active: 1 while this ingest reads its input,

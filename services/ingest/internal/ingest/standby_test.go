@@ -49,6 +49,13 @@ func TestLeaseKeyNamesTheInput(t *testing.T) {
 	if got, want := pubsub.leaseKey(), "nemo:bridge:lease:ingest:pubsub:nemo_mqtt_events"; got != want {
 		t.Fatalf("pubsub lease %q, want %q", got, want)
 	}
+	// Two sites' inputs of one name, each in its own Redis, keep their
+	// leases apart in the bridge's Redis.
+	north := o
+	north.Site = "north"
+	if got, want := north.leaseKey(), "nemo:bridge:lease:ingest:site:north:stream:nemo:events:nemo-bridge:nemo-bridge"; got != want {
+		t.Fatalf("a site's stream lease %q, want %q", got, want)
+	}
 	if !records.SameSlot(o.leaseKey(), lease.Fence(o.leaseKey())) {
 		t.Fatal("the fence is not in the lease's hash slot")
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/rules"
+	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
 )
 
 // server answers ingest's Route streams.
@@ -262,10 +263,10 @@ func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*br
 // nearly halves what a backlog puts on the broker.
 func lastStatePerTool(states []*statusv1.Tool) []bool {
 	final := make([]bool, len(states))
-	seen := map[int32]bool{}
+	seen := map[toolstate.Key]bool{}
 	for i := len(states) - 1; i >= 0; i-- {
-		if t := states[i]; t != nil && !seen[t.GetId()] {
-			seen[t.GetId()] = true
+		if t := states[i]; t != nil && !seen[toolstate.KeyOfTool(t)] {
+			seen[toolstate.KeyOfTool(t)] = true
 			final[i] = true
 		}
 	}

@@ -1,9 +1,7 @@
 package rules
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -84,18 +82,8 @@ func (d *decoder) version(top *yaml.Node, f fields) {
 // checkPrefix says what is wrong with a topic prefix, or "". The prefix is
 // put into topics as written, so it must be publishable as it is.
 func checkPrefix(p string) string {
-	if strings.HasPrefix(p, "$") {
-		return `a prefix cannot start with "$": such topics are reserved for the broker (like $SYS)`
-	}
-	if p == "" {
-		return ""
-	}
-	var char *publishable.Problem
-	switch err := publishable.Topic(p); {
-	case errors.As(err, &char):
-		return "a topic prefix cannot hold " + char.What
-	case err != nil:
-		return "by itself, " + err.Error()
+	if err := publishable.Prefix(p); err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -23,6 +23,7 @@ func newMessage(ev *bridgev1.Event, topic string, payload []byte, qos uint32, re
 		Retain:         retain,
 		OrderingKey:    ev.GetOrderingKey(),
 		ToolId:         ev.ToolId,
+		Site:           ev.GetSite(),
 		ExpirySeconds:  expirySeconds,
 		UserProperties: map[string]string{"event_id": ev.GetId()},
 	}
@@ -48,5 +49,5 @@ func (s *Set) SnapshotDoc(t *statusv1.Tool, doc []byte, ev *bridgev1.Event) (*br
 	if s.settings.signs(nil) {
 		doc = Sign(s.settings.SigningKey, doc)
 	}
-	return newMessage(ev, fmt.Sprintf("%snemo/tools/%d/status", s.prefix, t.GetId()), doc, 1, true, 0), nil
+	return newMessage(ev, fmt.Sprintf("%s%snemo/tools/%d/status", ev.GetSiteTopicPrefix(), s.prefix, t.GetId()), doc, 1, true, 0), nil
 }

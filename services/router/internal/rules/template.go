@@ -177,14 +177,18 @@ func validFieldPath(path string) bool {
 	return true
 }
 
-// render writes the topic for one event. Values from the event are made
-// safe to stand in one topic level (see mqtttopic.SafeLevel), so that the event can
-// add neither a wildcard nor a level; {topic} is the source topic made safe
+// render writes the topic for one event, under the event's site's topic
+// prefix (Event.site_topic_prefix) before anything the rule writes, so
+// that no rule can put two sites' tools on one topic. Values from the
+// event are made safe to stand in one topic level (see
+// mqtttopic.SafeLevel), so that the event can add neither a wildcard nor
+// a level; {topic} is the source topic made safe
 // as a whole, keeping its levels. It fails only for a source topic that
 // cannot be published or a topic longer, or with more levels, than brokers
 // take (a prefix and a source topic can make too many together).
 func (t topicTemplate) render(in *input, prefix string) (string, error) {
 	var b strings.Builder
+	b.WriteString(in.ev.GetSiteTopicPrefix())
 	for _, p := range t.parts {
 		switch p.kind {
 		case literalPart:

@@ -64,6 +64,9 @@ func Fold(prev *statusv1.Tool, ev *bridgev1.Event, now time.Time) (*statusv1.Too
 		return nil, false
 	}
 	t := &statusv1.Tool{Id: ev.GetToolId(), Operational: true}
+	if site := ev.GetSite(); site != "" {
+		t.Site = &site
+	}
 	if prev != nil {
 		t = proto.Clone(prev).(*statusv1.Tool)
 	}

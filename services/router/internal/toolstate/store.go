@@ -31,47 +31,112 @@ return 1
 `)
 
 // Store folds events into the state of their tools and keeps it in Redis.
-// It remembers the states in memory, loaded once at start, so an event
-// costs no read.
+// It remembers the states in memory, loaded once at start (a site's when
+// its first event comes), so an event costs no read.
 type Store struct {
 	rdb redis.UniversalClient
 	// now tells the time by Redis's clock, which judges whether a state's
 	// sequence can be real (see stale).
 	now   func() time.Time
 	mu    sync.Mutex
-	tools map[int32]*statusv1.Tool
+	tools map[Key]*statusv1.Tool
 	// saved is, per tool, the state saved by the last Apply and its doc
 	// as written to Redis, so that its snapshot is not written again
 	// (Doc). Only the last batch's: the snapshots read them right after,
 	// and a doc kept per tool would grow with the tools.
-	saved map[int32]savedDoc
+	saved map[Key]savedDoc
+	// sites are the named sites whose state is loaded, with the topic
+	// prefix records.Sites holds for each.
+	sites map[string]string
 }
+
+// Key names a tool: its site ("" for the default site) and its id. Tool
+// 12 of one site is not tool 12 of another.
+type Key struct {
+	Site string
+	ID   int32
+}
+
+// KeyOf is the tool ev is about; ev must name one.
+func KeyOf(ev *bridgev1.Event) Key { return Key{ev.GetSite(), ev.GetToolId()} }
+
+// KeyOfTool is the tool t is the state of.
+func KeyOfTool(t *statusv1.Tool) Key { return Key{t.GetSite(), t.GetId()} }
 
 type savedDoc struct {
 	tool *statusv1.Tool
 	doc  []byte
 }
 
-// Open loads every tool's state from Redis.
+// Open loads every tool's state from Redis, of every site.
 func Open(ctx context.Context, rdb redis.UniversalClient, now func() time.Time) (*Store, error) {
-	s := &Store{rdb: rdb, now: now, tools: map[int32]*statusv1.Tool{}, saved: map[int32]savedDoc{}}
+	s := &Store{rdb: rdb, now: now, tools: map[Key]*statusv1.Tool{}, saved: map[Key]savedDoc{}, sites: map[string]string{}}
 	// The sequences of a version before Cluster support, under their
 	// old name, keep guarding against older events delivered again.
 	if _, err := records.CarryOver(ctx, rdb, records.OldToolSequences, records.ToolSequences); err != nil {
 		return nil, fmt.Errorf("carry %s over to %s: %w", records.OldToolSequences, records.ToolSequences, err)
 	}
-	all, err := rdb.HGetAll(ctx, records.Tools).Result()
+	if err := s.load(ctx, ""); err != nil {
+		return nil, err
+	}
+	sites, err := rdb.HGetAll(ctx, records.Sites).Result()
 	if err != nil {
-		return nil, fmt.Errorf("load tool state from %s: %w", records.Tools, err)
+		return nil, fmt.Errorf("read the sites in %s: %w", records.Sites, err)
+	}
+	for site, prefix := range sites {
+		if records.CheckSite(site) != nil {
+			continue // not one a router wrote: no state of it to load
+		}
+		if err := s.load(ctx, site); err != nil {
+			return nil, err
+		}
+		s.sites[site] = prefix
+	}
+	return s, nil
+}
+
+// load reads the state of every tool of site.
+func (s *Store) load(ctx context.Context, site string) error {
+	hash := records.SiteTools(site)
+	all, err := s.rdb.HGetAll(ctx, hash).Result()
+	if err != nil {
+		return fmt.Errorf("load tool state from %s: %w", hash, err)
 	}
 	for id, doc := range all {
 		t, err := records.UnmarshalTool([]byte(doc))
 		if err != nil {
-			return nil, fmt.Errorf("tool state %s in %s is not valid: %w", id, records.Tools, err)
+			return fmt.Errorf("tool state %s in %s is not valid: %w", id, hash, err)
 		}
-		s.tools[t.GetId()] = t
+		setSite(t, site)
+		s.tools[Key{site, t.GetId()}] = t
 	}
-	return s, nil
+	return nil
+}
+
+// addSites loads the state of the sites of evs met for the first time,
+// and records each in records.Sites (again when its topic prefix
+// changed), so that the gateway knows it.
+func (s *Store) addSites(ctx context.Context, evs []*bridgev1.Event) error {
+	for _, ev := range evs {
+		site, prefix := ev.GetSite(), ev.GetSiteTopicPrefix()
+		if site == "" || ev.ToolId == nil {
+			continue
+		}
+		known, loaded := s.sites[site]
+		if loaded && known == prefix {
+			continue
+		}
+		if !loaded {
+			if err := s.load(ctx, site); err != nil {
+				return err
+			}
+		}
+		if err := s.rdb.HSet(ctx, records.Sites, site, prefix).Err(); err != nil {
+			return fmt.Errorf("record site %s in %s: %w", site, records.Sites, err)
+		}
+		s.sites[site] = prefix
+	}
+	return nil
 }
 
 // Apply folds a batch of events, in order, and writes the tools they
@@ -82,32 +147,36 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.saved)
+	if err := s.addSites(ctx, evs); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	out := make([]*statusv1.Tool, len(evs))
-	changed := map[int32]*statusv1.Tool{}
+	changed := map[Key]*statusv1.Tool{}
 	for i, ev := range evs {
 		if ev.ToolId == nil {
 			continue
 		}
-		id := ev.GetToolId()
-		if next, ok := Fold(s.tools[id], ev, now); ok {
-			s.tools[id], changed[id], out[i] = next, next, next
+		key := KeyOf(ev)
+		if next, ok := Fold(s.tools[key], ev, now); ok {
+			s.tools[key], changed[key], out[i] = next, next, next
 		}
 	}
 	if len(changed) == 0 {
 		return out, nil
 	}
 	pipe := s.rdb.Pipeline()
-	writes := map[int32]*redis.Cmd{}
-	docs := make(map[int32][]byte, len(changed))
-	for id, t := range changed {
+	writes := map[Key]*redis.Cmd{}
+	docs := make(map[Key][]byte, len(changed))
+	for key, t := range changed {
 		doc, err := records.MarshalTool(t)
 		if err != nil {
 			return nil, err
 		}
 		seq := t.GetSequence()
-		writes[id] = writeIfNewer.Eval(ctx, pipe, []string{records.Tools, records.ToolSequences}, strconv.Itoa(int(id)), seq, doc, limit(seq, now))
-		docs[id] = doc
+		hashes := []string{records.SiteTools(key.Site), records.SiteToolSequences(key.Site)}
+		writes[key] = writeIfNewer.Eval(ctx, pipe, hashes, strconv.Itoa(int(key.ID)), seq, doc, limit(seq, now))
+		docs[key] = doc
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Forget what was folded so that a retry of the batch starts from
@@ -115,12 +184,12 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 		s.reload(ctx, changed)
 		return nil, fmt.Errorf("save tool state: %w", err)
 	}
-	older := map[int32]*statusv1.Tool{}
-	for id, w := range writes {
+	older := map[Key]*statusv1.Tool{}
+	for key, w := range writes {
 		if n, _ := w.Int(); n == 0 {
-			older[id] = nil
+			older[key] = nil
 		} else {
-			s.saved[id] = savedDoc{tool: changed[id], doc: docs[id]}
+			s.saved[key] = savedDoc{tool: changed[key], doc: docs[key]}
 		}
 	}
 	if len(older) == 0 {
@@ -131,7 +200,7 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	// would put a state on the broker that Redis does not hold. Their
 	// events see the state as it stands, as for an older event.
 	for i, t := range out {
-		if _, ok := older[t.GetId()]; ok && t != nil {
+		if _, ok := older[KeyOfTool(t)]; ok && t != nil {
 			out[i] = nil
 		}
 	}
@@ -140,17 +209,27 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 
 // reload reads back the tools of a failed write (best effort: what cannot be
 // read now starts from scratch and is corrected by Redis's newer sequence).
-func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
-	for id := range ids {
-		delete(s.tools, id)
-		delete(s.saved, id)
-		doc, err := s.rdb.HGet(ctx, records.Tools, strconv.Itoa(int(id))).Result()
+func (s *Store) reload(ctx context.Context, keys map[Key]*statusv1.Tool) {
+	for key := range keys {
+		delete(s.tools, key)
+		delete(s.saved, key)
+		doc, err := s.rdb.HGet(ctx, records.SiteTools(key.Site), strconv.Itoa(int(key.ID))).Result()
 		if err != nil {
 			continue
 		}
 		if t, err := records.UnmarshalTool([]byte(doc)); err == nil {
-			s.tools[id] = t
+			setSite(t, key.Site)
+			s.tools[key] = t
 		}
+	}
+}
+
+// setSite makes t, read from site's hash, say that it is site's: a state
+// in the hash is the site's whatever it says.
+func setSite(t *statusv1.Tool, site string) {
+	t.Site = nil
+	if site != "" {
+		t.Site = &site
 	}
 }
 
@@ -160,16 +239,16 @@ func (s *Store) reload(ctx context.Context, ids map[int32]*statusv1.Tool) {
 func (s *Store) Doc(t *statusv1.Tool) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if d, ok := s.saved[t.GetId()]; ok && d.tool == t {
+	if d, ok := s.saved[KeyOfTool(t)]; ok && d.tool == t {
 		return d.doc[:len(d.doc):len(d.doc)]
 	}
 	return nil
 }
 
-// Current returns the state of tool id as it stands, or nil; the caller
+// Current returns the state of a tool as it stands, or nil; the caller
 // may not change it.
-func (s *Store) Current(id int32) *statusv1.Tool {
+func (s *Store) Current(key Key) *statusv1.Tool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.tools[id]
+	return s.tools[key]
 }
