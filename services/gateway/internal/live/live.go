@@ -28,7 +28,8 @@ import (
 // The events a client receives, each with one JSON document as data:
 //
 //	health    GetHealthResponse, every tick
-//	tools     ListToolsResponse with every tool, when any tool changed
+//	tools     ListToolsResponse with every tool, the default site's then
+//	          each named site's (with its site), when any tool changed
 //	messages  ListMessagesResponse with the messages not sent before, newest first
 //	problem   {"about", "code", "message"} when a question could not be
 //	          answered, once per distinct failure; code "ok" and no message
@@ -394,18 +395,37 @@ func (p *poller) tick() {
 	}
 }
 
-// allTools reads every page.
+// allTools reads every page of the default site's tools and of every
+// named site's, as one list: a named site's tools say their site, so that
+// two sites' tool 12 stay two tools.
 func (p *poller) allTools() (*statusv1.ListToolsResponse, error) {
 	all := &statusv1.ListToolsResponse{}
-	req := &statusv1.ListToolsRequest{PageSize: 1000}
+	if err := p.siteTools("", all); err != nil {
+		return nil, err
+	}
+	sites, err := p.h.status.ListSites(p.ctx, &statusv1.ListSitesRequest{})
+	if err != nil {
+		return nil, err
+	}
+	for _, site := range sites.GetSites() {
+		if err := p.siteTools(site.GetName(), all); err != nil {
+			return nil, err
+		}
+	}
+	return all, nil
+}
+
+// siteTools adds every page of site's tools to all.
+func (p *poller) siteTools(site string, all *statusv1.ListToolsResponse) error {
+	req := &statusv1.ListToolsRequest{PageSize: 1000, Site: site}
 	for {
 		resp, err := p.h.status.ListTools(p.ctx, req)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		all.Tools = append(all.Tools, resp.GetTools()...)
 		if resp.GetNextPageToken() == "" || resp.GetNextPageToken() == req.PageToken {
-			return all, nil
+			return nil
 		}
 		req.PageToken = resp.GetNextPageToken()
 	}

@@ -33,8 +33,9 @@ type fake struct {
 	statusv1.UnimplementedStatusServiceServer
 	mu       sync.Mutex
 	health   *statusv1.GetHealthResponse
-	tools    []*statusv1.Tool
+	tools    []*statusv1.Tool // of every site, each listed with its own
 	toolsErr error
+	sites    []*statusv1.Site
 	messages []*statusv1.Message // newest first
 	auth     []string
 	// token, when set, must come as "Bearer token" for any answer, as
@@ -74,7 +75,8 @@ func (f *fake) healthCalls() int64 {
 	return f.calls
 }
 
-// ListTools pages by two, to check that every page is read.
+// ListTools pages by two, to check that every page is read; it lists
+// the tools of the site asked for.
 func (f *fake) ListTools(ctx context.Context, req *statusv1.ListToolsRequest) (*statusv1.ListToolsResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -84,19 +86,34 @@ func (f *fake) ListTools(ctx context.Context, req *statusv1.ListToolsRequest) (*
 	if f.toolsErr != nil {
 		return nil, f.toolsErr
 	}
+	var tools []*statusv1.Tool
+	for _, t := range f.tools {
+		if t.GetSite() == req.GetSite() {
+			tools = append(tools, t)
+		}
+	}
 	start := 0
 	if req.GetPageToken() != "" {
 		start = int(req.GetPageToken()[0] - '0')
 	}
-	end := min(start+2, len(f.tools))
+	end := min(start+2, len(tools))
 	resp := &statusv1.ListToolsResponse{}
-	for _, t := range f.tools[start:end] {
+	for _, t := range tools[start:end] {
 		resp.Tools = append(resp.Tools, proto.Clone(t).(*statusv1.Tool))
 	}
-	if end < len(f.tools) {
+	if end < len(tools) {
 		resp.NextPageToken = string(rune('0' + end))
 	}
 	return resp, nil
+}
+
+func (f *fake) ListSites(ctx context.Context, _ *statusv1.ListSitesRequest) (*statusv1.ListSitesResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.authorize(ctx); err != nil {
+		return nil, err
+	}
+	return &statusv1.ListSitesResponse{Sites: f.sites}, nil
 }
 
 func (f *fake) ListMessages(ctx context.Context, req *statusv1.ListMessagesRequest) (*statusv1.ListMessagesResponse, error) {
@@ -276,10 +293,11 @@ func decode[T any](t *testing.T, data string) T {
 
 type toolsDoc struct {
 	Tools []struct {
-		ID    int32  `json:"id"`
-		Name  string `json:"name"`
-		InUse bool   `json:"in_use"`
-		User  string `json:"user"`
+		ID    int32   `json:"id"`
+		Name  string  `json:"name"`
+		InUse bool    `json:"in_use"`
+		User  string  `json:"user"`
+		Site  *string `json:"site"`
 	} `json:"tools"`
 	NextPageToken *string `json:"next_page_token"`
 }
@@ -353,6 +371,42 @@ func TestLiveSendsHealthThenToolsAndMessagesOnlyWhenNew(t *testing.T) {
 	msgs = decode[messagesDoc](t, c.expect(eventMessages))
 	if len(msgs.Messages) != 1 || msgs.Messages[0].EventID != "e3" {
 		t.Fatalf("redelivered message = %+v", msgs)
+	}
+}
+
+// The tools event holds the default site's tools and every named site's,
+// each of these with its site: north's and south's tool 12 are two tools,
+// and neither is the default site's.
+func TestLiveToolsOfEverySite(t *testing.T) {
+	f := newFake()
+	f.sites = []*statusv1.Site{{Name: "north", TopicPrefix: "north/"}, {Name: "south", TopicPrefix: "south/"}}
+	f.tools = append(f.tools,
+		&statusv1.Tool{Id: 12, Name: "Zeiss SEM", InUse: true, User: "Ada Byron", Site: proto.String("north")},
+		&statusv1.Tool{Id: 20, Name: "Heidelberg MLA", Site: proto.String("north")},
+		&statusv1.Tool{Id: 21, Name: "Nanoscribe", Site: proto.String("north")}, // north's second page
+		&statusv1.Tool{Id: 12, Name: "Oxford ICP", Shutdown: true, Site: proto.String("south")},
+	)
+	c := connect(t, fast(t, f), nil)
+	tools := decode[toolsDoc](t, c.expect(eventTools))
+	var got []string
+	for _, tool := range tools.Tools {
+		site := "(no site)"
+		if tool.Site != nil {
+			site = *tool.Site
+		}
+		got = append(got, fmt.Sprintf("%s %d %s", site, tool.ID, tool.Name))
+	}
+	want := []string{"(no site) 12 Raith EBL", "(no site) 13 Oxford ICP", "(no site) 14 Zeiss SEM",
+		"north 12 Zeiss SEM", "north 20 Heidelberg MLA", "north 21 Nanoscribe", "south 12 Oxford ICP"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("tools %q, want %q", got, want)
+	}
+
+	// A change at one site alone is a change of the tools.
+	f.set(func(f *fake) { f.tools[6].Shutdown, f.tools[6].Operational = false, true })
+	tools = decode[toolsDoc](t, c.expect(eventTools))
+	if len(tools.Tools) != 7 || *tools.Tools[6].Site != "south" {
+		t.Fatalf("tools after south's change = %+v", tools)
 	}
 }
 

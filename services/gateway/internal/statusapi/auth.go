@@ -45,6 +45,7 @@ var methods = map[string]access{
 	statusv1.StatusService_GetRules_FullMethodName:             read,
 	statusv1.StatusService_DryRunRules_FullMethodName:          read, // routes one event on paper, publishes nothing
 	statusv1.StatusService_GetDisplay_FullMethodName:           read,
+	statusv1.StatusService_ListSites_FullMethodName:            read,
 	statusv1.StatusService_ReplayDeadLetter_FullMethodName:     write,
 	statusv1.StatusService_ReplayAllDeadLetters_FullMethodName: write,
 	statusv1.StatusService_ReloadRules_FullMethodName:          write,

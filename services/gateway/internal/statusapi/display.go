@@ -12,7 +12,9 @@ import (
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 )
 
-// Where the tool displays read (the displays profile of the router).
+// Where the tool displays read (the displays profile of the router). A
+// named site's screens read below the site's topic prefix; the presence
+// topic is the bridge's, one for every site, and has none.
 const (
 	displayTopics = "nemo/esp32/%d/+"
 	presenceTopic = "nemo/server/status"
@@ -25,9 +27,14 @@ func (s *Server) GetDisplay(ctx context.Context, req *statusv1.GetDisplayRequest
 	if err := checkToolID(req.GetToolId()); err != nil {
 		return nil, err
 	}
+	site := req.GetSite()
+	prefix, err := s.siteOf(ctx, site)
+	if err != nil {
+		return nil, err
+	}
 	resp := &statusv1.GetDisplayResponse{}
-	err := s.peers.onActivePublisher(func(client publisherv1.PublisherServiceClient) error {
-		screen, err := client.ReadRetained(ctx, &publisherv1.ReadRetainedRequest{Filter: fmt.Sprintf(displayTopics, req.GetToolId())})
+	err = s.peers.onActivePublisher(func(client publisherv1.PublisherServiceClient) error {
+		screen, err := client.ReadRetained(ctx, &publisherv1.ReadRetainedRequest{Filter: prefix + fmt.Sprintf(displayTopics, req.GetToolId())})
 		if err != nil {
 			return err
 		}
@@ -36,7 +43,7 @@ func (s *Server) GetDisplay(ctx context.Context, req *statusv1.GetDisplayRequest
 			return err
 		}
 		for _, m := range screen.GetMessages() {
-			msg := &statusv1.Message{Topic: m.GetTopic(), Payload: m.GetPayload(), Retain: true, ToolId: req.GetToolId()}
+			msg := &statusv1.Message{Topic: m.GetTopic(), Payload: m.GetPayload(), Retain: true, ToolId: req.GetToolId(), Site: site}
 			if utf8.Valid(m.GetPayload()) {
 				msg.PayloadText = string(m.GetPayload())
 			}

@@ -32,6 +32,11 @@ func (s *Server) ListMessages(ctx context.Context, req *statusv1.ListMessagesReq
 			return nil, invalid("topic_filter %q: %v", f, err)
 		}
 	}
+	if req.Site != nil {
+		if err := checkSiteName(req.GetSite()); err != nil {
+			return nil, err
+		}
+	}
 	resp := &statusv1.ListMessagesResponse{}
 	end := "+"
 	for len(resp.Messages) < limit {
@@ -41,7 +46,9 @@ func (s *Server) ListMessages(ctx context.Context, req *statusv1.ListMessagesReq
 		}
 		for _, e := range entries {
 			m := records.ReadRecent(e)
+			// A tool id is one site's: with site, that site's tool.
 			if (req.ToolId == nil || m.GetToolId() == req.GetToolId()) &&
+				(req.Site == nil || m.GetSite() == req.GetSite()) &&
 				(filter == nil || filter.Matches(m.GetTopic())) {
 				resp.Messages = append(resp.Messages, m)
 				if len(resp.Messages) == limit {

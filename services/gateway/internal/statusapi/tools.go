@@ -20,12 +20,20 @@ const (
 	maxPageSize     = 1000
 )
 
-// decodeTool reads the state of tool id as the router stored it; fields a
-// newer router added are ignored rather than failing the whole answer.
-func decodeTool(id, doc string) (*statusv1.Tool, error) {
+// decodeTool reads the state of tool id of site as the router stored it;
+// fields a newer router added are ignored rather than failing the whole
+// answer. A named site's tools say their site, the default site's never
+// do (so that a single site's tools read as before sites existed),
+// whatever the stored document holds.
+func decodeTool(site, id, doc string) (*statusv1.Tool, error) {
 	t, err := records.UnmarshalTool([]byte(doc))
 	if err != nil {
-		return nil, status.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, records.Tools, err)
+		return nil, status.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, records.SiteTools(site), err)
+	}
+	if site == "" {
+		t.Site = nil
+	} else {
+		t.Site = &site
 	}
 	return t, nil
 }
@@ -42,15 +50,22 @@ func (s *Server) GetTool(ctx context.Context, req *statusv1.GetToolRequest) (*st
 	if err := checkToolID(req.GetId()); err != nil {
 		return nil, err
 	}
+	site := req.GetSite()
+	if _, err := s.siteOf(ctx, site); err != nil {
+		return nil, err
+	}
 	id := strconv.Itoa(int(req.GetId()))
-	doc, err := s.rdb.HGet(ctx, records.Tools, id).Result()
+	doc, err := s.rdb.HGet(ctx, records.SiteTools(site), id).Result()
 	if errors.Is(err, redis.Nil) {
+		if site != "" {
+			return nil, status.Errorf(codes.NotFound, "no tool with id %d at site %s: the bridge has had no event for it from that site", req.GetId(), site)
+		}
 		return nil, status.Errorf(codes.NotFound, "no tool with id %d: the bridge has had no event for it", req.GetId())
 	}
 	if err != nil {
 		return nil, redisError(err)
 	}
-	t, err := decodeTool(id, doc)
+	t, err := decodeTool(site, id, doc)
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +81,18 @@ func (s *Server) ListTools(ctx context.Context, req *statusv1.ListToolsRequest) 
 	if err != nil {
 		return nil, err
 	}
-	docs, err := s.rdb.HGetAll(ctx, records.Tools).Result()
+	// A page token is the id of a tool within the site listed.
+	site := req.GetSite()
+	if _, err := s.siteOf(ctx, site); err != nil {
+		return nil, err
+	}
+	docs, err := s.rdb.HGetAll(ctx, records.SiteTools(site)).Result()
 	if err != nil {
 		return nil, redisError(err)
 	}
 	var tools []*statusv1.Tool
 	for id, doc := range docs {
-		t, err := decodeTool(id, doc)
+		t, err := decodeTool(site, id, doc)
 		if err != nil {
 			return nil, err
 		}

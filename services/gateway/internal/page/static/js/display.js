@@ -1,11 +1,12 @@
 // What a tool's screen shows now: the retained messages the broker holds
-// for the screen (GET /v1/tools/{id}/display), drawn as the small display
+// for the screen (GET /v1/tools/{id}/display, for a named site's tool
+// /v1/sites/{site}/tools/{id}/display), drawn as the small display
 // next to the tool would draw them, with the messages themselves below.
 import { el, byId, say } from './dom.js';
 import { call } from './api.js';
 import { clock } from './time.js';
 
-let current = null; // { id, name } of the tool shown
+let current = null; // { id, site, name } of the tool shown
 let asked = 0; // answers to older requests are dropped
 
 export function setupDisplay() {
@@ -18,17 +19,19 @@ export function setupDisplay() {
   // focus goes back to the same tool's button.
   dialog.addEventListener('close', () => {
     const id = current && current.id;
+    const site = (current && current.site) || '';
     current = null;
     asked++;
-    const button = document.querySelector(`#tools .tile[data-tool-id="${id}"] .screen-button`);
+    const button = document.querySelector(`#tools .tile[data-site="${site}"][data-tool-id="${id}"] .screen-button`);
     if (button) button.focus();
   });
 }
 
-// showScreen opens the dialog for a tool and reads its screen.
-export function showScreen(id, name) {
-  current = { id: Number(id), name: name || `Tool ${id}` };
-  byId('screen-title').textContent = `What ${current.name}’s screen shows`;
+// showScreen opens the dialog for tool id of site ('' the default) and
+// reads its screen.
+export function showScreen(id, name, site = '') {
+  current = { id: Number(id), site: site || '', name: name || `Tool ${id}` };
+  byId('screen-title').textContent = `What ${current.name}’s screen shows${current.site ? ` (site ${current.site})` : ''}`;
   byId('screen-view').replaceChildren();
   const dialog = byId('screen-dialog');
   if (!dialog.open) dialog.showModal();
@@ -37,7 +40,7 @@ export function showScreen(id, name) {
 
 async function load() {
   if (!current) return;
-  const { id, name } = current;
+  const { id, site, name } = current;
   const mine = ++asked;
   const note = byId('screen-note');
   const view = byId('screen-view');
@@ -46,7 +49,10 @@ async function load() {
   view.setAttribute('aria-busy', 'true');
   say(note, 'Reading what the broker keeps for this screen…');
   try {
-    const doc = await call(`/v1/tools/${encodeURIComponent(id)}/display`);
+    const path = site
+      ? `/v1/sites/${encodeURIComponent(site)}/tools/${encodeURIComponent(id)}/display`
+      : `/v1/tools/${encodeURIComponent(id)}/display`;
+    const doc = await call(path);
     if (mine !== asked) return;
     view.replaceChildren(...render(doc, name).filter(Boolean));
     say(note, `Read from the broker at ${clock(new Date())}.`);

@@ -3,7 +3,7 @@
 import { el, byId } from './dom.js';
 import { parse, clock } from './time.js';
 import { describe, payloadOf } from './describe.js';
-import { toolName } from './tools.js';
+import { toolName, toolKey, siteWords } from './tools.js';
 
 const KEEP = 200; // messages kept in the page
 const seen = new Set();
@@ -56,30 +56,40 @@ function show(fresh) {
 function item(m) {
   const sent = parse(m.sent_at);
   const payload = payloadOf(m);
-  const name = toolName(m.tool_id) || (payload && payload.tool_name) || (m.tool_id ? `Tool ${m.tool_id}` : '');
+  const site = m.site || '';
+  const nameOf = (id) => toolName(id, site);
+  const name = nameOf(m.tool_id) || (payload && payload.tool_name) || (m.tool_id ? `Tool ${m.tool_id}` : '');
   const flags = [`QoS ${m.qos}`];
   if (m.retain) flags.push('retained');
   if (m.expiry_seconds) flags.push(`expires after ${m.expiry_seconds} s`);
   // The retained state snapshot repeats what the event said: shown quieter.
   const snapshot = payload && !payload.event && 'in_use' in payload && 'last_event' in payload;
-  return el('li', { class: snapshot ? 'message snapshot' : 'message', dataset: { key: key(m), toolId: m.tool_id || 0, topic: m.topic } },
+  // A named site's messages say their site, beside the tool's name.
+  return el('li', { class: snapshot ? 'message snapshot' : 'message', dataset: { key: key(m), toolId: m.tool_id || 0, site, topic: m.topic } },
     el('details', {},
       el('summary', {},
         el('time', { class: 'message-time', datetime: sent ? sent.toISOString() : null }, sent ? clock(sent) : '—'),
-        el('span', { class: 'message-tool' }, name || 'No tool'),
-        el('span', { class: 'message-words' }, describe(m, toolName))),
+        el('span', { class: 'message-tool' }, name || 'No tool',
+          site ? el('span', { class: 'message-site' }, siteWords(site)) : null),
+        el('span', { class: 'message-words' }, describe(m, nameOf))),
       el('div', { class: 'message-body' },
+        site ? el('p', {}, `From NEMO ${siteWords(site)}`) : null,
         el('p', {}, 'Topic ', el('code', {}, m.topic), ` · ${flags.join(' · ')}`),
         m.event_id ? el('p', { class: 'quiet' }, `Event ${m.event_id}`) : null,
         el('pre', { tabindex: '0' }, payload ? JSON.stringify(payload, null, 2) : (m.payload_text || '(binary payload)')))));
 }
 
-// setToolChoices fills the tool filter with the tools the page knows.
-export function setToolChoices(names) {
+// setToolChoices fills the tool filter with the tools the page knows,
+// each { site, id, name }. An option's value is the tool's key: "12" for
+// the default site's tool 12, "north/12" for north's; a named site's
+// label says the site, so that two sites' tool 12 read apart.
+export function setToolChoices(tools) {
   const select = byId('feed-tool');
   const chosen = select.value;
-  const options = [...names].sort((a, b) => a[1].localeCompare(b[1]))
-    .map(([id, name]) => el('option', { value: id }, `${name} (#${id})`));
+  const label = (t) => (t.site ? `${t.name} (#${t.id}, ${siteWords(t.site)})` : `${t.name} (#${t.id})`);
+  const options = [...tools].map((t) => ({ value: toolKey(t.id, t.site), text: label(t) }))
+    .sort((a, b) => a.text.localeCompare(b.text))
+    .map((o) => el('option', { value: o.value }, o.text));
   select.replaceChildren(el('option', { value: '' }, 'All tools'), ...options);
   select.value = chosen;
   if (select.value !== chosen) select.value = '';
@@ -90,7 +100,7 @@ function applyFilter() {
   const topic = byId('feed-topic').value.trim();
   let visible = 0;
   for (const li of byId('feed').children) {
-    const show = (!tool || li.dataset.toolId === tool) && topicMatches(topic, li.dataset.topic);
+    const show = (!tool || toolKey(li.dataset.toolId, li.dataset.site) === tool) && topicMatches(topic, li.dataset.topic);
     li.hidden = !show;
     if (show) visible++;
   }

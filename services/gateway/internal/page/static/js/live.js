@@ -6,7 +6,7 @@ import { call } from './api.js';
 const POLL_EVERY = 5_000;
 const RETRY_STREAM_EVERY = 30_000;
 
-// connect calls on.health, on.tools (every tool), on.messages (newest
+// connect calls on.health, on.tools (every tool of every site), on.messages (newest
 // first), on.problem ({about, code, message}), on.unreachable(words) and
 // on.mode('live' | 'polling' | 'offline').
 export function connect(on) {
@@ -89,11 +89,20 @@ export function connect(on) {
   openStream();
 }
 
+// allTools reads the tools of the default site and of every named site,
+// as the live stream's tools event holds them.
 async function allTools() {
+  const tools = await siteTools('/v1/tools');
+  const { sites = [] } = await call('/v1/sites');
+  for (const site of sites) tools.push(...(await siteTools(`/v1/sites/${encodeURIComponent(site.name)}/tools`)));
+  return tools;
+}
+
+async function siteTools(path) {
   const tools = [];
   let token = '';
   do {
-    const page = await call(`/v1/tools?page_size=1000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`);
+    const page = await call(`${path}?page_size=1000${token ? `&page_token=${encodeURIComponent(token)}` : ''}`);
     tools.push(...(page.tools || []));
     token = page.next_page_token || '';
   } while (token);

@@ -1,5 +1,11 @@
 // A tile per tool, with search and filters. update() takes the whole list
-// (every tool), as /v1/live and /v1/tools give it.
+// (every tool of every site), as /v1/live and /v1/tools give it.
+//
+// A tool is known by its site and its id: two NEMO sites may each have a
+// tool 12. Tools of a named site carry `site`; the default site's do not.
+// When any tool has a site, the tiles are grouped under a heading per
+// site; with the default site alone the page shows one list, as before
+// sites existed.
 import { el, byId } from './dom.js';
 import { parse, when } from './time.js';
 import { humanize } from './describe.js';
@@ -7,15 +13,28 @@ import { showScreen } from './display.js';
 
 let tools = [];
 let problem = '';
+// Every tool the page has seen, by toolKey: { site, id, name }.
 const names = new Map();
 let onNames = () => {};
 
-export function toolName(id) {
-  return names.get(Number(id)) || '';
+// toolKey tells one site's tool from another's: "12" for the default
+// site's tool 12, "north/12" for north's.
+export function toolKey(id, site = '') {
+  return site ? `${site}/${Number(id)}` : String(Number(id));
 }
 
+// toolName is the name the page knows for tool id of site ('' the default).
+export function toolName(id, site = '') {
+  const known = names.get(toolKey(id, site));
+  return (known && known.name) || '';
+}
+
+// siteWords names a site for people: the default site is no site.
+export const siteWords = (site) => (site ? `site ${site}` : '');
+
 // setup wires the search and filters; namesChanged is told when the set
-// of known tools changes (for the feed's tool filter).
+// of known tools changes (for the feed's tool filter), with the known
+// tools as { site, id, name }.
 export function setupTools(namesChanged) {
   onNames = namesChanged;
   for (const id of ['tool-search', 'only-in-use', 'only-problems']) {
@@ -28,13 +47,15 @@ export function setupTools(namesChanged) {
 export function updateTools(list) {
   problem = '';
   tools = [...(list || [])].sort((a, b) => (a.name || '').localeCompare(b.name || '') || a.id - b.id);
-  let changed = tools.length !== names.size;
+  let changed = false;
   for (const t of tools) {
+    const key = toolKey(t.id, t.site || '');
     const name = t.name || `Tool ${t.id}`;
-    if (names.get(t.id) !== name) changed = true;
-    names.set(t.id, name);
+    if (!names.has(key) || names.get(key).name !== name) changed = true;
+    names.set(key, { site: t.site || '', id: t.id, name });
   }
-  if (changed) onNames(names);
+  if (changed) onNames([...names.values()]);
+  byId('tool-search').placeholder = tools.some((t) => t.site) ? 'Tool, number, person or site' : 'Tool, number or person';
   render();
 }
 
@@ -52,7 +73,20 @@ function matches(t, query) {
   if (byId('only-in-use').checked && !t.in_use) return false;
   if (byId('only-problems').checked && !(t.problematic || t.shutdown || !t.operational)) return false;
   if (!query) return true;
-  return [t.name, t.user, t.last_user, String(t.id), `#${t.id}`].some((s) => (s || '').toLowerCase().includes(query));
+  return [t.name, t.user, t.last_user, String(t.id), `#${t.id}`, t.site, siteWords(t.site)].some((s) => (s || '').toLowerCase().includes(query));
+}
+
+// groups puts the tools shown under their site, named sites by name and
+// the default site's last; [] when no tool has a site (no heading then).
+function groups(shown) {
+  if (!tools.some((t) => t.site)) return [];
+  const by = new Map();
+  for (const t of tools) if (!by.has(t.site || '')) by.set(t.site || '', []);
+  for (const t of shown) by.get(t.site || '').push(t);
+  const sites = [...by.keys()].filter(Boolean).sort((a, b) => a.localeCompare(b));
+  if (by.has('')) sites.push('');
+  return sites.map((site) => ({ site, all: tools.filter((t) => (t.site || '') === site).length, shown: by.get(site) }))
+    .filter((g) => g.shown.length);
 }
 
 function render() {
@@ -70,16 +104,41 @@ function render() {
   // Tiles are redrawn on every update: keyboard focus on a tile's button
   // moves to the same tool's new button.
   const focused = document.activeElement && document.activeElement.closest('#tools .tile');
-  byId('tools').replaceChildren(...shown.map((t) => tile(t, now)));
+  const grouped = groups(shown);
+  byId('tools').replaceChildren(...(grouped.length
+    ? grouped.map((g) => siteGroup(g, now))
+    : shown.map((t) => tile(t, now, 'h3'))));
   if (focused) {
-    const again = byId('tools').querySelector(`.tile[data-tool-id="${focused.dataset.toolId}"] .screen-button`);
-    if (again) again.focus();
+    const again = tileOf(focused.dataset.toolId, focused.dataset.site);
+    if (again) again.querySelector('.screen-button').focus();
   }
+}
+
+// tileOf finds the tile of tool id of site ('' the default). Site names
+// hold only letters, digits, '-' and '_', safe in a selector as written.
+function tileOf(id, site = '') {
+  return byId('tools').querySelector(`.tile[data-site="${site || ''}"][data-tool-id="${Number(id)}"]`);
+}
+
+// siteGroup is one site's tiles under a heading with the site's name; it
+// spans the whole width of the tiles' grid.
+function siteGroup(g, now) {
+  const headingId = g.site ? `site-heading-${g.site}` : 'site-heading';
+  const counted = g.shown.length === g.all ? count(g.all) : `${g.shown.length} of ${count(g.all)} shown`;
+  return el('li', { class: 'site-group', dataset: { site: g.site } },
+    el('h3', { class: 'site-heading', id: headingId },
+      g.site
+        ? [el('span', { class: 'site-label' }, 'Site '), el('span', { class: 'site-name' }, g.site)]
+        : el('span', { class: 'site-name' }, 'Other tools'),
+      ' ', el('span', { class: 'site-count' }, counted)),
+    g.site ? null : el('p', { class: 'site-about quiet' }, 'Tools that belong to no named site.'),
+    el('ul', { class: 'tiles' }, g.shown.map((t) => tile(t, now, 'h4'))));
 }
 
 const count = (n) => `${n} ${n === 1 ? 'tool' : 'tools'}`;
 
-function tile(t, now) {
+// tile is one tool's; its heading is a level below the site's, if any.
+function tile(t, now, heading) {
   const down = t.shutdown || !t.operational;
   const state = down ? 'down' : t.in_use ? 'in-use' : 'free';
   const badges = [];
@@ -109,13 +168,17 @@ function tile(t, now) {
     : null;
 
   const name = t.name || `Tool ${t.id}`;
-  return el('li', { class: 'tile', dataset: { state, toolId: t.id, problem: t.problematic ? 'yes' : 'no' } },
-    el('h3', { class: 'tile-name', id: `tool-name-${t.id}` }, name, ' ', el('span', { class: 'tool-id' }, `#${t.id}`)),
+  const site = t.site || '';
+  // Unique when two sites have a tool 12: tool-name-12, tool-name-north-12.
+  const nameId = site ? `tool-name-${site}-${t.id}` : `tool-name-${t.id}`;
+  return el('li', { class: 'tile', dataset: { state, toolId: t.id, site, problem: t.problematic ? 'yes' : 'no' } },
+    el(heading, { class: 'tile-name', id: nameId }, name, ' ', el('span', { class: 'tool-id' }, `#${t.id}`),
+      site ? el('span', { class: 'visually-hidden' }, `, ${siteWords(site)}`) : null),
     el('p', { class: 'badges' }, badges),
     usage,
     tasks.length ? el('ul', { class: 'tasks' }, tasks) : null,
     last,
-    el('button', { type: 'button', class: 'screen-button', 'aria-describedby': `tool-name-${t.id}`, 'aria-haspopup': 'dialog', onclick: () => showScreen(t.id, name) },
+    el('button', { type: 'button', class: 'screen-button', 'aria-describedby': nameId, 'aria-haspopup': 'dialog', onclick: () => showScreen(t.id, name, site) },
       'What its screen shows'));
 }
 
