@@ -87,5 +87,6 @@ func fields(e recentEntry) []any {
 		EventId: m.GetUserProperties()["event_id"],
 		SentAt:  timestamppb.New(e.sentAt),
 		ToolId:  m.GetToolId(),
+		Site:    m.GetSite(),
 	})
 }
