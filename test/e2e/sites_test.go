@@ -19,14 +19,29 @@ import (
 //
 // Every site's events arrive, in order per tool, under the site's prefix
 // only; each site's tool 12 has its own state in Redis, over REST and on
-// its retained status topic; the recent messages say their site; and
-// nothing stays pending in any site's input.
+// its retained status topic; the recent messages say their site; each
+// site's NEMO page can read that the bridge is connected; and nothing
+// stays pending in any site's input.
 func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 	t.Parallel()
 	const tools = 10
 	perTool := map[string]int{"": 60, "north": 80, "south": 100}
 
-	p := startPipeline(t, harness.PipelineOptions{})
+	// The bridge's own Redis, which the publisher keeps the NEMO plugin's
+	// bridge status in.
+	bin, err := harness.BuildRace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t)
+	bridge, err := env.StartRedis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := env.StartPipeline(bin, harness.PipelineOptions{RedisURL: bridge.URL(1), Publisher: []string{"-redis-url", bridge.URL(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	north, err := p.Env.StartRedis()
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +77,7 @@ func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 		"north": subscribe(t, p, "north/nemo/tools/+/enabled"),
 		"south": subscribe(t, p, "labs/south/nemo/tools/+/enabled"),
 	}
-	bridgeRedis, northRedis, southRedis := p.Redis.Client(1), north.Client(1), south.Client(1)
+	bridgeRedis, northRedis, southRedis := bridge.Client(1), north.Client(1), south.Client(1)
 	write := map[string]func([]string) error{
 		"":      func(envs []string) error { return harness.XAdd(ctx(t), bridgeRedis, "nemo:events", envs) },
 		"north": func(envs []string) error { return harness.XAdd(ctx(t), northRedis, "nemo:events", envs) },
@@ -196,6 +211,17 @@ func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 			t.Errorf("north's recent messages hold %+v", m)
 		}
 	}
+
+	// Each site's NEMO page reads the bridge's status from the site's
+	// Redis: the site's ingest copies it there.
+	eventually(t, 20*time.Second, func() error {
+		for name, rdb := range map[string]*redis.Client{"north": northRedis, "south": southRedis} {
+			if got := rdb.Get(ctx(t), "nemo_mqtt_bridge_status").Val(); got != "connected" {
+				return fmt.Errorf("%s's Redis says the bridge is %q; want connected", name, got)
+			}
+		}
+		return nil
+	})
 
 	// Nothing stays pending or in processing at any site.
 	eventually(t, 15*time.Second, func() error {
