@@ -40,7 +40,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	// admin token, not with a certificate of the bridge's CA.
 	o.Service.PublicAPI = true
 	secret.Var(fs, &o.RedisURL, "redis-url", "redis://localhost:6379/1", "the Redis the bridge uses (a password goes in the URL: redis://:password@host:6379/1; also redis+sentinel:// and redis+cluster://)")
-	fs.StringVar(&o.IngestAddr, "ingest-addr", "localhost:7001", "gRPC address of ingest, for its health; a comma-separated list when a standby runs beside it (the active one and standbys)")
+	fs.StringVar(&o.IngestAddr, "ingest-addr", "localhost:7001", "gRPC addresses of ingest, for its health: each input's ingests comma-separated (the active one and standbys), inputs (NEMO sites) separated by ; and named for their -site as name=addr,addr, the default site's without a name, e.g. ingest-0:7001,ingest-1:7001;north=ingest-north-0:7001,ingest-north-1:7001; the hop is fine when one ingest reads in every input")
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router (health, rules); the replicas, comma-separated, when several run")
 	fs.StringVar(&o.PublisherAddrs, "publisher-addr", "localhost:7003", "gRPC addresses of the publishers, comma-separated (the active one and standbys), or the router's -publisher-addr with its shards separated by ;")
 	fs.StringVar(&o.Input.Mode, "ingest-mode", "stream", "how ingest reads events: stream, list or pubsub (for backlog and lag)")
@@ -56,6 +56,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 }
 
 func (o *Options) validate() error {
+	if _, err := statusapi.ParseIngestAddrs(o.IngestAddr); err != nil {
+		return fmt.Errorf("-ingest-addr %q: %w", o.IngestAddr, err)
+	}
 	if o.Input.ProcessingList == "" {
 		o.Input.ProcessingList = records.ProcessingList(o.Input.List)
 	}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envflag"
@@ -50,5 +51,34 @@ func TestSecretsComeFromFiles(t *testing.T) {
 	t.Setenv("ADMIN_TOKEN_FILE", token)
 	if o := parse("-redis-url-file", url); o.AdminToken != "s3cret" || o.RedisURL != "redis://:pw@nemo:6379/1" {
 		t.Fatalf("from files: %q, token %q", o.RedisURL, o.AdminToken)
+	}
+}
+
+// -ingest-addr takes the default site's ingests and each named site's,
+// and a malformed value is refused at start, naming the flag.
+func TestIngestAddrIsCheckedAtStart(t *testing.T) {
+	check := func(value string) error {
+		t.Helper()
+		var o Options
+		fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+		o.Bind(fs)
+		if err := envflag.Parse(fs, []string{"-ingest-addr", value}); err != nil {
+			t.Fatal(err)
+		}
+		return o.validate()
+	}
+	for _, good := range []string{
+		"localhost:7001",
+		"ingest-0.ingest:7001,ingest-1.ingest:7001",
+		"ingest-0.ingest:7001,ingest-1.ingest:7001;north=ingest-site-north-0.ingest-site-north:7001,ingest-site-north-1.ingest-site-north:7001",
+	} {
+		if err := check(good); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+	for _, bad := range []string{"", "a:7001;", "a:7001,,b:7001", "a:7001,a:7001", "north=n:7001;north=m:7001", "North=n:7001"} {
+		if err := check(bad); err == nil || !strings.HasPrefix(err.Error(), "-ingest-addr ") {
+			t.Errorf("%q: %v, want a refusal naming -ingest-addr", bad, err)
+		}
 	}
 }

@@ -21,7 +21,7 @@ func (s *Server) GetHealth(ctx context.Context, _ *statusv1.GetHealthRequest) (*
 	)
 	wg.Go(func() { redisHop = s.redisHop(ctx) })
 	wg.Go(func() {
-		ingestHop = ingestsHop(ctx, s.peers.Ingests)
+		ingestHop = sitesIngestHop(ctx, s.peers.IngestGroups)
 	})
 	wg.Go(func() {
 		var rules *routerv1.Rules

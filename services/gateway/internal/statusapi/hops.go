@@ -69,22 +69,33 @@ func serviceHop(ctx context.Context, name string, p *Peer, working, notReady str
 	return &statusv1.Hop{Name: name, Healthy: true, Summary: working, Detail: p.Addr}
 }
 
-// ingestsHop asks every ingest: with one lease per input, one reads and
-// the others (standbys) report NOT_SERVING by design, so the hop is fine
-// when one of them is SERVING.
+// ingestsHop asks every ingest of one input: with one lease per input,
+// one reads and the others (standbys) report NOT_SERVING by design, so the
+// hop is fine when one of them is SERVING.
 func ingestsHop(ctx context.Context, peers []*Peer) *statusv1.Hop {
-	const working, notReady = "reading NEMO's events", "it cannot reach Redis or the router"
 	if len(peers) == 1 {
-		return serviceHop(ctx, hopIngest, peers[0], working, notReady)
+		return serviceHop(ctx, hopIngest, peers[0], ingestWorking, ingestNotReady)
 	}
+	return inputHop(peers, askIngests(ctx, peers))
+}
+
+// What an ingest does, and what one that runs but is not ready waits for.
+const ingestWorking, ingestNotReady = "reading NEMO's events", "it cannot reach Redis or the router"
+
+// askIngests asks each of peers for its health, all at once.
+func askIngests(ctx context.Context, peers []*Peer) []*statusv1.Hop {
 	hops := make([]*statusv1.Hop, len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {
-		wg.Go(func() { hops[i] = serviceHop(ctx, hopIngest, p, working, notReady) })
+		wg.Go(func() { hops[i] = serviceHop(ctx, hopIngest, p, ingestWorking, ingestNotReady) })
 	}
 	wg.Wait()
-	var active *statusv1.Hop
-	var standing, down, detail []string
+	return hops
+}
+
+// ingestAnswers sorts one input's answers: the first that reads, those
+// that stand by (or cannot work) and those that do not answer.
+func ingestAnswers(peers []*Peer, hops []*statusv1.Hop) (active *statusv1.Hop, standing, down []string) {
 	for i, h := range hops {
 		switch {
 		case h.Healthy && active == nil:
@@ -95,15 +106,23 @@ func ingestsHop(ctx context.Context, peers []*Peer) *statusv1.Hop {
 			standing = append(standing, peers[i].Addr)
 		}
 	}
+	return active, standing, down
+}
+
+// inputHop sums up the answers of one input's ingests (hops[i] is
+// peers[i]'s).
+func inputHop(peers []*Peer, hops []*statusv1.Hop) *statusv1.Hop {
+	active, standing, down := ingestAnswers(peers, hops)
+	var detail []string
 	if active == nil {
-		hop := &statusv1.Hop{Name: hopIngest, Summary: "none reads NEMO's events: " + notReady + ", or every one stands by for another's lease"}
+		hop := &statusv1.Hop{Name: hopIngest, Summary: "none reads NEMO's events: " + ingestNotReady + ", or every one stands by for another's lease"}
 		if len(standing) > 0 {
 			detail = append(detail, "not serving: "+strings.Join(standing, ", "))
 		}
 		if len(down) > 0 {
 			hop.Summary = "not running, or not reachable at " + strings.Join(down, ", ")
 			if len(standing) > 0 {
-				hop.Summary = "running, but none reads NEMO's events: " + notReady
+				hop.Summary = "running, but none reads NEMO's events: " + ingestNotReady
 			}
 			detail = append(detail, "not answering: "+strings.Join(down, ", "))
 		}
@@ -120,6 +139,75 @@ func ingestsHop(ctx context.Context, peers []*Peer) *statusv1.Hop {
 	}
 	active.Detail = strings.Join(detail, "; ")
 	return active
+}
+
+// sitesIngestHop asks the ingests of every input (one per NEMO site):
+// still the one ingest hop, fine only when one ingest reads in every
+// input. With one input it is that input's, worded as before sites.
+func sitesIngestHop(ctx context.Context, groups []IngestGroup) *statusv1.Hop {
+	switch len(groups) {
+	case 0:
+		return ingestsHop(ctx, nil)
+	case 1:
+		return ingestsHop(ctx, groups[0].Ingests)
+	}
+	hops := make([][]*statusv1.Hop, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Go(func() { hops[i] = askIngests(ctx, g.Ingests) })
+	}
+	wg.Wait()
+	return sitesHop(groups, hops)
+}
+
+// sitesHop sums up the inputs' answers (hops[i][j] is groups[i].Ingests[j]'s):
+// the summary says whose site's events nobody reads, and why; the detail
+// says, site by site, which ingest reads, stands by or does not answer.
+func sitesHop(groups []IngestGroup, hops [][]*statusv1.Hop) *statusv1.Hop {
+	hop := &statusv1.Hop{Name: hopIngest, Healthy: true}
+	var trouble, detail []string
+	onStandby := 0
+	for i, g := range groups {
+		active, standing, down := ingestAnswers(g.Ingests, hops[i])
+		site := siteLabel(g.Site)
+		var own *statusv1.Hop
+		if len(g.Ingests) == 1 {
+			own = hops[i][0]
+		} else {
+			own = inputHop(g.Ingests, hops[i])
+		}
+		detail = append(detail, site+": "+own.GetSummary()+detailSuffix(own))
+		if active != nil {
+			onStandby += len(standing)
+			continue
+		}
+		hop.Healthy = false
+		trouble = append(trouble, "nobody reads "+site+"'s events: "+noReaderReason(standing, down))
+	}
+	hop.Detail = strings.Join(detail, "; ")
+	if !hop.Healthy {
+		hop.Summary = strings.Join(trouble, "; ")
+		return hop
+	}
+	hop.Summary = fmt.Sprintf("%s of all %d sites", ingestWorking, len(groups))
+	if onStandby > 0 {
+		hop.Summary += fmt.Sprintf(", with %d on standby", onStandby)
+	}
+	return hop
+}
+
+// noReaderReason says why none of an input's ingests reads: those
+// standing say NOT_SERVING, those down do not answer.
+func noReaderReason(standing, down []string) string {
+	switch {
+	case len(standing) == 0 && len(down) == 0:
+		return "no ingest is configured for it"
+	case len(standing) == 0:
+		return "not running, or not reachable at " + strings.Join(down, ", ")
+	case len(standing) == 1 || len(down) > 0:
+		return "running, but " + ingestNotReady
+	}
+	return ingestNotReady + ", or every one stands by for another's lease"
 }
 
 // routerHop is the routers' health and the rules they have in force. With

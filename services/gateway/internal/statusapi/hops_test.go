@@ -48,3 +48,70 @@ func TestIngestHopWithAStandby(t *testing.T) {
 		t.Fatalf("none serving: %v", hop)
 	}
 }
+
+// downPeer is a service that does not answer: nothing listens.
+func downPeer(t *testing.T, addr string) *Peer {
+	t.Helper()
+	ln := bufconn.Listen(1 << 16)
+	ln.Close()
+	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &Peer{Addr: addr, conn: conn}
+}
+
+// With several sites, the one ingest hop is fine only when one ingest
+// reads each site's events: the default site's reading must not hide that
+// nobody reads north's, and the summary says so in words.
+func TestIngestHopWithSites(t *testing.T) {
+	ctx := context.Background()
+	defaultSite := IngestGroup{Ingests: []*Peer{healthPeer(t, "ingest-0:7001", true), healthPeer(t, "ingest-1:7001", false)}}
+
+	north := IngestGroup{Site: "north", Ingests: []*Peer{healthPeer(t, "north-0:7001", false), healthPeer(t, "north-1:7001", false)}}
+	hop := sitesIngestHop(ctx, []IngestGroup{defaultSite, north})
+	if hop.GetHealthy() || hop.GetName() != "ingest" ||
+		hop.GetSummary() != "nobody reads site north's events: it cannot reach Redis or the router, or every one stands by for another's lease" ||
+		!strings.Contains(hop.GetDetail(), "north-0:7001, north-1:7001") || !strings.Contains(hop.GetDetail(), "the default site: reading NEMO's events, with 1 on standby (ingest-0:7001 reads") {
+		t.Fatalf("north's ingests all standing by: %v", hop)
+	}
+
+	north.Ingests = []*Peer{downPeer(t, "north-0:7001"), downPeer(t, "north-1:7001")}
+	hop = sitesIngestHop(ctx, []IngestGroup{defaultSite, north})
+	if hop.GetHealthy() || hop.GetSummary() != "nobody reads site north's events: not running, or not reachable at north-0:7001, north-1:7001" ||
+		!strings.Contains(hop.GetDetail(), "site north: not running, or not reachable at north-0:7001, north-1:7001") {
+		t.Fatalf("north's ingests unreachable: %v", hop)
+	}
+
+	north.Ingests = []*Peer{healthPeer(t, "north-0:7001", false), downPeer(t, "north-1:7001")}
+	nobody := IngestGroup{Ingests: []*Peer{downPeer(t, "ingest-0:7001")}}
+	hop = sitesIngestHop(ctx, []IngestGroup{nobody, north})
+	if hop.GetHealthy() || hop.GetSummary() != "nobody reads the default site's events: not running, or not reachable at ingest-0:7001; "+
+		"nobody reads site north's events: running, but it cannot reach Redis or the router" {
+		t.Fatalf("neither site read: %v", hop)
+	}
+
+	north.Ingests = []*Peer{healthPeer(t, "north-0:7001", false), healthPeer(t, "north-1:7001", true)}
+	hop = sitesIngestHop(ctx, []IngestGroup{defaultSite, north})
+	if !hop.GetHealthy() || hop.GetSummary() != "reading NEMO's events of all 2 sites, with 2 on standby" ||
+		!strings.Contains(hop.GetDetail(), "site north: reading NEMO's events, with 1 on standby (north-1:7001 reads; standby: north-0:7001)") {
+		t.Fatalf("both sites read: %v", hop)
+	}
+}
+
+// One input, even named for its site, reads as before sites.
+func TestIngestHopWithOneSiteIsAsBefore(t *testing.T) {
+	ctx := context.Background()
+	for _, site := range []string{"", "north"} {
+		hop := sitesIngestHop(ctx, []IngestGroup{{Site: site, Ingests: []*Peer{healthPeer(t, "ingest-0:7001", false), healthPeer(t, "ingest-1:7001", false)}}})
+		if hop.GetHealthy() || hop.GetSummary() != "none reads NEMO's events: it cannot reach Redis or the router, or every one stands by for another's lease" {
+			t.Fatalf("site %q, none serving: %v", site, hop)
+		}
+		hop = sitesIngestHop(ctx, []IngestGroup{{Site: site, Ingests: []*Peer{healthPeer(t, "ingest-0:7001", true)}}})
+		if !hop.GetHealthy() || hop.GetSummary() != "reading NEMO's events" || hop.GetDetail() != "ingest-0:7001" {
+			t.Fatalf("site %q, one serving: %v", site, hop)
+		}
+	}
+}

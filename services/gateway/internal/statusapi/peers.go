@@ -2,6 +2,8 @@ package statusapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
 // peerTimeout bounds each question to a service, so that one hung service
@@ -27,9 +30,12 @@ type Peer struct {
 
 // Peers are the pipeline's services.
 type Peers struct {
-	// Ingests are the active ingest and its standbys (one lease per
-	// input: only one of them reads).
+	// Ingests are every input's ingests: the active one and its standbys
+	// (one lease per input: only one of them reads).
 	Ingests []*Peer
+	// IngestGroups are Ingests grouped by input, one per NEMO site: one
+	// group unless -ingest-addr names several.
+	IngestGroups []IngestGroup
 	// Routers are the router replicas, each routing its own share of the
 	// tools.
 	Routers    []*Peer
@@ -39,21 +45,106 @@ type Peers struct {
 	Shards [][]*Peer
 }
 
+// IngestGroup is one input's ingests: the site they read (empty for the
+// default site), the active one and its standbys.
+type IngestGroup struct {
+	Site    string
+	Ingests []*Peer
+}
+
+// IngestAddrs is one input in -ingest-addr: its site (empty for the
+// default site) and its ingests' addresses.
+type IngestAddrs struct {
+	Site  string
+	Addrs []string
+}
+
+// ParseIngestAddrs reads -ingest-addr: inputs separated by ";", each
+// input's ingests (the active one and standbys) by ","; an input may be
+// named for its site, as name=addr,addr; the one without a name is the
+// default site. A plain comma-separated list is one input, the default
+// site's. It refuses an empty input or address, an address given twice,
+// and a site named twice or in a way no site can be.
+func ParseIngestAddrs(s string) ([]IngestAddrs, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("no address: give each ingest's gRPC address (host:port)")
+	}
+	var groups []IngestAddrs
+	sites := map[string]bool{}
+	addrs := map[string]string{} // address → the site it is listed for
+	for i, group := range strings.Split(s, ";") {
+		if strings.TrimSpace(group) == "" {
+			return nil, fmt.Errorf("input %d is empty: separate inputs (sites) with one ';' and leave none at the end", i+1)
+		}
+		in := IngestAddrs{}
+		list := group
+		if name, rest, named := strings.Cut(group, "="); named {
+			in.Site, list = strings.TrimSpace(name), rest
+			if in.Site == "" {
+				return nil, fmt.Errorf("%q: no site name before '=' (leave out name= for the default site)", strings.TrimSpace(group))
+			}
+			if err := records.CheckSite(in.Site); err != nil {
+				return nil, err
+			}
+		}
+		site := siteLabel(in.Site)
+		if sites[in.Site] {
+			if in.Site == "" {
+				return nil, errors.New("two inputs have no site name, but only one can be the default site: name the others, as name=addr,addr")
+			}
+			return nil, fmt.Errorf("site %s is listed twice: give each site once, with all its ingests separated by ','", in.Site)
+		}
+		sites[in.Site] = true
+		for _, addr := range strings.Split(list, ",") {
+			switch addr = strings.TrimSpace(addr); {
+			case addr == "":
+				return nil, fmt.Errorf("%s has an empty address (a ',' too many, or nothing after '=')", site)
+			case strings.Contains(addr, "="):
+				return nil, fmt.Errorf("address %q holds '=': separate sites with ';', as north=addr,addr;south=addr", addr)
+			}
+			if other, seen := addrs[addr]; seen {
+				if other == site {
+					return nil, fmt.Errorf("address %s is listed twice for %s", addr, site)
+				}
+				return nil, fmt.Errorf("address %s is listed for both %s and %s: an ingest reads one site", addr, other, site)
+			}
+			addrs[addr] = site
+			in.Addrs = append(in.Addrs, addr)
+		}
+		groups = append(groups, in)
+	}
+	return groups, nil
+}
+
+// siteLabel names a site in words: "site north", or "the default site".
+func siteLabel(site string) string {
+	if site == "" {
+		return "the default site"
+	}
+	return "site " + site
+}
+
 // DialPeers connects (lazily) to every service with dial (the runtime's
-// DialPeer, with the service's transport security); ingestAddrs (the
-// active one and standbys), routerAddrs (the replicas) and publisherAddrs
-// (the router's form) are comma-separated lists.
+// DialPeer, with the service's transport security); ingestAddrs is in
+// ParseIngestAddrs's form, routerAddrs (the replicas) a comma-separated
+// list and publisherAddrs in the router's form.
 func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddrs, routerAddrs, publisherAddrs string) (*Peers, error) {
 	var p Peers
-	for _, addr := range strings.Split(ingestAddrs, ",") {
-		if addr = strings.TrimSpace(addr); addr == "" {
-			continue
+	inputs, err := ParseIngestAddrs(ingestAddrs)
+	if err != nil {
+		return nil, fmt.Errorf("ingest addresses %q: %w", ingestAddrs, err)
+	}
+	for _, in := range inputs {
+		group := IngestGroup{Site: in.Site}
+		for _, addr := range in.Addrs {
+			peer, err := dialPeer(dial, addr)
+			if err != nil {
+				return nil, err
+			}
+			group.Ingests = append(group.Ingests, peer)
 		}
-		in, err := dialPeer(dial, addr)
-		if err != nil {
-			return nil, err
-		}
-		p.Ingests = append(p.Ingests, in)
+		p.IngestGroups = append(p.IngestGroups, group)
+		p.Ingests = append(p.Ingests, group.Ingests...)
 	}
 	for _, addr := range strings.Split(routerAddrs, ",") {
 		if addr = strings.TrimSpace(addr); addr == "" {

@@ -49,6 +49,20 @@ func problem(h *statusv1.Hop, now time.Time) string {
 	switch h.GetName() {
 	case hopRedis:
 		return fmt.Sprintf("The bridge %s%s, so it cannot read NEMO's events; tool displays are not being updated. Check that Redis is running and reachable.", strings.Replace(h.GetSummary(), "cannot reach Redis", "cannot reach its Redis database", 1), since)
+	case hopIngest:
+		// With sites: nobody reads one site's events, while the others'
+		// may flow; the hop's summary names the site.
+		if summary := h.GetSummary(); strings.HasPrefix(summary, "nobody reads ") {
+			whose := "that site's"
+			if strings.Count(summary, "nobody reads ") > 1 {
+				whose = "those sites'"
+			}
+			sentence := "N" + strings.TrimPrefix(summary, "n")
+			if since != "" {
+				sentence = "Since " + strings.TrimPrefix(since, " since ") + ", " + summary
+			}
+			return fmt.Sprintf("%s, so %s tool displays are not being updated. Restart the site's ingest, or look at its log for why; no event is lost meanwhile.", sentence, whose)
+		}
 	case hopBroker:
 		sentence := fmt.Sprintf("The bridge %s%s, so tool displays are not being updated.", strings.Replace(h.GetSummary(), "cannot reach the broker", "cannot reach the MQTT broker", 1), since)
 		if reason := h.GetDetail(); reason != "" {

@@ -37,6 +37,8 @@ func TestSummaryNamesTheHopTheOthersWaitOn(t *testing.T) {
 			[]string{"cannot reach its Redis database at r:6379 since 10:42 AM", "cannot read NEMO's events"}},
 		{"a service down", []*statusv1.Hop{up("redis"), up("broker"), down("router", "not running, or not reachable at router:7002", "")}, backlog{}, nil,
 			[]string{"The bridge's router service is not running, or not reachable at router:7002 since 10:42 AM", "no event is lost"}},
+		{"one site's ingests down", []*statusv1.Hop{up("redis"), up("broker"), up("router"), down("ingest", "nobody reads site north's events: not running, or not reachable at n0:7001, n1:7001", "")}, backlog{}, nil,
+			[]string{"Since 10:42 AM, nobody reads site north's events: not running, or not reachable at n0:7001, n1:7001, so that site's tool displays are not being updated.", "no event is lost"}},
 		{"behind", []*statusv1.Hop{up("redis")}, backlog{waiting: 900, inFlight: 100, oldest: now.Add(-5 * time.Minute)}, nil,
 			[]string{"1000 events are waiting", "5 minutes old", "behind"}},
 		{"a warning, with every hop working, is the sentence", []*statusv1.Hop{up("redis"), up("broker")}, backlog{waiting: 900, oldest: now.Add(-5 * time.Minute)},
