@@ -181,6 +181,7 @@ func checkOverlay(overlay string, rendered []byte, env *checkEnv) []string {
 		c.checkWorkload(w)
 	}
 	c.checkShards()
+	c.checkSites()
 	nsWithPods := map[string]bool{}
 	for _, w := range c.workloads {
 		nsWithPods[w.ns] = true
