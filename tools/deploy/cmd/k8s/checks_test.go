@@ -839,6 +839,9 @@ func (c *checker) checkAddrs(w workload, ct corev1.Container, svc string, b *bin
 		for _, v := range vals {
 			for _, addr := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
 				addr = strings.TrimSpace(addr)
+				if _, after, named := strings.Cut(addr, "="); named {
+					addr = after // the gateway's "site=addr" (-ingest-addr)
+				}
 				if addr == "" {
 					continue
 				}
