@@ -25,13 +25,7 @@ func healthPeer(t *testing.T, addr string, serving bool) *Peer {
 	healthpb.RegisterHealthServer(srv, h)
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &Peer{Addr: addr, conn: conn}
+	return bufconnPeer(t, addr, ln)
 }
 
 // An ingest and its standby: the hop is fine when one reads, and says
@@ -49,11 +43,9 @@ func TestIngestHopWithAStandby(t *testing.T) {
 	}
 }
 
-// downPeer is a service that does not answer: nothing listens.
-func downPeer(t *testing.T, addr string) *Peer {
+// bufconnPeer is a peer named addr that reaches ln.
+func bufconnPeer(t *testing.T, addr string, ln *bufconn.Listener) *Peer {
 	t.Helper()
-	ln := bufconn.Listen(1 << 16)
-	ln.Close()
 	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }))
 	if err != nil {
@@ -61,6 +53,14 @@ func downPeer(t *testing.T, addr string) *Peer {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return &Peer{Addr: addr, conn: conn}
+}
+
+// downPeer is a service that does not answer: nothing listens.
+func downPeer(t *testing.T, addr string) *Peer {
+	t.Helper()
+	ln := bufconn.Listen(1 << 16)
+	ln.Close()
+	return bufconnPeer(t, addr, ln)
 }
 
 // With several sites, the one ingest hop is fine only when one ingest

@@ -26,16 +26,7 @@ func TestListKeyNamesTheList(t *testing.T) {
 // -router-addr takes a list; a malformed one or a failover of 0 is
 // refused at start.
 func TestRouterAddrListAndFailover(t *testing.T) {
-	parse := func(args ...string) (Options, error) {
-		var o Options
-		fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-		o.Bind(fs)
-		if err := envflag.Parse(fs, args); err != nil {
-			t.Fatal(err)
-		}
-		return o, o.validate()
-	}
-	o, err := parse("-router-addr", "router-0.router:7002, router-1.router:7002")
+	o, err := parseOptions(t, "-router-addr", "router-0.router:7002, router-1.router:7002")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +38,7 @@ func TestRouterAddrListAndFailover(t *testing.T) {
 		{"-router-addr", "a:1,a:1"},
 		{"-router-addr", "a:1,b:1", "-router-failover", "0s"},
 	} {
-		if _, err := parse(args...); err == nil {
+		if _, err := parseOptions(t, args...); err == nil {
 			t.Errorf("%q: accepted", args)
 		}
 	}
@@ -57,23 +48,14 @@ func TestRouterAddrListAndFailover(t *testing.T) {
 // a name or prefix that cannot go into keys and topics is refused at
 // start, saying which flag.
 func TestSiteAndItsTopicPrefix(t *testing.T) {
-	parse := func(args ...string) (Options, error) {
-		var o Options
-		fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
-		o.Bind(fs)
-		if err := envflag.Parse(fs, args); err != nil {
-			t.Fatal(err)
-		}
-		return o, o.validate()
-	}
-	o, err := parse("-site", "north")
+	o, err := parseOptions(t, "-site", "north")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.SiteTopicPrefix != "north/" {
 		t.Errorf("default prefix %q, want north/", o.SiteTopicPrefix)
 	}
-	o, err = parse("-site", "north", "-site-topic-prefix", "labs/north/")
+	o, err = parseOptions(t, "-site", "north", "-site-topic-prefix", "labs/north/")
 	if err != nil || o.SiteTopicPrefix != "labs/north/" {
 		t.Errorf("prefix %q, %v", o.SiteTopicPrefix, err)
 	}
@@ -90,9 +72,21 @@ func TestSiteAndItsTopicPrefix(t *testing.T) {
 				list = append(list, a)
 			}
 		}
-		_, err := parse(list...)
+		_, err := parseOptions(t, list...)
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%q: error %v, want one starting %q", list, err, want)
 		}
 	}
+}
+
+// parseOptions reads args as ingest's command line and validates it.
+func parseOptions(t *testing.T, args ...string) (Options, error) {
+	t.Helper()
+	var o Options
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	o.Bind(fs)
+	if err := envflag.Parse(fs, args); err != nil {
+		t.Fatal(err)
+	}
+	return o, o.validate()
 }
