@@ -38,7 +38,11 @@ func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := env.StartPipeline(bin, harness.PipelineOptions{RedisURL: bridge.URL(1), Publisher: []string{"-redis-url", bridge.URL(1)}})
+	p, err := env.StartPipeline(bin, harness.PipelineOptions{
+		RedisURL:  bridge.URL(1),
+		Publisher: []string{"-redis-url", bridge.URL(1)},
+		Router:    []string{"-displays"}, // in UTC, but south's in Tokyo's time
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +59,7 @@ func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 		flags []string
 	}{
 		{"ingest-north", []string{"-redis-url", north.URL(1), "-site", "north"}},
-		{"ingest-south", []string{"-redis-url", south.URL(1), "-site", "south", "-site-topic-prefix", "labs/south/", "-ingest-mode", "list"}},
+		{"ingest-south", []string{"-redis-url", south.URL(1), "-site", "south", "-site-topic-prefix", "labs/south/", "-site-display-timezone", "Asia/Tokyo", "-ingest-mode", "list"}},
 	} {
 		svc, err := p.Env.StartServiceAs(s.name, p.Bin, "ingest",
 			append([]string{"-router-addr", p.Router.GRPCAddr, "-lease-redis-url", p.RedisURL()}, s.flags...)...)
@@ -105,6 +109,14 @@ func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 	}
 	if err := write["south"]([]string{`{"topic":"nemo/tools/12/tasks","payload":{"event":"task_shutdown","task_id":5,"tool_id":12,"problem_description":"Chamber leaks","force_shutdown":true},"qos":1}`}); err != nil {
 		t.Fatal(err)
+	}
+	// Tool 13 starts being used at the same moment at north and south:
+	// each site's screen shows it in the site's time.
+	started := tool13Started()
+	for _, site := range []string{"north", "south"} {
+		if err := write[site]([]string{started}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	type tool struct {
 		InUse    bool   `json:"in_use"`
@@ -157,10 +169,10 @@ func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 		} `json:"tools"`
 	}
 	getJSON(t, base+"/v1/sites/south/tools?page_size=1000", &list)
-	// Tools 1 to 9 and 12: NEMO's ids are positive, so the events of
+	// Tools 1 to 9, 12 and 13: NEMO's ids are positive, so the events of
 	// tool 0 count in the order checks above but no list shows it.
-	if len(list.Tools) != tools || list.Tools[0].Site != "south" || list.Tools[tools-1].ID != 12 {
-		t.Errorf("south's tools: %+v; want its %d tools", list.Tools, tools)
+	if len(list.Tools) != tools+1 || list.Tools[0].Site != "south" || list.Tools[tools].ID != 13 {
+		t.Errorf("south's tools: %+v; want its %d tools", list.Tools, tools+1)
 	}
 
 	// Redis holds one state per site's tool 12, each in its site's hash.
@@ -173,11 +185,14 @@ func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 			t.Errorf("%s[12] = %s; want %s", hash, doc, want)
 		}
 	}
-	// Each site's retained status of tool 12 is its own.
+	// Each site's retained status of tool 12 is its own, and each site's
+	// screen of tool 13 shows the time in the site's zone.
 	for topic, want := range map[string]string{
 		"nemo/tools/12/status":            `"user":"Ann"`,
 		"north/nemo/tools/12/status":      `"last_user":"Bo"`,
 		"labs/south/nemo/tools/12/status": `"shutdown":true`,
+		"north/nemo/esp32/13/status":      `"timestamp":"Nov 04, 05:03 PM"`,
+		"labs/south/nemo/esp32/13/status": `"timestamp":"Nov 05, 02:03 AM"`,
 	} {
 		s := subscribe(t, p, topic)
 		if err := s.WaitFor(10*time.Second, func(msgs []harness.Message) (bool, string) {
@@ -239,4 +254,9 @@ func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// tool13Started is tool 13 starting being used at 17:03 UTC on 4 November.
+func tool13Started() string {
+	return `{"topic":"nemo/tools/13/start","payload":{"event":"tool_usage_start","tool_id":13,"tool_name":"Furnace","user_name":"Ada","start_time":"2026-11-04T17:03:00Z"},"qos":1}`
 }

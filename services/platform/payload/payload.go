@@ -105,10 +105,18 @@ func orderingKey(ev *bridgev1.Event) string {
 	return key
 }
 
-// SetSite says that ev comes from site, whose topics go under
-// topicPrefix, and gives ev the ordering key of that site's tool.
-func SetSite(ev *bridgev1.Event, site, topicPrefix string) {
-	ev.Site, ev.SiteTopicPrefix = site, topicPrefix
+// Site is a NEMO site as ingest stamps it on the events of its input
+// (its -site flags).
+type Site struct {
+	Name            string
+	TopicPrefix     string
+	DisplayTimezone string // "": the router's
+}
+
+// SetSite says that ev comes from site and gives ev the ordering key of
+// that site's tool.
+func SetSite(ev *bridgev1.Event, site Site) {
+	ev.Site, ev.SiteTopicPrefix, ev.SiteDisplayTimezone = site.Name, site.TopicPrefix, site.DisplayTimezone
 	ev.OrderingKey = orderingKey(ev)
 }
 

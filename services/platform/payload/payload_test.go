@@ -63,7 +63,7 @@ func TestIDReadsEveryFormNEMOWrites(t *testing.T) {
 func TestASitesToolHasAKeyOfItsOwn(t *testing.T) {
 	ev := &bridgev1.Event{Topic: "t", Payload: []byte(`{"tool_id":12}`)}
 	Decode(ev)
-	SetSite(ev, "north", "north/")
+	SetSite(ev, Site{Name: "north", TopicPrefix: "north/"})
 	if ev.GetOrderingKey() != "north/tool:12" || ev.GetSite() != "north" || ev.GetSiteTopicPrefix() != "north/" {
 		t.Errorf("key %q, site %q, prefix %q; want north/tool:12, north, north/", ev.GetOrderingKey(), ev.GetSite(), ev.GetSiteTopicPrefix())
 	}
@@ -75,7 +75,7 @@ func TestASitesToolHasAKeyOfItsOwn(t *testing.T) {
 	}
 	topic := &bridgev1.Event{Topic: "nemo/areas/3", Payload: []byte(`"text"`)}
 	Decode(topic)
-	SetSite(topic, "south", "south/")
+	SetSite(topic, Site{Name: "south", TopicPrefix: "south/"})
 	if topic.GetOrderingKey() != "south/topic:nemo/areas/3" {
 		t.Errorf("a site's event about no tool: key %q", topic.GetOrderingKey())
 	}

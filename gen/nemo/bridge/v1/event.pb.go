@@ -234,8 +234,11 @@ type Event struct {
 	// no rule can publish two sites' tools on one topic. Empty for the
 	// default site.
 	SiteTopicPrefix string `protobuf:"bytes,16,opt,name=site_topic_prefix,json=siteTopicPrefix,proto3" json:"site_topic_prefix,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The IANA time zone the site's tool displays show times in (ingest's
+	// -site-display-timezone); empty: the router's -display-timezone.
+	SiteDisplayTimezone string `protobuf:"bytes,17,opt,name=site_display_timezone,json=siteDisplayTimezone,proto3" json:"site_display_timezone,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
@@ -376,6 +379,13 @@ func (x *Event) GetSite() string {
 func (x *Event) GetSiteTopicPrefix() string {
 	if x != nil {
 		return x.SiteTopicPrefix
+	}
+	return ""
+}
+
+func (x *Event) GetSiteDisplayTimezone() string {
+	if x != nil {
+		return x.SiteDisplayTimezone
 	}
 	return ""
 }
@@ -643,7 +653,7 @@ var File_nemo_bridge_v1_event_proto protoreflect.FileDescriptor
 
 const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x04\n" +
+	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +
@@ -663,7 +673,8 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\x06fields\x18\r \x03(\v2\x1c.nemo.bridge.v1.PayloadFieldR\x06fields\x12*\n" +
 	"\x11payload_is_object\x18\x0e \x01(\bR\x0fpayloadIsObject\x12\x12\n" +
 	"\x04site\x18\x0f \x01(\tR\x04site\x12*\n" +
-	"\x11site_topic_prefix\x18\x10 \x01(\tR\x0fsiteTopicPrefixB\n" +
+	"\x11site_topic_prefix\x18\x10 \x01(\tR\x0fsiteTopicPrefix\x122\n" +
+	"\x15site_display_timezone\x18\x11 \x01(\tR\x13siteDisplayTimezoneB\n" +
 	"\n" +
 	"\b_tool_id\"8\n" +
 	"\fPayloadField\x12\x12\n" +

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"time"
+	_ "time/tzdata" // -site-display-timezone also where the system has no zoneinfo
 
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
@@ -48,8 +49,9 @@ type Options struct {
 	// Site names the NEMO site of the input when one deployment serves
 	// several ("": the default site); SiteTopicPrefix goes before every
 	// topic of its messages.
-	Site            string
-	SiteTopicPrefix string
+	Site                string
+	SiteTopicPrefix     string
+	SiteDisplayTimezone string
 }
 
 // Bind registers ingest's flags.
@@ -78,6 +80,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.LeaseTTL, "lease-ttl", 5*time.Second, "how long a dead ingest's lease lasts before a standby takes over (at least 2s; 0: no lease, run only one ingest per input)")
 	fs.StringVar(&o.Site, "site", "", "when one bridge serves several NEMO sites, the site this input belongs to: its tools are kept apart from other sites' in the tool state, REST and the page (empty: the default site)")
 	fs.StringVar(&o.SiteTopicPrefix, "site-topic-prefix", "", "with -site, put before every topic of the site's messages, the rules' and the displays' alike (empty: the site's name and /)")
+	fs.StringVar(&o.SiteDisplayTimezone, "site-display-timezone", "", "with -site, the IANA time zone the site's tool displays show times in, for example Europe/Paris (empty: the router's -display-timezone)")
 }
 
 func (o *Options) validate() error {
@@ -129,7 +132,15 @@ func (o *Options) checkSite() error {
 		if o.SiteTopicPrefix != "" {
 			return fmt.Errorf("-site-topic-prefix %q needs -site: the default site's topics take the router's -topic-prefix", o.SiteTopicPrefix)
 		}
+		if o.SiteDisplayTimezone != "" {
+			return fmt.Errorf("-site-display-timezone %q needs -site: the default site's displays take the router's -display-timezone", o.SiteDisplayTimezone)
+		}
 		return nil
+	}
+	if tz := o.SiteDisplayTimezone; tz != "" {
+		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+			return fmt.Errorf("-site-display-timezone %q is not a time zone: give an IANA name such as UTC, Europe/Paris or America/Los_Angeles", tz)
+		}
 	}
 	if o.SiteTopicPrefix == "" {
 		o.SiteTopicPrefix = o.Site + "/"

@@ -59,12 +59,18 @@ func TestSiteAndItsTopicPrefix(t *testing.T) {
 	if err != nil || o.SiteTopicPrefix != "labs/north/" {
 		t.Errorf("prefix %q, %v", o.SiteTopicPrefix, err)
 	}
+	o, err = parseOptions(t, "-site", "north", "-site-display-timezone", "Europe/Paris")
+	if err != nil || o.SiteDisplayTimezone != "Europe/Paris" {
+		t.Errorf("display time zone %q, %v", o.SiteDisplayTimezone, err)
+	}
 	for args, want := range map[[4]string]string{
 		{"-site", "North"}: "-site: site name \"North\"",
 		{"-site", "a/b"}:   "-site: site name \"a/b\"",
-		{"-site", "north", "-site-topic-prefix", "$SYS/"}:   "-site-topic-prefix \"$SYS/\": a prefix cannot start with \"$\"",
-		{"-site", "north", "-site-topic-prefix", "labs/+/"}: "-site-topic-prefix \"labs/+/\": a topic prefix cannot hold",
-		{"-site-topic-prefix", "north/"}:                    "-site-topic-prefix \"north/\" needs -site",
+		{"-site", "north", "-site-topic-prefix", "$SYS/"}:            "-site-topic-prefix \"$SYS/\": a prefix cannot start with \"$\"",
+		{"-site", "north", "-site-topic-prefix", "labs/+/"}:          "-site-topic-prefix \"labs/+/\": a topic prefix cannot hold",
+		{"-site-topic-prefix", "north/"}:                             "-site-topic-prefix \"north/\" needs -site",
+		{"-site", "north", "-site-display-timezone", "Mars/Olympus"}: "-site-display-timezone \"Mars/Olympus\" is not a time zone",
+		{"-site-display-timezone", "Europe/Paris"}:                   "-site-display-timezone \"Europe/Paris\" needs -site",
 	} {
 		var list []string
 		for _, a := range args {

@@ -46,9 +46,8 @@ type pipeline struct {
 	// mayRead, when set, says whether the lease of the input leaves time
 	// for another read (see standby.go).
 	mayRead func() bool
-	// site and siteTopicPrefix are stamped on every event of a named
-	// site's input (-site).
-	site, siteTopicPrefix string
+	// site is stamped on every event of a named site's input (-site).
+	site payload.Site
 }
 
 // read moves entries from Redis to the router until ctx ends.
@@ -102,8 +101,8 @@ func (p *pipeline) forward(entries []source.Entry) {
 			p.settled <- settled{entry: e, outcome: "rejected", rejected: &rejected{entry: e, cause: rej.Cause, reason: rej.Reason}}
 			continue
 		}
-		if p.site != "" {
-			payload.SetSite(ev, p.site, p.siteTopicPrefix)
+		if p.site.Name != "" {
+			payload.SetSite(ev, p.site)
 		}
 		events = append(events, ev)
 	}

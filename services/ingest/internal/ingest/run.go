@@ -15,6 +15,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/lease"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -46,16 +47,15 @@ func Run(ctx context.Context, o Options) error {
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		rdb := redisCfg.Client()
 		p := &pipeline{
-			log:             rt.Log,
-			limits:          envelope.Limits{MaxPayloadBytes: o.MaxPayloadBytes},
-			batch:           o.BatchSize,
-			window:          newWindow(o.Window, o.WindowBytes),
-			settled:         make(chan settled, o.Window),
-			health:          &healthState{report: rt.SetServing, standby: leaseRedis != nil},
-			dead:            &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
-			totals:          totals{rdb: bridgeCfg.NoRetryClient()},
-			site:            o.Site,
-			siteTopicPrefix: o.SiteTopicPrefix,
+			log:     rt.Log,
+			limits:  envelope.Limits{MaxPayloadBytes: o.MaxPayloadBytes},
+			batch:   o.BatchSize,
+			window:  newWindow(o.Window, o.WindowBytes),
+			settled: make(chan settled, o.Window),
+			health:  &healthState{report: rt.SetServing, standby: leaseRedis != nil},
+			dead:    &deadLetters{rdb: rdb, stream: o.DeadLetterStream, maxLen: o.DeadLetterMaxLen},
+			totals:  totals{rdb: bridgeCfg.NoRetryClient()},
+			site:    payload.Site{Name: o.Site, TopicPrefix: o.SiteTopicPrefix, DisplayTimezone: o.SiteDisplayTimezone},
 		}
 		p.metrics = newMetrics(rt.Metrics, func() float64 { return float64(p.window.len()) })
 		link, closeRouters, err := dialRouters(rt.DialPeer, o.routerAddrs, routerDeps{

@@ -91,7 +91,7 @@ func (s *Set) WithPrefix(prefix string) (*Set, error) {
 func (s *Set) Apply(ev *bridgev1.Event, state *statusv1.Tool) (msgs []*bridgev1.Message, matched []string, err error) {
 	in := newInput(ev)
 	for _, x := range s.all() {
-		sc := &scope{in: in, prefix: x.prefix, settings: x.settings, state: state, ascii: x.screens && x.settings.ascii()}
+		sc := &scope{in: in, prefix: x.prefix, settings: x.settings.forEvent(ev), state: state, ascii: x.screens && x.settings.ascii()}
 		for _, r := range x.rules {
 			if !r.when.hold(in) {
 				continue

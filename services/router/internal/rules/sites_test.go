@@ -1,9 +1,11 @@
 package rules
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
@@ -18,7 +20,7 @@ func TestASitesTopicsGoUnderItsPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := event("nemo/tools/12/enabled", `{"event":"tool_enabled","tool_id":12}`)
-	payload.SetSite(ev, "north", "north/")
+	payload.SetSite(ev, payload.Site{Name: "north", TopicPrefix: "north/"})
 	msgs, _, err := set.Apply(ev, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +61,37 @@ func TestASitesTopicsGoUnderItsPrefix(t *testing.T) {
 
 	// A prefix that makes a topic longer than brokers take refuses the
 	// event, saying so, as a long {prefix} does.
-	payload.SetSite(ev, "north", strings.Repeat("n", 65535))
+	payload.SetSite(ev, payload.Site{Name: "north", TopicPrefix: strings.Repeat("n", 65535)})
 	if _, _, err := set.Apply(ev, nil); err == nil || !strings.Contains(err.Error(), "65535") && !strings.Contains(err.Error(), "65,535") {
 		t.Errorf("a topic over MQTT's limit: %v", err)
+	}
+}
+
+// A site's displays show times in the site's time zone
+// (Event.site_display_timezone) when it names one, else in the router's;
+// one this router cannot load leaves the router's.
+func TestASitesDisplaysShowItsOwnTime(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := mustWith(t, Displays(), Settings{DisplayLocation: la})
+	for zone, want := range map[string]string{
+		"":             "Nov 04, 09:03 AM", // the router's zone
+		"Europe/Paris": "Nov 04, 06:03 PM",
+		"Asia/Tokyo":   "Nov 05, 02:03 AM",
+		"Not/A_Zone":   "Nov 04, 09:03 AM",
+		"Local":        "Nov 04, 09:03 AM",
+	} {
+		ev := event("nemo/tools/12/enabled", `{"event":"tool_enabled","tool_id":12,"tool_name":"Furnace","user_name":"Ada","start_time":"2026-11-04T17:03:00Z"}`)
+		payload.SetSite(ev, payload.Site{Name: "north", TopicPrefix: "north/", DisplayTimezone: zone})
+		msgs, _, err := set.Apply(ev, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ Timestamp string }
+		if err := json.Unmarshal(msgs[0].GetPayload(), &got); err != nil || got.Timestamp != want {
+			t.Errorf("zone %q: %q, want %q (%v)", zone, got.Timestamp, want, err)
+		}
 	}
 }
