@@ -49,8 +49,15 @@ func TestMakeRunStackDeliversTheDemo(t *testing.T) {
 		ports = append(ports, p)
 	}
 	// The services take consecutive ports from each base (four gRPC, three
-	// metrics); free ports are not consecutive, so look for such a base.
-	grpcBase, httpBase := consecutiveFree(t, 4), consecutiveFree(t, 3)
+	// metrics), all of them handed out, so that no other test takes one.
+	grpcBase, err := harness.FreePorts(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpBase, err := harness.FreePorts(3)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mqttAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
 	gatewayAddr := "127.0.0.1:" + strconv.Itoa(ports[2])
 	if _, err := env.StartProcess("devstack", devstack, "-bin-dir", bin,
@@ -142,29 +149,4 @@ func TestMakeRunStackDeliversTheDemo(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(ports[1]), DB: 1})
 	defer rdb.Close()
 	eventually(t, 30*time.Second, func() error { return statusIs(t, rdb, "connected") })
-}
-
-// consecutiveFree finds a port with the next n-1 free as well.
-func consecutiveFree(t *testing.T, n int) int {
-	t.Helper()
-	for range 50 {
-		base, err := harness.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if base > 65000 {
-			continue
-		}
-		ok := true
-		for i := 1; i < n; i++ {
-			if err := harness.WaitTCP("127.0.0.1:"+strconv.Itoa(base+i), time.Millisecond); err == nil {
-				ok = false
-			}
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatalf("no %d consecutive free ports", n)
-	return 0
 }

@@ -48,6 +48,46 @@ func FreePort() (int, error) {
 	return 0, fmt.Errorf("no free port in %d-%d after 1000 tries", low, high)
 }
 
+// FreePorts returns the first of n consecutive loopback ports nobody
+// listens on now, none handed out before, and hands them all out: a
+// program given a base port takes the next ones too, which FreePort must
+// not give another test meanwhile.
+func FreePorts(n int) (int, error) {
+	low, high := portRange()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[int]bool{}
+	}
+	for range 1000 {
+		base := low + rand.IntN(high-low-n)
+		if !allFree(base, n) {
+			continue
+		}
+		for p := base; p < base+n; p++ {
+			handedOut.ports[p] = true
+		}
+		return base, nil
+	}
+	return 0, fmt.Errorf("no %d consecutive free ports in %d-%d after 1000 tries", n, low, high)
+}
+
+// allFree says whether ports base to base+n-1 are neither handed out nor
+// listened on. The caller holds handedOut.
+func allFree(base, n int) bool {
+	for p := base; p < base+n; p++ {
+		if handedOut.ports[p] {
+			return false
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
+}
+
 // portRange is where FreePort looks: from 20000 up to the start of the
 // ephemeral range (32768 on most Linux systems).
 func portRange() (low, high int) {
