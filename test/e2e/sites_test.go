@@ -238,6 +238,21 @@ func TestOneBridgeKeepsSeveralSitesApart(t *testing.T) {
 		return nil
 	})
 
+	// A site's NEMO plugin asks for a reload in the site's Redis: the
+	// request reaches the routers, which empty the bridge's list.
+	if err := northRedis.LPush(ctx(t), "nemo_mqtt_bridge_control", "reload_config").Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		if n := northRedis.LLen(ctx(t), "nemo_mqtt_bridge_control").Val() + bridgeRedis.LLen(ctx(t), "nemo_mqtt_bridge_control").Val(); n != 0 {
+			return fmt.Errorf("%d reload requests wait in north's and the bridge's control lists", n)
+		}
+		if !strings.Contains(serviceLog(t, p.Env, "router"), "the NEMO plugin asked for a reload") {
+			return fmt.Errorf("the router has not heard of a reload")
+		}
+		return nil
+	})
+
 	// Nothing stays pending or in processing at any site.
 	eventually(t, 15*time.Second, func() error {
 		for name, rdb := range map[string]*redis.Client{"default": bridgeRedis, "north": northRedis} {

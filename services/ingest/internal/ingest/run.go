@@ -81,7 +81,7 @@ func Run(ctx context.Context, o Options) error {
 			}
 			p.src, p.dead.input = src, src.Input()
 			if o.Site != "" && o.LeaseRedisURL != "" {
-				go copyBridgeStatus(ctx, p.totals.rdb, rdb, rt.Log)
+				go syncSite(ctx, p.totals.rdb, rdb, rt.Log)
 			}
 			rt.Log.Info("reading events", "source", src.Name(), "redis", redisCfg.Addr(), "db", redisCfg.DB())
 			if o.Mode == "list" {

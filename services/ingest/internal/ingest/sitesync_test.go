@@ -34,3 +34,30 @@ func TestASiteSeesTheBridgeStatus(t *testing.T) {
 		t.Errorf("the site's status lasts %s; want what is left of the bridge's 90s", ttl)
 	}
 }
+
+// A site's NEMO plugin asks for a reload in the site's Redis: the
+// requests move to the bridge's control list, oldest first, and leave the
+// site's.
+func TestASitesReloadRequestsReachTheRouters(t *testing.T) {
+	bridge, site := redistest.Start(t), redistest.Start(t)
+	ctx := context.Background()
+	if err := site.LPush(ctx, records.ControlList, "first", records.ReloadConfig).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := forwardReloadsOnce(ctx, site, bridge); err != nil {
+		t.Fatal(err)
+	}
+	// The routers pop from the right: the oldest first.
+	if got := bridge.LRange(ctx, records.ControlList, 0, -1).Val(); len(got) != 2 || got[1] != "first" || got[0] != records.ReloadConfig {
+		t.Errorf("the bridge's control list holds %q; want [reload_config first]", got)
+	}
+	if n := site.LLen(ctx, records.ControlList).Val(); n != 0 {
+		t.Errorf("%d requests left at the site", n)
+	}
+	if err := forwardReloadsOnce(ctx, site, bridge); err != nil {
+		t.Fatal(err)
+	}
+	if n := bridge.LLen(ctx, records.ControlList).Val(); n != 2 {
+		t.Errorf("an empty list passed on %d requests", n-2)
+	}
+}
