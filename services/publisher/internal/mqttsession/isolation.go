@@ -67,6 +67,8 @@ type flight struct {
 	// pub is the message, nil for one the isolation does not watch (the
 	// bridge's status announcement, which nobody retries).
 	pub *paho.Publish
+	// key is its ordering key, "" when it has none.
+	key string
 	// owner is the caller's context: a suspect is forgotten when it ends.
 	owner context.Context
 	// withdrawn is why the packet was taken out of the session, if it was.
@@ -79,6 +81,11 @@ type flight struct {
 // errResendAlone fails the Publish of a new suspect; the caller's retry is
 // sent alone.
 var errResendAlone = errors.New("the broker dropped the connection twice with this message in flight; it is sent again alone")
+
+// errResendBehind fails a message taken out of the session because an
+// earlier one of its key was: the reconnect would resend it ahead of that
+// one, which the pipeline sends again first.
+var errResendBehind = errors.New("an earlier message of its tool was taken out of the session; it is sent again after that one")
 
 // BrokerDisconnectsError is the verdict on a message after which the broker
 // drops the connection, also when nothing else is in flight: the broker
@@ -259,8 +266,12 @@ func (s *isolation) lost(dp *packets.Disconnect) []uint16 {
 		}
 	}
 	var withdraw []uint16
+	taken := map[string]bool{} // the keys of the messages taken out
 	take := func(pub *paho.Publish, why error) {
 		for _, id := range inFlight[pub] {
+			if key := s.inflight[id].key; key != "" {
+				taken[key] = true
+			}
 			s.inflight[id].withdrawn = why
 			delete(s.inflight, id)
 			withdraw = append(withdraw, id)
@@ -292,6 +303,16 @@ func (s *isolation) lost(dp *packets.Disconnect) []uint16 {
 			"event_id", eventID(pub), "topic", pub.Topic, "in_flight", n, "broker_said", brokerWords(dp))
 		s.suspects[pub] = context.AfterFunc(s.inflight[ids[0]].owner, func() { s.forget(pub) })
 		take(pub, errResendAlone)
+	}
+	// The reconnect would resend what stays in the session ahead of what
+	// was taken out: a later message of a taken one's tool would reach the
+	// broker before it. It goes out too, and the pipeline sends the tool's
+	// messages again in order (an earlier one goes too: the pipeline
+	// rewinds from the earliest answer it gets).
+	for pub, ids := range inFlight {
+		if taken[s.inflight[ids[0]].key] {
+			take(pub, errResendBehind)
+		}
 	}
 	s.previous = current
 	return withdraw

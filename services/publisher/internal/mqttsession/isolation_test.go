@@ -279,3 +279,34 @@ func TestTheWayFromTheGateIntoTheSession(t *testing.T) {
 		t.Fatalf("the suspect got into the session after its connection was lost (outcome %v), want it withdrawn to go alone again", iso.outcome(fs))
 	}
 }
+
+// A suspect taken out of the session takes the other messages of its tool
+// still there with it: the reconnect would resend them ahead of it, and a
+// subscriber would see the tool's 50 before its 49. Another tool's message
+// stays for the session to resend.
+func TestASuspectTakesItsToolsOtherMessagesOut(t *testing.T) {
+	iso := newIsolation(quiet())
+	fly := func(topic, key string) *flight {
+		return &flight{pub: &paho.Publish{Topic: topic, QoS: 1}, key: key, owner: context.Background()}
+	}
+	iso.connected(false)
+	f48, f49 := fly("tool 9: 48", "tool:9"), fly("tool 9: 49", "tool:9")
+	send(t, iso, f48, 1)
+	send(t, iso, f49, 2)
+	iso.lost(nil)
+	iso.connected(true) // the session resends 48 and 49
+	f50, other := fly("tool 9: 50", "tool:9"), fly("tool 3: 7", "tool:3")
+	send(t, iso, f50, 3)
+	send(t, iso, other, 4)
+	iso.answered(1) // 48 gets through; 49, 50 and tool 3's are in flight at the loss
+	w := iso.lost(nil)
+	if len(w) != 2 {
+		t.Fatalf("withdrew packets %v, want 49's (the suspect) and 50's (behind it)", w)
+	}
+	if !errors.Is(iso.outcome(f49), errResendAlone) || !errors.Is(iso.outcome(f50), errResendBehind) {
+		t.Fatalf("49: %v, 50: %v; want errResendAlone and errResendBehind", iso.outcome(f49), iso.outcome(f50))
+	}
+	if iso.outcome(other) != nil {
+		t.Fatalf("another tool's message was taken out: %v", iso.outcome(other))
+	}
+}

@@ -48,6 +48,10 @@ type Outgoing struct {
 	// given up when it ends.
 	Ctx     context.Context
 	Publish *paho.Publish
+	// Key is its ordering key: when the isolation takes a message out of
+	// the session, the later ones of its key still there go out with it
+	// (see isolation.lost).
+	Key string
 	// Answer is called once, later, with nil when the broker has the
 	// message, a *NegativeAckError, ErrSessionNotKept, or the isolation's
 	// verdict (errResendAlone, *BrokerDisconnectsError).
@@ -121,7 +125,7 @@ func (s *Session) Send(batch []Outgoing) (errs []error) {
 			atMostOnce = append(atMostOnce, i)
 			continue
 		}
-		f := &flight{pub: o.Publish, owner: o.Ctx, answer: o.Answer}
+		f := &flight{pub: o.Publish, key: o.Key, owner: o.Ctx, answer: o.Answer}
 		resp := make(chan packets.ControlPacket, 1) // paho's; the answer comes through f
 		err := w.add(noWait, pb, resp, f)
 		if errors.Is(err, context.Canceled) { // it must wait: let the broker see what precedes it

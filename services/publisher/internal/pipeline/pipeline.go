@@ -228,7 +228,7 @@ func (p *Pipeline) write() {
 		}
 		out = out[:0]
 		for _, s := range batch {
-			out = append(out, mqttsession.Outgoing{Ctx: s.e.msg.Ctx, Publish: s.e.msg.Publish, Answer: s.answer(p)})
+			out = append(out, mqttsession.Outgoing{Ctx: s.e.msg.Ctx, Publish: s.e.msg.Publish, Key: s.e.msg.Key, Answer: s.answer(p)})
 		}
 		lost := false
 		for i, err := range p.send.Send(out) {
