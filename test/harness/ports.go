@@ -25,28 +25,7 @@ var handedOut struct {
 
 // FreePort returns a loopback port nobody listens on now and that this
 // process has not handed out before.
-func FreePort() (int, error) {
-	low, high := portRange()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	if handedOut.ports == nil {
-		handedOut.ports = map[int]bool{}
-	}
-	for range 1000 {
-		port := low + rand.IntN(high-low)
-		if handedOut.ports[port] {
-			continue
-		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue // in use
-		}
-		l.Close()
-		handedOut.ports[port] = true
-		return port, nil
-	}
-	return 0, fmt.Errorf("no free port in %d-%d after 1000 tries", low, high)
-}
+func FreePort() (int, error) { return FreePorts(1) }
 
 // FreePorts returns the first of n consecutive loopback ports nobody
 // listens on now, none handed out before, and hands them all out: a
