@@ -74,3 +74,19 @@ func cpuTicks(pid int) float64 {
 	s, _ := strconv.ParseFloat(f[12], 64)
 	return u + s
 }
+
+// routedMessages is how many MQTT messages the router has handed to the
+// publishers so far: the events' own messages and the tools' status
+// snapshots.
+func routedMessages(b *bridge) float64 {
+	n, _ := b.router.Metric("nemo_router_messages_total")
+	return n
+}
+
+// printMessagesPerEvent prints the MQTT messages published per event
+// drained: 1 plus the share of events that carried their tool's status
+// snapshot, which the broker and the publisher pay for like any message.
+func printMessagesPerEvent(b *bridge, before float64, events int) {
+	fmt.Printf("  MQTT messages per event drained: %.2f (its own, and its tool's status snapshot when it is the last of its batch for the tool)\n",
+		(routedMessages(b)-before)/float64(events))
+}

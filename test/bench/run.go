@@ -213,6 +213,7 @@ func run(ctx context.Context, o options) error {
 	}
 	costs = append(costs, costProc{"redis-server", redisSrv.PID, nil}, costProc{"mosquitto", b.proc.PID, nil})
 	costBefore := readCost(costs)
+	messagesBefore := routedMessages(br)
 	startedAt := time.Now()
 	if err := br.startIngest(env, o, redisSrv.URL(1)); err != nil {
 		return err
@@ -236,6 +237,7 @@ func run(ctx context.Context, o options) error {
 			s.maxRSS = max(s.maxRSS, peak[i])
 		}
 		printCost(costs, costBefore, readCost(costs), got)
+		printMessagesPerEvent(br, messagesBefore, got)
 		o.profile.finish()
 	} else if err := br.ingest.WaitReady(20 * time.Second); err != nil {
 		return err

@@ -72,17 +72,57 @@ func (s *server) Route(stream routerv1.RouterService_RouteServer) error {
 	return err
 }
 
+// maxMerged bounds the events routed together (see receive): about
+// ingest's default window, so that a backlog's batches merge whole.
+const maxMerged = 4096
+
+// receive reads the stream on its own goroutine and routes what it read
+// here. The batches that arrived while the one before was being routed go
+// through route together: under load, each tool's state is then saved,
+// and its snapshot published, once for all of them instead of once per
+// batch. Nothing waits for more: an idle router routes each batch as it
+// comes.
 func (s *server) receive(ctx context.Context, stream routerv1.RouterService_RouteServer, replies *relay.Replies[*bridgev1.EventAck]) error {
 	from := "unknown"
 	if p, ok := peer.FromContext(stream.Context()); ok {
 		from = p.Addr.String()
 	}
-	for {
-		req, err := stream.Recv()
-		if err != nil {
-			return err
+	batches := make(chan []*bridgev1.Event, 16)
+	var recvErr error // set before batches is closed
+	go func() {
+		defer close(batches)
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				recvErr = err
+				return
+			}
+			select {
+			case batches <- req.GetEvents():
+			case <-ctx.Done():
+				recvErr = ctx.Err()
+				return
+			}
 		}
-		if err := s.route(ctx, req.GetEvents(), from, replies.Put); err != nil {
+	}()
+	for {
+		evs, ok := <-batches
+		if !ok {
+			return recvErr
+		}
+	merge:
+		for len(evs) < maxMerged {
+			select {
+			case more, ok := <-batches:
+				if !ok {
+					break merge // routed below; the next receive returns recvErr
+				}
+				evs = append(evs, more...)
+			default:
+				break merge
+			}
+		}
+		if err := s.route(ctx, evs, from, replies.Put); err != nil {
 			return err
 		}
 	}
