@@ -143,3 +143,16 @@ func TestRouteAppliesTheRules(t *testing.T) {
 		t.Errorf("published (-want +got):\n%s", diff)
 	}
 }
+
+// count is how many messages the broker took on topic.
+func (b *broker) count(topic string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, t := range b.topics {
+		if t == topic {
+			n++
+		}
+	}
+	return n
+}

@@ -26,7 +26,7 @@ func TestEachSiteKeepsItsOwnTools(t *testing.T) {
 		ev := &bridgev1.Event{Id: id, Sequence: id, Topic: "nemo/tools/12/enabled", Payload: []byte(`{"event":"tool_enabled","tool_id":12,"user_name":"` + user + `"}`)}
 		payload.Decode(ev)
 		if site != "" {
-			payload.SetSite(ev, payload.Site{Name: site, TopicPrefix: site+"/"})
+			payload.SetSite(ev, payload.Site{Name: site, TopicPrefix: site + "/"})
 		}
 		return ev
 	}

@@ -14,20 +14,30 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
-// writeIfNewer stores a state unless Redis already holds a newer one (from
-// another router, or before this one restarted), atomically. A held
-// sequence beyond ARGV[4], the limit of its kind now (see limit), is
-// stale and yields, as in applies. It is sent whole (EVAL) because a
-// pipeline cannot fall back from EVALSHA when Redis restarted and forgot
-// the script.
+// writeIfNewer stores states unless Redis already holds newer ones (from
+// another router, or before this one restarted), atomically. ARGV holds
+// four values per tool: its id, the sequence of its new state, the
+// state's doc, and the limit of the sequence's kind now (see limit); it
+// answers 1 per tool written, 0 per tool Redis held a newer state of. A
+// held sequence beyond the limit is stale and yields, as in applies. One
+// call writes all the tools of a site in a batch: a script call costs
+// Redis far more than the few commands inside it. It is sent whole
+// (EVAL) because a pipeline cannot fall back from EVALSHA when Redis
+// restarted and forgot the script.
 var writeIfNewer = redis.NewScript(`
-local cur = redis.call('HGET', KEYS[2], ARGV[1])
-if cur and ARGV[2] ~= '' and string.sub(cur, 1, 2) == string.sub(ARGV[2], 1, 2) and cur > ARGV[2] and cur <= ARGV[4] then
-  return 0
+local written = {}
+for i = 1, #ARGV, 4 do
+  local id, seq, doc, limit = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local cur = redis.call('HGET', KEYS[2], id)
+  if cur and seq ~= '' and string.sub(cur, 1, 2) == string.sub(seq, 1, 2) and cur > seq and cur <= limit then
+    written[#written + 1] = 0
+  else
+    redis.call('HSET', KEYS[1], id, doc)
+    redis.call('HSET', KEYS[2], id, seq)
+    written[#written + 1] = 1
+  end
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return 1
+return written
 `)
 
 // Store folds events into the state of their tools and keeps it in Redis.
@@ -165,18 +175,32 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	if len(changed) == 0 {
 		return out, nil
 	}
-	pipe := s.rdb.Pipeline()
-	writes := map[Key]*redis.Cmd{}
+	// One script call per site, all in one round trip.
+	type siteWrite struct {
+		keys []Key
+		args []any
+	}
+	bySite := map[string]*siteWrite{}
 	docs := make(map[Key][]byte, len(changed))
 	for key, t := range changed {
 		doc, err := records.MarshalTool(t)
 		if err != nil {
 			return nil, err
 		}
+		w := bySite[key.Site]
+		if w == nil {
+			w = &siteWrite{}
+			bySite[key.Site] = w
+		}
 		seq := t.GetSequence()
-		hashes := []string{records.SiteTools(key.Site), records.SiteToolSequences(key.Site)}
-		writes[key] = writeIfNewer.Eval(ctx, pipe, hashes, strconv.Itoa(int(key.ID)), seq, doc, limit(seq, now))
+		w.keys = append(w.keys, key)
+		w.args = append(w.args, strconv.Itoa(int(key.ID)), seq, doc, limit(seq, now))
 		docs[key] = doc
+	}
+	pipe := s.rdb.Pipeline()
+	calls := make(map[string]*redis.Cmd, len(bySite))
+	for site, w := range bySite {
+		calls[site] = writeIfNewer.Eval(ctx, pipe, []string{records.SiteTools(site), records.SiteToolSequences(site)}, w.args...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		// Forget what was folded so that a retry of the batch starts from
@@ -184,9 +208,20 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 		s.reload(ctx, changed)
 		return nil, fmt.Errorf("save tool state: %w", err)
 	}
+	written := map[Key]bool{}
+	for site, w := range bySite {
+		flags, err := calls[site].Int64Slice()
+		if err != nil || len(flags) != len(w.keys) {
+			s.reload(ctx, changed)
+			return nil, fmt.Errorf("save tool state: unexpected answer from Redis (%d flags for %d tools): %v", len(flags), len(w.keys), err)
+		}
+		for i, key := range w.keys {
+			written[key] = flags[i] == 1
+		}
+	}
 	older := map[Key]*statusv1.Tool{}
-	for key, w := range writes {
-		if n, _ := w.Int(); n == 0 {
+	for key, ok := range written {
+		if !ok {
 			older[key] = nil
 		} else {
 			s.saved[key] = savedDoc{tool: changed[key], doc: docs[key]}

@@ -2,6 +2,8 @@ package toolstate
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +57,66 @@ func TestOpenCarriesTheOldSequencesOver(t *testing.T) {
 	}
 	if got := rdb.HGet(ctx, records.ToolSequences, "7").Val(); got != "1-5" || rdb.Exists(ctx, records.OldToolSequences).Val() != 0 {
 		t.Fatalf("after Open: %s holds %q, the old name exists: %d", records.ToolSequences, got, rdb.Exists(ctx, records.OldToolSequences).Val())
+	}
+}
+
+// One batch writes every site's tools with one script call per site, and
+// each tool gets its own answer: where Redis holds a newer state (another
+// router saved it), that tool keeps Redis's state and its event yields no
+// state; the batch's other tools, of either site, are saved.
+func TestABatchSavesEachToolUnlessRedisHoldsANewerState(t *testing.T) {
+	rdb := redistest.Start(t)
+	ctx := context.Background()
+	s, err := Open(ctx, rdb, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := func(id string, tool int, site, user string) *bridgev1.Event {
+		ev := &bridgev1.Event{Id: id, Sequence: id, Topic: fmt.Sprintf("nemo/tools/%d/enabled", tool),
+			Payload: fmt.Appendf(nil, `{"event":"tool_enabled","tool_id":%d,"user_name":%q}`, tool, user)}
+		payload.Decode(ev)
+		if site != "" {
+			payload.SetSite(ev, payload.Site{Name: site, TopicPrefix: site + "/"})
+		}
+		return ev
+	}
+	// Another router saved newer states of the default site's tool 2 and
+	// of north's tool 3.
+	for _, held := range []struct {
+		site string
+		tool int32
+	}{{"", 2}, {"north", 3}} {
+		doc, err := records.MarshalTool(&statusv1.Tool{Id: held.tool, User: "Newer", Sequence: Sequence(event("9-0", int(held.tool), "", ""))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := fmt.Sprint(held.tool)
+		rdb.HSet(ctx, records.SiteTools(held.site), id, doc)
+		rdb.HSet(ctx, records.SiteToolSequences(held.site), id, Sequence(event("9-0", int(held.tool), "", "")))
+	}
+	evs := []*bridgev1.Event{
+		event("5-0", 1, "", "Ann"), event("5-1", 2, "", "Bo"), event("5-2", 3, "", "Cy"),
+		event("5-3", 1, "north", "Di"), event("5-4", 3, "north", "Ed"),
+	}
+	states, err := s.Apply(ctx, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []struct {
+		site    string
+		tool    int
+		saved   bool
+		holding string
+	}{{"", 1, true, "Ann"}, {"", 2, false, "Newer"}, {"", 3, true, "Cy"}, {"north", 1, true, "Di"}, {"north", 3, false, "Newer"}} {
+		if (states[i] != nil) != want.saved {
+			t.Errorf("event %d (%q tool %d): state %v; want saved=%v", i, want.site, want.tool, states[i], want.saved)
+		}
+		doc := rdb.HGet(ctx, records.SiteTools(want.site), fmt.Sprint(want.tool)).Val()
+		if !strings.Contains(doc, `"user":"`+want.holding+`"`) {
+			t.Errorf("%q tool %d: Redis holds %s; want the state of %s", want.site, want.tool, doc, want.holding)
+		}
+		if cur := s.Current(Key{want.site, int32(want.tool)}); cur.GetUser() != want.holding {
+			t.Errorf("%q tool %d: the router holds %v; want the state of %s", want.site, want.tool, cur, want.holding)
+		}
 	}
 }
