@@ -47,7 +47,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.RulesFile, "rules", "", "YAML rules file saying which messages each event becomes, reloaded when it changes (empty: the built-in rules, every event on its own topic) [$RULES_FILE]")
 	secret.Var(fs, &o.RedisURL, "redis-url", "", "Redis keeping the current state of every tool, published retained on nemo/tools/{id}/status (empty: no tool state)")
 	fs.StringVar(&o.Stream, "stream", records.InputStream, "the stream ingest reads, in the Redis of -redis-url: an event whose sequence is ahead of every id Redis gave it is refused")
-	fs.Int64Var(&o.RecentMessages, "recent-messages", 1000, "delivered messages kept in Redis (nemo:bridge:recent) for the status page's live feed")
+	fs.Int64Var(&o.RecentMessages, "recent-messages", 1000, "delivered messages kept in Redis (nemo:bridge:recent) for the status page's live feed, and the most recorded there a second")
 	fs.BoolVar(&o.Displays, "displays", false, "also publish what the ESP32 tool displays read (nemo/esp32/...), with the built-in displays profile, beside the rules")
 	fs.StringVar(&o.DisplayTimezone, "display-timezone", "UTC", "IANA time zone of the times the displays show, for example America/Los_Angeles")
 	fs.StringVar(&o.DisplayTimeFormat, "display-time-format", rules.DefaultDisplayTimeLayout, "how the displays show a time, as a Go time layout (the reference time Mon Jan 2 15:04:05 2006); the default is the old display server's \"Nov 04, 09:03 AM\"")

@@ -18,12 +18,17 @@ import (
 
 // recentLog records delivered messages in Redis. It is diagnostics, so it
 // never slows the pipeline: when Redis is slow it drops (and counts) what
-// does not fit in its buffer.
+// does not fit in its buffer. It also records at most keep messages a
+// second (see budget), so that a backlog draining at thousands of
+// messages a second does not pay an XADD per message for a feed that
+// keeps keep of them and is read a few times a minute.
 type recentLog struct {
 	rdb     redis.UniversalClient
 	keep    int64
 	queue   chan recentEntry
 	dropped prometheus.Counter
+	skipped prometheus.Counter
+	budget  *budget
 	log     *slog.Logger
 	// uncounted are delivered messages not yet added to the running total,
 	// dropped ones included: the total counts deliveries, not the feed.
@@ -37,18 +42,28 @@ type recentEntry struct {
 
 func newRecentLog(rdb redis.UniversalClient, keep int64, log *slog.Logger, reg prometheus.Registerer) *recentLog {
 	r := &recentLog{rdb: rdb, keep: keep, queue: make(chan recentEntry, 4096), log: log,
+		budget: newBudget(float64(keep), time.Now()),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nemo_router_recent_dropped_total",
 			Help: "Delivered messages left out of the recent-messages feed because Redis was too slow.",
+		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nemo_router_recent_skipped_total",
+			Help: "Delivered messages left out of the recent-messages feed because more than -recent-messages a second were delivered: the feed then holds an even sample of them.",
 		})}
-	reg.MustRegister(r.dropped)
+	reg.MustRegister(r.dropped, r.skipped)
 	return r
 }
 
 func (r *recentLog) record(m *bridgev1.Message) {
 	r.uncounted.Add(1)
+	now := time.Now()
+	if !r.budget.take(now) {
+		r.skipped.Inc()
+		return
+	}
 	select {
-	case r.queue <- recentEntry{msg: m, sentAt: time.Now()}:
+	case r.queue <- recentEntry{msg: m, sentAt: now}:
 	default:
 		r.dropped.Inc()
 	}
