@@ -19,9 +19,21 @@ import (
 
 // MarshalTool is the JSON form of a state, in Redis and on the status
 // topic: NEMO's snake_case names, with false and zero fields written out
-// so that a display reading "in_use" finds it. protojson varies its white
-// space on purpose; compacting it keeps the bytes stable and small.
+// so that a display reading "in_use" finds it. It is on the router's hot
+// path, so the usual state is written by hand (appendTool), byte for byte
+// as marshalToolProtojson writes it; anything the hand-written encoder is
+// not sure of goes to marshalToolProtojson itself.
 func MarshalTool(t *statusv1.Tool) ([]byte, error) {
+	if doc, ok := appendTool(make([]byte, 0, toolSizeHint(t)), t); ok {
+		return doc, nil
+	}
+	return marshalToolProtojson(t)
+}
+
+// marshalToolProtojson is the definition of MarshalTool's bytes. protojson
+// varies its white space on purpose; compacting it keeps the bytes stable
+// and small.
+func marshalToolProtojson(t *statusv1.Tool) ([]byte, error) {
 	doc, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(t)
 	if err != nil {
 		return nil, err
