@@ -49,7 +49,8 @@ FUZZERS := services/router/internal/rules:FuzzParse:30000x \
            services/router/internal/rules:FuzzRender:50000x \
            services/platform/mqtttopic:FuzzSanitizeAlwaysYieldsAPublishableTopic:150000x \
            services/platform/envelope:FuzzFromJSONMatchesReference:150000x \
-           services/platform/payload:FuzzDecodeMatchesReference:20000x
+           services/platform/payload:FuzzDecodeMatchesReference:20000x \
+           services/platform/records:FuzzMarshalToolMatchesProtojson:20000x
 fuzz:
 	@for f in $(FUZZERS); do \
 		dir=$${f%%:*}; rest=$${f#*:}; name=$${rest%%:*}; count=$${rest#*:}; \

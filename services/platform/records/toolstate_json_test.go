@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -228,4 +229,60 @@ func FuzzMarshalToolMatchesProtojson(f *testing.F) {
 		}
 		sameAsProtojson(t, tool)
 	})
+}
+
+// Every field of Tool and Task, each set to a value of its kind, is
+// written as protojson writes it: a field added to the proto later fails
+// here until appendTool writes it too.
+func TestMarshalToolWritesEveryFieldOfTheProto(t *testing.T) {
+	tool := &statusv1.Tool{}
+	fill(tool.ProtoReflect())
+	want, err := marshalToolProtojson(tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := appendTool(nil, tool)
+	if !ok || string(got) != string(want) {
+		t.Errorf("appendTool (ok %v) wrote\n%s\nprotojson writes\n%s", ok, got, want)
+	}
+}
+
+// fill sets every field of m, nested messages and lists included, to a
+// value that is not its default.
+func fill(m protoreflect.Message) {
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		switch {
+		case fd.IsList():
+			list := m.Mutable(fd).List()
+			if fd.Kind() == protoreflect.MessageKind {
+				e := list.NewElement()
+				fill(e.Message())
+				list.Append(e)
+			} else {
+				list.Append(scalar(fd))
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			fill(m.Mutable(fd).Message())
+		default:
+			m.Set(fd, scalar(fd))
+		}
+	}
+}
+
+// scalar is a value of fd's kind that is not its default; a Timestamp's
+// seconds and nanos get values protojson accepts.
+func scalar(fd protoreflect.FieldDescriptor) protoreflect.Value {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString("v-" + string(fd.Name()))
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(true)
+	case protoreflect.Int32Kind:
+		return protoreflect.ValueOfInt32(int32(fd.Number()) + 40)
+	case protoreflect.Int64Kind:
+		return protoreflect.ValueOfInt64(1_700_000_000 + int64(fd.Number()))
+	}
+	panic("a field of a kind fill does not know: " + string(fd.FullName()))
 }
