@@ -466,7 +466,13 @@ type Message struct {
 	// recent-messages feed; absent for messages about no tool.
 	ToolId *int32 `protobuf:"varint,10,opt,name=tool_id,json=toolId,proto3,oneof" json:"tool_id,omitempty"`
 	// The site of the source event (Event.site); empty for the default site.
-	Site          string `protobuf:"bytes,11,opt,name=site,proto3" json:"site,omitempty"`
+	Site string `protobuf:"bytes,11,opt,name=site,proto3" json:"site,omitempty"`
+	// A later replaceable message with the same ordering key and topic
+	// makes this one needless: while it waits unsent, the publisher may
+	// leave it out and answer it with the later one's answer. The tools'
+	// retained status snapshots are replaceable: a newer one holds
+	// everything an older one says.
+	Replaceable   bool `protobuf:"varint,12,opt,name=replaceable,proto3" json:"replaceable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -578,6 +584,13 @@ func (x *Message) GetSite() string {
 	return ""
 }
 
+func (x *Message) GetReplaceable() bool {
+	if x != nil {
+		return x.Replaceable
+	}
+	return false
+}
+
 type EventAck struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	EventId string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -679,7 +692,7 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\b_tool_id\"8\n" +
 	"\fPayloadField\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value\"\xb7\x03\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\xd9\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +
@@ -692,7 +705,8 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\x0fuser_properties\x18\t \x03(\v2+.nemo.bridge.v1.Message.UserPropertiesEntryR\x0euserProperties\x12\x1c\n" +
 	"\atool_id\x18\n" +
 	" \x01(\x05H\x00R\x06toolId\x88\x01\x01\x12\x12\n" +
-	"\x04site\x18\v \x01(\tR\x04site\x1aA\n" +
+	"\x04site\x18\v \x01(\tR\x04site\x12 \n" +
+	"\vreplaceable\x18\f \x01(\bR\vreplaceable\x1aA\n" +
 	"\x13UserPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +

@@ -16,6 +16,7 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,6 +54,10 @@ type Message struct {
 	// Err, when set, is the message's verdict without sending it (it can
 	// never be published); it is still answered in its key's order.
 	Err error
+	// Replaceable lets a later replaceable message of the same sender,
+	// key and topic take this one's place while it waits unsent (see
+	// Add): a tool's status snapshot, which a newer one makes needless.
+	Replaceable bool
 	// Done is called once, with nil when the broker acknowledged the
 	// message or with the reason it can never be published.
 	Done func(error)
@@ -76,6 +81,9 @@ type Options struct {
 	// Queued is told, for every message, the time from Add to its first
 	// write.
 	Queued func(took time.Duration)
+	// Replaced is told of every message left out for a later one that
+	// took its place.
+	Replaced func()
 }
 
 // Pipeline runs the writer.
@@ -132,7 +140,8 @@ func New(send Sender, o Options) *Pipeline {
 
 // Add takes messages in, in order. It blocks while the pipeline is full
 // and returns early, dropping the rest, once ctx ends or the pipeline is
-// closed.
+// closed. A replaceable message takes the place of the one it replaces
+// if that one still waits unsent (see replace).
 func (p *Pipeline) Add(ctx context.Context, msgs []Message) {
 	now := time.Now()
 	p.mu.Lock()
@@ -147,6 +156,9 @@ func (p *Pipeline) Add(ctx context.Context, msgs []Message) {
 			p.tools[m.Key] = t
 		}
 		e := &entry{msg: m, tool: t, added: now}
+		if m.Replaceable && m.Err == nil {
+			p.replace(t, e)
+		}
 		t.entries = append(t.entries, e)
 		p.held++
 		if m.Err != nil {
@@ -157,6 +169,35 @@ func (p *Pipeline) Add(ctx context.Context, msgs []Message) {
 		p.makeReady(t)
 	}
 	p.cond.Broadcast()
+}
+
+// replace takes out of t the message e replaces, if one waits: replaceable,
+// from the same sender, on the same topic at the same QoS and retain
+// flag, and never written. Once e is answered, so is it, with e's answer,
+// before e. The messages between the two then go out before the one that
+// replaces it: what a subscriber of the topic sees skips the replaced one
+// and is still in order. Under load this leaves out most of a backlog's
+// snapshots; a message written once is never taken out, as the broker may
+// have it already. p.mu is held.
+func (p *Pipeline) replace(t *tool, e *entry) {
+	for i := len(t.entries) - 1; i >= t.next; i-- {
+		old := t.entries[i]
+		if !old.msg.Replaceable || old.msg.Err != nil || !old.written.IsZero() || old.msg.Ctx != e.msg.Ctx ||
+			old.msg.Publish.Topic != e.msg.Publish.Topic || old.msg.Publish.QoS != e.msg.Publish.QoS || old.msg.Publish.Retain != e.msg.Publish.Retain {
+			continue
+		}
+		replaced, own := old.msg.Done, e.msg.Done
+		e.msg.Done = func(err error) {
+			replaced(err)
+			own(err)
+		}
+		t.entries = slices.Delete(t.entries, i, i+1)
+		p.held--
+		if p.o.Replaced != nil {
+			p.o.Replaced()
+		}
+		return
+	}
 }
 
 // Holding returns those of keys that have messages here not yet answered:

@@ -418,3 +418,45 @@ func TestHoldingNamesKeysUntilTheirLastAnswer(t *testing.T) {
 		t.Fatalf("Holding = %v once everything is answered, want none", got)
 	}
 }
+
+// A tool's status snapshot waiting unsent is left out when a newer one of
+// the same sender comes: the tool's other messages keep their order, the
+// newer snapshot goes out in its place, and the replaced ones are answered
+// with its answer, just before it. One already written stays, as does one
+// of another sender.
+func TestANewerSnapshotTakesTheWaitingOnesPlace(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	var replaced int
+	p := start(t, w, Options{MaxInFlight: 1, Replaced: func() { replaced++ }})
+	ctx := t.Context()
+	msg := func(ctx context.Context, topic, name string, replaceable bool) Message {
+		return Message{Ctx: ctx, Key: "tool:1", Publish: &paho.Publish{Topic: topic, QoS: 1, Retain: replaceable}, Replaceable: replaceable, Done: a.done(name)}
+	}
+	event := func(n int) Message { return msg(ctx, "tool:1/event", fmt.Sprintf("event %d", n), false) }
+	status := func(ctx context.Context, n int) Message { return msg(ctx, "tool:1/status", fmt.Sprintf("status %d", n), true) }
+
+	p.Add(ctx, []Message{status(ctx, 0)}) // written at once: it stays
+	w.waitWritten(t, 1)
+	other, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p.Add(ctx, []Message{event(1), status(ctx, 1), event(2), status(ctx, 2)})
+	p.Add(other, []Message{status(other, 3)}) // another sender's
+	p.Add(ctx, []Message{event(4), status(ctx, 4)})
+	for i, want := range []string{"tool:1/status", "tool:1/event", "tool:1/event", "tool:1/status", "tool:1/event", "tool:1/status"} {
+		got := w.waitWritten(t, i+1)
+		if got[i] != want {
+			t.Fatalf("write %d is %s, want %s (written %v)", i, got[i], want, got)
+		}
+		w.answer(t, want, nil)
+	}
+	want := []string{"status 0", "event 1", "event 2", "status 3", "event 4", "status 1", "status 2", "status 4"}
+	if got := a.wait(t, len(want)); !slices.Equal(got, want) {
+		t.Errorf("answers %v, want %v", got, want)
+	}
+	if got := w.waitWritten(t, 6); len(got) != 6 {
+		t.Errorf("written %v: the replaced snapshots went out", got)
+	}
+	if replaced != 2 {
+		t.Errorf("%d replaced, want 2 (statuses 1 and 2)", replaced)
+	}
+}

@@ -6,6 +6,7 @@ type metrics struct {
 	messages  *prometheus.CounterVec
 	connected prometheus.Gauge
 	latency   prometheus.Histogram
+	replaced  prometheus.Counter
 	// stageQueue and stageBroker are the publisher's hops of an event's
 	// walk, for the table of where its time goes.
 	stageQueue, stageBroker prometheus.Observer
@@ -26,6 +27,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from sending a publish to the broker's acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
+		replaced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nemo_publisher_messages_replaced_total",
+			Help: "Messages left unsent because a newer one took their place while they waited (a tool's status snapshot, when a newer one came): answered with the newer one's answer.",
+		}),
 	}
 	stage := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "nemo_publisher_stage_seconds",
@@ -33,6 +38,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
 	}, []string{"stage"})
 	m.stageQueue, m.stageBroker = stage.WithLabelValues("queue"), stage.WithLabelValues("broker")
-	reg.MustRegister(m.messages, m.connected, m.latency, stage)
+	reg.MustRegister(m.messages, m.connected, m.latency, m.replaced, stage)
 	return m
 }

@@ -131,7 +131,8 @@ func serve(ctx context.Context, o Options, rt *service.Runtime, m *metrics, srv 
 				m.latency.Observe(took.Seconds())
 			}
 		},
-		Queued: func(took time.Duration) { m.stageQueue.Observe(took.Seconds()) },
+		Queued:   func(took time.Duration) { m.stageQueue.Observe(took.Seconds()) },
+		Replaced: m.replaced.Inc,
 	})
 	srv.activate(p, session)
 	var presence *mqttsession.Presence

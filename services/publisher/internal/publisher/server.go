@@ -149,7 +149,7 @@ func (s *server) receive(ctx context.Context, stream publisherv1.PublisherServic
 		}
 		msgs := make([]pipeline.Message, 0, len(req.GetMessages()))
 		for _, m := range req.GetMessages() {
-			pm := pipeline.Message{Ctx: ctx, Key: m.GetOrderingKey(), Done: answer(m.GetId(), replies)}
+			pm := pipeline.Message{Ctx: ctx, Key: m.GetOrderingKey(), Replaceable: m.GetReplaceable(), Done: answer(m.GetId(), replies)}
 			if err := unpublishable(m); err != nil {
 				pm.Err = fmt.Errorf("not sent: %w", err)
 			} else {

@@ -49,5 +49,9 @@ func (s *Set) SnapshotDoc(t *statusv1.Tool, doc []byte, ev *bridgev1.Event) (*br
 	if s.settings.signs(nil) {
 		doc = Sign(s.settings.SigningKey, doc)
 	}
-	return newMessage(ev, fmt.Sprintf("%s%snemo/tools/%d/status", ev.GetSiteTopicPrefix(), s.prefix, t.GetId()), doc, 1, true, 0), nil
+	m := newMessage(ev, fmt.Sprintf("%s%snemo/tools/%d/status", ev.GetSiteTopicPrefix(), s.prefix, t.GetId()), doc, 1, true, 0)
+	// A newer snapshot of the tool holds all this one says: while this
+	// one waits in the publisher, the newer one may take its place.
+	m.Replaceable = true
+	return m, nil
 }
