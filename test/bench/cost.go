@@ -75,18 +75,22 @@ func cpuTicks(pid int) float64 {
 	return u + s
 }
 
-// routedMessages is how many MQTT messages the router has handed to the
-// publishers so far: the events' own messages and the tools' status
-// snapshots.
-func routedMessages(b *bridge) float64 {
-	n, _ := b.router.Metric("nemo_router_messages_total")
+// publishedMessages is how many MQTT messages the publishers have had
+// acknowledged so far: the events' own messages and the tools' status
+// snapshots, less the snapshots a newer one replaced while they waited.
+func publishedMessages(b *bridge) float64 {
+	var n float64
+	for _, pub := range b.pubs {
+		v, _ := pub.Metric(`nemo_publisher_messages_total{result="ok"}`)
+		n += v
+	}
 	return n
 }
 
 // printMessagesPerEvent prints the MQTT messages published per event
-// drained: 1 plus the share of events that carried their tool's status
-// snapshot, which the broker and the publisher pay for like any message.
+// drained: 1 plus the share of events whose tool's status snapshot went
+// out, which the broker and the publisher pay for like any message.
 func printMessagesPerEvent(b *bridge, before float64, events int) {
-	fmt.Printf("  MQTT messages per event drained: %.2f (its own, and its tool's status snapshot when it is the last of its batch for the tool)\n",
-		(routedMessages(b)-before)/float64(events))
+	fmt.Printf("  MQTT messages per event drained: %.2f (its own, and its tool's status snapshot unless a newer one replaced it)\n",
+		(publishedMessages(b)-before)/float64(events))
 }

@@ -213,7 +213,7 @@ func run(ctx context.Context, o options) error {
 	}
 	costs = append(costs, costProc{"redis-server", redisSrv.PID, nil}, costProc{"mosquitto", b.proc.PID, nil})
 	costBefore := readCost(costs)
-	messagesBefore := routedMessages(br)
+	messagesBefore := publishedMessages(br)
 	startedAt := time.Now()
 	if err := br.startIngest(env, o, redisSrv.URL(1)); err != nil {
 		return err
