@@ -433,7 +433,9 @@ func TestANewerSnapshotTakesTheWaitingOnesPlace(t *testing.T) {
 		return Message{Ctx: ctx, Key: "tool:1", Publish: &paho.Publish{Topic: topic, QoS: 1, Retain: replaceable}, Replaceable: replaceable, Done: a.done(name)}
 	}
 	event := func(n int) Message { return msg(ctx, "tool:1/event", fmt.Sprintf("event %d", n), false) }
-	status := func(ctx context.Context, n int) Message { return msg(ctx, "tool:1/status", fmt.Sprintf("status %d", n), true) }
+	status := func(ctx context.Context, n int) Message {
+		return msg(ctx, "tool:1/status", fmt.Sprintf("status %d", n), true)
+	}
 
 	p.Add(ctx, []Message{status(ctx, 0)}) // written at once: it stays
 	w.waitWritten(t, 1)
