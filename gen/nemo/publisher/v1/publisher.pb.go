@@ -586,7 +586,12 @@ type PublishResult struct {
 	// Why the message was rejected: CAUSE_PUBLISH_REFUSED, or
 	// CAUSE_BROKER_DISCONNECTS when the broker drops the connection whenever
 	// this message is sent.
-	Cause         v1.Cause `protobuf:"varint,5,opt,name=cause,proto3,enum=nemo.bridge.v1.Cause" json:"cause,omitempty"`
+	Cause v1.Cause `protobuf:"varint,5,opt,name=cause,proto3,enum=nemo.bridge.v1.Cause" json:"cause,omitempty"`
+	// The message was not sent: a newer replaceable message took its place
+	// while it waited (Message.replaceable), and this is the newer one's
+	// answer. It counts for the event like a delivery, but nothing of it
+	// reached the broker.
+	Replaced      bool `protobuf:"varint,6,opt,name=replaced,proto3" json:"replaced,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -649,6 +654,13 @@ func (x *PublishResult) GetCause() v1.Cause {
 	return v1.Cause(0)
 }
 
+func (x *PublishResult) GetReplaced() bool {
+	if x != nil {
+		return x.Replaced
+	}
+	return false
+}
+
 var File_nemo_publisher_v1_publisher_proto protoreflect.FileDescriptor
 
 const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
@@ -684,13 +696,14 @@ const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\x0ePublishRequest\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.nemo.bridge.v1.MessageR\bmessages\"M\n" +
 	"\x0fPublishResponse\x12:\n" +
-	"\aresults\x18\x01 \x03(\v2 .nemo.publisher.v1.PublishResultR\aresults\"\xb2\x01\n" +
+	"\aresults\x18\x01 \x03(\v2 .nemo.publisher.v1.PublishResultR\aresults\"\xce\x01\n" +
 	"\rPublishResult\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x121\n" +
 	"\aoutcome\x18\x04 \x01(\x0e2\x17.nemo.bridge.v1.OutcomeR\aoutcome\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12+\n" +
-	"\x05cause\x18\x05 \x01(\x0e2\x15.nemo.bridge.v1.CauseR\x05causeJ\x04\b\x03\x10\x04R\x04code2\xd1\x03\n" +
+	"\x05cause\x18\x05 \x01(\x0e2\x15.nemo.bridge.v1.CauseR\x05cause\x12\x1a\n" +
+	"\breplaced\x18\x06 \x01(\bR\breplacedJ\x04\b\x03\x10\x04R\x04code2\xd1\x03\n" +
 	"\x10PublisherService\x12T\n" +
 	"\aPublish\x12!.nemo.publisher.v1.PublishRequest\x1a\".nemo.publisher.v1.PublishResponse(\x010\x01\x12Y\n" +
 	"\n" +

@@ -15,6 +15,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -62,6 +63,12 @@ type Message struct {
 	// message or with the reason it can never be published.
 	Done func(error)
 }
+
+// ErrReplaced is the answer of a message a newer one replaced (see
+// replace) once the newer one was acknowledged: nothing of it reached the
+// broker, but the newer one holds all it said. Were the newer one refused,
+// the replaced one gets that refusal instead.
+var ErrReplaced = errors.New("replaced by a newer message, which the broker has")
 
 // Options size the pipeline.
 type Options struct {
@@ -173,8 +180,8 @@ func (p *Pipeline) Add(ctx context.Context, msgs []Message) {
 
 // replace takes out of t the message e replaces, if one waits: replaceable,
 // from the same sender, on the same topic at the same QoS and retain
-// flag, and never written. Once e is answered, so is it, with e's answer,
-// before e. The messages between the two then go out before the one that
+// flag, and never written. Once e is answered, so is it, with e's answer
+// (ErrReplaced when the broker has e), before e. The messages between the two then go out before the one that
 // replaces it: what a subscriber of the topic sees skips the replaced one
 // and is still in order. Under load this leaves out most of a backlog's
 // snapshots; a message written once is never taken out, as the broker may
@@ -188,7 +195,11 @@ func (p *Pipeline) replace(t *tool, e *entry) {
 		}
 		replaced, own := old.msg.Done, e.msg.Done
 		e.msg.Done = func(err error) {
-			replaced(err)
+			if err == nil {
+				replaced(ErrReplaced)
+			} else {
+				replaced(err)
+			}
 			own(err)
 		}
 		t.entries = slices.Delete(t.entries, i, i+1)

@@ -422,7 +422,7 @@ func TestHoldingNamesKeysUntilTheirLastAnswer(t *testing.T) {
 // A tool's status snapshot waiting unsent is left out when a newer one of
 // the same sender comes: the tool's other messages keep their order, the
 // newer snapshot goes out in its place, and the replaced ones are answered
-// with its answer, just before it. One already written stays, as does one
+// when it is, just before it (ErrReplaced: the broker has the newer one). One already written stays, as does one
 // of another sender.
 func TestANewerSnapshotTakesTheWaitingOnesPlace(t *testing.T) {
 	w, a := newWire(), newAnswers()
@@ -451,7 +451,8 @@ func TestANewerSnapshotTakesTheWaitingOnesPlace(t *testing.T) {
 		}
 		w.answer(t, want, nil)
 	}
-	want := []string{"status 0", "event 1", "event 2", "status 3", "event 4", "status 1", "status 2", "status 4"}
+	replacedBy4 := ": " + ErrReplaced.Error()
+	want := []string{"status 0", "event 1", "event 2", "status 3", "event 4", "status 1" + replacedBy4, "status 2" + replacedBy4, "status 4"}
 	if got := a.wait(t, len(want)); !slices.Equal(got, want) {
 		t.Errorf("answers %v, want %v", got, want)
 	}
@@ -460,5 +461,26 @@ func TestANewerSnapshotTakesTheWaitingOnesPlace(t *testing.T) {
 	}
 	if replaced != 2 {
 		t.Errorf("%d replaced, want 2 (statuses 1 and 2)", replaced)
+	}
+}
+
+// A refusal of the snapshot that took a waiting one's place is the
+// replaced one's answer too: neither reached the broker.
+func TestARefusedReplacementRefusesTheOneItReplaced(t *testing.T) {
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{MaxInFlight: 1})
+	ctx := t.Context()
+	status := func(n int) Message {
+		return Message{Ctx: ctx, Key: "tool:1", Publish: &paho.Publish{Topic: "tool:1/status", QoS: 1, Retain: true}, Replaceable: true, Done: a.done(fmt.Sprintf("status %d", n))}
+	}
+	p.Add(ctx, []Message{{Ctx: ctx, Key: "tool:1", Publish: &paho.Publish{Topic: "tool:1/event", QoS: 1}, Done: a.done("event")}, status(1), status(2)})
+	w.waitWritten(t, 1)
+	w.answer(t, "tool:1/event", nil)
+	w.waitWritten(t, 2)
+	refused := &mqttsession.NegativeAckError{Code: 0x87}
+	w.answer(t, "tool:1/status", refused)
+	want := []string{"event", "status 1: " + refused.Error(), "status 2: " + refused.Error()}
+	if got := a.wait(t, 3); !slices.Equal(got, want) {
+		t.Errorf("answers %v, want %v", got, want)
 	}
 }

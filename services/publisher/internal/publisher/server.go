@@ -165,7 +165,10 @@ func (s *server) receive(ctx context.Context, stream publisherv1.PublisherServic
 func answer(id string, replies *relay.Replies[*publisherv1.PublishResult]) func(error) {
 	return func(err error) {
 		r := &publisherv1.PublishResult{MessageId: id, Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
-		if err != nil {
+		switch {
+		case errors.Is(err, pipeline.ErrReplaced):
+			r.Replaced = true
+		case err != nil:
 			r.Outcome, r.Cause, r.Reason = bridgev1.Outcome_OUTCOME_REJECTED, bridgev1.Cause_CAUSE_PUBLISH_REFUSED, err.Error()
 			var caused interface{ Cause() bridgev1.Cause }
 			if errors.As(err, &caused) {

@@ -1,15 +1,21 @@
 package publisher
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
+	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 )
 
 // Every string of a message is checked, and the error says which.
@@ -47,5 +53,24 @@ func TestInFlightIsRefusedByAStandbyAndWhenTooLarge(t *testing.T) {
 	_, err = srv.InFlight(t.Context(), &publisherv1.InFlightRequest{OrderingKeys: make([]string, maxInFlightKeys+1)})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "at most 10000") {
 		t.Errorf("too many keys: %v, want InvalidArgument naming the limit", err)
+	}
+}
+
+// A message a newer one replaced is answered as delivered and says it was
+// replaced, so that the router leaves it out of what reached the broker.
+func TestAReplacedMessageIsAnsweredDeliveredAndReplaced(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	replies := relay.NewReplies[*publisherv1.PublishResult](ctx, 4, 4)
+	answer("7", replies)(pipeline.ErrReplaced)
+	var got []*publisherv1.PublishResult
+	_ = replies.Run(func(rs []*publisherv1.PublishResult) error {
+		got = append(got, rs...)
+		cancel()
+		return nil
+	})
+	want := []*publisherv1.PublishResult{{MessageId: "7", Outcome: bridgev1.Outcome_OUTCOME_DELIVERED, Replaced: true}}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
 	}
 }

@@ -33,8 +33,12 @@ type recentLog struct {
 	// uncounted are delivered messages not yet added to the running total,
 	// dropped ones included: the total counts deliveries, not the feed.
 	uncounted atomic.Int64
+	// countQueued says a count mark waits in the queue (see flushCount).
+	countQueued atomic.Bool
 }
 
+// recentEntry is a message for the feed; one without a message is a count
+// mark, which only carries the running total to Redis.
 type recentEntry struct {
 	msg    *bridgev1.Message
 	sentAt time.Time
@@ -60,6 +64,7 @@ func (r *recentLog) record(m *bridgev1.Message) {
 	now := time.Now()
 	if !r.budget.take(now) {
 		r.skipped.Inc()
+		r.flushCount()
 		return
 	}
 	select {
@@ -69,22 +74,44 @@ func (r *recentLog) record(m *bridgev1.Message) {
 	}
 }
 
+// flushCount queues a count mark, unless one waits already: a skipped
+// message has no entry of its own to carry its count to Redis, and the
+// last ones of a burst would otherwise wait for the next message recorded.
+// A full queue needs none: its batches carry the count.
+func (r *recentLog) flushCount() {
+	if !r.countQueued.CompareAndSwap(false, true) {
+		return
+	}
+	select {
+	case r.queue <- recentEntry{}:
+	default:
+		r.countQueued.Store(false)
+	}
+}
+
 // run writes the queue to Redis in batches until ctx ends. Each batch
 // also adds the deliveries counted since the last one to the running
 // total of messages out, in the same round trip, so a status page can compute
 // messages/s; a drop from a full queue is followed by more batches, which
-// carry its count.
+// carry its count, and a skipped message queues a count mark.
 func (r *recentLog) run(ctx context.Context) {
 	_ = batch.Drain(ctx, r.queue, 256, func(batch []recentEntry) error {
 		pipe := r.rdb.Pipeline()
+		written := 0
 		for _, e := range batch {
-			pipe.XAdd(ctx, &redis.XAddArgs{Stream: records.Recent, MaxLen: r.keep, Approx: true, Values: fields(e)})
+			if e.msg != nil {
+				pipe.XAdd(ctx, &redis.XAddArgs{Stream: records.Recent, MaxLen: r.keep, Approx: true, Values: fields(e)})
+				written++
+			}
 		}
+		// Before the count is taken: a message skipped after it queues
+		// a new mark, which the next batch carries.
+		r.countQueued.Store(false)
 		counted := r.uncounted.Swap(0)
 		pipe.HIncrBy(ctx, records.Counters, records.CounterMessagesOut, counted)
 		if _, err := pipe.Exec(ctx); err != nil && ctx.Err() == nil {
 			r.uncounted.Add(counted) // the next batch tries again
-			r.dropped.Add(float64(len(batch)))
+			r.dropped.Add(float64(written))
 			r.log.Debug("could not record recent messages", "err", err)
 		}
 		return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
@@ -41,5 +42,22 @@ func TestTheRecentFeedRecordsAtMostKeepASecond(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(r.dropped); got != 0 {
 		t.Errorf("%v dropped with Redis answering", got)
+	}
+}
+
+// A snapshot a newer one replaced in the publisher never reached the
+// broker: the feed and the running total of messages out leave it out.
+func TestAReplacedSnapshotIsNotRecordedAsSent(t *testing.T) {
+	rdb := startRedis(t)
+	srv := &server{tracker: newTracker(), recent: newRecentLog(rdb, 100, testLog(t), prometheus.NewRegistry()),
+		metrics: newMetrics(prometheus.NewRegistry(), func() float64 { return 0 })}
+	m := &bridgev1.Message{Id: "1", Topic: "nemo/tools/7/status", Retain: true}
+	srv.settled(m, &publisherv1.PublishResult{MessageId: "1", Outcome: bridgev1.Outcome_OUTCOME_DELIVERED, Replaced: true})
+	if n := srv.recent.uncounted.Load(); n != 0 || len(srv.recent.queue) != 0 {
+		t.Errorf("a replaced snapshot counted (%d) or queued for the feed (%d)", n, len(srv.recent.queue))
+	}
+	srv.settled(m, &publisherv1.PublishResult{MessageId: "1", Outcome: bridgev1.Outcome_OUTCOME_DELIVERED})
+	if n := srv.recent.uncounted.Load(); n != 1 || len(srv.recent.queue) != 1 {
+		t.Errorf("a delivered snapshot: counted %d, queued %d; want 1 and 1", n, len(srv.recent.queue))
 	}
 }

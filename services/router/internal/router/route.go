@@ -209,7 +209,9 @@ func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string
 
 // settled is called by the link with the broker's answer for a message.
 func (s *server) settled(m *bridgev1.Message, r *publisherv1.PublishResult) {
-	if s.recent != nil && r.GetOutcome() == bridgev1.Outcome_OUTCOME_DELIVERED {
+	// A replaced snapshot never reached the broker: the feed and the
+	// running total of messages out leave it out.
+	if s.recent != nil && r.GetOutcome() == bridgev1.Outcome_OUTCOME_DELIVERED && !r.GetReplaced() {
 		s.recent.record(m)
 	}
 	ack, reply, submitted := s.tracker.settle(m, r)
