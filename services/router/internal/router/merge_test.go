@@ -56,7 +56,9 @@ func TestBatchesThatArriveWhileOneIsRoutedAreRoutedTogether(t *testing.T) {
 			answered++
 		}
 	}
-	if n := b.count("nemo/tools/7/status") - before; n != 2 {
+	// 2: the first batch's, then one for the two that arrived while it
+	// waited (1 if all three arrived before the router took the first).
+	if n := b.count("nemo/tools/7/status") - before; n < 1 || n > 2 {
 		t.Errorf("%d snapshots published for three batches; want 2: the first batch's, then one for the two that arrived meanwhile", n)
 	}
 	doc, tool := saved(t, rdb)
