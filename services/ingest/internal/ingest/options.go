@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"time"
-	_ "time/tzdata" // -site-display-timezone also where the system has no zoneinfo
 
 	"github.com/nemo-mqtt-bridge/bridge/services/ingest/internal/source"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/pluginlist"
@@ -15,6 +14,7 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/timezone"
 )
 
 // Options configure ingest.
@@ -138,8 +138,8 @@ func (o *Options) checkSite() error {
 		return nil
 	}
 	if tz := o.SiteDisplayTimezone; tz != "" {
-		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
-			return fmt.Errorf("-site-display-timezone %q is not a time zone: give an IANA name such as UTC, Europe/Paris or America/Los_Angeles", tz)
+		if _, err := timezone.Load(tz); err != nil {
+			return fmt.Errorf("-site-display-timezone %w", err)
 		}
 	}
 	if o.SiteTopicPrefix == "" {

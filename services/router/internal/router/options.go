@@ -10,11 +10,11 @@ import (
 	"fmt"
 	"os"
 	"time"
-	_ "time/tzdata" // time zones also where the system has no zoneinfo
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/secret"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/timezone"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/rules"
 )
 
@@ -61,9 +61,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 // hold the key.
 func (o Options) rulesSettings() (rules.Settings, error) {
 	var st rules.Settings
-	loc, err := time.LoadLocation(o.DisplayTimezone)
-	if err != nil || o.DisplayTimezone == "" || o.DisplayTimezone == "Local" {
-		return st, fmt.Errorf("-display-timezone %q is not a time zone: give an IANA name such as UTC, Europe/Paris or America/Los_Angeles", o.DisplayTimezone)
+	loc, err := timezone.Load(o.DisplayTimezone)
+	if err != nil {
+		return st, fmt.Errorf("-display-timezone %w", err)
 	}
 	st.DisplayLocation = loc
 	if o.DisplayNameLength < 1 {

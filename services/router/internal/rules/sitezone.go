@@ -5,6 +5,7 @@ import (
 	"time"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/timezone"
 )
 
 // zones caches the time zones of the sites' displays by name: loading one
@@ -22,10 +23,7 @@ func (st *Settings) forEvent(ev *bridgev1.Event) *Settings {
 	}
 	loc, ok := zones.Load(name)
 	if !ok {
-		l, err := time.LoadLocation(name)
-		if err != nil || name == "Local" {
-			l = nil
-		}
+		l, _ := timezone.Load(name)
 		loc, _ = zones.LoadOrStore(name, l)
 	}
 	l, _ := loc.(*time.Location)
