@@ -45,6 +45,22 @@ func marshalToolProtojson(t *statusv1.Tool) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// UnmarshalSiteTool reads a state from site's hash (SiteTools(site)): it
+// says its site whatever the document holds, a named site's by name and
+// the default site's not at all, so that a single site's tools read as
+// before sites existed.
+func UnmarshalSiteTool(site string, doc []byte) (*statusv1.Tool, error) {
+	t, err := UnmarshalTool(doc)
+	if err != nil {
+		return nil, err
+	}
+	t.Site = nil
+	if site != "" {
+		t.Site = &site
+	}
+	return t, nil
+}
+
 // UnmarshalTool reads a state as MarshalTool wrote it. Fields a newer
 // router added are ignored rather than failing, so that an older reader
 // (a gateway, or a router in a rolling update) still serves the rest.

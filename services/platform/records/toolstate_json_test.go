@@ -286,3 +286,19 @@ func scalar(fd protoreflect.FieldDescriptor) protoreflect.Value {
 	}
 	panic("a field of a kind fill does not know: " + string(fd.FullName()))
 }
+
+// A state read from a site's hash says that site, whatever its document
+// holds; one read from the default site's hash says none.
+func TestUnmarshalSiteToolSaysTheHashsSite(t *testing.T) {
+	south := "south"
+	doc, err := MarshalTool(&statusv1.Tool{Id: 12, Site: &south})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, site := range []string{"north", ""} {
+		got, err := UnmarshalSiteTool(site, doc)
+		if err != nil || got.GetId() != 12 || got.GetSite() != site || (site == "") != (got.Site == nil) {
+			t.Errorf("read from %q's hash: %v, %v", site, got, err)
+		}
+	}
+}

@@ -20,20 +20,13 @@ const (
 	maxPageSize     = 1000
 )
 
-// decodeTool reads the state of tool id of site as the router stored it;
-// fields a newer router added are ignored rather than failing the whole
-// answer. A named site's tools say their site, the default site's never
-// do (so that a single site's tools read as before sites existed),
-// whatever the stored document holds.
+// decodeTool reads the state of tool id of site as the router stored it
+// (records.UnmarshalSiteTool); fields a newer router added are ignored
+// rather than failing the whole answer.
 func decodeTool(site, id, doc string) (*statusv1.Tool, error) {
-	t, err := records.UnmarshalTool([]byte(doc))
+	t, err := records.UnmarshalSiteTool(site, []byte(doc))
 	if err != nil {
 		return nil, status.Errorf(codes.DataLoss, "the state of tool %s in Redis (%s) is not valid: %v", id, records.SiteTools(site), err)
-	}
-	if site == "" {
-		t.Site = nil
-	} else {
-		t.Site = &site
 	}
 	return t, nil
 }

@@ -14,6 +14,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -181,11 +182,11 @@ func (p *Pipeline) Add(ctx context.Context, msgs []Message) {
 // replace takes out of t the message e replaces, if one waits: replaceable,
 // from the same sender, on the same topic at the same QoS and retain
 // flag, and never written. Once e is answered, so is it, with e's answer
-// (ErrReplaced when the broker has e), before e. The messages between the two then go out before the one that
-// replaces it: what a subscriber of the topic sees skips the replaced one
-// and is still in order. Under load this leaves out most of a backlog's
-// snapshots; a message written once is never taken out, as the broker may
-// have it already. p.mu is held.
+// (ErrReplaced when the broker has e), before e. The messages between the
+// two then go out before the one that replaces it: what a subscriber of
+// the topic sees skips the replaced one and is still in order. Under load
+// this leaves out most of a backlog's snapshots; a message written once is
+// never taken out, as the broker may have it already. p.mu is held.
 func (p *Pipeline) replace(t *tool, e *entry) {
 	for i := len(t.entries) - 1; i >= t.next; i-- {
 		old := t.entries[i]
@@ -195,11 +196,7 @@ func (p *Pipeline) replace(t *tool, e *entry) {
 		}
 		replaced, own := old.msg.Done, e.msg.Done
 		e.msg.Done = func(err error) {
-			if err == nil {
-				replaced(ErrReplaced)
-			} else {
-				replaced(err)
-			}
+			replaced(cmp.Or(err, ErrReplaced))
 			own(err)
 		}
 		t.entries = slices.Delete(t.entries, i, i+1)

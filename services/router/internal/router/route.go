@@ -307,9 +307,9 @@ func lastStatePerTool(states []*statusv1.Tool) []bool {
 	final := make([]bool, len(states))
 	seen := map[toolstate.Key]bool{}
 	for i := len(states) - 1; i >= 0; i-- {
-		if t := states[i]; t != nil && !seen[toolstate.KeyOfTool(t)] {
-			seen[toolstate.KeyOfTool(t)] = true
-			final[i] = true
+		if t := states[i]; t != nil {
+			key := toolstate.KeyOfTool(t)
+			final[i], seen[key] = !seen[key], true
 		}
 	}
 	return final

@@ -113,11 +113,10 @@ func (s *Store) load(ctx context.Context, site string) error {
 		return fmt.Errorf("load tool state from %s: %w", hash, err)
 	}
 	for id, doc := range all {
-		t, err := records.UnmarshalTool([]byte(doc))
+		t, err := records.UnmarshalSiteTool(site, []byte(doc))
 		if err != nil {
 			return fmt.Errorf("tool state %s in %s is not valid: %w", id, hash, err)
 		}
-		setSite(t, site)
 		s.tools[Key{site, t.GetId()}] = t
 	}
 	return nil
@@ -178,10 +177,10 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 	// One script call per site, all in one round trip.
 	type siteWrite struct {
 		keys []Key
+		docs [][]byte
 		args []any
 	}
 	bySite := map[string]*siteWrite{}
-	docs := make(map[Key][]byte, len(changed))
 	for key, t := range changed {
 		doc, err := records.MarshalTool(t)
 		if err != nil {
@@ -193,9 +192,8 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 			bySite[key.Site] = w
 		}
 		seq := t.GetSequence()
-		w.keys = append(w.keys, key)
+		w.keys, w.docs = append(w.keys, key), append(w.docs, doc)
 		w.args = append(w.args, strconv.Itoa(int(key.ID)), seq, doc, limit(seq, now))
-		docs[key] = doc
 	}
 	pipe := s.rdb.Pipeline()
 	calls := make(map[string]*redis.Cmd, len(bySite))
@@ -208,23 +206,19 @@ func (s *Store) Apply(ctx context.Context, evs []*bridgev1.Event) ([]*statusv1.T
 		s.reload(ctx, changed)
 		return nil, fmt.Errorf("save tool state: %w", err)
 	}
-	written := map[Key]bool{}
+	older := map[Key]*statusv1.Tool{}
 	for site, w := range bySite {
-		flags, err := calls[site].Int64Slice()
-		if err != nil || len(flags) != len(w.keys) {
+		written, err := calls[site].Int64Slice()
+		if err != nil || len(written) != len(w.keys) {
 			s.reload(ctx, changed)
-			return nil, fmt.Errorf("save tool state: unexpected answer from Redis (%d flags for %d tools): %v", len(flags), len(w.keys), err)
+			return nil, fmt.Errorf("save tool state: unexpected answer from Redis (%d flags for %d tools): %v", len(written), len(w.keys), err)
 		}
 		for i, key := range w.keys {
-			written[key] = flags[i] == 1
-		}
-	}
-	older := map[Key]*statusv1.Tool{}
-	for key, ok := range written {
-		if !ok {
-			older[key] = nil
-		} else {
-			s.saved[key] = savedDoc{tool: changed[key], doc: docs[key]}
+			if written[i] == 1 {
+				s.saved[key] = savedDoc{tool: changed[key], doc: w.docs[i]}
+			} else {
+				older[key] = nil
+			}
 		}
 	}
 	if len(older) == 0 {
@@ -252,19 +246,9 @@ func (s *Store) reload(ctx context.Context, keys map[Key]*statusv1.Tool) {
 		if err != nil {
 			continue
 		}
-		if t, err := records.UnmarshalTool([]byte(doc)); err == nil {
-			setSite(t, key.Site)
+		if t, err := records.UnmarshalSiteTool(key.Site, []byte(doc)); err == nil {
 			s.tools[key] = t
 		}
-	}
-}
-
-// setSite makes t, read from site's hash, say that it is site's: a state
-// in the hash is the site's whatever it says.
-func setSite(t *statusv1.Tool, site string) {
-	t.Site = nil
-	if site != "" {
-		t.Site = &site
 	}
 }
 
