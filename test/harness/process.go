@@ -19,6 +19,8 @@ type Process struct {
 	bin  string
 	args []string
 	log  string
+	// environ is its environment; nil inherits the test's.
+	environ []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -28,7 +30,13 @@ type Process struct {
 
 // StartProcess runs bin with args, its output appended to <name>.log.
 func (e *Env) StartProcess(name, bin string, args ...string) (*Process, error) {
-	p := &Process{Name: name, env: e, bin: bin, args: args, log: filepath.Join(e.Dir, name+".log")}
+	return e.start(&Process{Name: name, bin: bin, args: args})
+}
+
+// start starts p, its output appended to <p.Name>.log in the environment's
+// directory, and stops it when the environment closes.
+func (e *Env) start(p *Process) (*Process, error) {
+	p.env, p.log = e, filepath.Join(e.Dir, p.Name+".log")
 	e.addLog(p.log)
 	if err := p.Start(); err != nil {
 		return nil, err
@@ -44,6 +52,7 @@ func (p *Process) Start() error {
 		return err
 	}
 	cmd := exec.Command(p.bin, p.args...)
+	cmd.Env = p.environ
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/cpushare"
 )
 
 // Service is one of the bridge's processes with its addresses.
@@ -33,7 +36,8 @@ func (e *Env) StartServiceAs(name, binDir, binary string, args ...string) (*Serv
 		addrs[i] = "127.0.0.1:" + strconv.Itoa(port)
 	}
 	all := append([]string{"-grpc-addr", addrs[0], "-http-addr", addrs[1], "-log-format", "text", "-shutdown-timeout", "5s"}, args...)
-	p, err := e.StartProcess(name, filepath.Join(binDir, binary), all...)
+	// The services share this machine's cores as make run's do.
+	p, err := e.start(&Process{Name: name, bin: filepath.Join(binDir, binary), args: all, environ: cpushare.Env(os.Environ())})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/cpushare"
 )
 
 // child is one of the bridge's services, run as a process and restarted
@@ -52,7 +53,7 @@ func (c *child) supervise(ctx context.Context, out io.Writer) {
 
 func (c *child) run(out io.Writer) error {
 	cmd := exec.Command(filepath.Clean(c.bin), c.args...)
-	cmd.Env = environ(os.Environ(), c.secrets)
+	cmd.Env = cpushare.Env(environ(os.Environ(), c.secrets))
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
