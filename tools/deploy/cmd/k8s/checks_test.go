@@ -30,6 +30,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -529,7 +530,29 @@ func (c *checker) checkContainer(w workload, psc *corev1.PodSecurityContext, ct 
 	if svc != "" {
 		c.bridge[svc]++
 		c.checkBridgeConfig(w, ct, svc)
+		c.checkGOMAXPROCS(o, ct)
 	}
+}
+
+// checkGOMAXPROCS: a bridge container takes GOMAXPROCS from its own CPU
+// request (the Downward API, divisor 1). The manifests set no CPU limit, on
+// purpose (no CFS throttling), and without one Go schedules on every core
+// of the node; the request is what the scheduler guarantees.
+func (c *checker) checkGOMAXPROCS(o object, ct corev1.Container) {
+	var last *corev1.EnvVar // of duplicates, the last one wins
+	for i := range ct.Env {
+		if ct.Env[i].Name == "GOMAXPROCS" {
+			last = &ct.Env[i]
+		}
+	}
+	if last != nil && last.ValueFrom != nil {
+		if r := last.ValueFrom.ResourceFieldRef; r != nil && r.Resource == "requests.cpu" &&
+			(r.ContainerName == "" || r.ContainerName == ct.Name) &&
+			(r.Divisor.IsZero() || r.Divisor.Cmp(resource.MustParse("1")) == 0) {
+			return
+		}
+	}
+	c.addf(o, ct.Name, "env GOMAXPROCS is not set from resources.requests.cpu (valueFrom.resourceFieldRef, divisor 1): without a CPU limit Go schedules on every core of the node")
 }
 
 // checkPath: a value that is an absolute path under a volumeMount of a
@@ -707,9 +730,14 @@ func (c *checker) checkProbe(o object, ct corev1.Container, name string, p *core
 	}
 }
 
+// goRuntimeEnv: variables the Go runtime reads in every service, which no
+// -h lists.
+var goRuntimeEnv = map[string]bool{"GOMAXPROCS": true, "GOMEMLIMIT": true, "GOGC": true, "GODEBUG": true}
+
 // checkBridgeConfig: every flag in command/args and every env var is one the
-// service's binary accepts (its -h), and the pod's grace period outlasts the
-// shutdown timeout the container sets (or the binary's default).
+// service's binary accepts (its -h) or the Go runtime reads, and the pod's
+// grace period outlasts the shutdown timeout the container sets (or the
+// binary's default).
 func (c *checker) checkBridgeConfig(w workload, ct corev1.Container, svc string) {
 	o, n := w.object, ct.Name
 	b := c.env.bins[svc]
@@ -757,7 +785,7 @@ func (c *checker) checkBridgeConfig(w workload, ct corev1.Container, svc string)
 		}
 	}
 	for _, e := range ct.Env {
-		if !b.envs[e.Name] && !expanded[e.Name] {
+		if !b.envs[e.Name] && !expanded[e.Name] && !goRuntimeEnv[e.Name] {
 			c.addf(o, n, "env %s: %s does not read it (see %s -h)", e.Name, svc, svc)
 		}
 		if f, ok := b.envFlag[e.Name]; ok {

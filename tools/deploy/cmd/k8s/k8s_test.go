@@ -69,6 +69,8 @@ func TestChecksFire(t *testing.T) {
 		`container router: flag "-no-such-flag=1": router does not accept it`,
 		`container router: env NO_SUCH_ENV: router does not read it`,
 		`container router: terminationGracePeriodSeconds 20 is not above the shutdown timeout 20s`,
+		// GOMAXPROCS as a literal, not from the CPU request
+		`container router: env GOMAXPROCS is not set from resources.requests.cpu (valueFrom.resourceFieldRef`,
 		// files the flags name
 		`container router: env REDIS_URL_FILE=/run/secrets/redis-url: not under any volumeMount`,
 		`container router: env RULES_FILE=/etc/nemo-bridge/rules/rule.yaml: volume rules (ConfigMap rules) holds no "rule.yaml", only [rules.yaml]`,
@@ -140,5 +142,32 @@ func TestStrictDecoding(t *testing.T) {
 	problems := checkOverlay("raw", []byte(y), &checkEnv{})
 	if len(problems) == 0 || !strings.Contains(strings.Join(problems, "\n"), `strict decoding error: yaml: unmarshal errors:`) || !strings.Contains(strings.Join(problems, "\n"), `key "name" already set in map`) {
 		t.Errorf("a duplicate field was not reported: %q", problems)
+	}
+}
+
+// TestGOMAXPROCSCheck: only GOMAXPROCS from the container's own
+// requests.cpu with divisor 1 passes (the YAML goes to checkOverlay
+// directly, without binaries: only this check's message is looked at).
+func TestGOMAXPROCSCheck(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		good bool
+	}{
+		{`{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {resource: requests.cpu, divisor: "1"}}}`, true},
+		{`{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {resource: requests.cpu}}}`, true},
+		{`{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {containerName: router, resource: requests.cpu}}}`, true},
+		{``, false},
+		{`{name: GOMAXPROCS, value: "2"}`, false},
+		{`{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}`, false},
+		{`{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {resource: requests.cpu, divisor: 1m}}}`, false},
+		{`{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {containerName: sidecar, resource: requests.cpu}}}`, false},
+		{`{name: GOMAXPROCS, valueFrom: {resourceFieldRef: {resource: requests.cpu}}}, {name: GOMAXPROCS, value: "2"}`, false},
+	} {
+		y := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: router, namespace: x}\nspec:\n  template:\n    spec:\n      containers:\n" +
+			"        - name: router\n          image: nemo-mqtt-bridge/router:1\n          env: [" + tc.env + "]\n"
+		problems := strings.Join(checkOverlay("raw", []byte(y), &checkEnv{}), "\n")
+		if got := strings.Contains(problems, "container router: env GOMAXPROCS is not set from resources.requests.cpu"); got == tc.good {
+			t.Errorf("env [%s]: reported %v, want %v:\n%s", tc.env, got, !tc.good, problems)
+		}
 	}
 }
