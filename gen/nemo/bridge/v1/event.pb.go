@@ -472,7 +472,14 @@ type Message struct {
 	// leave it out and answer it with the later one's answer. The tools'
 	// retained status snapshots are replaceable: a newer one holds
 	// everything an older one says.
-	Replaceable   bool `protobuf:"varint,12,opt,name=replaceable,proto3" json:"replaceable,omitempty"`
+	Replaceable bool `protobuf:"varint,12,opt,name=replaceable,proto3" json:"replaceable,omitempty"`
+	// The id of the source event, published as the MQTT user property
+	// event_id (by which subscribers drop duplicates). A field rather than
+	// an entry of user_properties: a protobuf map costs the router and the
+	// publisher a reflective encode and decode per message. A router sends
+	// it here only to a publisher that announces it reads it (the stream's
+	// header nemo-publisher-reads: event_id), else in user_properties.
+	EventId       string `protobuf:"bytes,13,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -591,6 +598,13 @@ func (x *Message) GetReplaceable() bool {
 	return false
 }
 
+func (x *Message) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
 type EventAck struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	EventId string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -692,7 +706,7 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\b_tool_id\"8\n" +
 	"\fPayloadField\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value\"\xd9\x03\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"\xf4\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +
@@ -706,7 +720,8 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\atool_id\x18\n" +
 	" \x01(\x05H\x00R\x06toolId\x88\x01\x01\x12\x12\n" +
 	"\x04site\x18\v \x01(\tR\x04site\x12 \n" +
-	"\vreplaceable\x18\f \x01(\bR\vreplaceable\x1aA\n" +
+	"\vreplaceable\x18\f \x01(\bR\vreplaceable\x12\x19\n" +
+	"\bevent_id\x18\r \x01(\tR\aeventId\x1aA\n" +
 	"\x13UserPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\n" +

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/eclipse/paho.golang/paho"
@@ -18,6 +19,7 @@ import (
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/mqtttopic"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publisherreads"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
@@ -114,6 +116,11 @@ func (s *server) end(cancel *context.CancelFunc) {
 }
 
 func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) error {
+	// What this publisher reads, announced whether it serves the stream
+	// or not: the router waits for it before it sends anything.
+	if err := stream.SendHeader(metadata.Pairs(publisherreads.Header, publisherreads.EventID)); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
 	p, ok := s.begin(&cancel)
@@ -193,6 +200,9 @@ func unpublishable(m *bridgev1.Message) error {
 	if err := publishable.Text(m.GetContentType()); err != nil {
 		return fmt.Errorf("the content type %w", err)
 	}
+	if err := publishable.Text(m.GetEventId()); err != nil {
+		return fmt.Errorf("the value of user property %q %w", publisherreads.EventIDProperty, err)
+	}
 	props := m.GetUserProperties()
 	for k, v := range props {
 		if publishable.Text(k) != nil || publishable.Text(v) != nil {
@@ -216,13 +226,22 @@ func userPropertyError(props map[string]string) error {
 	return nil
 }
 
+// toPaho is m as an MQTT PUBLISH. The event's id comes in m.event_id from
+// a router that knows this publisher reads it, in user_properties from an
+// older one; if both are set, the field wins and the property goes out once.
 func toPaho(m *bridgev1.Message) *paho.Publish {
 	props := &paho.PublishProperties{ContentType: m.GetContentType()}
 	if e := m.GetExpirySeconds(); e > 0 {
 		props.MessageExpiry = &e
 	}
+	id := m.GetEventId()
+	if id != "" {
+		props.User.Add(publisherreads.EventIDProperty, id)
+	}
 	for k, v := range m.GetUserProperties() {
-		props.User.Add(k, v)
+		if k != publisherreads.EventIDProperty || id == "" {
+			props.User.Add(k, v)
+		}
 	}
 	return &paho.Publish{
 		Topic:      m.GetTopic(),

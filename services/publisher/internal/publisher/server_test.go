@@ -28,11 +28,12 @@ func TestUnpublishableNamesWhatBrokersRefuse(t *testing.T) {
 		t.Fatalf("a good message: %v", err)
 	}
 	for want, spoil := range map[string]func(*bridgev1.Message){
-		"topic level 5 holds U+FFFF":                        func(m *bridgev1.Message) { m.Topic += "/\uFFFF" },
-		"the topic is empty":                                func(m *bridgev1.Message) { m.Topic = "" },
-		"the content type holds control character U+001B":   func(m *bridgev1.Message) { m.ContentType = "\x1b" },
-		`the name of user property "a\ufdd0" holds U+FDD0`:  func(m *bridgev1.Message) { m.UserProperties["a\uFDD0"] = "v" },
-		`the value of user property "event_id" holds the b`: func(m *bridgev1.Message) { m.UserProperties["event_id"] = "\xc0\xaf" },
+		"topic level 5 holds U+FFFF":                         func(m *bridgev1.Message) { m.Topic += "/\uFFFF" },
+		"the topic is empty":                                 func(m *bridgev1.Message) { m.Topic = "" },
+		"the content type holds control character U+001B":    func(m *bridgev1.Message) { m.ContentType = "\x1b" },
+		`the name of user property "a\ufdd0" holds U+FDD0`:   func(m *bridgev1.Message) { m.UserProperties["a\uFDD0"] = "v" },
+		`the value of user property "event_id" holds the b`:  func(m *bridgev1.Message) { m.UserProperties["event_id"] = "\xc0\xaf" },
+		`the value of user property "event_id" holds U+0000`: func(m *bridgev1.Message) { m.EventId = "1-\x00" },
 	} {
 		m := good()
 		spoil(m)
@@ -72,5 +73,25 @@ func TestAReplacedMessageIsAnsweredDeliveredAndReplaced(t *testing.T) {
 	want := []*publisherv1.PublishResult{{MessageId: "7", Outcome: bridgev1.Outcome_OUTCOME_DELIVERED, Replaced: true}}
 	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
+	}
+}
+
+// The event's id goes out as the user property event_id exactly once,
+// whether a newer router sent it in the field, an older one in the
+// properties, or both; other properties go out as they came.
+func TestTheEventIDIsPublishedOnceFromTheFieldOrTheProperties(t *testing.T) {
+	for name, m := range map[string]*bridgev1.Message{
+		"field":      {EventId: "1-0", UserProperties: map[string]string{"site": "east"}},
+		"properties": {UserProperties: map[string]string{"event_id": "1-0", "site": "east"}},
+		"both":       {EventId: "1-0", UserProperties: map[string]string{"event_id": "stale", "site": "east"}},
+	} {
+		got := map[string][]string{}
+		for _, p := range toPaho(m).Properties.User {
+			got[p.Key] = append(got[p.Key], p.Value)
+		}
+		want := map[string][]string{"event_id": {"1-0"}, "site": {"east"}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: user properties (-want +got):\n%s", name, diff)
+		}
 	}
 }

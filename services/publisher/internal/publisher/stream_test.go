@@ -5,16 +5,20 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publisherreads"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
 )
@@ -90,6 +94,27 @@ func TestEveryMessageIsAnsweredWithItsOutcomeAndCause(t *testing.T) {
 	}
 	if _, err := stream.Recv(); err != io.EOF {
 		t.Errorf("the stream ended with %v, want io.EOF", err)
+	}
+}
+
+// Every stream starts with the header saying what this publisher reads,
+// a standby's too, before it refuses the stream: a router learns it before
+// it sends anything.
+func TestEveryStreamAnnouncesThatThePublisherReadsTheEventIDField(t *testing.T) {
+	client := publishClient(t, newServer(mqttsession.Config{ClientID: "test"}))
+	stream, err := client.Publish(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := stream.Header()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := md.Get(publisherreads.Header); !slices.Equal(got, []string{publisherreads.EventID}) {
+		t.Errorf("header %s = %q, want [%s]", publisherreads.Header, got, publisherreads.EventID)
+	}
+	if _, err := stream.Recv(); status.Code(err) != codes.Unavailable {
+		t.Errorf("a standby's stream ended with %v, want Unavailable", err)
 	}
 }
 

@@ -126,7 +126,7 @@ func fields(e recentEntry) []any {
 		Payload: m.GetPayload(),
 		Qos:     m.GetQos(),
 		Retain:  m.GetRetain(),
-		EventId: m.GetUserProperties()["event_id"],
+		EventId: m.GetEventId(),
 		SentAt:  timestamppb.New(e.sentAt),
 		ToolId:  m.GetToolId(),
 		Site:    m.GetSite(),

@@ -349,7 +349,7 @@ func (p *publishers) dial(ctx context.Context) (relay.Stream[*bridgev1.Message, 
 	if err != nil {
 		return nil, err
 	}
-	return publishStream{s}, nil
+	return &publishStream{PublisherService_PublishClient: s}, nil
 }
 
 func (p *publishers) close() {

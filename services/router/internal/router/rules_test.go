@@ -179,7 +179,7 @@ func TestRulesRPCs(t *testing.T) {
 		}
 		msg := func(topic string) *bridgev1.Message {
 			return &bridgev1.Message{Topic: topic, Payload: ev.GetPayload(), Qos: 1, OrderingKey: "tool:12", ToolId: proto.Int32(12), ContentType: "application/json",
-				UserProperties: map[string]string{"event_id": "9-0"}}
+				EventId: "9-0"}
 		}
 		want := &routerv1.DryRunResponse{
 			Messages:     []*bridgev1.Message{msg("displays/12"), msg("nemo/tools/12/enabled")},

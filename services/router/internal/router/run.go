@@ -3,14 +3,18 @@ package router
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publisherreads"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/service"
@@ -83,16 +87,52 @@ func Run(ctx context.Context, o Options) error {
 // publishStream adapts the generated client stream to relay.Stream.
 type publishStream struct {
 	publisherv1.PublisherService_PublishClient
+	// readsEventID: the publisher announced that it reads
+	// Message.event_id. Until its first answer, when its header is sure to
+	// be there, the router sends the id the older way, which every
+	// release reads: waiting for the header before sending would wait
+	// forever on an older publisher, which sends it with its first answer.
+	readsEventID atomic.Bool
+	heard        bool // Recv has read the header; Recv's goroutine only
 }
 
-func (s publishStream) Send(msgs []*bridgev1.Message) error {
+func (s *publishStream) Send(msgs []*bridgev1.Message) error {
+	if !s.readsEventID.Load() {
+		msgs = withEventIDProperty(msgs)
+	}
 	return relay.SendInParts(msgs, func(part []*bridgev1.Message) error {
 		return s.PublisherService_PublishClient.Send(&publisherv1.PublishRequest{Messages: part})
 	})
 }
 
-func (s publishStream) Recv() ([]*publisherv1.PublishResult, error) {
+// withEventIDProperty is msgs for a publisher of a release before
+// Message.event_id: copies with the event's id in user_properties, where it
+// reads it. The messages themselves are left as they are, since the relay
+// may send them again to another publisher.
+func withEventIDProperty(msgs []*bridgev1.Message) []*bridgev1.Message {
+	out := make([]*bridgev1.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = m
+		if id := m.GetEventId(); id != "" {
+			c := proto.CloneOf(m)
+			c.EventId = ""
+			if c.UserProperties == nil {
+				c.UserProperties = map[string]string{}
+			}
+			c.UserProperties[publisherreads.EventIDProperty] = id
+			out[i] = c
+		}
+	}
+	return out
+}
+
+func (s *publishStream) Recv() ([]*publisherv1.PublishResult, error) {
 	resp, err := s.PublisherService_PublishClient.Recv()
+	if err == nil && !s.heard {
+		s.heard = true
+		md, _ := s.Header() // at hand: an answer came
+		s.readsEventID.Store(slices.Contains(md.Get(publisherreads.Header), publisherreads.EventID))
+	}
 	return resp.GetResults(), err
 }
 

@@ -50,13 +50,13 @@ func TestDefaultReproducesThePluginsTopics(t *testing.T) {
 			// The message the router published before it had rules: the
 			// plugin's, with the topic made safe.
 			want := []*bridgev1.Message{{
-				Topic:          prefix + pe.published,
-				Payload:        []byte(pe.payload),
-				Qos:            pe.qos,
-				Retain:         pe.retain,
-				OrderingKey:    ev.GetOrderingKey(), // the event's, whatever it is (see envelope's tests)
-				ToolId:         ev.ToolId,
-				UserProperties: map[string]string{"event_id": "7-0"},
+				Topic:       prefix + pe.published,
+				Payload:     []byte(pe.payload),
+				Qos:         pe.qos,
+				Retain:      pe.retain,
+				OrderingKey: ev.GetOrderingKey(), // the event's, whatever it is (see envelope's tests)
+				ToolId:      ev.ToolId,
+				EventId:     "7-0",
 			}}
 			if json.Valid(want[0].Payload) {
 				want[0].ContentType = "application/json"

@@ -15,19 +15,23 @@ import (
 // event's order), its tool (for the recent-messages feed) and its id (the
 // event_id user property, by which subscribers drop duplicates). It has
 // no id yet: the router numbers every message it hands the publisher.
-func newMessage(ev *bridgev1.Event, topic string, payload []byte, qos uint32, retain bool, expirySeconds uint32) *bridgev1.Message {
+// isJSON is what the caller knows of payload: true for JSON the router
+// wrote (a snapshot, a payload template, a signed envelope) or an event's
+// payload that ingest read as a JSON object, whose content type is then
+// application/json without a second look; otherwise payload is checked.
+func newMessage(ev *bridgev1.Event, topic string, payload []byte, isJSON bool, qos uint32, retain bool, expirySeconds uint32) *bridgev1.Message {
 	m := &bridgev1.Message{
-		Topic:          topic,
-		Payload:        payload,
-		Qos:            qos,
-		Retain:         retain,
-		OrderingKey:    ev.GetOrderingKey(),
-		ToolId:         ev.ToolId,
-		Site:           ev.GetSite(),
-		ExpirySeconds:  expirySeconds,
-		UserProperties: map[string]string{"event_id": ev.GetId()},
+		Topic:         topic,
+		Payload:       payload,
+		Qos:           qos,
+		Retain:        retain,
+		OrderingKey:   ev.GetOrderingKey(),
+		ToolId:        ev.ToolId,
+		Site:          ev.GetSite(),
+		ExpirySeconds: expirySeconds,
+		EventId:       ev.GetId(),
 	}
-	if json.Valid(payload) {
+	if isJSON || json.Valid(payload) {
 		m.ContentType = "application/json"
 	}
 	return m
@@ -49,7 +53,7 @@ func (s *Set) SnapshotDoc(t *statusv1.Tool, doc []byte, ev *bridgev1.Event) (*br
 	if s.settings.signs(nil) {
 		doc = Sign(s.settings.SigningKey, doc)
 	}
-	m := newMessage(ev, fmt.Sprintf("%s%snemo/tools/%d/status", ev.GetSiteTopicPrefix(), s.prefix, t.GetId()), doc, 1, true, 0)
+	m := newMessage(ev, fmt.Sprintf("%s%snemo/tools/%d/status", ev.GetSiteTopicPrefix(), s.prefix, t.GetId()), doc, true, 1, true, 0)
 	// A newer snapshot of the tool holds all this one says: while this
 	// one waits in the publisher, the newer one may take its place.
 	m.Replaceable = true

@@ -56,6 +56,8 @@ func (p *publication) message(sc *scope) (*bridgev1.Message, error) {
 	}
 	ev := in.ev
 	qos, retain, body := ev.GetQos(), ev.GetRetain(), ev.GetPayload()
+	// A JSON object stays one through the field filter.
+	isJSON := ev.GetPayloadIsObject()
 	if p.qos != nil {
 		qos = *p.qos
 	}
@@ -64,6 +66,7 @@ func (p *publication) message(sc *scope) (*bridgev1.Message, error) {
 	}
 	switch {
 	case p.payload != nil:
+		isJSON = true
 		fields := evalFields(sc, p.payload)
 		if p.maxBytes > 0 {
 			if body, err = fitPayload(t, fields, p.maxBytes, sc.marker()); err != nil {
@@ -79,7 +82,7 @@ func (p *publication) message(sc *scope) (*bridgev1.Message, error) {
 		return nil, errTooBig(len(t)+len(body), p.maxBytes)
 	}
 	if sc.settings.signs(p.sign) {
-		body = Sign(sc.settings.SigningKey, body)
+		body, isJSON = Sign(sc.settings.SigningKey, body), true
 	}
-	return newMessage(ev, t, body, qos, retain, p.expirySeconds), nil
+	return newMessage(ev, t, body, isJSON, qos, retain, p.expirySeconds), nil
 }

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"google.golang.org/protobuf/proto"
 	"strings"
 	"testing"
@@ -119,7 +120,7 @@ func TestMessageSettings(t *testing.T) {
 	const payload = `{"event":"tool_enabled","tool_id":12,"user_id":5,"user_name":"Ada"}`
 	base := func() *bridgev1.Message {
 		return &bridgev1.Message{Topic: "t", Payload: []byte(payload), Qos: 1, OrderingKey: "tool:12", ToolId: proto.Int32(12),
-			ContentType: "application/json", UserProperties: map[string]string{"event_id": "1760468411106-0"}}
+			ContentType: "application/json", EventId: "1760468411106-0"}
 	}
 	for _, tc := range []struct {
 		name, publish string
@@ -163,6 +164,38 @@ func TestPlainTextPayload(t *testing.T) {
 	msgs, _, _ := s.Apply(event("t", "tool is down"), nil)
 	if m := msgs[0]; string(m.GetPayload()) != "tool is down" || m.GetContentType() != "" {
 		t.Errorf("got payload %q, content type %q; want the text untouched and no content type", m.GetPayload(), m.GetContentType())
+	}
+}
+
+// A message is application/json exactly when its payload is JSON, whether
+// the router knows it (an object ingest read, a payload template, a
+// signed envelope) or checks it (any other payload).
+func TestTheContentTypeIsJSONExactlyWhenThePayloadIs(t *testing.T) {
+	passOn := "rules:\n  - name: r\n    publish: [{topic: t}]\n"
+	for _, tc := range []struct {
+		name, rules, payload string
+		sign, want           bool
+	}{
+		{"an object", passOn, `{"tool_id": 12}`, false, true},
+		{"an object filtered", "rules:\n  - name: r\n    publish: [{topic: t, keep: [a]}]\n", `{"a": 1, "b": 2}`, false, true},
+		{"an array", passOn, `[1, 2]`, false, true},
+		{"a number", passOn, `12`, false, true},
+		{"plain text", passOn, `tool is down`, false, false},
+		{"broken JSON", passOn, `{"a": `, false, false},
+		{"a template over plain text", "rules:\n  - name: r\n    publish: [{topic: t, payload: {topic: \"{topic}\"}}]\n", `tool is down`, false, true},
+		{"plain text signed", passOn, `tool is down`, true, true},
+	} {
+		s := mustParse(t, tc.rules)
+		if tc.sign {
+			s = mustWith(t, s, Settings{SigningKey: []byte("k"), SignAll: true})
+		}
+		msgs, _, err := s.Apply(event("t", tc.payload), nil)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("%s: %v, %d messages", tc.name, err, len(msgs))
+		}
+		if got := msgs[0].GetContentType() == "application/json"; got != tc.want || got != json.Valid(msgs[0].GetPayload()) {
+			t.Errorf("%s: content type %q for payload %q", tc.name, msgs[0].GetContentType(), msgs[0].GetPayload())
+		}
 	}
 }
 
