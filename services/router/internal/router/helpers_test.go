@@ -86,9 +86,16 @@ func newTestBook(t *testing.T, path, prefix string) *rulebook {
 // serve runs srv's RouterService on an in-memory connection for the test.
 func serve(t *testing.T, srv *server) routerv1.RouterServiceClient {
 	t.Helper()
+	return routerv1.NewRouterServiceClient(inMemory(t, func(g *grpc.Server) { routerv1.RegisterRouterServiceServer(g, srv) }))
+}
+
+// inMemory serves what register registers on an in-memory connection for
+// the test, and returns a client connection to it.
+func inMemory(t *testing.T, register func(*grpc.Server)) *grpc.ClientConn {
+	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	g := grpc.NewServer()
-	routerv1.RegisterRouterServiceServer(g, srv)
+	register(g)
 	go func() { _ = g.Serve(lis) }()
 	conn, err := grpc.NewClient("passthrough:///bufconn",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
@@ -97,7 +104,7 @@ func serve(t *testing.T, srv *server) routerv1.RouterServiceClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(); g.Stop() })
-	return routerv1.NewRouterServiceClient(conn)
+	return conn
 }
 
 // startRedis runs a throwaway redis-server for the test.

@@ -2,14 +2,11 @@ package router
 
 import (
 	"context"
-	"net"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
@@ -63,7 +60,8 @@ func TestTheEventIDGoesWhereThePublisherReadsIt(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			pub := &recordingPublisher{header: tc.header, got: make(chan *publisherv1.PublishRequest, 2)}
-			ps := &publishers{conns: []*grpc.ClientConn{servePublisher(t, pub)}}
+			conn := inMemory(t, func(g *grpc.Server) { publisherv1.RegisterPublisherServiceServer(g, pub) })
+			ps := &publishers{conns: []*grpc.ClientConn{conn}}
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			stream, err := ps.dial(ctx)
@@ -87,20 +85,4 @@ func TestTheEventIDGoesWhereThePublisherReadsIt(t *testing.T) {
 			}
 		})
 	}
-}
-
-func servePublisher(t *testing.T, p publisherv1.PublisherServiceServer) *grpc.ClientConn {
-	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	g := grpc.NewServer()
-	publisherv1.RegisterPublisherServiceServer(g, p)
-	go func() { _ = g.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(); g.Stop() })
-	return conn
 }
