@@ -51,8 +51,10 @@ type isolation struct {
 	// passing counts those let through the gate and not in it yet.
 	inflight map[uint16]*flight
 	passing  int
-	// previous is what was in flight at the last loss.
+	// previous is what was in flight at the last loss; taken, the ordering
+	// keys of the messages it took out of the session.
 	previous map[*paho.Publish]bool
+	taken    map[string]bool
 	// suspects stops, for each suspect, the watch on its caller's context
 	// that forgets it once its caller gives up.
 	suspects map[*paho.Publish]func() bool
@@ -184,17 +186,25 @@ func (s *isolation) enter(ctx context.Context, f *flight) (uint64, error) {
 
 // added records that f's packet went into the session as packet id; since
 // is what enter returned. It reports whether the packet must be withdrawn
-// at once: a suspect whose connection was lost since it passed the gate
-// (lost then ended its turn alone) would otherwise be resent with the
-// others.
+// at once, when the connection was lost since it passed the gate (so that
+// lost did not see it) and the reconnect would otherwise resend it with
+// the others: a suspect (lost then ended its turn alone), or a message of
+// a tool whose earlier message lost took out (it would reach the broker
+// ahead of that one).
 func (s *isolation) added(id uint16, f *flight, since uint64) (withdraw bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.passing--
-	if _, suspect := s.suspects[f.pub]; suspect && since != s.losses {
-		f.withdrawn = errResendAlone
-		s.notify()
-		return true
+	if since != s.losses {
+		if _, suspect := s.suspects[f.pub]; suspect {
+			f.withdrawn = errResendAlone
+		} else if f.key != "" && s.taken[f.key] {
+			f.withdrawn = errResendBehind
+		}
+		if f.withdrawn != nil {
+			s.notify()
+			return true
+		}
 	}
 	s.inflight[id] = f
 	return false
@@ -314,7 +324,7 @@ func (s *isolation) lost(dp *packets.Disconnect) []uint16 {
 			take(pub, errResendBehind)
 		}
 	}
-	s.previous = current
+	s.previous, s.taken = current, taken
 	return withdraw
 }
 

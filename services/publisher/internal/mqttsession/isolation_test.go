@@ -310,3 +310,38 @@ func TestASuspectTakesItsToolsOtherMessagesOut(t *testing.T) {
 		t.Fatalf("another tool's message was taken out: %v", iso.outcome(other))
 	}
 }
+
+// A message of a tool that passed the gate before a loss, and got into the
+// session only after it, is withdrawn when that loss took an earlier message
+// of its tool out: lost did not see it, and the reconnect would resend it
+// ahead of the one taken out (subscribers saw a tool's 52 before its 50).
+// Another tool's message in the same place stays for the session to resend.
+func TestAMessageOnItsWayIntoTheSessionAtALossFollowsItsToolOut(t *testing.T) {
+	iso := newIsolation(quiet())
+	fly := func(topic, key string) *flight {
+		return &flight{pub: &paho.Publish{Topic: topic, QoS: 1}, key: key, owner: context.Background()}
+	}
+	iso.connected(false)
+	f50 := fly("tool 5: 50", "tool:5")
+	send(t, iso, f50, 1)
+	iso.lost(nil)
+	iso.connected(true) // the session resends 50
+	f51, other := fly("tool 5: 51", "tool:5"), fly("tool 3: 7", "tool:3")
+	since51, err := iso.enter(t.Context(), f51)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinceOther, err := iso.enter(t.Context(), other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := iso.lost(nil); len(w) != 1 || !errors.Is(iso.outcome(f50), errResendAlone) {
+		t.Fatalf("withdrew %v, 50: %v; want 50 taken out as a suspect", w, iso.outcome(f50))
+	}
+	if !iso.added(2, f51, since51) || !errors.Is(iso.outcome(f51), errResendBehind) {
+		t.Fatalf("51 got into the session after the loss that took 50 out (outcome %v), want it withdrawn to go after 50", iso.outcome(f51))
+	}
+	if iso.added(3, other, sinceOther) || iso.outcome(other) != nil {
+		t.Fatalf("another tool's message was withdrawn: %v", iso.outcome(other))
+	}
+}
