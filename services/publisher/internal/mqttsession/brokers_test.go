@@ -112,7 +112,7 @@ func TestEachBrokerLogsInWithItsURLsLoginUnlessTheFlagsGiveOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := c.clientConfig(l, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		cfg := c.clientConfig(l, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 		for i, want := range tt.want {
 			cp := connectTo(t, cfg, i)
 			if cp.Username != want[0] || string(cp.Password) != want[1] || cp.UsernameFlag != (want[0] != "") || cp.PasswordFlag != (want[1] != "") {
@@ -166,7 +166,7 @@ func TestEachBrokersCertificateIsCheckedForItsOwnHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newTLSWatch(c, log, func() bool { return true })
-	dial := dialer(c, l, log, w, 5*time.Second)
+	dial := dialer(c, l, log, w, 5*time.Second, nil)
 	for i, u := range l.urls() {
 		conn, err := dial(t.Context(), autopaho.ClientConfig{}, u)
 		if err != nil {
@@ -183,7 +183,7 @@ func TestEachBrokersCertificateIsCheckedForItsOwnHost(t *testing.T) {
 	// not name localhost.
 	c.ServerName = "localhost"
 	l, _ = c.checkedBrokers()
-	dial = dialer(c, l, log, newTLSWatch(c, log, func() bool { return true }), 5*time.Second)
+	dial = dialer(c, l, log, newTLSWatch(c, log, func() bool { return true }), 5*time.Second, nil)
 	if _, err := dial(t.Context(), autopaho.ClientConfig{}, l.urls()[1]); err == nil || !strings.Contains(err.Error(), "localhost") {
 		t.Fatalf("the second broker with -mqtt-server-name localhost: %v, want its certificate refused", err)
 	}

@@ -40,7 +40,7 @@ func TestTheLoginComesFromTheFlagsElseTheURL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		cfg := c.clientConfig(l, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		cfg := c.clientConfig(l, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 		cp := connectTo(t, cfg, 0)
 		if cp.Username != tt.wantUser || string(cp.Password) != tt.wantPassword || cp.UsernameFlag != (tt.wantUser != "") || cp.PasswordFlag != (tt.wantPassword != "") {
 			t.Errorf("%s: CONNECT with %q / %q, want %q / %q", tt.name, cp.Username, cp.Password, tt.wantUser, tt.wantPassword)

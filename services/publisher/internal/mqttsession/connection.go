@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 )
 
@@ -32,7 +33,9 @@ func (c Config) checkedBrokers() (*brokerList, error) {
 // attempt and tells w of every connection. autopaho tries the brokers in
 // order at each attempt, and builds the CONNECT packet for one before
 // dialling it: that is where l learns which broker is being tried.
-func (c Config) clientConfig(l *brokerList, log *slog.Logger, w *tlsWatch) autopaho.ClientConfig {
+// pubacks, for the session's connection, is given the broker's PUBACKs
+// (see ackConn); nil leaves them to paho.
+func (c Config) clientConfig(l *brokerList, log *slog.Logger, w *tlsWatch, acks func(*packets.ControlPacket)) autopaho.ClientConfig {
 	return autopaho.ClientConfig{
 		ServerUrls:                    l.urls(),
 		KeepAlive:                     uint16(c.KeepAlive / time.Second),
@@ -48,7 +51,7 @@ func (c Config) clientConfig(l *brokerList, log *slog.Logger, w *tlsWatch) autop
 			}
 			return cp, nil
 		},
-		AttemptConnection: dialer(c, l, log, w, connectTimeout),
+		AttemptConnection: dialer(c, l, log, w, connectTimeout, acks),
 	}
 }
 

@@ -24,8 +24,10 @@ import (
 // can tell when they are renewed and end the connection to use them: w
 // learns of every connection it makes, and to which of the brokers of l.
 // Both connections to the broker, the session and the presence
-// connection, dial with it.
-func dialer(c Config, l *brokerList, log *slog.Logger, w *tlsWatch, timeout time.Duration) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
+// connection, dial with it; the session's hands the broker's answers to
+// its messages to acks (see ackConn), the presence connection's acks is
+// nil.
+func dialer(c Config, l *brokerList, log *slog.Logger, w *tlsWatch, timeout time.Duration, acks func(*packets.ControlPacket)) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
 	return func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
 		b := l.all[l.find(u)]
 		var tlsCfg *tls.Config
@@ -51,6 +53,7 @@ func dialer(c Config, l *brokerList, log *slog.Logger, w *tlsWatch, timeout time
 		}
 		conn := quickAck(raw)
 		if u.Scheme != "tls" {
+			conn = takeAcks(conn, acks)
 			w.live.set(conn, nil, files, b)
 			return conn, nil
 		}
@@ -66,7 +69,7 @@ func dialer(c Config, l *brokerList, log *slog.Logger, w *tlsWatch, timeout time
 		}
 		// tls.Conn writes are not safe for concurrent use; paho writes
 		// from several goroutines.
-		safe := packets.NewThreadSafeConn(tc)
+		safe := packets.NewThreadSafeConn(takeAcks(tc, acks))
 		state := tc.ConnectionState()
 		w.live.set(safe, &state, files, b)
 		return safe, nil

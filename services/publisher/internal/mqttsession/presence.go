@@ -54,7 +54,7 @@ func StartPresence(ctx context.Context, c Config, topic string, log *slog.Logger
 	p := &Presence{topic: topic, log: log}
 	p.renew = newTLSWatch(c, log.With("connection", "presence"), p.up.Load)
 	clientID := c.ClientID + "-presence"
-	cfg := c.clientConfig(brokers, log, p.renew)
+	cfg := c.clientConfig(brokers, log, p.renew, nil)
 	cfg.WillMessage = &paho.WillMessage{Topic: topic, QoS: 1, Retain: true, Payload: []byte(PresenceOffline)}
 	cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
 		p.up.Store(true)
