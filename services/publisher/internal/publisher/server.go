@@ -116,8 +116,8 @@ func (s *server) end(cancel *context.CancelFunc) {
 }
 
 func (s *server) Publish(stream publisherv1.PublisherService_PublishServer) error {
-	// What this publisher reads, announced whether it serves the stream
-	// or not: the router waits for it before it sends anything.
+	// What this publisher reads, announced at once, whether it serves the
+	// stream or not; the router reads it once the first answer came.
 	if err := stream.SendHeader(metadata.Pairs(publisherreads.Header, publisherreads.EventID)); err != nil {
 		return err
 	}
