@@ -14,3 +14,8 @@ const EventID = "event_id"
 // event's id to subscribers, and the user_properties entry in which an
 // older publisher reads it.
 const EventIDProperty = "event_id"
+
+// MaxInFlightKeys is the most ordering keys a publisher reads in one
+// InFlight request (it holds them in memory while it searches its
+// pipeline); a router asks in chunks of this many.
+const MaxInFlightKeys = 10_000

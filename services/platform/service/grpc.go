@@ -17,9 +17,19 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/grpcbuffers"
 )
+
+// buffers is every gRPC connection's buffer pool, servers and clients
+// alike, and the default one that gRPC's codec encodes in (which gRPC
+// lets a program set only while it initialises).
+var buffers = grpcbuffers.New()
+
+func init() { experimental.SetDefaultBufferPool(buffers) }
 
 // transport is how a service's gRPC connections are secured, listening
 // and dialling alike: mutual TLS with the -grpc-tls-* files (the
@@ -139,6 +149,7 @@ func (rt *Runtime) DialPeer(addr string) (*grpc.ClientConn, error) {
 		grpc.WithTransportCredentials(creds),
 		grpc.WithKeepaliveParams(peerKeepalive),
 		grpc.WithConnectParams(peerConnect),
+		experimental.WithBufferPool(buffers),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("gRPC address %q: %w", addr, err)

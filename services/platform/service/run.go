@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -161,6 +162,7 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	rt := &Runtime{
 		Log: log,
 		GRPC: grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive),
+			experimental.BufferPool(buffers),
 			grpc.Creds(tr.serverCredentials()),
 			grpc.ChainUnaryInterceptor(chain.Unary...),
 			grpc.ChainStreamInterceptor(chain.Stream...)),

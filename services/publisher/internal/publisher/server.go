@@ -292,17 +292,13 @@ func (s *server) RoundTrip(ctx context.Context, req *publisherv1.RoundTripReques
 // milliseconds.
 const roundTripTimeout = 10 * time.Second
 
-// maxInFlightKeys bounds an InFlight request, whose keys are held in
-// memory while the pipeline is searched.
-const maxInFlightKeys = 10_000
-
 // InFlight says which of the keys the pipeline holds messages of, so that
 // a router can move a tool to another shard only once this one let it go.
 // A standby holds nothing, but the shard's messages may be in flight at
 // its active publisher: it refuses, and the router asks the next one.
 func (s *server) InFlight(_ context.Context, req *publisherv1.InFlightRequest) (*publisherv1.InFlightResponse, error) {
-	if n := len(req.GetOrderingKeys()); n > maxInFlightKeys {
-		return nil, status.Errorf(codes.InvalidArgument, "%d ordering keys in one request; at most %d", n, maxInFlightKeys)
+	if n := len(req.GetOrderingKeys()); n > publisherreads.MaxInFlightKeys {
+		return nil, status.Errorf(codes.InvalidArgument, "%d ordering keys in one request; at most %d", n, publisherreads.MaxInFlightKeys)
 	}
 	s.mu.Lock()
 	p := s.pipeline

@@ -13,6 +13,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publisherreads"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/mqttsession"
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/pipeline"
@@ -51,7 +52,7 @@ func TestInFlightIsRefusedByAStandbyAndWhenTooLarge(t *testing.T) {
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("a standby answered %v, want FailedPrecondition", err)
 	}
-	_, err = srv.InFlight(t.Context(), &publisherv1.InFlightRequest{OrderingKeys: make([]string, maxInFlightKeys+1)})
+	_, err = srv.InFlight(t.Context(), &publisherv1.InFlightRequest{OrderingKeys: make([]string, publisherreads.MaxInFlightKeys+1)})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "at most 10000") {
 		t.Errorf("too many keys: %v, want InvalidArgument naming the limit", err)
 	}

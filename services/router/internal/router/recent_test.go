@@ -3,6 +3,8 @@ package router
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -50,6 +52,49 @@ func TestTheRecentFeedRecordsAtMostKeepASecond(t *testing.T) {
 	if got := testutil.ToFloat64(r.dropped); got != 0 {
 		t.Errorf("%v dropped with Redis answering", got)
 	}
+}
+
+// Messages delivered one by one, as a drain delivers them, reach Redis a
+// batch at a time: at most one round trip every recentFlushEvery, where
+// each used to be a round trip of its own. The feed and the running total
+// still get every one.
+func TestTheRecentFeedWritesInBatchesNotPerMessage(t *testing.T) {
+	rdb := startRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const keep, messages = 1000, 300
+	r := newRecentLog(rdb, keep, testLog(t), prometheus.NewRegistry())
+	go r.run(ctx)
+	start := time.Now()
+	for i := range messages {
+		r.record(&bridgev1.Message{Topic: fmt.Sprintf("nemo/tools/%d/enabled", i), Payload: []byte("{}"), Qos: 1})
+		time.Sleep(time.Millisecond)
+	}
+	took := time.Since(start)
+	deadline := time.Now().Add(5 * time.Second)
+	for rdb.XLen(ctx, records.Recent).Val() != messages || rdb.HGet(ctx, records.Counters, records.CounterMessagesOut).Val() != fmt.Sprint(messages) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the feed holds %d, messages out = %q; want %d in both", rdb.XLen(ctx, records.Recent).Val(), rdb.HGet(ctx, records.Counters, records.CounterMessagesOut).Val(), messages)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Every batch is one HINCRBY, with or without messages for the feed.
+	stats := rdb.Info(ctx, "commandstats").Val()
+	batches := commandCalls(t, stats, "hincrby")
+	if most := int(took/recentFlushEvery) + 2; batches > most {
+		t.Errorf("%d messages over %v went in %d round trips; want at most %d, one every %v", messages, took.Round(time.Millisecond), batches, most, recentFlushEvery)
+	}
+}
+
+// commandCalls is how many times Redis ran cmd, from INFO commandstats.
+func commandCalls(t *testing.T, stats, cmd string) int {
+	t.Helper()
+	m := regexp.MustCompile(`cmdstat_` + cmd + `:calls=(\d+)`).FindStringSubmatch(stats)
+	if m == nil {
+		t.Fatalf("INFO commandstats has no %s:\n%s", cmd, stats)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
 
 // A snapshot a newer one replaced in the publisher never reached the

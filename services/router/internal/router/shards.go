@@ -15,6 +15,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publisherreads"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/shardhash"
 )
@@ -193,7 +194,7 @@ func (s *shards) letGo(ctx context.Context, keys []string, blocked map[int]bool)
 				others = append(others, k)
 			}
 		}
-		for chunk := range slices.Chunk(others, maxInFlightKeys) {
+		for chunk := range slices.Chunk(others, publisherreads.MaxInFlightKeys) {
 			holding, err := s.ask(ctx, shard, chunk)
 			if err != nil {
 				if !blocked[shard] && ctx.Err() == nil {
@@ -242,10 +243,6 @@ func (s *shards) release(keys []string) {
 	s.mu.Unlock()
 	s.submitLocked(parts)
 }
-
-// maxInFlightKeys is the most keys of one InFlight question, the
-// publisher's limit.
-const maxInFlightKeys = 10_000
 
 // parseShards reads -publisher-addr: shards separated by ";", and within
 // a shard the addresses of its publishers (the active one and its
