@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,16 +17,21 @@ import (
 // (`*_age_seconds`), scraped before and after the steady phase; the mean
 // of each series over the phase is Δsum/Δcount. The parser reads the
 // Prometheus text format itself (no client library in this module), and
-// only what the table needs: the _sum and _count lines of those
+// only what the table needs: the _sum, _count and _bucket lines of those
 // histograms, whatever their names and labels.
 
-// hopSeries is one histogram series' sum and count.
+// hopSeries is one histogram series' sum, count and buckets.
 type hopSeries struct {
-	family string // e.g. nemo_router_stage_seconds
-	labels string // canonical: k="v" pairs sorted by name, `le` left out
-	sum    float64
-	count  float64
+	family  string // e.g. nemo_router_stage_seconds
+	labels  string // canonical: k="v" pairs sorted by name, `le` left out
+	sum     float64
+	count   float64
+	buckets []bucket // as exposed: by le, +Inf last
 }
+
+// bucket is a cumulative histogram bucket: count observations were at
+// most le seconds.
+type bucket struct{ le, count float64 }
 
 func (h hopSeries) key() string { return h.family + "{" + h.labels + "}" }
 
@@ -46,18 +52,17 @@ func parseHops(r io.Reader) ([]hopSeries, error) {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		name, labels, value, ok := parseSample(line)
+		name, labels, le, value, ok := parseSample(line)
 		if !ok {
 			continue
 		}
-		var family string
-		var isSum bool
-		switch {
-		case strings.HasSuffix(name, "_sum"):
-			family, isSum = strings.TrimSuffix(name, "_sum"), true
-		case strings.HasSuffix(name, "_count"):
-			family = strings.TrimSuffix(name, "_count")
-		default:
+		var family, part string
+		for _, suffix := range []string{"_sum", "_count", "_bucket"} {
+			if strings.HasSuffix(name, suffix) {
+				family, part = strings.TrimSuffix(name, suffix), suffix
+			}
+		}
+		if family == "" {
 			continue
 		}
 		if !isHopFamily(family) {
@@ -70,57 +75,65 @@ func parseHops(r io.Reader) ([]hopSeries, error) {
 			index[s.key()] = i
 			out = append(out, s)
 		}
-		if isSum {
+		switch part {
+		case "_sum":
 			out[i].sum = value
-		} else {
+		case "_count":
 			out[i].count = value
+		case "_bucket":
+			bound, err := strconv.ParseFloat(le, 64)
+			if err != nil {
+				continue
+			}
+			out[i].buckets = append(out[i].buckets, bucket{le: bound, count: value})
 		}
 	}
 	return out, sc.Err()
 }
 
 // parseSample splits `name{k="v",...} value [timestamp]`; labels come back
-// canonical (sorted, `le` left out, values re-quoted).
-func parseSample(line string) (name, labels string, value float64, ok bool) {
+// canonical (sorted, `le` left out, values re-quoted), and le apart.
+func parseSample(line string) (name, labels, le string, value float64, ok bool) {
 	end := strings.IndexAny(line, "{ \t")
 	if end <= 0 {
-		return "", "", 0, false
+		return "", "", "", 0, false
 	}
 	name, rest := line[:end], line[end:]
 	var pairs []string
 	if rest[0] == '{' {
 		var closed bool
-		pairs, rest, closed = parseLabels(rest[1:])
+		pairs, le, rest, closed = parseLabels(rest[1:])
 		if !closed {
-			return "", "", 0, false
+			return "", "", "", 0, false
 		}
 	}
 	fields := strings.Fields(rest)
 	if len(fields) == 0 {
-		return "", "", 0, false
+		return "", "", "", 0, false
 	}
 	v, err := strconv.ParseFloat(fields[0], 64)
 	if err != nil {
-		return "", "", 0, false
+		return "", "", "", 0, false
 	}
 	slices.Sort(pairs)
-	return name, strings.Join(pairs, ","), v, true
+	return name, strings.Join(pairs, ","), le, v, true
 }
 
 // parseLabels reads `k="v",k2="v2"}` (escapes \\, \" and \n in values)
-// and returns the pairs as k="v" and what follows the closing brace.
-func parseLabels(s string) (pairs []string, rest string, closed bool) {
+// and returns the pairs as k="v" but le, le's value, and what follows the
+// closing brace.
+func parseLabels(s string) (pairs []string, le, rest string, closed bool) {
 	for {
 		s = strings.TrimLeft(s, " \t,")
 		if s == "" {
-			return nil, "", false
+			return nil, "", "", false
 		}
 		if s[0] == '}' {
-			return pairs, s[1:], true
+			return pairs, le, s[1:], true
 		}
 		eq := strings.IndexByte(s, '=')
 		if eq < 0 || eq+1 >= len(s) || s[eq+1] != '"' {
-			return nil, "", false
+			return nil, "", "", false
 		}
 		key := strings.TrimSpace(s[:eq])
 		var val strings.Builder
@@ -139,24 +152,28 @@ func parseLabels(s string) (pairs []string, rest string, closed bool) {
 			val.WriteByte(s[i])
 		}
 		if i >= len(s) {
-			return nil, "", false
+			return nil, "", "", false
 		}
-		if key != "le" {
+		if key == "le" {
+			le = val.String()
+		} else {
 			pairs = append(pairs, key+"="+strconv.Quote(val.String()))
 		}
 		s = s[i+1:]
 	}
 }
 
-// hopRow is one line of the table: a series' mean over the phase.
+// hopRow is one line of the table: a series' mean and 99th percentile
+// over the phase.
 type hopRow struct {
 	service, family, labels string
 	count                   float64
-	mean                    time.Duration
+	mean, p99               time.Duration
+	hasP99                  bool
 }
 
 // hopDeltas are the series of after that gained observations since
-// before, with their mean over that interval.
+// before, with their mean and 99th percentile over that interval.
 func hopDeltas(service string, before, after []hopSeries) []hopRow {
 	prev := map[string]hopSeries{}
 	for _, s := range before {
@@ -170,22 +187,61 @@ func hopDeltas(service string, before, after []hopSeries) []hopRow {
 			continue
 		}
 		mean := (s.sum - p.sum) / n
+		p99, hasP99 := quantile(0.99, bucketDeltas(p.buckets, s.buckets))
 		rows = append(rows, hopRow{service: service, family: s.family, labels: s.labels, count: n,
-			mean: time.Duration(mean * float64(time.Second))})
+			mean: seconds(mean), p99: seconds(p99), hasP99: hasP99})
 	}
 	return rows
 }
 
-// hopTable prints the rows beside the measured XADD→subscriber mean, each
-// with its share of it.
-func hopTable(w io.Writer, rows []hopRow, measuredMean time.Duration) {
-	fmt.Fprintf(w, "  per hop, mean over the steady phase (from the services' histograms; stages may nest, so shares need not add up):\n")
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// bucketDeltas are after's buckets less before's of the same bound.
+func bucketDeltas(before, after []bucket) []bucket {
+	prev := map[float64]float64{}
+	for _, b := range before {
+		prev[b.le] = b.count
+	}
+	out := make([]bucket, len(after))
+	for i, b := range after {
+		out[i] = bucket{le: b.le, count: b.count - prev[b.le]}
+	}
+	return out
+}
+
+// quantile estimates the q-quantile of cumulative buckets by linear
+// interpolation inside the bucket that holds it, as Prometheus's
+// histogram_quantile does; in the +Inf bucket it is the largest finite
+// bound. The services' buckets double, so it is good to within that
+// bucket's width.
+func quantile(q float64, buckets []bucket) (float64, bool) {
+	if len(buckets) == 0 || buckets[len(buckets)-1].count <= 0 {
+		return 0, false
+	}
+	rank := q * buckets[len(buckets)-1].count
+	lower, below := 0.0, 0.0
+	for _, b := range buckets {
+		if b.count >= rank {
+			if math.IsInf(b.le, 1) {
+				return lower, true
+			}
+			return lower + (b.le-lower)*(rank-below)/(b.count-below), true
+		}
+		lower, below = b.le, b.count
+	}
+	return lower, true
+}
+
+// hopTable prints the rows beside the measured XADD→subscriber mean and
+// p99, each with its mean's share of the measured mean.
+func hopTable(w io.Writer, rows []hopRow, measuredMean, measuredP99 time.Duration) {
+	fmt.Fprintf(w, "  per hop, over the steady phase (from the services' histograms, p99 interpolated inside its bucket; stages may nest, so shares need not add up):\n")
 	if len(rows) == 0 {
 		fmt.Fprintf(w, "  (no per-hop histograms exposed)\n")
-		fmt.Fprintf(w, "  %-10s %-52s %9s\n", "measured", "XADD→subscriber", ms(measuredMean))
+		fmt.Fprintf(w, "  %-10s %-52s %9s %9s\n", "measured", "XADD→subscriber", ms(measuredMean), ms(measuredP99))
 		return
 	}
-	fmt.Fprintf(w, "  %-10s %-52s %9s %9s %6s\n", "service", "histogram{labels}", "mean", "count", "share")
+	fmt.Fprintf(w, "  %-10s %-52s %9s %9s %9s %6s\n", "service", "histogram{labels}", "mean", "p99", "count", "share")
 	for _, r := range rows {
 		series := r.family
 		if r.labels != "" {
@@ -195,9 +251,13 @@ func hopTable(w io.Writer, rows []hopRow, measuredMean time.Duration) {
 		if measuredMean > 0 {
 			share = fmt.Sprintf("%.0f%%", 100*float64(r.mean)/float64(measuredMean))
 		}
-		fmt.Fprintf(w, "  %-10s %-52s %9s %9.0f %6s\n", r.service, series, ms(r.mean), r.count, share)
+		p99 := "-"
+		if r.hasP99 {
+			p99 = ms(r.p99)
+		}
+		fmt.Fprintf(w, "  %-10s %-52s %9s %9s %9.0f %6s\n", r.service, series, ms(r.mean), p99, r.count, share)
 	}
-	fmt.Fprintf(w, "  %-10s %-52s %9s %9s %6s\n", "measured", "XADD→subscriber", ms(measuredMean), "", "100%")
+	fmt.Fprintf(w, "  %-10s %-52s %9s %9s %9s %6s\n", "measured", "XADD→subscriber", ms(measuredMean), ms(measuredP99), "", "100%")
 }
 
 // scrapeHops reads a service's /metrics at addr (host:port).

@@ -293,7 +293,7 @@ func run(ctx context.Context, o options) error {
 			}
 			rows = append(rows, hopDeltas(name, before[i].series, after[i].series)...)
 		}
-		hopTable(os.Stdout, rows, steadyMean)
+		hopTable(os.Stdout, rows, steadyMean, s.steady.p99)
 	}
 	if o.phases[5] {
 		for _, svc := range br.services() {
