@@ -29,12 +29,18 @@ func TestStandbyPublisherTakesOverWithoutFlapping(t *testing.T) {
 	sub := subscribe(t, p, "nemo/tools/+/enabled")
 	written := writeInBackground(t, p, harness.Events(tools*perTool, tools, 0))
 	waitForCount(t, sub, 1000)
+	if a, s := metric(t, active, "nemo_publisher_active"), metric(t, standby, "nemo_publisher_active"); a != 1 || s != 0 {
+		t.Fatalf("nemo_publisher_active: %v on the active publisher, %v on the standby; want 1 and 0", a, s)
+	}
 	active.Kill9()
 	killedAt := time.Now()
 	if err := standby.WaitReady(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("standby publisher connected %s after the active one was killed", time.Since(killedAt).Round(10*time.Millisecond))
+	if n := metric(t, standby, "nemo_publisher_active"); n != 1 {
+		t.Fatalf("the standby took over, but its nemo_publisher_active is %v", n)
+	}
 	if err := <-written; err != nil {
 		t.Fatal(err)
 	}

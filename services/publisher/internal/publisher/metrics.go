@@ -5,8 +5,11 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	messages  *prometheus.CounterVec
 	connected prometheus.Gauge
-	latency   prometheus.Histogram
-	replaced  prometheus.Counter
+	// active is 1 while this publisher may hold the session: it holds the
+	// lease, or runs without one.
+	active   prometheus.Gauge
+	latency  prometheus.Histogram
+	replaced prometheus.Counter
 	// stageQueue and stageBroker are the publisher's hops of an event's
 	// walk, for the table of where its time goes.
 	stageQueue, stageBroker prometheus.Observer
@@ -21,6 +24,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "nemo_publisher_connected",
 			Help: "1 while the MQTT session with the broker is up.",
+		}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nemo_publisher_active",
+			Help: "1 while this publisher holds the lease of its client id (or runs without a lease) and owns the MQTT session, connected or not; 0 while it stands by.",
 		}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "nemo_publisher_publish_seconds",
@@ -38,6 +45,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
 	}, []string{"stage"})
 	m.stageQueue, m.stageBroker = stage.WithLabelValues("queue"), stage.WithLabelValues("broker")
-	reg.MustRegister(m.messages, m.connected, m.latency, m.replaced, stage)
+	reg.MustRegister(m.messages, m.connected, m.active, m.latency, m.replaced, stage)
 	return m
 }

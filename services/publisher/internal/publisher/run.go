@@ -56,6 +56,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		return func(ctx context.Context) error {
 			if leaseRedis == nil {
+				m.active.Set(1)
 				return serve(ctx, o, rt, m, srv, nil, newStatus(nil))
 			}
 			held := lease.New(leaseRedis, records.PublisherLease(o.MQTT.ClientID), "publisher", o.LeaseTTL, rt.Log)
@@ -65,7 +66,9 @@ func Run(ctx context.Context, o Options) error {
 					return nil // stopped while standing by
 				}
 				rt.Log.Info("holding the MQTT session for this client id", "client_id", o.MQTT.ClientID, "fence", fence)
+				m.active.Set(1)
 				err = serve(ctx, o, rt, m, srv, held, newStatus(held))
+				m.active.Set(0)
 				if !errors.Is(err, lease.ErrLost) {
 					return err
 				}
