@@ -15,6 +15,7 @@ import (
 
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publisheraddr"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 )
 
@@ -156,24 +157,23 @@ func DialPeers(dial func(addr string) (*grpc.ClientConn, error), ingestAddrs, ro
 		}
 		p.Routers = append(p.Routers, r)
 	}
-	// The router's form: shards separated by ";", a shard's publishers
-	// by ","; the gateway asks each of them.
-	for _, shard := range strings.Split(publisherAddrs, ";") {
+	// The router's form, read as the router reads it, so that shard n
+	// here is the router's shard n; the gateway asks each publisher.
+	shards, err := publisheraddr.Parse(publisherAddrs)
+	if err != nil {
+		return nil, err
+	}
+	for _, shard := range shards {
 		var group []*Peer
-		for _, addr := range strings.Split(shard, ",") {
-			if addr = strings.TrimSpace(addr); addr == "" {
-				continue
-			}
+		for _, addr := range shard {
 			pub, err := dialPeer(dial, addr)
 			if err != nil {
 				return nil, err
 			}
 			group = append(group, pub)
 		}
-		if len(group) > 0 {
-			p.Shards = append(p.Shards, group)
-			p.Publishers = append(p.Publishers, group...)
-		}
+		p.Shards = append(p.Shards, group)
+		p.Publishers = append(p.Publishers, group...)
 	}
 	return &p, nil
 }

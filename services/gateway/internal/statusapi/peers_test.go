@@ -82,3 +82,23 @@ func TestDialPeersGroupsIngestsBySite(t *testing.T) {
 		t.Fatal("a malformed -ingest-addr was dialled")
 	}
 }
+
+// The gateway reads -publisher-addr as the router does: shard n is the
+// router's shard n, and an empty shard, which the router refuses, is
+// refused here too instead of shifting the shards after it.
+func TestDialPeersReadsShardsAsTheRouterDoes(t *testing.T) {
+	dial := func(addr string) (*grpc.ClientConn, error) {
+		return grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	}
+	p, err := DialPeers(dial, "i:7001", "r:7002", "a:7003, b:7003;c:7003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if len(p.Shards) != 2 || len(p.Shards[0]) != 2 || p.Shards[1][0].Addr != "c:7003" || len(p.Publishers) != 3 {
+		t.Fatalf("shards %+v, publishers %d", p.Shards, len(p.Publishers))
+	}
+	if _, err := DialPeers(dial, "i:7001", "r:7002", "a:7003;;c:7003"); err == nil || !strings.Contains(err.Error(), "shard 1 (counting from 0) names no address") {
+		t.Fatalf("an empty shard: err = %v", err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/backoff"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publisheraddr"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/publisherreads"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/relay"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/shardhash"
@@ -244,33 +245,13 @@ func (s *shards) release(keys []string) {
 	s.submitLocked(parts)
 }
 
-// parseShards reads -publisher-addr: shards separated by ";", and within
-// a shard the addresses of its publishers (the active one and its
-// standbys, which refuse streams) separated by ",".
-func parseShards(flagValue string) ([][]string, error) {
-	var out [][]string
-	for i, shard := range strings.Split(flagValue, ";") {
-		var addrs []string
-		for _, a := range strings.Split(shard, ",") {
-			if a = strings.TrimSpace(a); a != "" {
-				addrs = append(addrs, a)
-			}
-		}
-		if len(addrs) == 0 {
-			return nil, fmt.Errorf("-publisher-addr: shard %d (counting from 0) names no address; give shards as addr[,standby...][;addr[,standby...]...]", i)
-		}
-		out = append(out, addrs)
-	}
-	return out, nil
-}
-
 // shardConns are the connections to every shard's publishers.
 type shardConns struct {
 	shards []*publishers
 }
 
 func dialShards(dialPeer func(addr string) (*grpc.ClientConn, error), flagValue string) (*shardConns, error) {
-	groups, err := parseShards(flagValue)
+	groups, err := publisheraddr.Parse(flagValue)
 	if err != nil {
 		return nil, err
 	}

@@ -148,19 +148,6 @@ func waitFor(t *testing.T, ok func() bool) {
 	}
 }
 
-func TestPublisherAddrNamesShards(t *testing.T) {
-	got, err := parseShards(" a:1 , b:1 ;c:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := [][]string{{"a:1", "b:1"}, {"c:1"}}; !slices.EqualFunc(got, want, slices.Equal) {
-		t.Errorf("parseShards = %q, want %q", got, want)
-	}
-	if _, err := parseShards("a:1;;c:1"); err == nil || err.Error() != "-publisher-addr: shard 1 (counting from 0) names no address; give shards as addr[,standby...][;addr[,standby...]...]" {
-		t.Errorf("an empty shard: err = %v", err)
-	}
-}
-
 // A tool new to the router waits, with everything submitted for it
 // meanwhile, until no other shard holds anything of it, or while one
 // cannot say; then its messages go to its own shard in order.
