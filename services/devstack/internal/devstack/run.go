@@ -186,16 +186,16 @@ The bridge's page:  http://%s/  (REST API under /v1/, OpenAPI at /openapi.json)
 Admin token, for replaying refused events, reloading the rules and test messages:
   %s
 Watch the messages:
-  mosquitto_sub -h %s -p %s -t 'nemo/#' -v
-Look into Redis:
-  redis-cli -h %s -p %s -n 1 XRANGE %s - +
+  %s
+Look into Redis (the refused events):
+  %s
 Metrics: http://127.0.0.1:%d/metrics (ingest; router and publisher on the next two ports)
 Between the services: plain-text gRPC on loopback (for trying out only;
   production uses mutual TLS, see the README's "Security between the services").
 Stop with Ctrl-C.
 
 `, r.Redacted(), embedded(o.RedisURL), o.input(), b.Redacted(), embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),
-		admin, b.Hostname(), b.Port(), r.Hostname(), r.Port(), records.DeadLetters, o.HTTPPortBase)
+		admin, mosquittoSubHint(mqttURL), redisCliHint(redisURL, records.DeadLetters), o.HTTPPortBase)
 }
 
 // shown reads a URL for the banner, which masks its password; one that
