@@ -25,8 +25,9 @@ type broker struct {
 // 20), a positive one sets it. Like the harness, it lifts the per-client
 // queue limit so a slow subscriber never loses messages. With useTLS the
 // listener takes TLS with a server certificate for 127.0.0.1 from a PKI
-// made for this run (the harness's, as the end-to-end tests use).
-func startBroker(env *harness.Env, inFlight int, useTLS bool) (*broker, error) {
+// made for this run (the harness's, as the end-to-end tests use). noDelay
+// turns Nagle's algorithm off on the broker's sockets (set_tcp_nodelay).
+func startBroker(env *harness.Env, inFlight int, noDelay, useTLS bool) (*broker, error) {
 	port, err := harness.FreePort()
 	if err != nil {
 		return nil, err
@@ -42,6 +43,9 @@ func startBroker(env *harness.Env, inFlight int, useTLS bool) (*broker, error) {
 	}
 	if inFlight >= 0 {
 		conf += fmt.Sprintf("max_inflight_messages %d\n", inFlight)
+	}
+	if noDelay {
+		conf += "set_tcp_nodelay true\n"
 	}
 	if os.Geteuid() == 0 {
 		// As root, mosquitto drops to its own user, which cannot write the

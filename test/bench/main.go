@@ -29,6 +29,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 2000, "events per second in the latency phase")
 	flag.DurationVar(&o.steady, "steady", 20*time.Second, "how long the latency phase lasts, for the pipeline and for raw MQTT each")
 	flag.IntVar(&o.brokerInFlight, "broker-inflight", 0, "mosquitto's max_inflight_messages, the Receive Maximum it announces (0: unlimited; -1: mosquitto's default, 20)")
+	flag.BoolVar(&o.brokerNoDelay, "broker-nodelay", false, "mosquitto sends without Nagle's delay (set_tcp_nodelay true), as docs/performance.md's Tuning suggests; the default is mosquitto's own (Nagle on)")
 	flag.IntVar(&o.rawInFlight, "raw-inflight", 1000, "publishes outstanding at once in the raw MQTT ceiling and the raw steady phase")
 	flag.IntVar(&o.qos, "qos", 1, "the QoS NEMO's envelope asks for, which the bridge publishes with; the raw phases publish with it too (0, 1 or 2)")
 	flag.IntVar(&o.payloadBytes, "payload-bytes", 0, "pad each event's payload to about this many bytes with a filler field (0: the probe as it is, about 60 bytes); raw MQTT's messages too")

@@ -20,6 +20,7 @@ type options struct {
 	rate           int
 	steady         time.Duration
 	brokerInFlight int
+	brokerNoDelay  bool
 	rawInFlight    int
 	shards         int
 
@@ -139,7 +140,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	b, err := startBroker(env, o.brokerInFlight, o.tls)
+	b, err := startBroker(env, o.brokerInFlight, o.brokerNoDelay, o.tls)
 	if err != nil {
 		return err
 	}
@@ -154,8 +155,8 @@ func run(ctx context.Context, o options) error {
 	if o.memory {
 		what = fmt.Sprintf("memory test: %d events", o.memoryEvents)
 	}
-	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s, QoS %d, %s, %s, %d tools, %d publisher shard(s), %s\n\n",
-		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight), o.qos, w.payloadText(), w.transport(), o.tools, max(1, o.shards), what)
+	fmt.Printf("bench: %d cores, %s, mosquitto max_inflight_messages %s, set_tcp_nodelay %v, QoS %d, %s, %s, %d tools, %d publisher shard(s), %s\n\n",
+		runtime.NumCPU(), runtime.Version(), inflightText(o.brokerInFlight), o.brokerNoDelay, o.qos, w.payloadText(), w.transport(), o.tools, max(1, o.shards), what)
 	if o.memory {
 		return runMemory(ctx, o, env, redisSrv, b, w)
 	}
