@@ -38,7 +38,7 @@ func main() {
 	flag.BoolVar(&o.memory, "memory", false, "run the memory test instead of the phases: a large backlog drained with the gateway polled and the broker stopped for -outage, the services' VmRSS before, during and after")
 	flag.IntVar(&o.memoryEvents, "memory-events", 1000000, "-memory: events in the backlog (over -tools tools)")
 	flag.DurationVar(&o.outage, "outage", 60*time.Second, "-memory: how long mosquitto stays stopped")
-	profileDir := flag.String("profile", "", "write Go CPU profiles (the first 5 s of the drain) and allocation profiles of ingest, router and publisher to this directory")
+	profileDir := flag.String("profile", "", "write Go CPU profiles (the first 5 s of the drain: phase 2, or phase 3 when 2 is not run) and allocation profiles of ingest, router and publisher to this directory")
 	flag.Parse()
 	var err error
 	if o.phases, err = parsePhases(*phases); err != nil {

@@ -32,8 +32,10 @@ type collector struct {
 	mu        sync.Mutex
 	seen      map[[2]int]bool
 	latencies []time.Duration
-	last      time.Time
-	arrived   chan struct{} // signalled on every new message
+	// first and last are when the first and the latest distinct message
+	// arrived.
+	first, last time.Time
+	arrived     chan struct{} // signalled on every new message
 	// delivered counts the messages arrived at each QoS (duplicates too).
 	delivered [3]atomic.Int64
 	// resubscribed counts subscriptions made again after a reconnect.
@@ -56,6 +58,9 @@ func (c *collector) receive(p *paho.Publish) {
 	if !c.seen[key] {
 		c.seen[key] = true
 		c.latencies = append(c.latencies, now.Sub(time.Unix(0, pr.SentNS)))
+		if len(c.seen) == 1 {
+			c.first = now
+		}
 		c.last = now
 	}
 	c.mu.Unlock()
@@ -69,7 +74,7 @@ func (c *collector) receive(p *paho.Publish) {
 func (c *collector) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.seen, c.latencies, c.last = map[[2]int]bool{}, nil, time.Time{}
+	c.seen, c.latencies, c.first, c.last = map[[2]int]bool{}, nil, time.Time{}, time.Time{}
 }
 
 // wait blocks until n distinct messages arrived, or nothing new came for
@@ -91,6 +96,13 @@ func (c *collector) wait(n int, stall time.Duration) (time.Time, error) {
 			return last, fmt.Errorf("only %d of %d messages arrived (nothing new for %s)", got, n, stall)
 		}
 	}
+}
+
+// firstAt is when the first distinct message arrived.
+func (c *collector) firstAt() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.first
 }
 
 // count of distinct messages arrived.

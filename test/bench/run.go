@@ -230,6 +230,7 @@ func run(ctx context.Context, o options) error {
 		}
 		s.drain = result{messages: got, took: last.Sub(startedAt)}
 		fmt.Printf("2 pipeline: drain %d events over %d tools         %s\n", o.events, o.tools, s.drain)
+		fmt.Printf("  first message %s after ingest started\n", c.firstAt().Sub(startedAt).Round(time.Millisecond))
 		if o.qos != 1 {
 			fmt.Printf("  delivered to the subscriber: %s\n", c.deliveredText())
 		}
@@ -255,9 +256,13 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		next += o.oneToolEvents
+		costBefore, messagesBefore := readCost(costs), publishedMessages(br) // ingest's new process counts from zero
 		startedAt = time.Now()
 		if err := br.ingest.Start(); err != nil {
 			return err
+		}
+		if !o.phases[2] {
+			o.profile.startCPU(5 * time.Second)
 		}
 		last, got, err := settle(c, o.oneToolEvents, 60*time.Second, w.qos)
 		if err != nil {
@@ -265,6 +270,12 @@ func run(ctx context.Context, o options) error {
 		}
 		s.oneTool = result{messages: got, took: last.Sub(startedAt)}
 		fmt.Printf("3 pipeline: drain %d events for one tool           %s\n", o.oneToolEvents, s.oneTool)
+		fmt.Printf("  first message %s after ingest started\n", c.firstAt().Sub(startedAt).Round(time.Millisecond))
+		printCost(costs, costBefore, readCost(costs), got)
+		printMessagesPerEvent(br, messagesBefore, got)
+		if !o.phases[2] {
+			o.profile.finish()
+		}
 	}
 
 	if o.phases[4] {
