@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
@@ -21,15 +22,11 @@ import (
 // the rest as skipped; the running total of messages out still counts
 // every one.
 func TestTheRecentFeedRecordsAtMostKeepASecond(t *testing.T) {
-	rdb := startRedis(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	const keep, burst = 100, 1000
-	r := newRecentLog(rdb, keep, testLog(t), prometheus.NewRegistry())
-	go r.run(ctx)
+	r, rdb, ctx := runningRecentLog(t, keep)
 	start := time.Now()
 	for i := range burst {
-		r.record(&bridgev1.Message{Topic: fmt.Sprintf("nemo/tools/%d/enabled", i), Payload: []byte("{}"), Qos: 1})
+		r.record(delivered(i))
 	}
 	// The budget refills while the burst is recorded: keep a second.
 	refilled := int(time.Since(start).Seconds()*keep) + 1
@@ -59,15 +56,11 @@ func TestTheRecentFeedRecordsAtMostKeepASecond(t *testing.T) {
 // each used to be a round trip of its own. The feed and the running total
 // still get every one.
 func TestTheRecentFeedWritesInBatchesNotPerMessage(t *testing.T) {
-	rdb := startRedis(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	const keep, messages = 1000, 300
-	r := newRecentLog(rdb, keep, testLog(t), prometheus.NewRegistry())
-	go r.run(ctx)
+	r, rdb, ctx := runningRecentLog(t, keep)
 	start := time.Now()
 	for i := range messages {
-		r.record(&bridgev1.Message{Topic: fmt.Sprintf("nemo/tools/%d/enabled", i), Payload: []byte("{}"), Qos: 1})
+		r.record(delivered(i))
 		time.Sleep(time.Millisecond)
 	}
 	took := time.Since(start)
@@ -84,6 +77,22 @@ func TestTheRecentFeedWritesInBatchesNotPerMessage(t *testing.T) {
 	if most := int(took/recentFlushEvery) + 2; batches > most {
 		t.Errorf("%d messages over %v went in %d round trips; want at most %d, one every %v", messages, took.Round(time.Millisecond), batches, most, recentFlushEvery)
 	}
+}
+
+// runningRecentLog is a feed keeping keep messages a second in a Redis of
+// its own, written until the test ends.
+func runningRecentLog(t *testing.T, keep int64) (*recentLog, *redis.Client, context.Context) {
+	rdb := startRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	r := newRecentLog(rdb, keep, testLog(t), prometheus.NewRegistry())
+	go r.run(ctx)
+	return r, rdb, ctx
+}
+
+// delivered is the i-th message of a test's stream of deliveries.
+func delivered(i int) *bridgev1.Message {
+	return &bridgev1.Message{Topic: fmt.Sprintf("nemo/tools/%d/enabled", i), Payload: []byte("{}"), Qos: 1}
 }
 
 // commandCalls is how many times Redis ran cmd, from INFO commandstats.
