@@ -1,57 +1,68 @@
 // Package grpcbuffers is the buffer pool the services' gRPC reads frames
-// into and encodes messages in: gRPC's default tiers, without clearing
-// every buffer it hands out.
+// into and encodes messages in: buffers in powers of two, handed out
+// without being cleared.
 //
-// gRPC's default pool zeroes a whole pooled buffer on every Get (up to
-// 32 KiB for a frame, 1 MiB for a batch of events): 2 – 5% of each
-// service's CPU during a drain, for bytes that are overwritten before they
-// are read. Every user of the pool in gRPC fills the length it asked for
-// before reading it (the framer reads exactly a frame, the codec encodes
-// from an empty slice, buffers copy whole), as gRPC's own pools for ALTS
-// already rely on.
+// gRPC's default pool has five tiers (256 B, 4, 16 and 32 KiB, 1 MiB) and
+// zeroes a whole buffer on every Get. A batch of events encodes to 50 –
+// 300 KiB, so each took a 1 MiB buffer: cleared when it was reused, and
+// allocated (zeroed by the runtime) when it was not, which was often, as
+// those allocations brought on the garbage collections that empty the
+// pool. Both were 2 – 5% of each service's CPU, for bytes gRPC overwrites
+// before it reads them. Every user of the pool in gRPC fills the length
+// it asked for before reading it (the framer reads exactly a frame, the
+// codec encodes into an empty slice of the size it measured, buffers copy
+// whole), as gRPC's own pools for ALTS already rely on.
 package grpcbuffers
 
-import "sync"
+import (
+	"math/bits"
+	"sync"
+)
 
-// tierSizes are gRPC's default tiers: 256 B, the Go page (4 KiB), the
-// largest HTTP/2 frame gRPC writes (16 KiB), io.Copy's buffer (32 KiB) and
-// 1 MiB. A larger buffer is allocated for its request and left to the
-// garbage collector.
-var tierSizes = [...]int{256, 4 << 10, 16 << 10, 32 << 10, 1 << 20}
+const (
+	// smallest and largest are the exponents of the smallest and the
+	// largest pooled size: 256 B, and 4 MiB, gRPC's default limit on a
+	// message received. A larger buffer is allocated for its request and
+	// left to the garbage collector.
+	smallest, largest = 8, 22
+)
 
 // Pool is a gRPC buffer pool (google.golang.org/grpc/mem.BufferPool)
 // whose buffers come back with what they held before.
 type Pool struct {
-	tiers [len(tierSizes)]sync.Pool
+	tiers [largest - smallest + 1]sync.Pool
 }
 
 // New returns an empty pool.
 func New() *Pool { return &Pool{} }
 
+// tier is the index of the smallest tier that holds n bytes, or false
+// beyond the largest.
+func tier(n int) (int, bool) {
+	exp := max(smallest, bits.Len(uint(max(n, 1)-1)))
+	return exp - smallest, exp <= largest
+}
+
 // Get returns a buffer of length n from the smallest tier that holds n.
 func (p *Pool) Get(n int) *[]byte {
-	for i, size := range tierSizes {
-		if n > size {
-			continue
-		}
-		if buf, ok := p.tiers[i].Get().(*[]byte); ok {
-			*buf = (*buf)[:n]
-			return buf
-		}
-		buf := make([]byte, n, size)
+	i, pooled := tier(n)
+	if !pooled {
+		buf := make([]byte, n)
 		return &buf
 	}
-	buf := make([]byte, n)
+	if buf, ok := p.tiers[i].Get().(*[]byte); ok {
+		*buf = (*buf)[:n]
+		return buf
+	}
+	buf := make([]byte, n, 1<<(i+smallest))
 	return &buf
 }
 
-// Put takes back a buffer Get returned (or a prefix of it); one of
-// another capacity is left to the garbage collector.
+// Put takes back a buffer Get returned (or a prefix of it); one whose
+// capacity is not a tier's size is left to the garbage collector.
 func (p *Pool) Put(buf *[]byte) {
-	for i, size := range tierSizes {
-		if cap(*buf) == size {
-			p.tiers[i].Put(buf)
-			return
-		}
+	c := cap(*buf)
+	if i, pooled := tier(c); pooled && c == 1<<(i+smallest) {
+		p.tiers[i].Put(buf)
 	}
 }

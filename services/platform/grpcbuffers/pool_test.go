@@ -22,12 +22,27 @@ func init() { experimental.SetDefaultBufferPool(shared) }
 
 func TestGetGivesTheLengthAskedFromTheSmallestTierThatHoldsIt(t *testing.T) {
 	for _, c := range []struct{ n, cap int }{
-		{0, 256}, {1, 256}, {256, 256}, {257, 4 << 10}, {4 << 10, 4 << 10},
-		{16<<10 + 1, 32 << 10}, {1 << 20, 1 << 20}, {1<<20 + 1, 1<<20 + 1},
+		{0, 256}, {1, 256}, {256, 256}, {257, 512}, {4 << 10, 4 << 10}, {4<<10 + 1, 8 << 10},
+		{100 << 10, 128 << 10}, {1 << 20, 1 << 20}, {1<<20 + 1, 2 << 20}, {4 << 20, 4 << 20}, {4<<20 + 1, 4<<20 + 1},
 	} {
 		buf := New().Get(c.n)
 		if len(*buf) != c.n || cap(*buf) != c.cap {
 			t.Errorf("Get(%d): len %d cap %d, want len %d cap %d", c.n, len(*buf), cap(*buf), c.n, c.cap)
+		}
+	}
+}
+
+// A buffer whose capacity is no tier's size is not pooled: Get would
+// hand it out for a size it cannot hold.
+func TestABufferOfAnotherCapacityIsNotPooled(t *testing.T) {
+	p := New()
+	for _, c := range []int{300, 1<<20 - 1, 8 << 20} {
+		odd := make([]byte, c)
+		p.Put(&odd)
+		for range 10 {
+			if got := p.Get(c); cap(*got) == c && &(*got)[:1][0] == &odd[0] {
+				t.Fatalf("a %d-byte buffer was pooled and handed out again", c)
+			}
 		}
 	}
 }
@@ -39,10 +54,10 @@ func TestABufferPutBackIsHandedOutAgain(t *testing.T) {
 		buf := p.Get(3000)
 		(*buf)[0] = 'x'
 		p.Put(buf)
-		again := p.Get(300)
+		again := p.Get(2100)
 		if again == buf {
-			if len(*again) != 300 {
-				t.Fatalf("reused buffer has length %d, want 300", len(*again))
+			if len(*again) != 2100 {
+				t.Fatalf("reused buffer has length %d, want 2100", len(*again))
 			}
 			return
 		}
