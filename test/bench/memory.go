@@ -207,8 +207,12 @@ func pendingText(ctx context.Context, rdb *redis.Client) string {
 
 // pollStats counts the gateway's answers per endpoint.
 type pollStats struct {
-	mu        sync.Mutex
-	ok, fail  map[string]int
+	mu       sync.Mutex
+	ok, fail map[string]int
+	// unknown counts 404s for a tool before its state was first
+	// answered: the drain had not reached it yet.
+	unknown   map[string]int
+	known     map[string]bool // tools whose state was answered once
 	slowest   map[string]time.Duration
 	lastErr   map[string]string
 	liveBytes atomic.Int64
@@ -233,6 +237,9 @@ func (p *pollStats) String() string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprintf(&b, "  GET %-26s %6d answered 200, %4d failed, slowest %s", k, p.ok[k], p.fail[k], p.slowest[k].Round(time.Millisecond))
+		if n := p.unknown[k]; n > 0 {
+			fmt.Fprintf(&b, "; %d answered 404 for a tool the drain had not reached yet", n)
+		}
 		if e := p.lastErr[k]; e != "" {
 			fmt.Fprintf(&b, " (last failure: %s)", e)
 		}
@@ -248,7 +255,8 @@ func (p *pollStats) String() string {
 // keeps the page's live stream open, until ctx ends; then it sends its
 // counts.
 func pollGateway(ctx context.Context, base string, tools int) <-chan *pollStats {
-	st := &pollStats{ok: map[string]int{}, fail: map[string]int{}, slowest: map[string]time.Duration{}, lastErr: map[string]string{}}
+	st := &pollStats{ok: map[string]int{}, fail: map[string]int{}, unknown: map[string]int{}, known: map[string]bool{},
+		slowest: map[string]time.Duration{}, lastErr: map[string]string{}}
 	out := make(chan *pollStats, 1)
 	client := &http.Client{Timeout: 10 * time.Second}
 	var wg sync.WaitGroup
@@ -271,20 +279,25 @@ func pollGateway(ctx context.Context, base string, tools int) <-chan *pollStats 
 				if ctx.Err() != nil {
 					return
 				}
+				notYet := false
 				if err == nil {
 					_, err = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
+					notYet = err == nil && key != path && resp.StatusCode == http.StatusNotFound
 					if err == nil && resp.StatusCode != http.StatusOK {
 						err = fmt.Errorf("%s", resp.Status)
 					}
 				}
 				took := time.Since(began)
 				st.mu.Lock()
-				if err != nil {
+				if notYet && !st.known[path] {
+					st.unknown[key]++
+				} else if err != nil {
 					st.fail[key]++
 					st.lastErr[key] = err.Error()
 				} else {
 					st.ok[key]++
+					st.known[path] = true
 				}
 				st.slowest[key] = max(st.slowest[key], took)
 				st.mu.Unlock()
