@@ -153,3 +153,20 @@ func TestClientsOfEachForm(t *testing.T) {
 		}
 	}
 }
+
+// CLI reads the address as the clients do, IPv6 included, and never
+// writes the password.
+func TestCLIIsTheCommandForTheRedisTheURLNames(t *testing.T) {
+	for _, c := range []struct{ url, want string }{
+		{"redis://:pw@[::1]:6380/2", "redis-cli -h ::1 -p 6380 --askpass -n 2 PING"},
+		{"rediss+cluster://u:pw@[::1],n2:7000", "redis-cli -c -h ::1 -p 6379 --tls --user u --askpass PING"},
+	} {
+		cfg, err := Parse("redis-url", c.url, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.CLI("PING"); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.url, got, c.want)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func (r *recentLog) flushCount() {
 // full queue is followed by more batches, which carry its count, and a
 // skipped message queues a count mark.
 func (r *recentLog) run(ctx context.Context) {
-	pause := time.NewTimer(0)
+	pause := time.NewTimer(recentFlushEvery)
 	defer pause.Stop()
 	_ = batch.Drain(ctx, r.queue, cap(r.queue), func(batch []recentEntry) error {
 		pause.Reset(recentFlushEvery)
