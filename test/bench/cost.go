@@ -40,10 +40,10 @@ func readCost(ps []costProc) []costPoint {
 }
 
 // printCost prints each process's CPU µs and allocations per event
-// between two readings.
-func printCost(ps []costProc, before, after []costPoint, events int) {
+// between two readings, after what (say, "per event drained").
+func printCost(what string, ps []costProc, before, after []costPoint, events int) {
 	const tick = 1e6 / 100 // µs per clock tick (USER_HZ is 100 on Linux)
-	fmt.Printf("  cost per event drained:")
+	fmt.Printf("  cost %s:", what)
 	var total float64
 	for i, p := range ps {
 		cpu := (after[i].cpuTicks - before[i].cpuTicks) * tick / float64(events)
@@ -56,6 +56,10 @@ func printCost(ps []costProc, before, after []costPoint, events int) {
 	}
 	fmt.Printf(" in all %.1fµs CPU\n", total)
 }
+
+// thisProgram is the bench's own process: in the steady phases, the
+// writer (XADD or the raw client) and the measuring subscriber.
+var thisProgram = costProc{"this program", os.Getpid, nil}
 
 // cpuTicks is the user and system CPU time of pid so far, 0 if unknown.
 func cpuTicks(pid int) float64 {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -212,7 +213,8 @@ func run(ctx context.Context, o options) error {
 	for i, pub := range br.pubs {
 		costs = append(costs, costProc{br.pubName(i), pub.PID, pub})
 	}
-	costs = append(costs, costProc{"redis-server", redisSrv.PID, nil}, costProc{"mosquitto", b.proc.PID, nil})
+	brokerCost := costProc{"mosquitto", b.proc.PID, nil}
+	costs = append(costs, costProc{"redis-server", redisSrv.PID, nil}, brokerCost)
 	costBefore := readCost(costs)
 	messagesBefore := publishedMessages(br)
 	startedAt := time.Now()
@@ -238,7 +240,7 @@ func run(ctx context.Context, o options) error {
 			fmt.Printf("  RSS %-11s peak %6.1f MiB, at the end of the drain %6.1f MiB\n", name, mib(peak[i]), mib(end[i]))
 			s.maxRSS = max(s.maxRSS, peak[i])
 		}
-		printCost(costs, costBefore, readCost(costs), got)
+		printCost("per event drained", costs, costBefore, readCost(costs), got)
 		printMessagesPerEvent(br, messagesBefore, got)
 		o.profile.finish()
 	} else if err := br.ingest.WaitReady(20 * time.Second); err != nil {
@@ -271,7 +273,7 @@ func run(ctx context.Context, o options) error {
 		s.oneTool = result{messages: got, took: last.Sub(startedAt)}
 		fmt.Printf("3 pipeline: drain %d events for one tool           %s\n", o.oneToolEvents, s.oneTool)
 		fmt.Printf("  first message %s after ingest started\n", c.firstAt().Sub(startedAt).Round(time.Millisecond))
-		printCost(costs, costBefore, readCost(costs), got)
+		printCost("per event drained", costs, costBefore, readCost(costs), got)
 		printMessagesPerEvent(br, messagesBefore, got)
 		if !o.phases[2] {
 			o.profile.finish()
@@ -281,6 +283,8 @@ func run(ctx context.Context, o options) error {
 	if o.phases[4] {
 		c.reset()
 		before := scrapeAll(br)
+		steadyCosts := slices.Concat(costs, []costProc{thisProgram})
+		costBefore := readCost(steadyCosts)
 		n, err := writeSteady(ctx, rdb, w, next, o.rate, o.steady, o.tools)
 		if err != nil {
 			return err
@@ -289,14 +293,19 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return fmt.Errorf("pipeline steady: %w", err)
 		}
+		costAfter := readCost(steadyCosts)
 		after := scrapeAll(br)
 		s.steady = measured(c, got, o.steady)
 		steadyMean := c.mean()
 		fmt.Printf("4 pipeline: steady %d events/s, XADD→subscriber   %s\n", o.rate, s.steady)
+		printCost(fmt.Sprintf("per event at %d/s", o.rate), steadyCosts, costBefore, costAfter, got)
+		rawCosts := []costProc{brokerCost, thisProgram}
+		costBefore = readCost(rawCosts)
 		if s.rawSteady, err = rawSteady(ctx, w, o.rate, o.steady, o.rawInFlight, o.tools); err != nil {
 			return fmt.Errorf("raw steady: %w", err)
 		}
 		fmt.Printf("4 raw MQTT: steady %d msgs/s, publish→subscriber  %s\n", o.rate, s.rawSteady)
+		printCost(fmt.Sprintf("per message at %d/s", o.rate), rawCosts, costBefore, readCost(rawCosts), s.rawSteady.messages)
 		var rows []hopRow
 		for i, name := range br.names() {
 			if before[i].err != nil || after[i].err != nil {

@@ -3,8 +3,6 @@ package router
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redistest"
 )
 
 // A burst of deliveries beyond -recent-messages within a second puts that
@@ -72,8 +71,7 @@ func TestTheRecentFeedWritesInBatchesNotPerMessage(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// Every batch is one HINCRBY, with or without messages for the feed.
-	stats := rdb.Info(ctx, "commandstats").Val()
-	batches := commandCalls(t, stats, "hincrby")
+	batches := redistest.Calls(t, rdb)["hincrby"]
 	if most := int(took/recentFlushEvery) + 2; batches > most {
 		t.Errorf("%d messages over %v went in %d round trips; want at most %d, one every %v", messages, took.Round(time.Millisecond), batches, most, recentFlushEvery)
 	}
@@ -93,17 +91,6 @@ func runningRecentLog(t *testing.T, keep int64) (*recentLog, *redis.Client, cont
 // delivered is the i-th message of a test's stream of deliveries.
 func delivered(i int) *bridgev1.Message {
 	return &bridgev1.Message{Topic: fmt.Sprintf("nemo/tools/%d/enabled", i), Payload: []byte("{}"), Qos: 1}
-}
-
-// commandCalls is how many times Redis ran cmd, from INFO commandstats.
-func commandCalls(t *testing.T, stats, cmd string) int {
-	t.Helper()
-	m := regexp.MustCompile(`cmdstat_` + cmd + `:calls=(\d+)`).FindStringSubmatch(stats)
-	if m == nil {
-		t.Fatalf("INFO commandstats has no %s:\n%s", cmd, stats)
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
 }
 
 // A snapshot a newer one replaced in the publisher never reached the
