@@ -355,6 +355,19 @@ func DB(rdb redis.UniversalClient) int {
 	return 0
 }
 
+// ReadTimeout is how long rdb waits for a reply, 0 or less for no limit.
+// go-redis gives a blocking command alone a wait of its own, longer than
+// its BLOCK, but a blocking command in a pipeline only this.
+func ReadTimeout(rdb redis.UniversalClient) time.Duration {
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		return c.Options().ReadTimeout
+	case *redis.Client:
+		return c.Options().ReadTimeout
+	}
+	return 0
+}
+
 // Addr says where rdb's Redis is, for logs and the status page.
 func Addr(rdb redis.UniversalClient) string {
 	switch c := rdb.(type) {

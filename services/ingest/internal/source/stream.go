@@ -24,6 +24,10 @@ type StreamConfig struct {
 	ClaimIdle  time.Duration // entries pending longer than this in another consumer are taken over
 }
 
+// pairedReadMargin is how much longer than ReadWait a client must wait for
+// a reply to pipeline its blocking read (see readNew).
+const pairedReadMargin = time.Second
+
 // Stream reads a Redis stream through a consumer group: at-least-once, as
 // an entry stays pending until acknowledged.
 type Stream struct {
@@ -40,6 +44,9 @@ type Stream struct {
 	pendingSeen int
 	nextClaim   time.Time
 	claimFrom   string
+	// pairedReads: the client waits long enough for a pipelined blocking
+	// read (see readNew).
+	pairedReads bool
 }
 
 // NewStream connects with a client of its own that never retries a command
@@ -60,7 +67,8 @@ func NewStream(ctx context.Context, redisCfg redisconn.Config, cfg StreamConfig,
 		rdb.Close()
 		return nil, fmt.Errorf("create consumer group %s on stream %s: %w", cfg.Group, cfg.Stream, err)
 	}
-	s := &Stream{rdb: rdb, cfg: cfg, log: log, claimFrom: "0-0"}
+	wait := redisconn.ReadTimeout(rdb)
+	s := &Stream{rdb: rdb, cfg: cfg, log: log, claimFrom: "0-0", pairedReads: wait <= 0 || wait >= ReadWait+pairedReadMargin}
 	s.recover("ingest started: entries its previous run read and did not acknowledge")
 	return s, nil
 }
@@ -100,17 +108,53 @@ func (s *Stream) read(ctx context.Context, max int) ([]Entry, error) {
 			return entries, err
 		}
 	}
-	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: s.cfg.Group, Consumer: s.cfg.Consumer,
-		Streams: []string{s.cfg.Stream, ">"}, Count: int64(max), Block: ReadWait,
-	}).Result()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
+	msgs, err := s.readNew(ctx, max)
 	if err != nil {
 		return nil, s.annotate(ctx, err)
 	}
-	return s.entries(res[0].Messages), nil
+	return s.entries(msgs), nil
+}
+
+// readNew reads up to max entries that no consumer of the group has had,
+// waiting ReadWait for the first.
+//
+// Redis answers a blocked XREADGROUP as soon as the first entry of a
+// burst is in, so a burst would come as a batch of one and a batch of the
+// rest, and each batch costs every service on the way its round trips.
+// So a second XREADGROUP, which does not block, follows the blocking one
+// in the same round trip: Redis runs it as soon as the first is answered,
+// and it takes what came meanwhile. Each asks for half of max. Only a
+// client that waits for a pipeline's replies longer than the blocking
+// read reads so (go-redis gives a pipeline only the client's read
+// timeout); another reads once, as a blocking read alone.
+func (s *Stream) readNew(ctx context.Context, max int) ([]redis.XMessage, error) {
+	read := func(pipe redis.Cmdable, count int, block time.Duration) *redis.XStreamSliceCmd {
+		return pipe.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: s.cfg.Group, Consumer: s.cfg.Consumer,
+			Streams: []string{s.cfg.Stream, ">"}, Count: int64(count), Block: block,
+		})
+	}
+	reads := []*redis.XStreamSliceCmd{}
+	if max < 2 || !s.pairedReads {
+		reads = append(reads, read(s.rdb, max, ReadWait))
+	} else {
+		pipe := s.rdb.Pipeline()
+		// Block -1 sends no BLOCK; each read's own error is looked at below.
+		reads = append(reads, read(pipe, max-max/2, ReadWait), read(pipe, max/2, -1))
+		_, _ = pipe.Exec(ctx)
+	}
+	var msgs []redis.XMessage
+	for _, r := range reads {
+		res, err := r.Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, res[0].Messages...)
+	}
+	return msgs, nil
 }
 
 // readOwnPending re-reads what this consumer had read but not acknowledged,
