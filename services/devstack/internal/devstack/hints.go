@@ -2,8 +2,10 @@ package devstack
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/brokerurls"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
 )
 
@@ -16,8 +18,10 @@ import (
 // broker of rawURL (the publisher takes several, separated by spaces or
 // commas).
 func mosquittoSubHint(rawURL string) string {
-	first, _, _ := strings.Cut(strings.TrimSpace(strings.ReplaceAll(rawURL, ",", " ")), " ")
-	u := shown(first)
+	u := &url.URL{}
+	if urls := brokerurls.Split(rawURL); len(urls) > 0 {
+		u = shown(urls[0])
+	}
 	if u.Host == "" {
 		return "mosquitto_sub -t 'nemo/#' -v   (with the broker's host and port)"
 	}

@@ -9,12 +9,14 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/devstack/internal/demo"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/brokerurls"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envflag"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/records"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/redisconn"
@@ -163,7 +165,6 @@ func (o Options) write(ctx context.Context, rdb redis.UniversalClient, envelope 
 }
 
 func (o Options) banner(w io.Writer, redisURL, mqttURL, token string) {
-	b := shown(mqttURL)
 	r := shown(redisURL)
 	embedded := func(given string) string {
 		if given == "" {
@@ -194,7 +195,7 @@ Between the services: plain-text gRPC on loopback (for trying out only;
   production uses mutual TLS, see the README's "Security between the services").
 Stop with Ctrl-C.
 
-`, r.Redacted(), embedded(o.RedisURL), o.input(), b.Redacted(), embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),
+`, r.Redacted(), embedded(o.RedisURL), o.input(), shownBrokers(mqttURL), embedded(o.MQTTURL), o.Demo, o.Displays, browsable(o.HTTPAddr),
 		admin, mosquittoSubHint(mqttURL), redisCliHint(redisURL, records.DeadLetters), o.HTTPPortBase)
 }
 
@@ -206,6 +207,16 @@ func shown(raw string) *url.URL {
 		return &url.URL{}
 	}
 	return u
+}
+
+// shownBrokers is the banner's list of brokers, each shown as shown does,
+// separated by ", ".
+func shownBrokers(raw string) string {
+	urls := brokerurls.Split(raw)
+	for i, u := range urls {
+		urls[i] = shown(u).Redacted()
+	}
+	return strings.Join(urls, ", ")
 }
 
 // input names what ingest reads, for the banner.

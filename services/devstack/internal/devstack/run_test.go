@@ -103,6 +103,12 @@ func TestSecretsStayOutOfPsAndTheBanner(t *testing.T) {
 			t.Errorf("the banner does not say %q:\n%s", want, banner.String())
 		}
 	}
+	// A list of brokers shows each, its password masked.
+	banner.Reset()
+	o.banner(&banner, o.RedisURL, "mqtts://bridge:pw,1@a.lab:8883, mqtt://b.lab:1883", "the-token")
+	if want := "MQTT broker:  mqtts://bridge:xxxxx@a.lab:8883, mqtt://b.lab:1883\n"; !strings.Contains(banner.String(), want) || strings.Contains(banner.String(), "pw,1") {
+		t.Errorf("the banner does not say %q, or shows the password:\n%s", want, banner.String())
+	}
 	banner.Reset()
 	o.AdminToken = ""
 	o.banner(&banner, o.RedisURL, o.MQTTURL, "the-token")
