@@ -16,8 +16,8 @@ import (
 )
 
 // openStream reads stream "s" as consumer "c" of group "g" through a
-// client with opts' read timeout, past its start (the recovery of its own
-// pending entries).
+// client of rdb's Redis that waits readTimeout for a reply (0: go-redis's
+// default, 5 s), past its start (the recovery of its own pending entries).
 func openStream(t *testing.T, rdb *redis.Client, readTimeout time.Duration) *Stream {
 	t.Helper()
 	ctx := context.Background()
