@@ -92,6 +92,10 @@ type Options struct {
 	// Replaced is told of every message left out for a later one that
 	// took its place.
 	Replaced func()
+	// AnswerHold is how long answers may wait for the answers of the
+	// messages still in flight, to go on together (see report.go); 0 is
+	// holdLongest.
+	AnswerHold time.Duration
 }
 
 // Pipeline runs the writer.
@@ -138,7 +142,7 @@ type entry struct {
 
 // New starts the writer. Close stops it.
 func New(send Sender, o Options) *Pipeline {
-	p := &Pipeline{send: send, o: o, tools: map[string]*tool{}, reports: newReporter(), stopped: make(chan struct{})}
+	p := &Pipeline{send: send, o: o, tools: map[string]*tool{}, reports: newReporter(cmp.Or(o.AnswerHold, holdLongest)), stopped: make(chan struct{})}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.cond = sync.NewCond(&p.mu)
 	go p.write()
@@ -171,7 +175,7 @@ func (p *Pipeline) Add(ctx context.Context, msgs []Message) {
 		p.held++
 		if m.Err != nil {
 			e.answered, e.err = true, m.Err
-			p.reports.put(p.leadingRun(t))
+			p.reports.put(p.leadingRun(t), p.inFlight > 0)
 			continue
 		}
 		p.makeReady(t)
@@ -385,6 +389,7 @@ func (p *Pipeline) answered(e *entry, attempt uint64, err error) {
 	p.inFlight--
 	p.cond.Broadcast()
 	if e.attempt != attempt {
+		p.reports.put(nil, p.inFlight > 0)
 		p.mu.Unlock()
 		return
 	}
@@ -392,7 +397,7 @@ func (p *Pipeline) answered(e *entry, attempt uint64, err error) {
 	t := e.tool
 	var settled []*entry
 	defer func() {
-		p.reports.put(settled) // under p.mu: a tool's answers go out in order
+		p.reports.put(settled, p.inFlight > 0) // under p.mu: a tool's answers go out in order
 		p.mu.Unlock()
 	}()
 	switch {

@@ -484,3 +484,42 @@ func TestARefusedReplacementRefusesTheOneItReplaced(t *testing.T) {
 		t.Errorf("answers %v, want %v", got, want)
 	}
 }
+
+// While messages are in flight, the answers that came are held for those
+// still due, so that a burst's answers go on together (each batch of
+// answers wakes the router and ingest): they go on the moment nothing is
+// in flight, or once the hold is over. A lone message's answer is not
+// held.
+func TestAnswersWaitForTheRestOfTheirBurst(t *testing.T) {
+	ctx := context.Background()
+	w, a := newWire(), newAnswers()
+	p := start(t, w, Options{AnswerHold: time.Hour})
+	p.Add(ctx, append(messages(ctx, "a", 1, a), append(messages(ctx, "b", 1, a), messages(ctx, "c", 1, a)...)...))
+	w.waitWritten(t, 3)
+	w.answer(t, "a/0", nil)
+	w.answer(t, "b/0", nil)
+	time.Sleep(50 * time.Millisecond)
+	if got := a.now(); len(got) != 0 {
+		t.Fatalf("answers went on while c/0 was still in flight: %v", got)
+	}
+	w.answer(t, "c/0", nil)
+	if got := a.wait(t, 3); !slices.Equal(got, []string{"a/0", "b/0", "c/0"}) {
+		t.Fatalf("answers %v; want a/0, b/0, c/0", got)
+	}
+
+	// Alone in flight, an answer goes on at once, hold or not.
+	p.Add(ctx, messages(ctx, "d", 1, a))
+	w.waitWritten(t, 4)
+	w.answer(t, "d/0", nil)
+	a.wait(t, 4)
+
+	// The hold is bounded: with one message still unanswered, the other's
+	// answer goes on once the hold is over.
+	p2 := start(t, w, Options{AnswerHold: 10 * time.Millisecond})
+	p2.Add(ctx, append(messages(ctx, "e", 1, a), messages(ctx, "f", 1, a)...))
+	w.waitWritten(t, 6)
+	w.answer(t, "e/0", nil)
+	if got := a.wait(t, 5); got[4] != "e/0" {
+		t.Fatalf("answers %v; want e/0 last, f/0 still in flight", got)
+	}
+}
