@@ -175,7 +175,7 @@ func (p *Pipeline) Add(ctx context.Context, msgs []Message) {
 		p.held++
 		if m.Err != nil {
 			e.answered, e.err = true, m.Err
-			p.reports.put(p.leadingRun(t), p.inFlight > 0)
+			p.report(p.leadingRun(t))
 			continue
 		}
 		p.makeReady(t)
@@ -389,7 +389,7 @@ func (p *Pipeline) answered(e *entry, attempt uint64, err error) {
 	p.inFlight--
 	p.cond.Broadcast()
 	if e.attempt != attempt {
-		p.reports.put(nil, p.inFlight > 0)
+		p.report(nil)
 		p.mu.Unlock()
 		return
 	}
@@ -397,7 +397,7 @@ func (p *Pipeline) answered(e *entry, attempt uint64, err error) {
 	t := e.tool
 	var settled []*entry
 	defer func() {
-		p.reports.put(settled, p.inFlight > 0) // under p.mu: a tool's answers go out in order
+		p.report(settled) // under p.mu: a tool's answers go out in order
 		p.mu.Unlock()
 	}()
 	switch {
@@ -420,6 +420,10 @@ func (p *Pipeline) answered(e *entry, attempt uint64, err error) {
 		p.rewind(e, err)
 	}
 }
+
+// report hands settled entries to the reporter with whether messages are
+// still in flight, whose answers it may hold them for; p.mu is held.
+func (p *Pipeline) report(settled []*entry) { p.reports.put(settled, p.inFlight > 0) }
 
 func (p *Pipeline) observe(result string, took time.Duration) {
 	if p.o.Attempt != nil {
