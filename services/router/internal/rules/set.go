@@ -102,7 +102,11 @@ func (s *Set) Apply(ev *bridgev1.Event, state *statusv1.Tool) (msgs []*bridgev1.
 				if err != nil {
 					return nil, matched, fmt.Errorf("rule %q, publish[%d]: %w", r.name, i, err)
 				}
-				msgs = append(msgs, out...)
+				if msgs == nil {
+					msgs = out // most events make one rule's messages: no copy
+				} else {
+					msgs = append(msgs, out...)
+				}
 			}
 			if !r.continues {
 				break

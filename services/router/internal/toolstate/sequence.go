@@ -1,8 +1,8 @@
 package toolstate
 
 import (
-	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,12 +34,42 @@ func Sequence(ev *bridgev1.Event) string {
 		return streamSequence(id)
 	}
 	if w := ev.GetWrittenAt(); w != nil {
-		return fmt.Sprintf("t:%020d", w.AsTime().UnixNano())
+		return writtenSequence(w.AsTime())
 	}
 	return ""
 }
 
-func streamSequence(id streamid.ID) string { return fmt.Sprintf("s:%020d-%020d", id.Ms, id.Seq) }
+// streamSequence and writtenSequence build a sequence with strconv rather
+// than fmt: every event needs two (its own and its limit), and fmt's
+// formatting was a twentieth of the router's time.
+func streamSequence(id streamid.ID) string {
+	var buf [len("s:") + 2*digits + len("-")]byte
+	b := appendPadded(append(buf[:0], "s:"...), id.Ms, digits)
+	b = appendPadded(append(b, '-'), id.Seq, digits)
+	return string(b)
+}
+
+func writtenSequence(t time.Time) string {
+	var buf [len("t:") + digits]byte
+	b := append(buf[:0], "t:"...)
+	n := t.UnixNano()
+	if n < 0 { // as fmt's %020d: the sign counts in the width
+		return string(appendPadded(append(b, '-'), uint64(-n), digits-1))
+	}
+	return string(appendPadded(b, uint64(n), digits))
+}
+
+// digits is the most a uint64 has, to which every number is zero-padded.
+const digits = 20
+
+func appendPadded(b []byte, n uint64, width int) []byte {
+	var d [digits]byte
+	num := strconv.AppendUint(d[:0], n, 10)
+	for range width - len(num) {
+		b = append(b, '0')
+	}
+	return append(b, num...)
+}
 
 // limit is the greatest sequence of seq's kind that a real event can have
 // at now (by Redis's clock), or "" for a sequence of no known kind.
@@ -48,7 +78,7 @@ func limit(seq string, now time.Time) string {
 	case strings.HasPrefix(seq, "s:"):
 		return streamSequence(streamid.ID{Ms: uint64(now.Add(StreamSlack).UnixMilli()), Seq: math.MaxUint64})
 	case strings.HasPrefix(seq, "t:"):
-		return fmt.Sprintf("t:%020d", now.Add(writtenSlack).UnixNano())
+		return writtenSequence(now.Add(writtenSlack))
 	}
 	return ""
 }

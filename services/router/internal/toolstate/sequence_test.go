@@ -39,3 +39,18 @@ func TestStaleSequenceOrdersNothing(t *testing.T) {
 		t.Fatalf("a state poisoned by a sequence an hour ahead kept a real event out: %v", next)
 	}
 }
+
+// Sequences are compared as strings, in Redis too, with those the router
+// wrote before: their form must not change.
+func TestSequencesKeepTheirForm(t *testing.T) {
+	for _, id := range []streamid.ID{{}, {Ms: 1, Seq: 2}, {Ms: 1764672000123, Seq: 7}, {Ms: 1<<64 - 1, Seq: 1<<64 - 1}} {
+		if got, want := streamSequence(id), fmt.Sprintf("s:%020d-%020d", id.Ms, id.Seq); got != want {
+			t.Errorf("streamSequence(%v) = %q, want %q", id, got, want)
+		}
+	}
+	for _, ns := range []int64{0, 1, 1764672000123456789, -1, -1764672000123456789, 1<<63 - 1, -1 << 63} {
+		if got, want := writtenSequence(time.Unix(0, ns)), fmt.Sprintf("t:%020d", ns); got != want {
+			t.Errorf("writtenSequence(%d) = %q, want %q", ns, got, want)
+		}
+	}
+}
