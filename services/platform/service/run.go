@@ -145,6 +145,7 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 		return err
 	}
 	limitMemory(log, cgroupMemoryFiles)
+	paceCollector()
 	tr, err := newTransport(o, log)
 	if err != nil {
 		return err
