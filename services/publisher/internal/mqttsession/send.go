@@ -121,7 +121,7 @@ func (s *Session) Send(batch []Outgoing) (errs []error) {
 		}
 		pb := o.Publish.Packet()
 		if pb.QoS == 0 {
-			_, _ = pb.WriteTo(buf)
+			writePublish(buf, pb)
 			atMostOnce = append(atMostOnce, i)
 			continue
 		}
@@ -136,7 +136,7 @@ func (s *Session) Send(batch []Outgoing) (errs []error) {
 			notSent = err
 			continue
 		}
-		_, _ = pb.WriteTo(buf)
+		writePublish(buf, pb)
 	}
 	flush()
 	return errs
@@ -150,6 +150,15 @@ var noWait = func() context.Context {
 }()
 
 var writeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writePublish adds pb to buf as it goes on the wire.
+func writePublish(buf *bytes.Buffer, pb *packets.Publish) {
+	if b, ok := appendPublish(buf.AvailableBuffer(), pb); ok {
+		buf.Write(b)
+		return
+	}
+	_, _ = pb.WriteTo(buf)
+}
 
 // write writes b on the connection in one call; w.wire is held. A
 // connection written to by several goroutines (TLS) locks for it, as
