@@ -9,6 +9,7 @@ import (
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/internal/jsonmutate"
+	"google.golang.org/protobuf/proto"
 )
 
 // differentialSeeds are payloads whose reading has an edge: every table
@@ -37,12 +38,33 @@ var differentialSeeds = []string{
 }
 
 // decodeBoth decodes payload with Decode and with the reference and tells
-// how they differ, if they do.
+// how they differ, if they do: as ingest decodes it, and as the router
+// sees it after Compact and the wire.
 func decodeBoth(payload []byte) string {
-	got := &bridgev1.Event{Topic: "nemo/tools/12/enabled", Payload: payload}
 	want := &bridgev1.Event{Topic: "nemo/tools/12/enabled", Payload: bytes.Clone(payload)}
-	Decode(got)
 	referenceDecode(want)
+	got := &bridgev1.Event{Topic: "nemo/tools/12/enabled", Payload: payload}
+	Decode(got)
+	if diff := decodedDiff(got, want); diff != "" {
+		return diff
+	}
+	Compact(got)
+	wire, err := proto.Marshal(got)
+	if err != nil {
+		return fmt.Sprintf("the event does not go on the wire: %v", err)
+	}
+	routed := &bridgev1.Event{}
+	if err := proto.Unmarshal(wire, routed); err != nil {
+		return fmt.Sprintf("the event does not come off the wire: %v", err)
+	}
+	Decode(routed)
+	if diff := decodedDiff(routed, want); diff != "" {
+		return "after Compact and the wire: " + diff
+	}
+	return ""
+}
+
+func decodedDiff(got, want *bridgev1.Event) string {
 	switch {
 	case got.GetDecoded() != want.GetDecoded() || got.GetPayloadIsObject() != want.GetPayloadIsObject():
 		return fmt.Sprintf("decoded %v object %v, want %v %v", got.GetDecoded(), got.GetPayloadIsObject(), want.GetDecoded(), want.GetPayloadIsObject())

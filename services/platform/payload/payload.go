@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"unicode"
+	"unicode/utf8"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/loosejson"
@@ -26,6 +28,10 @@ func Decode(ev *bridgev1.Event) {
 		return
 	}
 	ev.Decoded = true
+	if fieldsFromSpans(ev) {
+		return // decoded by ingest, its fields sent as spans (see Compact)
+	}
+	ev.FieldSpans = nil
 	if !decodeQuick(ev) {
 		f, isObject := object(ev.GetPayload())
 		ev.Fields, ev.PayloadIsObject = f, isObject
@@ -51,7 +57,7 @@ const maxDepth = 64
 func decodeQuick(ev *bridgev1.Event) bool {
 	raw := bytes.TrimSpace(ev.GetPayload())
 	if len(raw) == 0 || raw[0] != '{' {
-		ev.Fields, ev.PayloadIsObject, ev.EventType = nil, false, ""
+		ev.Fields, ev.FieldSpans, ev.PayloadIsObject, ev.EventType = nil, nil, false, ""
 		return true
 	}
 	var buf [16]jsonscan.Member
@@ -61,18 +67,22 @@ func decodeQuick(ev *bridgev1.Event) bool {
 	}
 	var fields Fields
 	var text string
+	var spans []uint32
 	if len(ms) > 0 {
 		text = string(raw)
 		values := bytes.Clone(raw)
 		all := make([]bridgev1.PayloadField, len(ms))
 		fields = make(Fields, len(ms))
+		spans = make([]uint32, 0, 4*len(ms))
+		at := uint32(len(ev.GetPayload()) - len(bytes.TrimLeftFunc(ev.GetPayload(), unicode.IsSpace))) // where raw starts
 		for i, m := range ms {
 			all[i].Name = text[m.KeyStart:m.KeyEnd]
 			all[i].Value = values[m.ValueStart:m.ValueEnd:m.ValueEnd]
 			fields[i] = &all[i]
+			spans = append(spans, at+uint32(m.KeyStart), at+uint32(m.KeyEnd), at+uint32(m.ValueStart), at+uint32(m.ValueEnd))
 		}
 	}
-	ev.Fields, ev.PayloadIsObject = fields, true
+	ev.Fields, ev.FieldSpans, ev.PayloadIsObject = fields, spans, true
 	if id, ok := ID(fields.Get("tool_id")); ok {
 		ev.ToolId = &id
 	}
@@ -87,6 +97,45 @@ func decodeQuick(ev *bridgev1.Event) bool {
 			break
 		}
 	}
+	return true
+}
+
+// Compact readies ev for the hop to the router: fields read straight from
+// the payload go as their spans, which cost far less to send and to
+// receive than a message per field, and decoded is false, so that a
+// router older than the spans decodes the payload itself rather than read
+// an event without fields. Decode rebuilds the fields.
+func Compact(ev *bridgev1.Event) {
+	if ev.GetDecoded() && len(ev.GetFieldSpans()) > 0 {
+		ev.Fields, ev.Decoded = nil, false
+	}
+}
+
+// fieldsFromSpans rebuilds ev's fields from the spans Compact left, and
+// says whether it did: not when there are none, or when they do not fit
+// the payload (then Decode reads the payload itself).
+func fieldsFromSpans(ev *bridgev1.Event) bool {
+	spans, p := ev.GetFieldSpans(), ev.GetPayload()
+	if len(spans) == 0 || len(spans)%4 != 0 {
+		return false
+	}
+	for i := 0; i < len(spans); i += 2 {
+		if spans[i] > spans[i+1] || int(spans[i+1]) > len(p) {
+			return false
+		}
+	}
+	text, values := string(p), bytes.Clone(p)
+	all := make([]bridgev1.PayloadField, len(spans)/4)
+	fields := make(Fields, len(all))
+	for i := range all {
+		s := spans[4*i : 4*i+4]
+		if all[i].Name = text[s[0]:s[1]]; !utf8.ValidString(all[i].Name) {
+			return false
+		}
+		all[i].Value = values[s[2]:s[3]:s[3]]
+		fields[i] = &all[i]
+	}
+	ev.Fields, ev.PayloadIsObject = fields, true
 	return true
 }
 

@@ -1,9 +1,12 @@
 package payload
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestDecodeReadsTheFactsOnce(t *testing.T) {
@@ -30,6 +33,53 @@ func TestDecodeReadsTheFactsOnce(t *testing.T) {
 	if ev.GetToolId() != 12 {
 		t.Error("an event decoded already was decoded again")
 	}
+}
+
+// Ingest sends fields as spans; the router rebuilds the same fields. Spans
+// that do not fit the payload (corrupt, or forged by a client) are not
+// trusted, and a router that does not know them (an older one, or one
+// whose spans were dropped) reads the payload itself: either way the same
+// fields.
+func TestFieldsTravelAsSpans(t *testing.T) {
+	raw := " {\"event\":\"tool_enabled\",\"tool_id\":12,\"user\":\"Zoë\",\"a\":{\"b\":[1,2]}}\n"
+	sent := &bridgev1.Event{Topic: "t", Payload: []byte(raw)}
+	Decode(sent)
+	want := names(sent)
+	Compact(sent)
+	if sent.GetDecoded() || sent.Fields != nil || len(sent.GetFieldSpans()) != 16 || sent.GetToolId() != 12 || sent.GetEventType() != "tool_enabled" {
+		t.Fatalf("after Compact: decoded %v, %d fields, %d spans, tool %v, event %q; want the facts kept and the fields as 16 spans",
+			sent.GetDecoded(), len(sent.Fields), len(sent.GetFieldSpans()), sent.ToolId, sent.GetEventType())
+	}
+	for name, spans := range map[string][]uint32{
+		"as sent":          sent.GetFieldSpans(),
+		"past the end":     append(slices.Clone(sent.GetFieldSpans()[:15]), uint32(len(raw)+1)),
+		"backwards":        append([]uint32{5, 2, 9, 10}, sent.GetFieldSpans()[4:]...),
+		"not four a field": sent.GetFieldSpans()[:15],
+		"a name not UTF-8": append([]uint32{1, uint32(strings.Index(raw, "ë") + 1)}, sent.GetFieldSpans()[2:]...),
+		"dropped":          nil,
+	} {
+		ev := proto.Clone(sent).(*bridgev1.Event)
+		ev.FieldSpans = spans
+		Decode(ev)
+		if got := names(ev); !slices.Equal(got, want) || !ev.GetDecoded() || string(Fields(ev.GetFields()).Get("a")) != `{"b":[1,2]}` {
+			t.Errorf("spans %s: fields %q, a = %s; want %q and a = {\"b\":[1,2]}", name, got, Fields(ev.GetFields()).Get("a"), want)
+		}
+	}
+	// An event without spans is sent as it is.
+	plain := &bridgev1.Event{Payload: []byte(`{"tool\u005fid":3}`)}
+	Decode(plain)
+	Compact(plain)
+	if !plain.GetDecoded() || len(plain.GetFields()) != 1 {
+		t.Errorf("an escaped name's fields were dropped for spans it cannot have: decoded %v, %d fields", plain.GetDecoded(), len(plain.GetFields()))
+	}
+}
+
+func names(ev *bridgev1.Event) []string {
+	var out []string
+	for _, f := range ev.GetFields() {
+		out = append(out, f.GetName()+"="+string(f.GetValue()))
+	}
+	return out
 }
 
 func TestPayloadsThatAreNotOneObjectHaveNoFields(t *testing.T) {

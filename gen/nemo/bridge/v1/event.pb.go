@@ -208,8 +208,9 @@ type Event struct {
 	// written_at orders events.
 	Sequence string `protobuf:"bytes,9,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// What ingest read from the payload, once, so that no later hop parses
-	// it again. decoded is false only for an event built by hand (a dry run
-	// from a client): the router then decodes it the same way, once.
+	// it again. decoded is false for an event built by hand (a dry run from
+	// a client): the router then decodes it the same way, once; and for one
+	// whose fields travel as field_spans.
 	Decoded bool `protobuf:"varint,10,opt,name=decoded,proto3" json:"decoded,omitempty"`
 	// The tool the event is about: the payload's tool_id as NEMO writes it
 	// (12, 12.0, "12" or " 12 " are all tool 12), when it is a whole number
@@ -220,8 +221,19 @@ type Event struct {
 	// when it has none.
 	EventType string `protobuf:"bytes,12,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
 	// The payload's top-level fields in the order written, each value as
-	// its JSON text; empty when the payload is not a JSON object.
+	// its JSON text; empty when the payload is not a JSON object. Ingest
+	// sends them as field_spans instead when it can.
 	Fields []*PayloadField `protobuf:"bytes,13,rep,name=fields,proto3" json:"fields,omitempty"`
+	// The payload's top-level fields as places in payload, four numbers a
+	// field in the order written: the byte offsets where its name starts and
+	// ends (inside the quotes) and where its value starts and ends. Ingest
+	// sends the fields this way when it read them straight from the payload
+	// (a name without escapes), with fields empty and decoded false: one
+	// packed list instead of a message per field, which cost the router a
+	// fifth of its time to receive. The router rebuilds fields from it; a
+	// router older than this field decodes the payload itself, as for an
+	// event built by hand.
+	FieldSpans []uint32 `protobuf:"varint,18,rep,packed,name=field_spans,json=fieldSpans,proto3" json:"field_spans,omitempty"`
 	// True when the payload is a JSON object (possibly without fields).
 	PayloadIsObject bool `protobuf:"varint,14,opt,name=payload_is_object,json=payloadIsObject,proto3" json:"payload_is_object,omitempty"`
 	// The NEMO site the event comes from, when one deployment serves
@@ -358,6 +370,13 @@ func (x *Event) GetEventType() string {
 func (x *Event) GetFields() []*PayloadField {
 	if x != nil {
 		return x.Fields
+	}
+	return nil
+}
+
+func (x *Event) GetFieldSpans() []uint32 {
+	if x != nil {
+		return x.FieldSpans
 	}
 	return nil
 }
@@ -680,7 +699,7 @@ var File_nemo_bridge_v1_event_proto protoreflect.FileDescriptor
 
 const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x04\n" +
+	"\x1anemo/bridge/v1/event.proto\x12\x0enemo.bridge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x04\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05topic\x18\x02 \x01(\tR\x05topic\x12\x18\n" +
@@ -697,7 +716,9 @@ const file_nemo_bridge_v1_event_proto_rawDesc = "" +
 	"\atool_id\x18\v \x01(\x05H\x00R\x06toolId\x88\x01\x01\x12\x1d\n" +
 	"\n" +
 	"event_type\x18\f \x01(\tR\teventType\x124\n" +
-	"\x06fields\x18\r \x03(\v2\x1c.nemo.bridge.v1.PayloadFieldR\x06fields\x12*\n" +
+	"\x06fields\x18\r \x03(\v2\x1c.nemo.bridge.v1.PayloadFieldR\x06fields\x12\x1f\n" +
+	"\vfield_spans\x18\x12 \x03(\rR\n" +
+	"fieldSpans\x12*\n" +
 	"\x11payload_is_object\x18\x0e \x01(\bR\x0fpayloadIsObject\x12\x12\n" +
 	"\x04site\x18\x0f \x01(\tR\x04site\x12*\n" +
 	"\x11site_topic_prefix\x18\x10 \x01(\tR\x0fsiteTopicPrefix\x122\n" +
