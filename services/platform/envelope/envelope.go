@@ -218,7 +218,7 @@ func build(id string, f fields, lim Limits) (*bridgev1.Event, *Rejection) {
 		Retain:  retain,
 		ReadAt:  timestamppb.Now(),
 	}
-	payload.Decode(ev)
+	payload.Read(ev)
 	if t, ok := writtenAt(f.Timestamp); ok {
 		ev.WrittenAt = timestamppb.New(t)
 	}

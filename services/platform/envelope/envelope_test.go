@@ -58,8 +58,8 @@ func TestOrderingKeyFollowsToolID(t *testing.T) {
 		events = append(events, obj, text, fields)
 	}
 	for _, ev := range events {
-		if ev.GetOrderingKey() != "tool:12" || ev.ToolId == nil || ev.GetToolId() != 12 || !ev.GetDecoded() {
-			t.Errorf("payload %s: key %q, tool id %v, decoded %v; want tool:12, 12, true", ev.GetPayload(), ev.GetOrderingKey(), ev.ToolId, ev.GetDecoded())
+		if ev.GetOrderingKey() != "tool:12" || ev.ToolId == nil || ev.GetToolId() != 12 || len(ev.GetFieldSpans()) == 0 {
+			t.Errorf("payload %s: key %q, tool id %v, %d field spans; want tool:12, 12, the fields as spans", ev.GetPayload(), ev.GetOrderingKey(), ev.ToolId, len(ev.GetFieldSpans()))
 		}
 	}
 	for _, raw := range []string{

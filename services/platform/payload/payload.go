@@ -19,43 +19,69 @@ import (
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload/jsonscan"
 )
 
-// Decode fills ev's decoded facts and its ordering key from its payload
-// and topic. An event decoded already is left as it is: ingest decodes
-// what it reads from Redis, and the router decodes only an event built by
-// hand (a dry run).
+// Decode fills ev's decoded facts, its fields and its ordering key from
+// its payload and topic: the router's reading of an event. An event
+// decoded already is left as it is; one that Read read keeps its facts and
+// has its fields rebuilt from their spans; one built by hand (a dry run),
+// or sent by an ingest older than the spans, is read here.
 func Decode(ev *bridgev1.Event) {
 	if ev.GetDecoded() {
 		return
 	}
 	ev.Decoded = true
 	if fieldsFromSpans(ev) {
-		return // decoded by ingest, its fields sent as spans (see Compact)
+		return
 	}
 	ev.FieldSpans = nil
-	if !decodeQuick(ev) {
-		f, isObject := object(ev.GetPayload())
-		ev.Fields, ev.PayloadIsObject = f, isObject
-		if id, ok := ID(f.Get("tool_id")); ok {
-			ev.ToolId = &id
-		}
-		ev.EventType, _ = loosejson.String(f.Get("event"))
+	if !readQuick(ev) {
+		readSlow(ev)
+	} else if !fieldsFromSpans(ev) {
+		ev.Fields = nil // an object without fields, or no object
 	}
 	ev.OrderingKey = orderingKey(ev)
 }
 
-// maxDepth bounds how deep a field's value may nest for decodeQuick to
+// Read fills ev's facts and its ordering key where the event enters the
+// bridge (ingest, a dry run), with its fields as spans of the payload when
+// the quick scan reads them: one packed list instead of a message per
+// field for the hop to the router, which rebuilds them (Decode). decoded
+// stays false then, so that a router older than the spans reads the
+// payload itself rather than take an event without fields. A payload the
+// quick scan cannot vouch for is decoded whole, fields and all.
+func Read(ev *bridgev1.Event) {
+	if ev.GetDecoded() {
+		return
+	}
+	if !readQuick(ev) {
+		ev.Decoded = true
+		readSlow(ev)
+	}
+	ev.OrderingKey = orderingKey(ev)
+}
+
+// readSlow reads ev's payload with encoding/json.
+func readSlow(ev *bridgev1.Event) {
+	f, isObject := object(ev.GetPayload())
+	ev.Fields, ev.FieldSpans, ev.PayloadIsObject = f, nil, isObject
+	if id, ok := ID(f.Get("tool_id")); ok {
+		ev.ToolId = &id
+	}
+	ev.EventType, _ = loosejson.String(f.Get("event"))
+}
+
+// maxDepth bounds how deep a field's value may nest for readQuick to
 // read it; deeper ones are left to encoding/json.
 const maxDepth = 64
 
-// decodeQuick does what object and the readers of the tool id and event
-// type do, in one pass over the payload and with a few allocations for all
-// of its fields: one copy of the payload as text for the names (and the
-// event type), one as bytes for the values, one array of fields. It
-// returns false, having changed nothing, for a payload it cannot vouch for
-// reading exactly as encoding/json does (an escaped name, deep nesting,
-// anything malformed); Decode then reads it the old way.
-func decodeQuick(ev *bridgev1.Event) bool {
-	raw := bytes.TrimSpace(ev.GetPayload())
+// readQuick does what object and the readers of the tool id and event
+// type do, in one pass over the payload, and gives the fields as spans of
+// the payload (see Event.field_spans), in one allocation. It returns
+// false, having changed nothing, for a payload it cannot vouch for reading
+// exactly as encoding/json does (an escaped name, deep nesting, anything
+// malformed); readSlow then reads it the old way.
+func readQuick(ev *bridgev1.Event) bool {
+	p := ev.GetPayload()
+	raw := bytes.TrimSpace(p)
 	if len(raw) == 0 || raw[0] != '{' {
 		ev.Fields, ev.FieldSpans, ev.PayloadIsObject, ev.EventType = nil, nil, false, ""
 		return true
@@ -65,55 +91,45 @@ func decodeQuick(ev *bridgev1.Event) bool {
 	if !ok || end != len(raw) {
 		return false
 	}
-	var fields Fields
-	var text string
 	var spans []uint32
 	if len(ms) > 0 {
-		text = string(raw)
-		values := bytes.Clone(raw)
-		all := make([]bridgev1.PayloadField, len(ms))
-		fields = make(Fields, len(ms))
 		spans = make([]uint32, 0, 4*len(ms))
-		at := uint32(len(ev.GetPayload()) - len(bytes.TrimLeftFunc(ev.GetPayload(), unicode.IsSpace))) // where raw starts
-		for i, m := range ms {
-			all[i].Name = text[m.KeyStart:m.KeyEnd]
-			all[i].Value = values[m.ValueStart:m.ValueEnd:m.ValueEnd]
-			fields[i] = &all[i]
+		at := uint32(len(p) - len(bytes.TrimLeftFunc(p, unicode.IsSpace))) // where raw starts
+		for _, m := range ms {
 			spans = append(spans, at+uint32(m.KeyStart), at+uint32(m.KeyEnd), at+uint32(m.ValueStart), at+uint32(m.ValueEnd))
 		}
 	}
-	ev.Fields, ev.FieldSpans, ev.PayloadIsObject = fields, spans, true
-	if id, ok := ID(fields.Get("tool_id")); ok {
-		ev.ToolId = &id
+	ev.Fields, ev.FieldSpans, ev.PayloadIsObject = nil, spans, true
+	// As Fields.Get and encoding/json: a name written twice means its
+	// last value.
+	last := func(name string) (jsonscan.Member, bool) {
+		for i := len(ms) - 1; i >= 0; i-- {
+			if m := ms[i]; string(raw[m.KeyStart:m.KeyEnd]) == name {
+				return m, true
+			}
+		}
+		return jsonscan.Member{}, false
+	}
+	if m, ok := last("tool_id"); ok {
+		if id, ok := ID(raw[m.ValueStart:m.ValueEnd]); ok {
+			ev.ToolId = &id
+		}
 	}
 	ev.EventType = ""
-	for i := len(ms) - 1; i >= 0; i-- {
-		if m := ms[i]; text[m.KeyStart:m.KeyEnd] == "event" {
-			if v := raw[m.ValueStart:m.ValueEnd]; jsonscan.Plain(v) {
-				ev.EventType = text[m.ValueStart+1 : m.ValueEnd-1]
-			} else {
-				ev.EventType, _ = loosejson.String(fields[i].GetValue())
-			}
-			break
+	if m, ok := last("event"); ok {
+		if v := raw[m.ValueStart:m.ValueEnd]; jsonscan.Plain(v) {
+			ev.EventType = string(v[1 : len(v)-1])
+		} else {
+			ev.EventType, _ = loosejson.String(v)
 		}
 	}
 	return true
 }
 
-// Compact readies ev for the hop to the router: fields read straight from
-// the payload go as their spans, which cost far less to send and to
-// receive than a message per field, and decoded is false, so that a
-// router older than the spans decodes the payload itself rather than read
-// an event without fields. Decode rebuilds the fields.
-func Compact(ev *bridgev1.Event) {
-	if ev.GetDecoded() && len(ev.GetFieldSpans()) > 0 {
-		ev.Fields, ev.Decoded = nil, false
-	}
-}
-
-// fieldsFromSpans rebuilds ev's fields from the spans Compact left, and
-// says whether it did: not when there are none, or when they do not fit
-// the payload (then Decode reads the payload itself).
+// fieldsFromSpans rebuilds ev's fields from its spans, names and values
+// in two copies of the payload, and says whether it did: not when there
+// are none, or when they do not fit the payload (then Decode reads the
+// payload itself).
 func fieldsFromSpans(ev *bridgev1.Event) bool {
 	spans, p := ev.GetFieldSpans(), ev.GetPayload()
 	if len(spans) == 0 || len(spans)%4 != 0 {

@@ -104,7 +104,6 @@ func (p *pipeline) forward(entries []source.Entry) {
 		if p.site.Name != "" {
 			payload.SetSite(ev, p.site)
 		}
-		payload.Compact(ev)
 		events = append(events, ev)
 	}
 	if len(events) > 0 {

@@ -136,7 +136,7 @@ func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string
 	received := time.Now()
 	stamp := &submitStamp{}
 	for _, ev := range batch {
-		payload.Decode(ev) // decoded by ingest already, unless it is older than this router
+		payload.Decode(ev) // ingest read its facts; its fields come as spans (an older ingest's whole)
 	}
 	events, refused, err := s.state.screen(ctx, batch)
 	if err != nil {

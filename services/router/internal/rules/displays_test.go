@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/envelope"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/payload"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -41,6 +42,7 @@ func envelopeEvent(t *testing.T, i int, pe pluginEvent) *bridgev1.Event {
 		t.Fatalf("%s: %s", pe.name, rej.Reason)
 	}
 	ev.Sequence, ev.WrittenAt = id, timestamppb.New(pe.written)
+	payload.Decode(ev) // as the router does on receipt: the fields from their spans
 	return ev
 }
 
