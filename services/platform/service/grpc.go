@@ -136,6 +136,20 @@ var peerConnect = grpc.ConnectParams{
 	MinConnectTimeout: 3 * time.Second,
 }
 
+// Flow-control windows of every gRPC connection, servers and clients
+// alike: fixed, because gRPC estimates the window it needs (BDP) only
+// when none is set, and for that sends a PING on the first data of every
+// burst that its peer answers: two more writes and wake-ups per burst and
+// direction on every hop, which at a steady rate cost more than the
+// events. A batch is at most 1 MiB (relay splits larger ones), so a
+// stream's window holds a few; what is held is bounded by the pipeline's
+// windows (ingest's -window and -window-bytes, the publisher's
+// -max-pending), not by these.
+const (
+	streamWindow = 4 << 20
+	connWindow   = 8 << 20
+)
+
 // DialPeer connects to a neighbouring service of the pipeline with this
 // service's transport security (mutual TLS with its certificate, or plain
 // text on loopback; see transport). The connection is lazy and reconnects
@@ -149,6 +163,8 @@ func (rt *Runtime) DialPeer(addr string) (*grpc.ClientConn, error) {
 		grpc.WithTransportCredentials(creds),
 		grpc.WithKeepaliveParams(peerKeepalive),
 		grpc.WithConnectParams(peerConnect),
+		grpc.WithInitialWindowSize(streamWindow),
+		grpc.WithInitialConnWindowSize(connWindow),
 		experimental.WithBufferPool(buffers),
 	)
 	if err != nil {

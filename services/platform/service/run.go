@@ -163,6 +163,8 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 	rt := &Runtime{
 		Log: log,
 		GRPC: grpc.NewServer(grpc.KeepaliveEnforcementPolicy(serverKeepalive),
+			grpc.InitialWindowSize(streamWindow),
+			grpc.InitialConnWindowSize(connWindow),
 			experimental.BufferPool(buffers),
 			grpc.Creds(tr.serverCredentials()),
 			grpc.ChainUnaryInterceptor(chain.Unary...),
