@@ -32,7 +32,6 @@ func Decode(ev *bridgev1.Event) {
 	if fieldsFromSpans(ev) {
 		return
 	}
-	ev.FieldSpans = nil
 	if !readQuick(ev) {
 		readSlow(ev)
 	} else if !fieldsFromSpans(ev) {

@@ -22,11 +22,11 @@ import (
 )
 
 const (
-	// maxStringBytes bounds every MQTT string, whose length is written in
+	// MaxStringBytes bounds every MQTT string, whose length is written in
 	// two bytes (MQTT 5 §1.5.4).
-	maxStringBytes = 65535
+	MaxStringBytes = 65535
 	// MaxTopicBytes is the longest topic, an MQTT string.
-	MaxTopicBytes = maxStringBytes
+	MaxTopicBytes = MaxStringBytes
 	// MaxTopicLevels is the most levels a topic may have: mosquitto closes
 	// the connection of a client that publishes to a topic of more than
 	// 200 "/" (TOPIC_HIERARCHY_LIMIT). MQTT itself sets no limit.
@@ -109,8 +109,8 @@ func TopicChar(r rune) string {
 // nil: MQTT strings follow the rules of a topic's characters, wildcards
 // aside. A character it cannot hold is reported as a *Problem.
 func Text(s string) error {
-	if len(s) > maxStringBytes {
-		return fmt.Errorf("is %d bytes long; MQTT allows at most %d", len(s), maxStringBytes)
+	if len(s) > MaxStringBytes {
+		return fmt.Errorf("is %d bytes long; MQTT allows at most %d", len(s), MaxStringBytes)
 	}
 	if i, what := scan(s, textChar); what != "" {
 		return &Problem{Offset: i, What: what}

@@ -78,7 +78,7 @@ func TestText(t *testing.T) {
 		"\x00":                                "U+0000 (NUL)",
 		"a\x1b":                               "control character U+001B",
 		"\xff":                                "the byte 0xFF",
-		strings.Repeat("x", maxStringBytes+1): "is 65536 bytes long",
+		strings.Repeat("x", MaxStringBytes+1): "is 65536 bytes long",
 	} {
 		if err := Text(s); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Text(%.20q) = %v, want an error with %q", s, err, want)

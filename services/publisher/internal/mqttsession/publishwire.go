@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 
 	"github.com/eclipse/paho.golang/packets"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/publishable"
 )
 
 // appendPublish appends p as paho's p.WriteTo writes it, byte for byte,
@@ -69,7 +71,7 @@ func appendPublish(b []byte, p *packets.Publish) ([]byte, bool) {
 }
 
 // fitsString says whether s fits an MQTT string, which paho would cut.
-func fitsString(s string) bool { return len(s) <= 65535 }
+func fitsString(s string) bool { return len(s) <= publishable.MaxStringBytes }
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.BigEndian.AppendUint16(b, uint16(len(s))), s...)
