@@ -13,9 +13,15 @@ import (
 // number the pipeline is compared with: one paho.golang client publishing
 // at the workload's QoS (1 by default) and payload size with `inFlight`
 // publishes outstanding, to a subscriber on the same broker, the same way
-// the pipeline's messages travel.
-func ceiling(ctx context.Context, w workload, messages, inFlight int) (result, error) {
-	got, start, last, err := rawRun(ctx, w, "ceiling", inFlight, 50, func(jobs chan<- int) int {
+// the pipeline's messages travel. With the bridge's properties, each
+// message also carries what every message of the bridge carries (see
+// bridgeProperties): the ceiling for messages of the bridge's shape.
+func ceiling(ctx context.Context, w workload, messages, inFlight int, withBridgeProperties bool) (result, error) {
+	name := "ceiling"
+	if withBridgeProperties {
+		name = "ceiling-properties"
+	}
+	got, start, last, err := rawRun(ctx, w, name, inFlight, 50, withBridgeProperties, func(jobs chan<- int) int {
 		for i := range messages {
 			jobs <- i
 		}
@@ -27,11 +33,23 @@ func ceiling(ctx context.Context, w workload, messages, inFlight int) (result, e
 	return got.measured(last.Sub(start)), nil
 }
 
+// bridgeProperties are the MQTT properties the bridge puts on every
+// message of the pipeline phases: the payload's content type, and the
+// source event's id as the event_id user property (here an id of the
+// length Redis gives, made from i).
+func bridgeProperties(i int) *paho.PublishProperties {
+	return &paho.PublishProperties{
+		ContentType: "application/json",
+		User:        paho.UserProperties{{Key: "event_id", Value: fmt.Sprintf("1796186499123-%d", i)}},
+	}
+}
+
 // rawRun publishes with one paho.golang client straight to the broker,
 // inFlight publishes outstanding, message i on bench/<name>/<i mod tools>
 // for each i that feed hands out (feed returns how many), to a subscriber
 // of its own, and waits until they arrived: what both raw phases do.
-func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, feed func(jobs chan<- int) int) (arrived, time.Time, time.Time, error) {
+// withBridgeProperties puts bridgeProperties on every message.
+func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, withBridgeProperties bool, feed func(jobs chan<- int) int) (arrived, time.Time, time.Time, error) {
 	c := newCollector()
 	sub, err := subscribe(ctx, w, "bench/"+name+"/#", c)
 	if err != nil {
@@ -55,7 +73,11 @@ func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, f
 			defer wg.Done()
 			for i := range jobs {
 				payload := w.payload(i%tools, i, time.Now().UnixNano())
-				if _, err := pub.Publish(ctx, &paho.Publish{Topic: fmt.Sprintf("bench/%s/%d", name, i%tools), QoS: w.qos, Payload: payload}); err != nil {
+				msg := &paho.Publish{Topic: fmt.Sprintf("bench/%s/%d", name, i%tools), QoS: w.qos, Payload: payload}
+				if withBridgeProperties {
+					msg.Properties = bridgeProperties(i)
+				}
+				if _, err := pub.Publish(ctx, msg); err != nil {
 					once.Do(func() { failed = err })
 				}
 			}

@@ -20,6 +20,14 @@ type costPoint struct {
 	mallocs  float64 // go_memstats_mallocs_total; 0 for a process not in Go
 }
 
+// costReading is every measured process's counters at one moment, and
+// the machine's idle time: what the processes left unused says whether
+// a phase was bound by CPU or by waiting.
+type costReading struct {
+	procs     []costPoint
+	idleTicks float64 // idle and iowait of all cores, from /proc/stat
+}
+
 // costProc is a process whose cost is measured; svc is nil for one that
 // has no metrics (redis-server, mosquitto).
 type costProc struct {
@@ -28,37 +36,38 @@ type costProc struct {
 	svc  *harness.Service
 }
 
-func readCost(ps []costProc) []costPoint {
-	out := make([]costPoint, len(ps))
+func readCost(ps []costProc) costReading {
+	out := costReading{procs: make([]costPoint, len(ps)), idleTicks: idleTicks()}
 	for i, p := range ps {
-		out[i].cpuTicks = cpuTicks(p.pid())
+		out.procs[i].cpuTicks = cpuTicks(p.pid())
 		if p.svc != nil {
-			out[i].mallocs, _ = p.svc.Metric("go_memstats_mallocs_total")
+			out.procs[i].mallocs, _ = p.svc.Metric("go_memstats_mallocs_total")
 		}
 	}
 	return out
 }
 
 // printCost prints each process's CPU µs and allocations per event
-// between two readings, after what (say, "per event drained").
-func printCost(what string, ps []costProc, before, after []costPoint, events int) {
+// between two readings, after what (say, "per event drained"), and the
+// CPU time no process used.
+func printCost(what string, ps []costProc, before, after costReading, events int) {
 	const tick = 1e6 / 100 // µs per clock tick (USER_HZ is 100 on Linux)
 	fmt.Printf("  cost %s:", what)
 	var total float64
 	for i, p := range ps {
-		cpu := (after[i].cpuTicks - before[i].cpuTicks) * tick / float64(events)
+		cpu := (after.procs[i].cpuTicks - before.procs[i].cpuTicks) * tick / float64(events)
 		total += cpu
 		fmt.Printf(" %s %.1fµs CPU", p.name, cpu)
 		if p.svc != nil {
-			fmt.Printf(" %.0f allocs", (after[i].mallocs-before[i].mallocs)/float64(events))
+			fmt.Printf(" %.0f allocs", (after.procs[i].mallocs-before.procs[i].mallocs)/float64(events))
 		}
 		fmt.Print(";")
 	}
-	fmt.Printf(" in all %.1fµs CPU\n", total)
+	fmt.Printf(" in all %.1fµs CPU; idle %.1fµs\n", total, (after.idleTicks-before.idleTicks)*tick/float64(events))
 }
 
-// thisProgram is the bench's own process: in the steady phases, the
-// writer (XADD or the raw client) and the measuring subscriber.
+// thisProgram is the bench's own process: the measuring subscriber, and
+// in the raw and steady phases the writer too (the raw client or XADD).
 var thisProgram = costProc{"this program", os.Getpid, nil}
 
 // cpuTicks is the user and system CPU time of pid so far, 0 if unknown.
@@ -77,6 +86,23 @@ func cpuTicks(pid int) float64 {
 	u, _ := strconv.ParseFloat(f[11], 64)
 	s, _ := strconv.ParseFloat(f[12], 64)
 	return u + s
+}
+
+// idleTicks is the idle and iowait time of all cores so far, in clock
+// ticks, 0 if unknown.
+func idleTicks() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait ...
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0
+	}
+	idle, _ := strconv.ParseFloat(f[4], 64)
+	iowait, _ := strconv.ParseFloat(f[5], 64)
+	return idle + iowait
 }
 
 // publishedMessages is how many MQTT messages the publishers have had

@@ -33,6 +33,7 @@ func (r result) String() string {
 // summary is every phase's figure, printed as the bench's last line.
 type summary struct {
 	raw, drain, oneTool result
+	rawShaped           result // the raw ceiling with the bridge's properties: beside the ratios, not in them
 	steady, rawSteady   result
 	ingestAlone         result
 	maxRSS              int64 // bytes, the largest service's peak in phase 2

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -163,11 +162,21 @@ func run(ctx context.Context, o options) error {
 	}
 
 	var s summary
+	brokerCost := costProc{"mosquitto", b.proc.PID, nil}
 	if o.phases[1] {
-		if s.raw, err = ceiling(ctx, w, o.events, o.rawInFlight); err != nil {
+		rawCosts := []costProc{brokerCost, thisProgram}
+		costBefore := readCost(rawCosts)
+		if s.raw, err = ceiling(ctx, w, o.events, o.rawInFlight, false); err != nil {
 			return fmt.Errorf("raw MQTT ceiling: %w", err)
 		}
 		fmt.Printf("1 raw MQTT QoS%d ceiling (paho, %d in flight)          %s\n", o.qos, o.rawInFlight, s.raw)
+		costBetween := readCost(rawCosts)
+		printCost("per message", rawCosts, costBefore, costBetween, s.raw.messages)
+		if s.rawShaped, err = ceiling(ctx, w, o.events, o.rawInFlight, true); err != nil {
+			return fmt.Errorf("raw MQTT ceiling with the bridge's properties: %w", err)
+		}
+		fmt.Printf("  the same, each message with the bridge's properties  %s\n", s.rawShaped)
+		printCost("per message", rawCosts, costBetween, readCost(rawCosts), s.rawShaped.messages)
 	}
 	if !o.phases[2] && !o.phases[3] && !o.phases[4] {
 		if o.phases[5] {
@@ -213,8 +222,7 @@ func run(ctx context.Context, o options) error {
 	for i, pub := range br.pubs {
 		costs = append(costs, costProc{br.pubName(i), pub.PID, pub})
 	}
-	brokerCost := costProc{"mosquitto", b.proc.PID, nil}
-	costs = append(costs, costProc{"redis-server", redisSrv.PID, nil}, brokerCost)
+	costs = append(costs, costProc{"redis-server", redisSrv.PID, nil}, brokerCost, thisProgram)
 	costBefore := readCost(costs)
 	messagesBefore := publishedMessages(br)
 	startedAt := time.Now()
@@ -283,8 +291,7 @@ func run(ctx context.Context, o options) error {
 	if o.phases[4] {
 		c.reset()
 		before := scrapeAll(br)
-		steadyCosts := slices.Concat(costs, []costProc{thisProgram})
-		costBefore := readCost(steadyCosts)
+		costBefore := readCost(costs)
 		n, err := writeSteady(ctx, rdb, w, next, o.rate, o.steady, o.tools)
 		if err != nil {
 			return err
@@ -293,12 +300,12 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return fmt.Errorf("pipeline steady: %w", err)
 		}
-		costAfter := readCost(steadyCosts)
+		costAfter := readCost(costs)
 		after := scrapeAll(br)
 		s.steady = measured(c, got, o.steady)
 		steadyMean := c.mean()
 		fmt.Printf("4 pipeline: steady %d events/s, XADD→subscriber   %s\n", o.rate, s.steady)
-		printCost(fmt.Sprintf("per event at %d/s", o.rate), steadyCosts, costBefore, costAfter, got)
+		printCost(fmt.Sprintf("per event at %d/s", o.rate), costs, costBefore, costAfter, got)
 		rawCosts := []costProc{brokerCost, thisProgram}
 		costBefore = readCost(rawCosts)
 		if s.rawSteady, err = rawSteady(ctx, w, o.rate, o.steady, o.rawInFlight, o.tools); err != nil {
@@ -329,8 +336,8 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Println()
 	if o.phases[1] && o.phases[2] {
-		fmt.Printf("drain: %.0f%% of the raw ceiling (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
-			100*s.drain.rate()/s.raw.rate())
+		fmt.Printf("drain: %.0f%% of the raw ceiling, %.0f%% of raw MQTT with the bridge's properties (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
+			100*s.drain.rate()/s.raw.rate(), 100*s.drain.rate()/s.rawShaped.rate())
 	}
 	if allPhases(o.phases) {
 		fmt.Println(s)

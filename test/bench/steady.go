@@ -42,7 +42,7 @@ func writeSteady(ctx context.Context, rdb *redis.Client, w workload, first, rate
 // the publish call to the subscriber's receipt: the raw figure beside the
 // pipeline's steady latency.
 func rawSteady(ctx context.Context, w workload, rate int, d time.Duration, inFlight, tools int) (result, error) {
-	got, _, _, err := rawRun(ctx, w, "steady", inFlight, tools, func(jobs chan<- int) int {
+	got, _, _, err := rawRun(ctx, w, "steady", inFlight, tools, false, func(jobs chan<- int) int {
 		n, _ := paced(rate, d, func(from, to int) error {
 			for i := from; i < to; i++ {
 				jobs <- i
