@@ -1,13 +1,10 @@
 package router
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -132,9 +129,16 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 // folds them into the tool state, applies the rules and hands the
 // messages to the publisher. put answers an event; those with messages
 // are answered once the publisher settled them (see settled).
+//
+// When the rules read no tool state (the built-in rules read none), the
+// events' messages go to the publisher before the state is saved in
+// Redis, so that an event does not wait for that round trip on its way
+// to subscribers; only each tool's snapshot waits for the save, as it
+// must not run ahead of what Redis holds. A tool's messages still leave
+// in order: its events' messages, then its snapshot, then the next
+// batch's. The events are answered only once their snapshots settled too.
 func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string, put func(*bridgev1.EventAck)) error {
 	received := time.Now()
-	stamp := &submitStamp{}
 	for _, ev := range batch {
 		payload.Decode(ev) // ingest read its facts; its fields come as spans (an older ingest's whole)
 	}
@@ -149,27 +153,36 @@ func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string
 		s.metrics.events.WithLabelValues("rejected").Inc()
 		put(ack)
 	}
+	// One version of the rules for the whole batch, even if a reload
+	// lands in the middle of it.
+	set := s.rules.current()
+	var ruled []ruling
+	ahead := s.state != nil && !set.ReadsState()
+	if ahead {
+		ruled = s.rule(set, events, nil)
+		aheadStamp := &submitStamp{}
+		var out []*bridgev1.Message
+		for i := range ruled {
+			ruled[i].held = s.tracker.hold(ruled[i].ack, ruled[i].msgs, put, aheadStamp)
+			out = append(out, ruled[i].msgs...)
+		}
+		s.hand(out, aheadStamp, received, len(batch))
+	}
 	states, err := s.state.apply(ctx, events)
 	if err != nil {
 		return err
 	}
+	if !ahead {
+		ruled = s.rule(set, events, states)
+	}
 	final := lastStatePerTool(states)
-	// One version of the rules for the whole batch, even if a reload
-	// lands in the middle of it.
-	set := s.rules.current()
+	stamp := &submitStamp{}
 	var out []*bridgev1.Message
 	for i, ev := range events {
-		state := states[i]
-		if state == nil {
-			// The event changed no state (an older one delivered
-			// again): the rules read the state as it stands.
-			state = s.state.current(ev)
-		}
-		ack := &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
-		msgs, _, applyErr := set.Apply(ev, state)
-		if applyErr != nil {
-			msgs = nil
-			ack.Outcome, ack.Cause, ack.Reason = bridgev1.Outcome_OUTCOME_REJECTED, rules.Cause(applyErr), applyErr.Error()
+		r := ruled[i]
+		msgs := r.msgs
+		if r.held != nil {
+			msgs = nil // handed on already
 		}
 		if final[i] {
 			// The state is saved already, so its snapshot goes out
@@ -183,28 +196,73 @@ func (s *server) route(ctx context.Context, batch []*bridgev1.Event, from string
 			}
 			msgs = append(msgs, snap)
 		}
-		switch {
-		case len(msgs) > 0:
-			s.tracker.track(ack, msgs, put, stamp)
-			out = append(out, msgs...)
-		case applyErr != nil:
-			s.metrics.events.WithLabelValues("rejected").Inc()
-			put(ack)
-		default:
-			s.metrics.events.WithLabelValues("filtered").Inc()
-			ack.Outcome = bridgev1.Outcome_OUTCOME_FILTERED
-			put(ack)
+		out = append(out, msgs...)
+		if r.held != nil {
+			if ack, reply, submitted, sent := s.tracker.release(r.held, msgs); ack != nil {
+				s.answer(ack, reply, submitted, sent)
+			}
+			continue
 		}
+		if len(msgs) > 0 {
+			s.tracker.track(r.ack, msgs, put, stamp)
+			continue
+		}
+		s.answer(r.ack, put, time.Time{}, false)
 	}
+	routed := len(batch) // the events whose route stage ends here
+	if ahead {
+		routed = 0 // it ended when their own messages went
+	}
+	s.hand(out, stamp, received, routed)
+	return nil
+}
+
+// ruling is what the rules made of one event: its answer so far and its
+// messages, and, once these went to the publisher ahead of the state
+// save, what the tracker holds of it.
+type ruling struct {
+	ack  *bridgev1.EventAck
+	msgs []*bridgev1.Message
+	held *eventState
+}
+
+// rule applies the rules to each event, with the state of its tool after
+// it: states[i], or the state as it stands when the event changed none (an
+// older one delivered again). Without states the rules are given none,
+// which only rules that read none may be.
+func (s *server) rule(set *rules.Set, events []*bridgev1.Event, states []*statusv1.Tool) []ruling {
+	out := make([]ruling, len(events))
+	for i, ev := range events {
+		var state *statusv1.Tool
+		if states != nil {
+			if state = states[i]; state == nil {
+				state = s.state.current(ev)
+			}
+		}
+		out[i].ack = &bridgev1.EventAck{EventId: ev.GetId(), Outcome: bridgev1.Outcome_OUTCOME_DELIVERED}
+		msgs, _, err := set.Apply(ev, state)
+		if err != nil {
+			a := out[i].ack
+			a.Outcome, a.Cause, a.Reason = bridgev1.Outcome_OUTCOME_REJECTED, rules.Cause(err), err.Error()
+			continue
+		}
+		out[i].msgs = msgs
+	}
+	return out
+}
+
+// hand gives msgs to the publisher link, stamped with when they went. The
+// route stage of n events received at received ends here (none when n is
+// 0: their messages went before).
+func (s *server) hand(msgs []*bridgev1.Message, stamp *submitStamp, received time.Time, n int) {
 	submitted := time.Now()
 	s.tracker.submitted(stamp, submitted)
 	routing := submitted.Sub(received).Seconds()
-	for range batch {
+	for range n {
 		s.metrics.route.Observe(routing)
 	}
-	s.metrics.messages.Add(float64(len(out)))
-	s.link.Submit(out)
-	return nil
+	s.metrics.messages.Add(float64(len(msgs)))
+	s.link.Submit(msgs)
 }
 
 // settled is called by the link with the broker's answer for a message.
@@ -214,89 +272,28 @@ func (s *server) settled(m *bridgev1.Message, r *publisherv1.PublishResult) {
 	if s.recent != nil && r.GetOutcome() == bridgev1.Outcome_OUTCOME_DELIVERED && !r.GetReplaced() {
 		s.recent.record(m)
 	}
-	ack, reply, submitted := s.tracker.settle(m, r)
-	if ack == nil {
-		return
+	if ack, reply, submitted := s.tracker.settle(m, r); ack != nil {
+		s.answer(ack, reply, submitted, true)
 	}
-	s.metrics.publish.Observe(time.Since(submitted).Seconds())
-	if ack.GetOutcome() == bridgev1.Outcome_OUTCOME_REJECTED {
+}
+
+// answer gives an event's answer, counted by what became of it: sent says
+// whether it had messages (handed to the publisher at submitted); an event
+// that had none was filtered out, unless it was refused.
+func (s *server) answer(ack *bridgev1.EventAck, reply func(*bridgev1.EventAck), submitted time.Time, sent bool) {
+	switch {
+	case ack.GetOutcome() == bridgev1.Outcome_OUTCOME_REJECTED:
 		s.metrics.events.WithLabelValues("rejected").Inc()
-	} else {
+	case !sent:
+		s.metrics.events.WithLabelValues("filtered").Inc()
+		ack.Outcome = bridgev1.Outcome_OUTCOME_FILTERED
+	default:
 		s.metrics.events.WithLabelValues("delivered").Inc()
 	}
+	if sent {
+		s.metrics.publish.Observe(time.Since(submitted).Seconds())
+	}
 	reply(ack)
-}
-
-// tracker remembers, for every message handed to the publisher, the event it
-// came from, and acknowledges the event once all its messages are settled.
-type tracker struct {
-	mu     sync.Mutex
-	nextID uint64
-	byMsg  map[string]*eventState
-}
-
-type eventState struct {
-	// ack is the answer once every message is settled: delivered, unless
-	// the event was refused already or the broker refuses a message.
-	ack       *bridgev1.EventAck
-	remaining int
-	reply     func(*bridgev1.EventAck)
-	// stamp says when the messages went to the publisher.
-	stamp *submitStamp
-}
-
-// submitStamp is shared by the events of one Route batch: when their
-// messages were handed to the publisher link, for the latency metrics.
-// Guarded by the tracker's mutex.
-type submitStamp struct {
-	at time.Time
-}
-
-func newTracker() *tracker { return &tracker{byMsg: map[string]*eventState{}} }
-
-// track gives the messages of one event their ids and remembers them, with
-// the event's answer so far.
-func (t *tracker) track(ack *bridgev1.EventAck, msgs []*bridgev1.Message, reply func(*bridgev1.EventAck), stamp *submitStamp) {
-	st := &eventState{ack: ack, remaining: len(msgs), reply: reply, stamp: stamp}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, m := range msgs {
-		t.nextID++
-		m.Id = strconv.FormatUint(t.nextID, 10)
-		t.byMsg[m.Id] = st
-	}
-}
-
-// submitted records when the messages of the batch stamped st went to
-// the publisher, before they go.
-func (t *tracker) submitted(st *submitStamp, at time.Time) {
-	t.mu.Lock()
-	st.at = at
-	t.mu.Unlock()
-}
-
-// settle records the broker's answer for one message. The first refusal
-// of an event is the one it is answered with. Once every message of the
-// event is settled it returns the event's answer, where it goes, and
-// when its messages went to the publisher.
-func (t *tracker) settle(m *bridgev1.Message, r *publisherv1.PublishResult) (*bridgev1.EventAck, func(*bridgev1.EventAck), time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	st, ok := t.byMsg[m.GetId()]
-	if !ok {
-		return nil, nil, time.Time{}
-	}
-	delete(t.byMsg, m.GetId())
-	if r.GetOutcome() != bridgev1.Outcome_OUTCOME_DELIVERED && st.ack.GetOutcome() != bridgev1.Outcome_OUTCOME_REJECTED {
-		st.ack.Outcome = bridgev1.Outcome_OUTCOME_REJECTED
-		st.ack.Cause = cmp.Or(r.GetCause(), bridgev1.Cause_CAUSE_PUBLISH_REFUSED)
-		st.ack.Reason = fmt.Sprintf("the message on topic %q could not be published: %s", m.GetTopic(), r.GetReason())
-	}
-	st.remaining--
-	if st.remaining > 0 {
-		return nil, nil, time.Time{}
-	}
-	return st.ack, st.reply, st.stamp.at
 }
 
 // lastStatePerTool marks, for each tool, the last event of the batch that

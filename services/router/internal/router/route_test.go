@@ -25,6 +25,7 @@ type broker struct {
 	refuses  string
 	mu       sync.Mutex
 	topics   []string
+	payloads map[string][]byte // the latest on each topic
 	retained map[string][]byte
 }
 
@@ -40,11 +41,19 @@ func (b *broker) Send(msgs []*bridgev1.Message) error {
 			b.retained[m.GetTopic()] = m.GetPayload()
 		}
 		b.topics = append(b.topics, m.GetTopic())
+		b.payloads[m.GetTopic()] = m.GetPayload()
 		rs = append(rs, r)
 	}
 	b.mu.Unlock()
 	b.results <- rs
 	return nil
+}
+
+// payload is the latest payload the broker was given on topic.
+func (b *broker) payload(topic string) []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.payloads[topic]
 }
 
 // retains is what the broker retains on topic.
@@ -74,7 +83,7 @@ func routeServer(t *testing.T, book *rulebook, state *stateKeeper) (routerv1.Rou
 func routeServerMetrics(t *testing.T, book *rulebook, state *stateKeeper, reg *prometheus.Registry) (routerv1.RouterServiceClient, *broker) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &broker{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 64), retained: map[string][]byte{}}
+	b := &broker{ctx: ctx, results: make(chan []*publisherv1.PublishResult, 64), payloads: map[string][]byte{}, retained: map[string][]byte{}}
 	srv := &server{rules: book, tracker: newTracker(), stopping: ctx, state: state, log: testLog(t)}
 	if state != nil {
 		go state.open(ctx)

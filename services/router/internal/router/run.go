@@ -164,8 +164,8 @@ func newMetrics(reg prometheus.Registerer, pending func() float64) *metrics {
 	m.stages = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "nemo_router_stage_seconds",
 		Help: "Time an event spends in each stage of the router, one observation per event, by stage: " +
-			"route (its Route batch received until its messages were handed to the publisher link: sequence screen, tool state saved in Redis, rules, messages built), " +
-			"publish (handed to the publisher until its last message was settled, by the broker's PUBACK or a refusal, and its EventAck went on the reply stream).",
+			"route (its Route batch received until its first messages were handed to the publisher link: sequence screen, rules, messages built, and the tool state saved in Redis first when the rules read it), " +
+			"publish (handed to the publisher until its last message, its tool's snapshot included, was settled, by the broker's PUBACK or a refusal, and its EventAck went on the reply stream).",
 		// Log-spaced from 50 µs to 6.5 s, and +Inf.
 		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
 	}, []string{"stage"})
