@@ -87,24 +87,8 @@ func TestEventMessagesGoOutBeforeTheStateIsSaved(t *testing.T) {
 	}
 
 	release()
-	select {
-	case a := <-acks:
-		if a.GetOutcome() != bridgev1.Outcome_OUTCOME_DELIVERED {
-			t.Fatalf("event answered %v (%s), want delivered", a.GetOutcome(), a.GetReason())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("event not answered after the state was saved")
-	}
-	if got := b.published()[before:]; !slices.Equal(got, []string{"nemo/tools/7/disabled", "nemo/tools/7/status"}) {
-		t.Errorf("the broker was given %v; want the event's message, then its tool's snapshot", got)
-	}
-	doc, tool := saved(t, rdb)
-	if tool.GetInUse() {
-		t.Fatalf("Redis holds %v, without the tool_disabled", tool)
-	}
-	if snap := b.retains("nemo/tools/7/status"); string(snap) != string(doc) {
-		t.Errorf("retained status %q, Redis holds %s", snap, doc)
-	}
+	wantDeliveredThenSnapshot(t, acks, b, before)
+	wantRetainedAsSaved(t, b, rdb)
 }
 
 // A rule that reads the tool state makes its message from the state once
@@ -127,6 +111,18 @@ rules:
 		t.Fatalf("the broker was given %v before the state it reads was saved", got)
 	}
 	release()
+	wantDeliveredThenSnapshot(t, acks, b, before)
+	if got := string(b.payload("nemo/tools/7/disabled")); got != `{"in_use":false}` {
+		t.Errorf("the message read %s from the state; want the state after the event, {\"in_use\":false}", got)
+	}
+}
+
+// wantDeliveredThenSnapshot waits for tool 7's tool_disabled event to be
+// answered delivered once its state was saved, and checks that the broker
+// was given, after its first before messages, the event's message and
+// then the tool's snapshot.
+func wantDeliveredThenSnapshot(t *testing.T, acks <-chan *bridgev1.EventAck, b *broker, before int) {
+	t.Helper()
 	select {
 	case a := <-acks:
 		if a.GetOutcome() != bridgev1.Outcome_OUTCOME_DELIVERED {
@@ -137,8 +133,5 @@ rules:
 	}
 	if got := b.published()[before:]; !slices.Equal(got, []string{"nemo/tools/7/disabled", "nemo/tools/7/status"}) {
 		t.Errorf("the broker was given %v; want the event's message, then its tool's snapshot", got)
-	}
-	if got := string(b.payload("nemo/tools/7/disabled")); got != `{"in_use":false}` {
-		t.Errorf("the message read %s from the state; want the state after the event, {\"in_use\":false}", got)
 	}
 }

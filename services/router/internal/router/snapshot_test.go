@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	statusv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/status/v1"
 	"github.com/nemo-mqtt-bridge/bridge/services/router/internal/toolstate"
@@ -47,13 +49,7 @@ rules:
 			got := route(t, client, toolEvent("1-0", "1-0", "tool_enabled"), toolEvent("2-0", "2-0", "tool_disabled"))
 			wantAck(t, got, "1-0", bridgev1.Outcome_OUTCOME_DELIVERED, bridgev1.Cause_CAUSE_UNSPECIFIED)
 			wantAck(t, got, "2-0", bridgev1.Outcome_OUTCOME_REJECTED, c.cause)
-			doc, tool := saved(t, rdb)
-			if tool.GetInUse() {
-				t.Fatalf("Redis holds %v, without the refused tool_disabled", tool)
-			}
-			if snap := b.retains("nemo/tools/7/status"); string(snap) != string(doc) {
-				t.Errorf("retained status %q, Redis holds %s", snap, doc)
-			}
+			wantRetainedAsSaved(t, b, rdb)
 		})
 	}
 }
@@ -73,5 +69,19 @@ func TestNoSnapshotOfAStateRedisDidNotTake(t *testing.T) {
 	}
 	if _, tool := saved(t, rdb); tool.GetUser() != "Bob" {
 		t.Errorf("Redis holds %v, not the newer state", tool)
+	}
+}
+
+// wantRetainedAsSaved checks that Redis holds tool 7 as not in use (after
+// its tool_disabled, which a refusal of its message does not undo) and
+// that the broker retains that same state as its status.
+func wantRetainedAsSaved(t *testing.T, b *broker, rdb *redis.Client) {
+	t.Helper()
+	doc, tool := saved(t, rdb)
+	if tool.GetInUse() {
+		t.Fatalf("Redis holds %v, without the tool_disabled", tool)
+	}
+	if snap := b.retains("nemo/tools/7/status"); string(snap) != string(doc) {
+		t.Errorf("retained status %q, Redis holds %s", snap, doc)
 	}
 }
