@@ -71,7 +71,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.DeadLetterStream, "dead-letter-stream", records.DeadLetters, "stream receiving refused events with the reason")
 	fs.Int64Var(&o.DeadLetterMaxLen, "dead-letter-maxlen", 100000, "dead letters kept (oldest trimmed first)")
 	fs.IntVar(&o.MaxPayloadBytes, "max-payload-bytes", 65536, "larger payloads go to the dead letters")
-	fs.IntVar(&o.BatchSize, "batch-size", 256, "entries read from Redis at a time")
+	fs.IntVar(&o.BatchSize, "batch-size", 256, "entries read from Redis at a time; once the window is full, reading waits until this many fit again (a quarter of -window at most)")
 	fs.IntVar(&o.WindowBytes, "window-bytes", 8<<20, "bytes of entries in flight at most, besides -window: large payloads make the window hold fewer events (0: no bound in bytes)")
 	fs.IntVar(&o.Window, "window", 4000, "events in flight at most; reading stops while this many await the broker (it bounds memory and the events a crash sends again)")
 	fs.StringVar(&o.RouterAddr, "router-addr", "localhost:7002", "gRPC address of the router; several router replicas separated by commas, each tool going to one of them")

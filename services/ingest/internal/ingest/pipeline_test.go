@@ -267,6 +267,46 @@ func TestReadAsksForNoMoreThanTheWindowHolds(t *testing.T) {
 	eventually(t, "the window empties", func() bool { return h.p.window.len() == 0 })
 }
 
+// Under a backlog the window stays full: once it is, reading waits until
+// a batch's worth of room is free (at most a quarter of the window), so
+// that each read is a full batch rather than whatever one answer freed.
+func TestAFullWindowReadsAgainOnlyOnceABatchFits(t *testing.T) {
+	h := newHarness(t, 16)
+	h.p.batch = 4
+	raws := make([]string, 24)
+	for i := range raws {
+		raws[i] = goodA
+	}
+	h.src.give(parseableEntries(t, raws...)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.start(t)
+	readDone := make(chan struct{})
+	go func() { defer close(readDone); h.p.read(ctx) }()
+	defer func() { cancel(); <-readDone }()
+
+	var inFlight []*bridgev1.Event
+	for range 16 {
+		inFlight = append(inFlight, h.router.next(t))
+	}
+	for _, ev := range inFlight[:3] {
+		h.router.answer(ev.GetId(), bridgev1.Outcome_OUTCOME_DELIVERED)
+	}
+	eventually(t, "three answered entries leave the window", func() bool { return h.p.window.len() == 13 })
+	reads := len(h.src.readMaxes())
+	time.Sleep(settleTime)
+	if after := h.src.readMaxes(); len(after) != reads {
+		t.Fatalf("read from Redis (asking for %v) with 3 entries of room; want no read before 4 fit", after[reads:])
+	}
+	h.router.answer(inFlight[3].GetId(), bridgev1.Outcome_OUTCOME_DELIVERED)
+	for range 4 {
+		h.router.next(t)
+	}
+	if after := h.src.readMaxes(); len(after) <= reads || after[reads] != 4 {
+		t.Fatalf("reads after the fourth answer asked for %v; want a read of 4", after[reads:])
+	}
+}
+
 // run stops reading when ctx ends and gives what is in flight its drain
 // time; what the router never answered is not acknowledged, so it stays
 // in Redis for the next start.

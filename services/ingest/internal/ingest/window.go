@@ -38,11 +38,12 @@ func newWindow(size, maxBytes int) *window {
 	return &window{size: size, maxBytes: maxBytes, inFlight: map[string]held{}, freed: make(chan struct{})}
 }
 
-// waitRoom blocks until at least one entry fits and returns how many do.
-// Entries are read before their size is known, so a read may take the
-// bytes past maxBytes by one read's worth; reading then waits until they
-// are under it again.
-func (w *window) waitRoom(ctx context.Context) (int, error) {
+// waitRoom blocks until at least atLeast entries fit (all of them, in a
+// window smaller than that) and returns how many do. Entries are read
+// before their size is known, so a read may take the bytes past maxBytes
+// by one read's worth; reading then waits until they are under it again.
+func (w *window) waitRoom(ctx context.Context, atLeast int) (int, error) {
+	atLeast = max(1, min(atLeast, w.size))
 	for {
 		w.mu.Lock()
 		room, freed := w.size-len(w.inFlight), w.freed
@@ -50,7 +51,7 @@ func (w *window) waitRoom(ctx context.Context) (int, error) {
 			room = 0
 		}
 		w.mu.Unlock()
-		if room > 0 {
+		if room >= atLeast {
 			return room, nil
 		}
 		select {

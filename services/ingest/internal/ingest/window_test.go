@@ -27,7 +27,7 @@ type roomResult struct {
 func waitRoomAsync(ctx context.Context, w *window) <-chan roomResult {
 	ch := make(chan roomResult, 1)
 	go func() {
-		room, err := w.waitRoom(ctx)
+		room, err := w.waitRoom(ctx, 1)
 		ch <- roomResult{room, err}
 	}()
 	return ch
@@ -36,7 +36,7 @@ func waitRoomAsync(ctx context.Context, w *window) <-chan roomResult {
 func TestWindowWaitRoomReturnsTheFreeRoomAtOnce(t *testing.T) {
 	w := newWindow(5, 0)
 	w.add(entry("a"))
-	room, err := w.waitRoom(context.Background())
+	room, err := w.waitRoom(context.Background(), 1)
 	if err != nil || room != 4 {
 		t.Fatalf("waitRoom on a window of 5 holding 1 = %d, %v; want 4, nil", room, err)
 	}
@@ -61,6 +61,53 @@ func TestWindowWaitRoomBlocksWhenFullAndWakesOnRelease(t *testing.T) {
 		}
 	case <-time.After(waitLimit):
 		t.Fatal("waitRoom did not wake when an entry was released")
+	}
+}
+
+// Asked for more room than one entry, a full window wakes only once that
+// much is free; a window smaller than that waits until it is empty.
+func TestWindowWaitRoomWaitsForTheRoomAskedFor(t *testing.T) {
+	w := newWindow(4, 0)
+	for _, id := range []string{"a", "b", "c", "d"} {
+		w.add(entry(id))
+	}
+	got := make(chan roomResult, 1)
+	go func() {
+		room, err := w.waitRoom(context.Background(), 3)
+		got <- roomResult{room, err}
+	}()
+	w.release([]source.Entry{entry("a"), entry("b")})
+	select {
+	case r := <-got:
+		t.Fatalf("waitRoom for 3 with 2 free returned %d, %v; want it to block", r.room, r.err)
+	case <-time.After(settleTime):
+	}
+	w.release([]source.Entry{entry("c")})
+	select {
+	case r := <-got:
+		if r.err != nil || r.room != 3 {
+			t.Fatalf("waitRoom for 3 with 3 free = %d, %v; want 3, nil", r.room, r.err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("waitRoom for 3 did not wake when 3 were free")
+	}
+	go func() {
+		room, err := w.waitRoom(context.Background(), 100)
+		got <- roomResult{room, err}
+	}()
+	select {
+	case r := <-got:
+		t.Fatalf("waitRoom for 100 in a window of 4 holding 1 returned %d, %v; want it to block until the window is empty", r.room, r.err)
+	case <-time.After(settleTime):
+	}
+	w.release([]source.Entry{entry("d")})
+	select {
+	case r := <-got:
+		if r.err != nil || r.room != 4 {
+			t.Fatalf("waitRoom for 100 in an empty window of 4 = %d, %v; want 4, nil", r.room, r.err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("waitRoom for more than the window did not wake when it emptied")
 	}
 }
 
@@ -91,14 +138,14 @@ func TestWindowReleaseFreesRoomForExactlyTheReleasedEntries(t *testing.T) {
 	if n := w.len(); n != 1 {
 		t.Fatalf("after releasing 2 of 3, len = %d; want 1", n)
 	}
-	if room, err := w.waitRoom(context.Background()); err != nil || room != 2 {
+	if room, err := w.waitRoom(context.Background(), 1); err != nil || room != 2 {
 		t.Fatalf("after releasing 2 of 3, waitRoom = %d, %v; want 2", room, err)
 	}
 	if !w.has("b") || w.has("a") || w.has("c") {
 		t.Fatalf("has(a, b, c) = %v, %v, %v; want false, true, false", w.has("a"), w.has("b"), w.has("c"))
 	}
 	w.release([]source.Entry{entry("unknown"), entry("a")})
-	if room, _ := w.waitRoom(context.Background()); room != 2 || !w.has("b") {
+	if room, _ := w.waitRoom(context.Background(), 1); room != 2 || !w.has("b") {
 		t.Fatalf("releasing ids not held changed the window: room %d, has(b) %v", room, w.has("b"))
 	}
 	// An entry read again while held takes no second place.
@@ -179,7 +226,7 @@ func TestWindowStopsReadingAtItsBytesAndWakesWhenUnder(t *testing.T) {
 	big := func(id string) source.Entry { return source.Entry{ID: id, Original: strings.Repeat("x", 600)} }
 	w := newWindow(100, 1000)
 	w.add(big("a"))
-	if room, err := w.waitRoom(context.Background()); err != nil || room != 99 {
+	if room, err := w.waitRoom(context.Background(), 1); err != nil || room != 99 {
 		t.Fatalf("waitRoom under the byte bound = %d, %v; want 99, nil", room, err)
 	}
 	w.add(big("b")) // one read may pass the bound
