@@ -237,6 +237,17 @@ func (h *harness) start(t *testing.T) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
+// startReading runs the link, the acknowledging loop and the read loop
+// until the test ends.
+func (h *harness) startReading(t *testing.T) {
+	t.Helper()
+	h.start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	readDone := make(chan struct{})
+	go func() { defer close(readDone); h.p.read(ctx) }()
+	t.Cleanup(func() { cancel(); <-readDone })
+}
+
 // deadLetterCount is how many dead letters Redis holds now.
 func (h *harness) deadLetterCount() int64 {
 	n, err := h.rdb.XLen(context.Background(), deadStream).Result()

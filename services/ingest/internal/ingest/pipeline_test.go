@@ -236,12 +236,7 @@ func TestReadAsksForNoMoreThanTheWindowHolds(t *testing.T) {
 	h := newHarness(t, 2)
 	h.p.batch = 16
 	h.src.give(parseableEntries(t, goodA, goodB, goodC)...)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h.start(t)
-	readDone := make(chan struct{})
-	go func() { defer close(readDone); h.p.read(ctx) }()
-	defer func() { cancel(); <-readDone }()
+	h.startReading(t)
 
 	a, b := h.router.next(t), h.router.next(t)
 	if h.p.window.len() != 2 {
@@ -278,12 +273,7 @@ func TestAFullWindowReadsAgainOnlyOnceABatchFits(t *testing.T) {
 		raws[i] = goodA
 	}
 	h.src.give(parseableEntries(t, raws...)...)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h.start(t)
-	readDone := make(chan struct{})
-	go func() { defer close(readDone); h.p.read(ctx) }()
-	defer func() { cancel(); <-readDone }()
+	h.startReading(t)
 
 	var inFlight []*bridgev1.Event
 	for range 16 {

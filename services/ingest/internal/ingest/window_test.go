@@ -24,13 +24,36 @@ type roomResult struct {
 	err  error
 }
 
-func waitRoomAsync(ctx context.Context, w *window) <-chan roomResult {
+func waitRoomAsync(ctx context.Context, w *window, atLeast int) <-chan roomResult {
 	ch := make(chan roomResult, 1)
 	go func() {
-		room, err := w.waitRoom(ctx, 1)
+		room, err := w.waitRoom(ctx, atLeast)
 		ch <- roomResult{room, err}
 	}()
 	return ch
+}
+
+// wantBlocked fails the test if the wait got answers within settleTime.
+func wantBlocked(t *testing.T, got <-chan roomResult, what string) {
+	t.Helper()
+	select {
+	case r := <-got:
+		t.Fatalf("%s: waitRoom returned %d, %v; want it to block", what, r.room, r.err)
+	case <-time.After(settleTime):
+	}
+}
+
+// wantRoom fails the test unless the wait got answers room, nil.
+func wantRoom(t *testing.T, got <-chan roomResult, room int, what string) {
+	t.Helper()
+	select {
+	case r := <-got:
+		if r.err != nil || r.room != room {
+			t.Fatalf("%s: waitRoom = %d, %v; want %d, nil", what, r.room, r.err, room)
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("%s: waitRoom did not wake", what)
+	}
 }
 
 func TestWindowWaitRoomReturnsTheFreeRoomAtOnce(t *testing.T) {
@@ -47,21 +70,10 @@ func TestWindowWaitRoomBlocksWhenFullAndWakesOnRelease(t *testing.T) {
 	w := newWindow(2, 0)
 	w.add(entry("a"))
 	w.add(entry("b"))
-	got := waitRoomAsync(context.Background(), w)
-	select {
-	case r := <-got:
-		t.Fatalf("waitRoom on a full window returned %d, %v; want it to block", r.room, r.err)
-	case <-time.After(settleTime):
-	}
+	got := waitRoomAsync(context.Background(), w, 1)
+	wantBlocked(t, got, "a full window")
 	w.release([]source.Entry{entry("a")})
-	select {
-	case r := <-got:
-		if r.err != nil || r.room != 1 {
-			t.Fatalf("waitRoom after releasing 1 of 2 = %d, %v; want 1, nil", r.room, r.err)
-		}
-	case <-time.After(waitLimit):
-		t.Fatal("waitRoom did not wake when an entry was released")
-	}
+	wantRoom(t, got, 1, "after releasing 1 of 2")
 }
 
 // Asked for more room than one entry, a full window wakes only once that
@@ -71,51 +83,22 @@ func TestWindowWaitRoomWaitsForTheRoomAskedFor(t *testing.T) {
 	for _, id := range []string{"a", "b", "c", "d"} {
 		w.add(entry(id))
 	}
-	got := make(chan roomResult, 1)
-	go func() {
-		room, err := w.waitRoom(context.Background(), 3)
-		got <- roomResult{room, err}
-	}()
+	got := waitRoomAsync(context.Background(), w, 3)
 	w.release([]source.Entry{entry("a"), entry("b")})
-	select {
-	case r := <-got:
-		t.Fatalf("waitRoom for 3 with 2 free returned %d, %v; want it to block", r.room, r.err)
-	case <-time.After(settleTime):
-	}
+	wantBlocked(t, got, "3 asked for, 2 free")
 	w.release([]source.Entry{entry("c")})
-	select {
-	case r := <-got:
-		if r.err != nil || r.room != 3 {
-			t.Fatalf("waitRoom for 3 with 3 free = %d, %v; want 3, nil", r.room, r.err)
-		}
-	case <-time.After(waitLimit):
-		t.Fatal("waitRoom for 3 did not wake when 3 were free")
-	}
-	go func() {
-		room, err := w.waitRoom(context.Background(), 100)
-		got <- roomResult{room, err}
-	}()
-	select {
-	case r := <-got:
-		t.Fatalf("waitRoom for 100 in a window of 4 holding 1 returned %d, %v; want it to block until the window is empty", r.room, r.err)
-	case <-time.After(settleTime):
-	}
+	wantRoom(t, got, 3, "3 asked for, 3 free")
+	got = waitRoomAsync(context.Background(), w, 100)
+	wantBlocked(t, got, "100 asked for in a window of 4 holding 1")
 	w.release([]source.Entry{entry("d")})
-	select {
-	case r := <-got:
-		if r.err != nil || r.room != 4 {
-			t.Fatalf("waitRoom for 100 in an empty window of 4 = %d, %v; want 4, nil", r.room, r.err)
-		}
-	case <-time.After(waitLimit):
-		t.Fatal("waitRoom for more than the window did not wake when it emptied")
-	}
+	wantRoom(t, got, 4, "100 asked for in an empty window of 4")
 }
 
 func TestWindowWaitRoomHonoursCtx(t *testing.T) {
 	w := newWindow(1, 0)
 	w.add(entry("a"))
 	ctx, cancel := context.WithCancel(context.Background())
-	got := waitRoomAsync(ctx, w)
+	got := waitRoomAsync(ctx, w, 1)
 	cancel()
 	select {
 	case r := <-got:
@@ -230,21 +213,10 @@ func TestWindowStopsReadingAtItsBytesAndWakesWhenUnder(t *testing.T) {
 		t.Fatalf("waitRoom under the byte bound = %d, %v; want 99, nil", room, err)
 	}
 	w.add(big("b")) // one read may pass the bound
-	got := waitRoomAsync(context.Background(), w)
-	select {
-	case r := <-got:
-		t.Fatalf("waitRoom over the byte bound returned %d, %v; want it to block", r.room, r.err)
-	case <-time.After(settleTime):
-	}
+	got := waitRoomAsync(context.Background(), w, 1)
+	wantBlocked(t, got, "over the byte bound")
 	w.release([]source.Entry{big("a")})
-	select {
-	case r := <-got:
-		if r.err != nil || r.room != 99 {
-			t.Fatalf("waitRoom back under the byte bound = %d, %v; want 99, nil", r.room, r.err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("waitRoom did not wake when the bytes fell under the bound")
-	}
+	wantRoom(t, got, 99, "back under the byte bound")
 	w.release([]source.Entry{big("b"), big("never added")})
 	if w.bytes != 0 {
 		t.Fatalf("bytes in flight after releasing everything: %d, want 0", w.bytes)
