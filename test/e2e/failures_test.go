@@ -142,8 +142,10 @@ func TestBrokerUnreachableThirtySecondsDelaysButLosesNothing(t *testing.T) {
 	t.Logf("broker unreachable %s with %d events waiting: ingest in flight %.0f at the end, at most %.0f (window %d); ingest RSS %d kB at the start, %d kB at the end, %d kB at most",
 		outage, len(rest), inFlight, peakInFlight, window, rssStart, rssEnd, peakRSS)
 	t.Logf("health during the outage: %s", down.Summary)
-	if inFlight != window || peakInFlight > window {
-		t.Errorf("ingest in flight %.0f at the end and %.0f at most, want it to stay at its window of %d", inFlight, peakInFlight, window)
+	// A full window reads again only once a batch fits, a quarter of
+	// this window: it stops with a quarter at most left free.
+	if inFlight < window-window/4 || peakInFlight > window {
+		t.Errorf("ingest in flight %.0f at the end and %.0f at most, want it to stop reading with its window of %d full, but for less than a quarter of it", inFlight, peakInFlight, window)
 	}
 	if limit := rssStart + 50*1024; rssEnd > limit || peakRSS > limit {
 		t.Errorf("ingest grew from %d kB to %d kB (at most %d kB) while the broker was away (limit %d kB)", rssStart, rssEnd, peakRSS, limit)
