@@ -34,6 +34,7 @@ func (r result) String() string {
 type summary struct {
 	raw, drain, oneTool result
 	rawShaped           result // the raw ceiling with the bridge's properties: beside the ratios, not in them
+	oneProcess          result // a one-process pipeline from Redis to MQTT (phase 1): beside the ratios too
 	steady, rawSteady   result
 	ingestAlone         result
 	maxRSS              int64 // bytes, the largest service's peak in phase 2
@@ -41,11 +42,11 @@ type summary struct {
 
 func (s summary) String() string {
 	return fmt.Sprintf("bench: drain_ratio=%.2f one_tool_ratio=%.2f p50_ratio=%.2f p99_ratio=%.2f max_rss_mib=%.1f"+
-		" raw=%.0f/s drain=%.0f/s one_tool=%.0f/s p50=%s/%s p99=%s/%s ingest_alone=%.0f/s",
+		" raw=%.0f/s drain=%.0f/s one_tool=%.0f/s p50=%s/%s p99=%s/%s ingest_alone=%.0f/s one_process=%.0f/s",
 		s.drain.rate()/s.raw.rate(), s.oneTool.rate()/s.raw.rate(),
 		ratio(s.steady.p50, s.rawSteady.p50), ratio(s.steady.p99, s.rawSteady.p99), mib(s.maxRSS),
 		s.raw.rate(), s.drain.rate(), s.oneTool.rate(), ms(s.steady.p50), ms(s.rawSteady.p50), ms(s.steady.p99), ms(s.rawSteady.p99),
-		s.ingestAlone.rate())
+		s.ingestAlone.rate(), s.oneProcess.rate())
 }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
@@ -84,6 +85,9 @@ func (s summary) partial(phases map[int]bool) string {
 	}
 	if phases[5] {
 		add("ingest_alone=%.0f/s", s.ingestAlone.rate())
+	}
+	if phases[1] {
+		add("one_process=%.0f/s", s.oneProcess.rate())
 	}
 	return "bench: " + strings.Join(f, " ")
 }

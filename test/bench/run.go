@@ -177,6 +177,9 @@ func run(ctx context.Context, o options) error {
 		}
 		fmt.Printf("  the same, each message with the bridge's properties  %s\n", s.rawShaped)
 		printCost("per message", rawCosts, costBetween, readCost(rawCosts), s.rawShaped.messages)
+		if err := runOneProcess(ctx, o, w, redisSrv, brokerCost, &s); err != nil {
+			return err
+		}
 	}
 	if !o.phases[2] && !o.phases[3] && !o.phases[4] {
 		if o.phases[5] {
@@ -336,14 +339,30 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Println()
 	if o.phases[1] && o.phases[2] {
-		fmt.Printf("drain: %.0f%% of the raw ceiling, %.0f%% of raw MQTT with the bridge's properties (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
-			100*s.drain.rate()/s.raw.rate(), 100*s.drain.rate()/s.rawShaped.rate())
+		fmt.Printf("drain: %.0f%% of the raw ceiling, %.0f%% of raw MQTT with the bridge's properties, %.0f%% of the one-process pipeline (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
+			100*s.drain.rate()/s.raw.rate(), 100*s.drain.rate()/s.rawShaped.rate(), 100*s.drain.rate()/s.oneProcess.rate())
 	}
 	if allPhases(o.phases) {
 		fmt.Println(s)
 	} else {
 		fmt.Println(s.partial(o.phases))
 	}
+	return nil
+}
+
+// runOneProcess measures the one-process pipeline (see
+// oneProcessPipeline) after the raw ceilings, and prints it with its cost.
+func runOneProcess(ctx context.Context, o options, w workload, redisSrv *harness.Redis, brokerCost costProc, s *summary) error {
+	rdb := redisSrv.Client(1)
+	defer rdb.Close()
+	costs := []costProc{{"redis-server", redisSrv.PID, nil}, brokerCost, thisProgram}
+	before := readCost(costs)
+	var err error
+	if s.oneProcess, err = oneProcessPipeline(ctx, w, rdb, o.events, o.rawInFlight, o.tools); err != nil {
+		return err
+	}
+	fmt.Printf("  one process, Redis to MQTT: XREADGROUP, publish (%d in flight), XACK  %s\n", o.rawInFlight, s.oneProcess)
+	printCost("per event", costs, before, readCost(costs), s.oneProcess.messages)
 	return nil
 }
 
