@@ -57,7 +57,7 @@ func TestPlainAnswersGoToTheSessionStateAndTheRestToPaho(t *testing.T) {
 	}
 	for name, src := range map[string]io.Reader{"whole": bytes.NewReader(stream.Bytes()), "a byte at a time": iotest.OneByteReader(bytes.NewReader(stream.Bytes()))} {
 		var got []string
-		r := &ackConn{in: newAckReader(src, func(cp *packets.ControlPacket) {
+		r := &ackConn{in: newAckReader(src, testAnswers{take: func(cp *packets.ControlPacket) {
 			switch a := cp.Content.(type) {
 			case *packets.Puback:
 				got = append(got, fmt.Sprintf("state: PUBACK %d 0x%02X", a.PacketID, a.ReasonCode))
@@ -66,7 +66,7 @@ func TestPlainAnswersGoToTheSessionStateAndTheRestToPaho(t *testing.T) {
 			case *packets.Pubcomp:
 				got = append(got, fmt.Sprintf("state: PUBCOMP %d 0x%02X", a.PacketID, a.ReasonCode))
 			}
-		})}
+		}})}
 		for {
 			cp, err := packets.ReadPacket(r)
 			if errors.Is(err, io.EOF) {
@@ -87,7 +87,62 @@ func TestPlainAnswersGoToTheSessionStateAndTheRestToPaho(t *testing.T) {
 			t.Errorf("%s: (-want +got):\n%s", name, diff)
 		}
 	}
+}
 
+// With gatherAbove messages or more waiting for an answer, the reader
+// pauses before each read of an empty socket, and never while answers it
+// has read are still buffered; with fewer waiting it reads at once.
+func TestUnderABacklogTheReaderLetsAnswersGatherBeforeReadingTheSocket(t *testing.T) {
+	for _, tc := range []struct {
+		waiting int
+		want    []string
+	}{
+		{gatherAbove, []string{"gather", "read", "take 1", "take 2", "gather", "read", "take 3", "gather", "read"}},
+		{gatherAbove - 1, []string{"read", "take 1", "take 2", "read", "take 3", "read"}},
+	} {
+		var got []string
+		src := &chunkedSocket{log: &got, chunks: [][]byte{
+			{0x40, 0x02, 0x00, 0x01, 0x40, 0x02, 0x00, 0x02}, // two PUBACKs in one read
+			{0x40, 0x02, 0x00, 0x03},
+		}}
+		answers := testAnswers{waiting: tc.waiting, take: func(cp *packets.ControlPacket) {
+			got = append(got, fmt.Sprintf("take %d", cp.Content.(*packets.Puback).PacketID))
+		}}
+		r := &ackConn{in: newAckReader(src, answers)}
+		r.in.gather = func() { got = append(got, "gather") }
+		if _, err := packets.ReadPacket(r); !errors.Is(err, io.EOF) {
+			t.Fatalf("%d waiting: ReadPacket = %v, want io.EOF once every answer went to the session state", tc.waiting, err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%d waiting: (-want +got):\n%s", tc.waiting, diff)
+		}
+	}
+}
+
+// testAnswers is the session state for ackReader's tests: take gets each
+// answer, and waiting is how many messages it says are unanswered.
+type testAnswers struct {
+	take    func(*packets.ControlPacket)
+	waiting int
+}
+
+func (a testAnswers) takeAnswer(cp *packets.ControlPacket) { a.take(cp) }
+func (a testAnswers) unanswered() int                      { return a.waiting }
+
+// chunkedSocket gives one chunk a read, logging each read, then io.EOF.
+type chunkedSocket struct {
+	log    *[]string
+	chunks [][]byte
+}
+
+func (s *chunkedSocket) Read(p []byte) (int, error) {
+	*s.log = append(*s.log, "read")
+	if len(s.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.chunks[0])
+	s.chunks = s.chunks[1:]
+	return n, nil
 }
 
 func encode(t *testing.T, cp *packets.ControlPacket) []byte {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
-	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 )
 
@@ -33,9 +32,9 @@ func (c Config) checkedBrokers() (*brokerList, error) {
 // attempt and tells w of every connection. autopaho tries the brokers in
 // order at each attempt, and builds the CONNECT packet for one before
 // dialling it: that is where l learns which broker is being tried.
-// pubacks, for the session's connection, is given the broker's PUBACKs
-// (see ackConn); nil leaves them to paho.
-func (c Config) clientConfig(l *brokerList, log *slog.Logger, w *tlsWatch, acks func(*packets.ControlPacket)) autopaho.ClientConfig {
+// acks, for the session's connection, is given the broker's PUBACKs (see
+// ackConn); nil leaves them to paho.
+func (c Config) clientConfig(l *brokerList, log *slog.Logger, w *tlsWatch, acks answerTaker) autopaho.ClientConfig {
 	return autopaho.ClientConfig{
 		ServerUrls:                    l.urls(),
 		KeepAlive:                     uint16(c.KeepAlive / time.Second),

@@ -27,7 +27,7 @@ import (
 // connection, dial with it; the session's hands the broker's answers to
 // its messages to acks (see ackConn), the presence connection's acks is
 // nil.
-func dialer(c Config, l *brokerList, log *slog.Logger, w *tlsWatch, timeout time.Duration, acks func(*packets.ControlPacket)) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
+func dialer(c Config, l *brokerList, log *slog.Logger, w *tlsWatch, timeout time.Duration, acks answerTaker) func(context.Context, autopaho.ClientConfig, *url.URL) (net.Conn, error) {
 	return func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
 		b := l.all[l.find(u)]
 		var tlsCfg *tls.Config

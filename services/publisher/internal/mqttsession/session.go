@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
-	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/nemo-mqtt-bridge/bridge/services/publisher/internal/tlsdiag"
@@ -64,7 +63,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger, watch func(State)) (
 	s.state = newWatchedState(s.isolation)
 	s.current = State{Since: time.Now()}
 	s.renew = newTLSWatch(c, log, func() bool { return s.State().Connected })
-	cfg := c.clientConfig(brokers, log, s.renew, func(ack *packets.ControlPacket) { _ = s.state.PacketReceived(ack, nil) })
+	cfg := c.clientConfig(brokers, log, s.renew, s.state)
 	cfg.SessionExpiryInterval = uint32(c.SessionExpiry / time.Second)
 	cfg.WillMessage, cfg.WillProperties = c.will()
 	cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, ack *paho.Connack) {

@@ -143,6 +143,18 @@ func (w *watchedState) PacketReceived(recv *packets.ControlPacket, pubChan chan<
 	return err
 }
 
+// takeAnswer is where the session's connection hands the broker's plain
+// answers (see ackReader), as paho's client would.
+func (w *watchedState) takeAnswer(ack *packets.ControlPacket) { _ = w.PacketReceived(ack, nil) }
+
+// unanswered is how many messages sent through send wait for the broker's
+// answer.
+func (w *watchedState) unanswered() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.answering)
+}
+
 // take removes and returns the flight waiting for the answer to packet id.
 func (w *watchedState) take(id uint16) *flight {
 	w.mu.Lock()
