@@ -61,8 +61,8 @@ func newAckReader(src io.Reader, answers answerTaker) *ackReader {
 
 // ackReader reads the broker's packets for paho, except each PUBACK,
 // PUBREC or PUBCOMP without properties, which it decodes and gives to
-// the session state, as paho's client would give it to the session state, and in the
-// same place in the stream: before it reads on. One with properties (a
+// the session state, as paho's client would, and in the same place in
+// the stream: before it reads on. One with properties (a
 // refusal's reason string), and every other packet, goes to paho as it
 // came.
 type ackReader struct {
@@ -94,7 +94,8 @@ func (r *ackReader) Read(p []byte) (int, error) {
 }
 
 // next reads the next packet's fixed header, and a plain answer whole,
-// which it hands to the session state; anything else is left for Read to give paho.
+// which it hands to the session state; anything else is left for Read to
+// give paho.
 func (r *ackReader) next() error {
 	if r.in.Buffered() == 0 && r.answers.unanswered() >= gatherAbove {
 		r.gather()
