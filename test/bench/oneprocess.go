@@ -13,9 +13,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// floorStream is the stream the one-process pipeline drains, apart from
+// oneProcessStream is the stream the one-process pipeline drains, apart from
 // NEMO's so that the bridge's phases never see its entries.
-const floorStream = "bench:one-process"
+const oneProcessStream = "bench:one-process"
 
 // oneProcessPipeline measures the least a pipeline from Redis Streams to
 // MQTT does for an event, in one process, as a general-purpose pipeline
@@ -27,10 +27,10 @@ const floorStream = "bench:one-process"
 // No tool state, no rules, no hops between processes: what the drain of
 // phase 2 pays beyond this is what the bridge's design costs.
 func oneProcessPipeline(ctx context.Context, w workload, rdb *redis.Client, n, inFlight, tools int) (result, error) {
-	if err := writeEventsTo(ctx, rdb, floorStream, w, 0, n, spread(tools)); err != nil {
+	if err := writeEventsTo(ctx, rdb, oneProcessStream, w, 0, n, spread(tools)); err != nil {
 		return result{}, err
 	}
-	if err := rdb.XGroupCreate(ctx, floorStream, "one-process", "0").Err(); err != nil {
+	if err := rdb.XGroupCreate(ctx, oneProcessStream, "one-process", "0").Err(); err != nil {
 		return result{}, fmt.Errorf("create the consumer group: %w", err)
 	}
 	c := newCollector()
@@ -94,7 +94,7 @@ func readBacklog(ctx context.Context, fail context.CancelCauseFunc, rdb *redis.C
 	defer close(jobs)
 	for read := 0; read < n; {
 		streams, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: "one-process", Consumer: "bench", Streams: []string{floorStream, ">"}, Count: 256, Block: time.Second,
+			Group: "one-process", Consumer: "bench", Streams: []string{oneProcessStream, ">"}, Count: 256, Block: time.Second,
 		}).Result()
 		if err != nil {
 			fail(fmt.Errorf("XREADGROUP after %d entries: %w", read, err))
@@ -152,7 +152,7 @@ func ackPublished(ctx context.Context, fail context.CancelCauseFunc, rdb *redis.
 				break more
 			}
 		}
-		n, err := rdb.XAck(ctx, floorStream, "one-process", ids...).Result()
+		n, err := rdb.XAck(ctx, oneProcessStream, "one-process", ids...).Result()
 		if err != nil {
 			fail(fmt.Errorf("XACK: %w", err))
 			return
