@@ -35,12 +35,11 @@ func ceiling(ctx context.Context, w workload, messages, inFlight int, withBridge
 
 // bridgeProperties are the MQTT properties the bridge puts on every
 // message of the pipeline phases: the payload's content type, and the
-// source event's id as the event_id user property (here an id of the
-// length Redis gives, made from i).
-func bridgeProperties(i int) *paho.PublishProperties {
+// source event's stream id as the event_id user property.
+func bridgeProperties(eventID string) *paho.PublishProperties {
 	return &paho.PublishProperties{
 		ContentType: "application/json",
-		User:        paho.UserProperties{{Key: "event_id", Value: fmt.Sprintf("1796186499123-%d", i)}},
+		User:        paho.UserProperties{{Key: "event_id", Value: eventID}},
 	}
 }
 
@@ -75,7 +74,7 @@ func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, w
 				payload := w.payload(i%tools, i, time.Now().UnixNano())
 				msg := &paho.Publish{Topic: fmt.Sprintf("bench/%s/%d", name, i%tools), QoS: w.qos, Payload: payload}
 				if withBridgeProperties {
-					msg.Properties = bridgeProperties(i)
+					msg.Properties = bridgeProperties(fmt.Sprintf("1796186499123-%d", i)) // an id of the length Redis gives
 				}
 				if _, err := pub.Publish(ctx, msg); err != nil {
 					once.Do(func() { failed = err })

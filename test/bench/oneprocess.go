@@ -17,6 +17,9 @@ import (
 // NEMO's so that the bridge's phases never see its entries.
 const oneProcessStream = "bench:one-process"
 
+// oneProcessGroup is its consumer group.
+const oneProcessGroup = "one-process"
+
 // oneProcessPipeline measures the least a pipeline from Redis Streams to
 // MQTT does for an event, in one process, as a general-purpose pipeline
 // would: read the backlog in batches of 256 with XREADGROUP, take the
@@ -30,7 +33,7 @@ func oneProcessPipeline(ctx context.Context, w workload, rdb *redis.Client, n, i
 	if err := writeEventsTo(ctx, rdb, oneProcessStream, w, 0, n, spread(tools)); err != nil {
 		return result{}, err
 	}
-	if err := rdb.XGroupCreate(ctx, oneProcessStream, "one-process", "0").Err(); err != nil {
+	if err := rdb.XGroupCreate(ctx, oneProcessStream, oneProcessGroup, "0").Err(); err != nil {
 		return result{}, fmt.Errorf("create the consumer group: %w", err)
 	}
 	c := newCollector()
@@ -94,7 +97,7 @@ func readBacklog(ctx context.Context, fail context.CancelCauseFunc, rdb *redis.C
 	defer close(jobs)
 	for read := 0; read < n; {
 		streams, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-			Group: "one-process", Consumer: "bench", Streams: []string{oneProcessStream, ">"}, Count: 256, Block: time.Second,
+			Group: oneProcessGroup, Consumer: "bench", Streams: []string{oneProcessStream, ">"}, Count: 256, Block: time.Second,
 		}).Result()
 		if err != nil {
 			fail(fmt.Errorf("XREADGROUP after %d entries: %w", read, err))
@@ -121,13 +124,7 @@ func publishEntry(ctx context.Context, publish func(context.Context, *paho.Publi
 	if err := json.Unmarshal([]byte(raw), &env); err != nil {
 		return fmt.Errorf("entry %s: %w", m.ID, err)
 	}
-	_, err := publish(ctx, &paho.Publish{
-		Topic: env.Topic, QoS: qos, Payload: []byte(env.Payload),
-		Properties: &paho.PublishProperties{
-			ContentType: "application/json",
-			User:        paho.UserProperties{{Key: "event_id", Value: m.ID}},
-		},
-	})
+	_, err := publish(ctx, &paho.Publish{Topic: env.Topic, QoS: qos, Payload: []byte(env.Payload), Properties: bridgeProperties(m.ID)})
 	if err != nil {
 		return fmt.Errorf("publish entry %s: %w", m.ID, err)
 	}
@@ -152,7 +149,7 @@ func ackPublished(ctx context.Context, fail context.CancelCauseFunc, rdb *redis.
 				break more
 			}
 		}
-		n, err := rdb.XAck(ctx, oneProcessStream, "one-process", ids...).Result()
+		n, err := rdb.XAck(ctx, oneProcessStream, oneProcessGroup, ids...).Result()
 		if err != nil {
 			fail(fmt.Errorf("XACK: %w", err))
 			return
