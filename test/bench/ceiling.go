@@ -21,7 +21,7 @@ func ceiling(ctx context.Context, w workload, messages, inFlight int, withBridge
 	if withBridgeProperties {
 		name = "ceiling-properties"
 	}
-	got, start, last, err := rawRun(ctx, w, name, inFlight, 50, withBridgeProperties, func(jobs chan<- int) int {
+	got, start, last, err := rawRun(ctx, w, name, inFlight, 50, withBridgeProperties, func(jobs chan<- int, _ *collector) int {
 		for i := range messages {
 			jobs <- i
 		}
@@ -45,10 +45,12 @@ func bridgeProperties(eventID string) *paho.PublishProperties {
 
 // rawRun publishes with one paho.golang client straight to the broker,
 // inFlight publishes outstanding, message i on bench/<name>/<i mod tools>
-// for each i that feed hands out (feed returns how many), to a subscriber
-// of its own, and waits until they arrived: what both raw phases do.
+// for each i that feed hands out (feed returns how many; it is given the
+// subscriber's collector, to wait for arrivals between its turns), to a
+// subscriber of its own, and waits until they arrived: what both raw
+// phases do.
 // withBridgeProperties puts bridgeProperties on every message.
-func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, withBridgeProperties bool, feed func(jobs chan<- int) int) (arrived, time.Time, time.Time, error) {
+func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, withBridgeProperties bool, feed func(jobs chan<- int, c *collector) int) (arrived, time.Time, time.Time, error) {
 	c := newCollector()
 	sub, err := subscribe(ctx, w, "bench/"+name+"/#", c)
 	if err != nil {
@@ -82,7 +84,7 @@ func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, w
 			}
 		}()
 	}
-	n := feed(jobs)
+	n := feed(jobs, c)
 	close(jobs)
 	wg.Wait()
 	if failed != nil {

@@ -47,6 +47,21 @@ func readCost(ps []costProc) costReading {
 	return out
 }
 
+// spentNothing is a reading of ps with nothing spent: where add sums
+// the costs of several stretches.
+func spentNothing(ps []costProc) costReading {
+	return costReading{procs: make([]costPoint, len(ps))}
+}
+
+// add adds to r what was spent between before and after.
+func (r *costReading) add(before, after costReading) {
+	for i := range r.procs {
+		r.procs[i].cpuTicks += after.procs[i].cpuTicks - before.procs[i].cpuTicks
+		r.procs[i].mallocs += after.procs[i].mallocs - before.procs[i].mallocs
+	}
+	r.idleTicks += after.idleTicks - before.idleTicks
+}
+
 // printCost prints each process's CPU µs and allocations per event
 // between two readings, after what (say, "per event drained"), and the
 // CPU time no process used.

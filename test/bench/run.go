@@ -19,6 +19,7 @@ type options struct {
 	oneToolEvents  int
 	rate           int
 	steady         time.Duration
+	steadyRounds   int
 	brokerInFlight int
 	brokerNoDelay  bool
 	rawInFlight    int
@@ -294,28 +295,18 @@ func run(ctx context.Context, o options) error {
 	if o.phases[4] {
 		c.reset()
 		before := scrapeAll(br)
-		costBefore := readCost(costs)
-		n, err := writeSteady(ctx, rdb, w, next, o.rate, o.steady, o.tools)
+		rawCosts := []costProc{brokerCost, thisProgram}
+		st, err := runSteady(ctx, o, w, rdb, c, next, costs, rawCosts)
 		if err != nil {
 			return err
 		}
-		_, got, err := settle(c, n, 30*time.Second, w.qos)
-		if err != nil {
-			return fmt.Errorf("pipeline steady: %w", err)
-		}
-		costAfter := readCost(costs)
 		after := scrapeAll(br)
-		s.steady = measured(c, got, o.steady)
-		steadyMean := c.mean()
+		s.steady, s.rawSteady = st.pipeline, st.raw
+		fmt.Printf("4 pipeline and raw MQTT in turns: %d of %s each, %d/s\n", max(1, o.steadyRounds), o.steady/time.Duration(max(1, o.steadyRounds)), o.rate)
 		fmt.Printf("4 pipeline: steady %d events/s, XADD→subscriber   %s\n", o.rate, s.steady)
-		printCost(fmt.Sprintf("per event at %d/s", o.rate), costs, costBefore, costAfter, got)
-		rawCosts := []costProc{brokerCost, thisProgram}
-		costBefore = readCost(rawCosts)
-		if s.rawSteady, err = rawSteady(ctx, w, o.rate, o.steady, o.rawInFlight, o.tools); err != nil {
-			return fmt.Errorf("raw steady: %w", err)
-		}
+		printCost(fmt.Sprintf("per event at %d/s", o.rate), costs, spentNothing(costs), st.pipelineCost, s.steady.messages)
 		fmt.Printf("4 raw MQTT: steady %d msgs/s, publish→subscriber  %s\n", o.rate, s.rawSteady)
-		printCost(fmt.Sprintf("per message at %d/s", o.rate), rawCosts, costBefore, readCost(rawCosts), s.rawSteady.messages)
+		printCost(fmt.Sprintf("per message at %d/s", o.rate), rawCosts, spentNothing(rawCosts), st.rawCost, s.rawSteady.messages)
 		var rows []hopRow
 		for i, name := range br.names() {
 			if before[i].err != nil || after[i].err != nil {
@@ -324,7 +315,7 @@ func run(ctx context.Context, o options) error {
 			}
 			rows = append(rows, hopDeltas(name, before[i].series, after[i].series)...)
 		}
-		hopTable(os.Stdout, rows, steadyMean, s.steady.p99)
+		hopTable(os.Stdout, rows, st.pipelineMean, s.steady.p99)
 	}
 	if o.phases[5] {
 		for _, svc := range br.services() {
