@@ -296,17 +296,22 @@ func run(ctx context.Context, o options) error {
 		c.reset()
 		before := scrapeAll(br)
 		rawCosts := []costProc{brokerCost, thisProgram}
-		st, err := runSteady(ctx, o, w, rdb, c, next, costs, rawCosts)
+		oneProcessCosts := []costProc{{"redis-server", redisSrv.PID, nil}, brokerCost, thisProgram}
+		st, err := runSteady(ctx, o, w, rdb, c, next, costs, oneProcessCosts, rawCosts)
 		if err != nil {
 			return err
 		}
 		after := scrapeAll(br)
-		s.steady, s.rawSteady = st.pipeline, st.raw
-		fmt.Printf("4 pipeline and raw MQTT in turns: %d of %s each, %d/s\n", max(1, o.steadyRounds), o.steady/time.Duration(max(1, o.steadyRounds)), o.rate)
+		s.steady, s.oneProcessSteady, s.rawSteady = st.pipeline, st.oneProcess, st.raw
+		fmt.Printf("4 the pipeline, the one-process pipeline and raw MQTT in turns: %d of %s each, %d/s\n", max(1, o.steadyRounds), o.steady/time.Duration(max(1, o.steadyRounds)), o.rate)
 		fmt.Printf("4 pipeline: steady %d events/s, XADD→subscriber   %s\n", o.rate, s.steady)
 		printCost(fmt.Sprintf("per event at %d/s", o.rate), costs, spentNothing(costs), st.pipelineCost, s.steady.messages)
+		fmt.Printf("4 one process: steady %d events/s, XADD→subscriber  %s\n", o.rate, s.oneProcessSteady)
+		printCost(fmt.Sprintf("per event at %d/s", o.rate), oneProcessCosts, spentNothing(oneProcessCosts), st.oneProcessCost, s.oneProcessSteady.messages)
 		fmt.Printf("4 raw MQTT: steady %d msgs/s, publish→subscriber  %s\n", o.rate, s.rawSteady)
 		printCost(fmt.Sprintf("per message at %d/s", o.rate), rawCosts, spentNothing(rawCosts), st.rawCost, s.rawSteady.messages)
+		fmt.Printf("  p99: the pipeline's is %.2f times raw MQTT's and %.2f times the one-process pipeline's, whose own is %.2f times raw MQTT's\n",
+			ratio(s.steady.p99, s.rawSteady.p99), ratio(s.steady.p99, s.oneProcessSteady.p99), ratio(s.oneProcessSteady.p99, s.rawSteady.p99))
 		var rows []hopRow
 		for i, name := range br.names() {
 			if before[i].err != nil || after[i].err != nil {
@@ -342,14 +347,14 @@ func run(ctx context.Context, o options) error {
 }
 
 // runOneProcess measures the one-process pipeline (see
-// oneProcessPipeline) after the raw ceilings, and prints it with its cost.
+// oneProcess) after the raw ceilings, and prints it with its cost.
 func runOneProcess(ctx context.Context, o options, w workload, redisSrv *harness.Redis, brokerCost costProc, s *summary) error {
 	rdb := redisSrv.Client(1)
 	defer rdb.Close()
 	costs := []costProc{{"redis-server", redisSrv.PID, nil}, brokerCost, thisProgram}
 	before := readCost(costs)
 	var err error
-	if s.oneProcess, err = oneProcessPipeline(ctx, w, rdb, o.events, o.rawInFlight, o.tools); err != nil {
+	if s.oneProcess, err = oneProcessDrain(ctx, w, rdb, o.events, o.rawInFlight, o.tools); err != nil {
 		return err
 	}
 	fmt.Printf("  one process, Redis to MQTT: XREADGROUP, publish (%d in flight), XACK  %s\n", o.rawInFlight, s.oneProcess)

@@ -30,11 +30,11 @@ func paced(rate int, d time.Duration, send func(from, to int) error) (int, error
 	return next, nil
 }
 
-// writeSteady writes rate events per second for d into the stream, in
-// small batches, numbered from first over tools; it returns how many.
-func writeSteady(ctx context.Context, rdb *redis.Client, w workload, first, rate int, d time.Duration, tools int) (int, error) {
+// writeSteady writes rate events per second for d into stream, in small
+// batches, numbered from first over tools; it returns how many.
+func writeSteady(ctx context.Context, rdb *redis.Client, stream string, w workload, first, rate int, d time.Duration, tools int) (int, error) {
 	return paced(rate, d, func(from, to int) error {
-		return writeEvents(ctx, rdb, w, first+from, first+to, spread(tools))
+		return writeEventsTo(ctx, rdb, stream, w, first+from, first+to, spread(tools))
 	})
 }
 
@@ -42,50 +42,87 @@ func writeSteady(ctx context.Context, rdb *redis.Client, w workload, first, rate
 // acknowledgements land in it, and are counted in that turn's cost.
 const turnGap = 200 * time.Millisecond
 
+// steadySide is one of the latency phase's contenders: turn sends one
+// turn's messages at the phase's rate and waits until they arrived; its
+// costs are summed over its turns.
+type steadySide struct {
+	costs []costProc
+	spent costReading
+	turn  func() error
+}
+
+// take runs one turn of the side, and turnGap after it.
+func (sd *steadySide) take() error {
+	before := readCost(sd.costs)
+	if err := sd.turn(); err != nil {
+		return err
+	}
+	time.Sleep(turnGap)
+	sd.spent.add(before, readCost(sd.costs))
+	return nil
+}
+
 // steadyOutcome is what the latency phase measured of each side: the
-// pipeline from XADD to the subscriber, raw MQTT from the publish call,
-// and the costs spent in each side's turns.
+// pipeline and the one-process pipeline from XADD to the subscriber, raw
+// MQTT from the publish call, and the costs spent in each side's turns.
 type steadyOutcome struct {
-	pipeline, raw         result
-	pipelineMean          time.Duration
-	pipelineCost, rawCost costReading
+	pipeline, oneProcess, raw             result
+	pipelineMean                          time.Duration
+	pipelineCost, oneProcessCost, rawCost costReading
 }
 
 // runSteady is the latency phase: the pipeline (events numbered from
 // first over the workload's tools, written to NEMO's stream and caught by
-// c) and raw MQTT (one paho.golang client, -raw-inflight outstanding)
-// take turns at -rate a second, -steady-rounds turns each of
-// -steady ÷ -steady-rounds, the pipeline first. On a shared machine the
-// raw client's p99 moved from 2.6 to 4.6 ms between runs a minute apart,
-// and a ratio of two figures taken a minute apart carried that; taking
-// turns lets both sides meet the machine in the same state. A turn ends
-// once all its messages arrived and turnGap passed, so that no turn pays
-// for the one before.
-func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c *collector, first int, pipelineCosts, rawCosts []costProc) (steadyOutcome, error) {
+// c), the one-process pipeline (see oneProcess) and raw MQTT (one
+// paho.golang client, -raw-inflight outstanding) take turns at -rate a
+// second, -steady-rounds turns each of -steady ÷ -steady-rounds, in that
+// order. On a shared machine the raw client's p99 moved from 2.6 to
+// 4.6 ms between runs a minute apart, and a ratio of two figures taken a
+// minute apart carried that; taking turns lets every side meet the
+// machine in the same state. A turn ends once all its messages arrived
+// and turnGap passed, so that no turn pays for the one before.
+func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c *collector, first int, pipelineCosts, oneProcessCosts, rawCosts []costProc) (steadyOutcome, error) {
 	rounds := max(1, o.steadyRounds)
 	turn := o.steady / time.Duration(rounds)
-	out := steadyOutcome{pipelineCost: spentNothing(pipelineCosts), rawCost: spentNothing(rawCosts)}
-	var failed error
+	var out steadyOutcome
+
 	events, arrivedEvents := 0, 0
+	pipeline := &steadySide{costs: pipelineCosts, spent: spentNothing(pipelineCosts), turn: func() error {
+		n, err := writeSteady(ctx, rdb, "nemo:events", w, first+events, o.rate, turn, o.tools)
+		if err == nil {
+			events += n
+			_, arrivedEvents, err = settle(c, events, 30*time.Second, w.qos)
+		}
+		if err != nil {
+			return fmt.Errorf("pipeline steady: %w", err)
+		}
+		return nil
+	}}
+
+	one, err := startOneProcess(ctx, w, rdb, oneProcessSteadyStream, "bench/one-process/", o.rawInFlight)
+	if err != nil {
+		return out, err
+	}
+	defer one.stop()
+	oneEvents, oneArrived := 0, 0
+	oneProcess := &steadySide{costs: oneProcessCosts, spent: spentNothing(oneProcessCosts), turn: func() error {
+		n, err := writeSteady(ctx, rdb, oneProcessSteadyStream, w, oneEvents, o.rate, turn, o.tools)
+		if err == nil {
+			oneEvents += n
+			_, oneArrived, err = one.settle(oneEvents, w.qos)
+		}
+		if err != nil {
+			return fmt.Errorf("one-process steady: %w", err)
+		}
+		return nil
+	}}
+
+	var failed error
 	got, _, _, err := rawRun(ctx, w, "steady", o.rawInFlight, o.tools, false, func(jobs chan<- int, rawArrived *collector) int {
 		sent := 0
-		for range rounds {
-			before := readCost(pipelineCosts)
-			n, err := writeSteady(ctx, rdb, w, first+events, o.rate, turn, o.tools)
-			if err == nil {
-				events += n
-				_, arrivedEvents, err = settle(c, events, 30*time.Second, w.qos)
-			}
-			if err != nil {
-				failed = fmt.Errorf("pipeline steady: %w", err)
-				return sent
-			}
-			time.Sleep(turnGap)
-			out.pipelineCost.add(before, readCost(pipelineCosts))
-
-			before = readCost(rawCosts)
+		raw := &steadySide{costs: rawCosts, spent: spentNothing(rawCosts), turn: func() error {
 			from := sent
-			n, _ = paced(o.rate, turn, func(lo, hi int) error {
+			n, _ := paced(o.rate, turn, func(lo, hi int) error {
 				for i := from + lo; i < from+hi; i++ {
 					jobs <- i
 				}
@@ -93,11 +130,17 @@ func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c 
 			})
 			sent += n
 			if _, _, err := settle(rawArrived, sent, 30*time.Second, w.qos); err != nil {
-				failed = fmt.Errorf("raw steady: %w", err)
-				return sent
+				return fmt.Errorf("raw steady: %w", err)
 			}
-			time.Sleep(turnGap)
-			out.rawCost.add(before, readCost(rawCosts))
+			return nil
+		}}
+		defer func() { out.rawCost = raw.spent }()
+		for range rounds {
+			for _, side := range []*steadySide{pipeline, oneProcess, raw} {
+				if failed = side.take(); failed != nil {
+					return sent
+				}
+			}
 		}
 		return sent
 	})
@@ -107,7 +150,8 @@ func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c 
 	if err != nil {
 		return out, fmt.Errorf("raw steady: %w", err)
 	}
-	out.pipeline, out.pipelineMean = measured(c, arrivedEvents, o.steady), c.mean()
+	out.pipeline, out.pipelineMean, out.pipelineCost = measured(c, arrivedEvents, o.steady), c.mean(), pipeline.spent
+	out.oneProcess, out.oneProcessCost = measured(one.c, oneArrived, o.steady), oneProcess.spent
 	out.raw = got.measured(o.steady)
 	return out, nil
 }
