@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
 )
 
@@ -16,16 +18,13 @@ import (
 // the pipeline's messages travel. With the bridge's properties, each
 // message also carries what every message of the bridge carries (see
 // bridgeProperties): the ceiling for messages of the bridge's shape.
-func ceiling(ctx context.Context, w workload, messages, inFlight int, withBridgeProperties bool) (result, error) {
+func ceiling(ctx context.Context, w workload, messages, inFlight int, withBridgeProperties bool, cpu *childCPU) (result, error) {
 	name := "ceiling"
 	if withBridgeProperties {
 		name = "ceiling-properties"
 	}
-	got, start, last, err := rawRun(ctx, w, name, inFlight, 50, withBridgeProperties, func(jobs chan<- int, _ *collector) int {
-		for i := range messages {
-			jobs <- i
-		}
-		return messages
+	got, start, last, err := rawRun(ctx, w, name, inFlight, 50, withBridgeProperties, cpu, func(send func(from, to int) error, _ *collector) (int, error) {
+		return messages, send(0, messages)
 	})
 	if err != nil {
 		return result{}, err
@@ -44,27 +43,68 @@ func bridgeProperties(eventID string) *paho.PublishProperties {
 }
 
 // rawRun publishes with one paho.golang client straight to the broker,
+// in a process of its own (a child, its CPU time counted in cpu),
 // inFlight publishes outstanding, message i on bench/<name>/<i mod tools>
-// for each i that feed hands out (feed returns how many; it is given the
-// subscriber's collector, to wait for arrivals between its turns), to a
-// subscriber of its own, and waits until they arrived: what both raw
-// phases do.
-// withBridgeProperties puts bridgeProperties on every message.
-func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, withBridgeProperties bool, feed func(jobs chan<- int, c *collector) int) (arrived, time.Time, time.Time, error) {
+// for each range of i that feed hands to send (feed returns how many; it
+// is given the subscriber's collector, to wait for arrivals between its
+// turns), to a subscriber here, and waits until they arrived: what both
+// raw phases do. withBridgeProperties puts bridgeProperties on every
+// message. start is when the client, connected, was given its first work.
+func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, withBridgeProperties bool, cpu *childCPU, feed func(send func(from, to int) error, c *collector) (int, error)) (got arrived, start, last time.Time, err error) {
 	c := newCollector()
 	sub, err := subscribe(ctx, w, "bench/"+name+"/#", c)
 	if err != nil {
-		return arrived{}, time.Time{}, time.Time{}, err
+		return arrived{}, start, last, err
 	}
 	defer sub.Disconnect(context.Background())
-	pub, err := connect(ctx, w, "bench-"+name+"-pub", nil, nil)
+	cfg := childConfigFor(childRaw, w, inFlight)
+	cfg.Name, cfg.Tools, cfg.BridgeProperties = name, tools, withBridgeProperties
+	client, err := startChild(cfg, cpu)
 	if err != nil {
-		return arrived{}, time.Time{}, time.Time{}, err
+		return arrived{}, start, last, err
+	}
+	start = time.Now()
+	n, fed := feed(func(from, to int) error { return client.send(fmt.Sprintf("%d %d", from, to)) }, c)
+	if err := errors.Join(fed, client.finish()); err != nil {
+		return arrived{}, start, last, fmt.Errorf("raw client: %w", err)
+	}
+	last, n, err = settle(c, n, 30*time.Second, w.qos)
+	return arrived{c, n}, start, last, err
+}
+
+// runRawChild is the raw client's process: for each line "<from> <to>" of
+// its input it publishes messages from to to-1 (see rawRun); at the end
+// of its input it waits until the broker acknowledged them all.
+func runRawChild(ctx context.Context, cfg childConfig, w workload) error {
+	pub, err := connect(ctx, w, "bench-"+cfg.Name+"-pub", nil, nil)
+	if err != nil {
+		return err
 	}
 	defer pub.Disconnect(context.Background())
+	fmt.Println("ready")
+	jobs := make(chan int, cfg.InFlight)
+	published := make(chan error, 1)
+	go func() {
+		published <- publishJobs(ctx, pub, w, cfg.Name, cfg.Tools, cfg.BridgeProperties, cfg.InFlight, jobs)
+	}()
+	err = readWork(ctx, func(line string) error {
+		var from, to int
+		if _, err := fmt.Sscan(line, &from, &to); err != nil {
+			return fmt.Errorf("work %q: %w", line, err)
+		}
+		for i := from; i < to; i++ {
+			jobs <- i
+		}
+		return nil
+	})
+	close(jobs)
+	return errors.Join(err, <-published)
+}
 
-	start := time.Now()
-	jobs := make(chan int, inFlight)
+// publishJobs publishes message i on bench/<name>/<i mod tools> for each
+// i from jobs, inFlight at once, until jobs is closed, and returns the
+// first error.
+func publishJobs(ctx context.Context, pub *autopaho.ConnectionManager, w workload, name string, tools int, withBridgeProperties bool, inFlight int, jobs <-chan int) error {
 	var wg sync.WaitGroup
 	var failed error
 	var once sync.Once
@@ -73,25 +113,54 @@ func rawRun(ctx context.Context, w workload, name string, inFlight, tools int, w
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				payload := w.payload(i%tools, i, time.Now().UnixNano())
-				msg := &paho.Publish{Topic: fmt.Sprintf("bench/%s/%d", name, i%tools), QoS: w.qos, Payload: payload}
+				tool := i % tools
+				msg := &paho.Publish{Topic: fmt.Sprintf("bench/%s/%d", name, tool), QoS: w.qos, Payload: w.payload(tool, i, time.Now().UnixNano())}
 				if withBridgeProperties {
 					msg.Properties = bridgeProperties(fmt.Sprintf("1796186499123-%d", i)) // an id of the length Redis gives
 				}
 				if _, err := pub.Publish(ctx, msg); err != nil {
-					once.Do(func() { failed = err })
+					once.Do(func() { failed = fmt.Errorf("raw publish: %w", err) })
 				}
 			}
 		}()
 	}
-	n := feed(jobs, c)
-	close(jobs)
 	wg.Wait()
-	if failed != nil {
-		return arrived{}, time.Time{}, time.Time{}, fmt.Errorf("raw publish: %w", failed)
+	return failed
+}
+
+// ceilingInBench is the raw ceiling as the first nine rounds measured it:
+// the client in this program's process, beside its subscriber. Sharing
+// the subscriber's Go scheduler spares the client the wake-ups a process
+// of its own pays, which no pipeline's publisher can share; it is printed
+// beside the ceiling, for comparison with those rounds.
+func ceilingInBench(ctx context.Context, w workload, messages, inFlight int) (result, error) {
+	c := newCollector()
+	sub, err := subscribe(ctx, w, "bench/ceiling-in-bench/#", c)
+	if err != nil {
+		return result{}, err
 	}
-	last, got, err := settle(c, n, 30*time.Second, w.qos)
-	return arrived{c, got}, start, last, err
+	defer sub.Disconnect(context.Background())
+	pub, err := connect(ctx, w, "bench-ceiling-in-bench-pub", nil, nil)
+	if err != nil {
+		return result{}, err
+	}
+	defer pub.Disconnect(context.Background())
+	start := time.Now()
+	jobs := make(chan int, inFlight)
+	published := make(chan error, 1)
+	go func() { published <- publishJobs(ctx, pub, w, "ceiling-in-bench", 50, false, inFlight, jobs) }()
+	for i := range messages {
+		jobs <- i
+	}
+	close(jobs)
+	if err := <-published; err != nil {
+		return result{}, err
+	}
+	last, got, err := settle(c, messages, 30*time.Second, w.qos)
+	if err != nil {
+		return result{}, err
+	}
+	return result{messages: got, took: last.Sub(start)}, nil
 }
 
 // arrived is what a subscriber got: its collector and how many distinct

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -39,8 +40,18 @@ func main() {
 	flag.BoolVar(&o.memory, "memory", false, "run the memory test instead of the phases: a large backlog drained with the gateway polled and the broker stopped for -outage, the services' VmRSS before, during and after")
 	flag.IntVar(&o.memoryEvents, "memory-events", 1000000, "-memory: events in the backlog (over -tools tools)")
 	flag.DurationVar(&o.outage, "outage", 60*time.Second, "-memory: how long mosquitto stays stopped")
+	childConfig := flag.String("child", "", "internal: run as a client the bench starts in a process of its own (the raw MQTT client, the one-process pipeline), configured by this JSON")
 	profileDir := flag.String("profile", "", "write Go CPU profiles (the first 5 s of the drain: phase 2, or phase 3 when 2 is not run) and allocation profiles of ingest, router and publisher to this directory")
 	flag.Parse()
+	if *childConfig != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := runChild(ctx, *childConfig); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var err error
 	if o.phases, err = parsePhases(*phases); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -5,17 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/redis/go-redis/v9"
 )
 
-// oneProcessStream is the stream the one-process pipeline drains, apart from
-// NEMO's so that the bridge's phases never see its entries; its latency
-// turns in phase 4 use a stream of their own.
+// The streams the one-process pipeline reads, apart from NEMO's so that the
+// bridge's phases never see their entries: phase 1's backlog, and phase
+// 4's steady turns.
 const (
 	oneProcessStream       = "bench:one-process"
 	oneProcessSteadyStream = "bench:one-process-steady"
@@ -25,122 +26,131 @@ const (
 const oneProcessGroup = "one-process"
 
 // oneProcess is the least a pipeline from Redis Streams to MQTT does for
-// an event, in one process, as a general-purpose pipeline would: read the
-// stream in batches of 256 with XREADGROUP, take the topic and payload
-// out of NEMO's envelope, publish each message with the bridge's
-// properties (so the broker and the subscriber get messages of the
-// bridge's shape), inFlight outstanding through one paho.golang client as
-// the raw ceiling does, and XACK what the broker acknowledged. No tool
-// state, no rules, no hops between processes: what the bridge pays beyond
-// this is what its design costs. It runs from startOneProcess until stop.
+// an event, in a process of its own (a child), as a general-purpose
+// pipeline would: read the stream in batches of 256 with XREADGROUP, take
+// the topic and payload out of NEMO's envelope, publish each message with
+// the bridge's properties (so the broker and the subscriber get messages
+// of the bridge's shape), inFlight outstanding through one paho.golang
+// client as the raw ceiling does, and XACK what the broker acknowledged.
+// No tool state, no rules, no hops between processes: what the bridge
+// pays beyond this is what its design costs. Its subscriber is here.
 type oneProcess struct {
-	c       *collector // its subscriber's
-	started time.Time  // when it began to read
-	acked   atomic.Int64
-	cancel  context.CancelCauseFunc
-	ctx     context.Context
-	done    chan struct{} // closed once every goroutine returned
-	close   func()
+	c       *collector
+	sub     *autopaho.ConnectionManager
+	child   *child
+	rdb     *redis.Client
+	stream  string
+	started time.Time // when the pipeline, connected, began to read
 }
 
-// startOneProcess starts the one-process pipeline on stream, from the
-// stream's first entry, publishing each message under topicPrefix (so
-// that, beside the bridge, each has subscribers of its own).
-func startOneProcess(ctx context.Context, w workload, rdb *redis.Client, stream, topicPrefix string, inFlight int) (*oneProcess, error) {
+// startOneProcess starts the one-process pipeline on stream (of the Redis
+// at redisURL, which rdb reaches), from its first entry, its CPU time
+// counted in cpu, publishing each message under topicPrefix so that,
+// beside the bridge, it has a subscriber of its own.
+func startOneProcess(ctx context.Context, w workload, rdb *redis.Client, redisURL, stream, topicPrefix string, inFlight int, cpu *childCPU) (*oneProcess, error) {
 	if err := rdb.XGroupCreateMkStream(ctx, stream, oneProcessGroup, "0").Err(); err != nil {
-		return nil, fmt.Errorf("create the consumer group: %w", err)
+		return nil, fmt.Errorf("create the consumer group of %s: %w", stream, err)
 	}
-	p := &oneProcess{c: newCollector(), done: make(chan struct{})}
-	sub, err := subscribe(ctx, w, topicPrefix+"nemo/tools/+/enabled", p.c)
-	if err != nil {
+	p := &oneProcess{c: newCollector(), rdb: rdb, stream: stream}
+	var err error
+	if p.sub, err = subscribe(ctx, w, topicPrefix+"nemo/tools/+/enabled", p.c); err != nil {
 		return nil, err
 	}
-	pub, err := connect(ctx, w, "bench-one-process-pub", nil, nil)
-	if err != nil {
-		sub.Disconnect(context.Background())
+	cfg := childConfigFor(childOneProcess, w, inFlight)
+	cfg.RedisURL, cfg.Stream, cfg.TopicPrefix = redisURL, stream, topicPrefix
+	if p.child, err = startChild(cfg, cpu); err != nil {
+		p.sub.Disconnect(context.Background())
 		return nil, err
 	}
-	p.close = func() {
-		pub.Disconnect(context.Background())
-		sub.Disconnect(context.Background())
-	}
-	p.ctx, p.cancel = context.WithCancelCause(ctx)
-	jobs := make(chan redis.XMessage, inFlight)
-	published := make(chan string, inFlight)
-	var wg sync.WaitGroup
 	p.started = time.Now()
-	go readEntries(p.ctx, p.cancel, rdb, stream, jobs)
-	for range inFlight {
+	return p, nil
+}
+
+// settle waits until n distinct messages arrived and nothing read is
+// left unacknowledged, and returns the last arrival and how many arrived.
+func (p *oneProcess) settle(n int, qos byte) (time.Time, int, error) {
+	last, got, err := settle(p.c, n, 30*time.Second, qos)
+	if err != nil {
+		return last, got, err
+	}
+	for wait := time.Now(); ; time.Sleep(time.Millisecond) {
+		pending, err := p.rdb.XPending(context.Background(), p.stream, oneProcessGroup).Result()
+		if err != nil {
+			return last, got, fmt.Errorf("XPENDING %s: %w", p.stream, err)
+		}
+		if pending.Count == 0 {
+			return last, got, nil
+		}
+		if !p.child.running() || time.Since(wait) > 10*time.Second {
+			return last, got, fmt.Errorf("the one-process pipeline left %d entries unacknowledged (%v)", pending.Count, p.child.ended())
+		}
+	}
+}
+
+// stop stops the pipeline and the subscriber; a pipeline that failed
+// says why.
+func (p *oneProcess) stop() error {
+	defer p.sub.Disconnect(context.Background())
+	if err := p.child.finish(); err != nil {
+		return fmt.Errorf("the one-process pipeline: %w", err)
+	}
+	return nil
+}
+
+// runOneProcessChild is the one-process pipeline's process, until its
+// input ends.
+func runOneProcessChild(ctx context.Context, cfg childConfig, w workload) error {
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	pub, err := connect(ctx, w, "bench-"+strings.ReplaceAll(cfg.Stream, ":", "-")+"-pub", nil, nil)
+	if err != nil {
+		return err
+	}
+	defer pub.Disconnect(context.Background())
+	fmt.Println("ready")
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	jobs := make(chan redis.XMessage, cfg.InFlight)
+	published := make(chan string, cfg.InFlight)
+	var wg sync.WaitGroup
+	go readEntries(ctx, cancel, rdb, cfg.Stream, jobs)
+	for range cfg.InFlight {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for m := range jobs {
-				if err := publishEntry(p.ctx, pub.Publish, w.qos, topicPrefix, m); err != nil {
-					p.cancel(err)
+				if err := publishEntry(ctx, pub.Publish, w.qos, cfg.TopicPrefix, m); err != nil {
+					cancel(err)
 					return
 				}
 				select {
 				case published <- m.ID:
-				case <-p.ctx.Done():
+				case <-ctx.Done():
 					return
 				}
 			}
 		}()
 	}
 	go func() { wg.Wait(); close(published) }()
-	go func() { defer close(p.done); ackPublished(p.ctx, p.cancel, rdb, stream, published, &p.acked) }()
-	return p, nil
-}
-
-// settle waits until n distinct messages arrived and the pipeline
-// acknowledged n entries, and returns the last arrival.
-func (p *oneProcess) settle(n int, qos byte) (time.Time, int, error) {
-	last, got, err := settle(p.c, n, 30*time.Second, qos)
-	if err != nil {
-		return last, got, err
+	acked := make(chan struct{})
+	go func() { defer close(acked); ackPublished(ctx, cancel, rdb, cfg.Stream, published) }()
+	inputEnded := make(chan error, 1)
+	go func() { inputEnded <- readWork(ctx, func(string) error { return nil }) }()
+	var input error
+	select {
+	case input = <-inputEnded:
+	case <-ctx.Done(): // failed
 	}
-	for wait := time.Now(); p.acked.Load() < int64(n); time.Sleep(time.Millisecond) {
-		if err := p.failed(); err != nil {
-			return last, got, err
-		}
-		if time.Since(wait) > 10*time.Second {
-			return last, got, fmt.Errorf("one-process pipeline acknowledged %d of %d entries", p.acked.Load(), n)
-		}
+	cancel(nil)
+	<-acked
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
 	}
-	return last, got, p.failed()
-}
-
-// failed is why the pipeline stopped by itself, if it did.
-func (p *oneProcess) failed() error {
-	if cause := context.Cause(p.ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return fmt.Errorf("one-process pipeline: %w", cause)
-	}
-	return nil
-}
-
-// stop ends the pipeline and its clients.
-func (p *oneProcess) stop() {
-	p.cancel(nil)
-	<-p.done
-	p.close()
-}
-
-// oneProcessDrain drains a backlog of n events over tools with the
-// one-process pipeline: phase 1's figure beside the bridge's drain.
-func oneProcessDrain(ctx context.Context, w workload, rdb *redis.Client, n, inFlight, tools int) (result, error) {
-	if err := writeEventsTo(ctx, rdb, oneProcessStream, w, 0, n, spread(tools)); err != nil {
-		return result{}, err
-	}
-	p, err := startOneProcess(ctx, w, rdb, oneProcessStream, "", inFlight)
-	if err != nil {
-		return result{}, err
-	}
-	defer p.stop()
-	last, got, err := p.settle(n, w.qos)
-	if err != nil {
-		return result{}, err
-	}
-	return result{messages: got, took: last.Sub(p.started)}, nil
+	return input
 }
 
 // readEntries hands the stream's new entries to jobs, 256 a read, until
@@ -188,8 +198,8 @@ func publishEntry(ctx context.Context, publish func(context.Context, *paho.Publi
 }
 
 // ackPublished acknowledges in Redis the ids of published messages, all
-// that are waiting in one XACK, until published is closed.
-func ackPublished(ctx context.Context, fail context.CancelCauseFunc, rdb *redis.Client, stream string, published <-chan string, acked *atomic.Int64) {
+// that are waiting in one XACK, until published is closed or ctx ends.
+func ackPublished(ctx context.Context, fail context.CancelCauseFunc, rdb *redis.Client, stream string, published <-chan string) {
 	ids := make([]string, 0, 256)
 	for id := range published {
 		ids = append(ids[:0], id)
@@ -205,14 +215,11 @@ func ackPublished(ctx context.Context, fail context.CancelCauseFunc, rdb *redis.
 				break more
 			}
 		}
-		n, err := rdb.XAck(ctx, stream, oneProcessGroup, ids...).Result()
-		if err != nil {
-			if ctx.Err() != nil {
-				return // stopped: what it acknowledged so far stands
+		if err := rdb.XAck(ctx, stream, oneProcessGroup, ids...).Err(); err != nil {
+			if ctx.Err() == nil {
+				fail(fmt.Errorf("XACK: %w", err))
 			}
-			fail(fmt.Errorf("XACK: %w", err))
 			return
 		}
-		acked.Add(n)
 	}
 }

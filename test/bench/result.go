@@ -34,6 +34,7 @@ func (r result) String() string {
 type summary struct {
 	raw, drain, oneTool result
 	rawShaped           result // the raw ceiling with the bridge's properties: beside the ratios, not in them
+	rawInBench          result // the raw ceiling with the client in the bench's process, as rounds one to nine measured it: beside the ratios too
 	oneProcess          result // a one-process pipeline from Redis to MQTT (phase 1): beside the ratios too
 	steady, rawSteady   result
 	oneProcessSteady    result // the one-process pipeline at the steady rate (phase 4): beside the ratios
@@ -43,11 +44,11 @@ type summary struct {
 
 func (s summary) String() string {
 	return fmt.Sprintf("bench: drain_ratio=%.2f one_tool_ratio=%.2f p50_ratio=%.2f p99_ratio=%.2f max_rss_mib=%.1f"+
-		" raw=%.0f/s drain=%.0f/s one_tool=%.0f/s p50=%s/%s p99=%s/%s ingest_alone=%.0f/s one_process=%.0f/s one_process_p99=%s",
+		" raw=%.0f/s drain=%.0f/s one_tool=%.0f/s p50=%s/%s p99=%s/%s ingest_alone=%.0f/s one_process=%.0f/s one_process_p99=%s raw_in_bench=%.0f/s",
 		s.drain.rate()/s.raw.rate(), s.oneTool.rate()/s.raw.rate(),
 		ratio(s.steady.p50, s.rawSteady.p50), ratio(s.steady.p99, s.rawSteady.p99), mib(s.maxRSS),
 		s.raw.rate(), s.drain.rate(), s.oneTool.rate(), ms(s.steady.p50), ms(s.rawSteady.p50), ms(s.steady.p99), ms(s.rawSteady.p99),
-		s.ingestAlone.rate(), s.oneProcess.rate(), ms(s.oneProcessSteady.p99))
+		s.ingestAlone.rate(), s.oneProcess.rate(), ms(s.oneProcessSteady.p99), s.rawInBench.rate())
 }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
@@ -92,6 +93,9 @@ func (s summary) partial(phases map[int]bool) string {
 	}
 	if phases[4] {
 		add("one_process_p99=%s", ms(s.oneProcessSteady.p99))
+	}
+	if phases[1] {
+		add("raw_in_bench=%.0f/s", s.rawInBench.rate())
 	}
 	return "bench: " + strings.Join(f, " ")
 }

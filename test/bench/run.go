@@ -163,21 +163,29 @@ func run(ctx context.Context, o options) error {
 	}
 
 	var s summary
-	brokerCost := costProc{"mosquitto", b.proc.PID, nil}
+	brokerCost := costProc{name: "mosquitto", pid: b.proc.PID}
 	if o.phases[1] {
-		rawCosts := []costProc{brokerCost, thisProgram}
+		rawCPU := &childCPU{}
+		rawCosts := []costProc{brokerCost, {name: "raw client", ticks: rawCPU.ticks}, thisProgram}
 		costBefore := readCost(rawCosts)
-		if s.raw, err = ceiling(ctx, w, o.events, o.rawInFlight, false); err != nil {
+		if s.raw, err = ceiling(ctx, w, o.events, o.rawInFlight, false, rawCPU); err != nil {
 			return fmt.Errorf("raw MQTT ceiling: %w", err)
 		}
 		fmt.Printf("1 raw MQTT QoS%d ceiling (paho, %d in flight)          %s\n", o.qos, o.rawInFlight, s.raw)
 		costBetween := readCost(rawCosts)
 		printCost("per message", rawCosts, costBefore, costBetween, s.raw.messages)
-		if s.rawShaped, err = ceiling(ctx, w, o.events, o.rawInFlight, true); err != nil {
+		if s.rawShaped, err = ceiling(ctx, w, o.events, o.rawInFlight, true, rawCPU); err != nil {
 			return fmt.Errorf("raw MQTT ceiling with the bridge's properties: %w", err)
 		}
 		fmt.Printf("  the same, each message with the bridge's properties  %s\n", s.rawShaped)
 		printCost("per message", rawCosts, costBetween, readCost(rawCosts), s.rawShaped.messages)
+		inBenchCosts := []costProc{brokerCost, thisProgram}
+		costBefore = readCost(inBenchCosts)
+		if s.rawInBench, err = ceilingInBench(ctx, w, o.events, o.rawInFlight); err != nil {
+			return fmt.Errorf("raw MQTT ceiling in the bench's process: %w", err)
+		}
+		fmt.Printf("  the same, the client in this program's process beside its subscriber (rounds one to nine)  %s\n", s.rawInBench)
+		printCost("per message", inBenchCosts, costBefore, readCost(inBenchCosts), s.rawInBench.messages)
 		if err := runOneProcess(ctx, o, w, redisSrv, brokerCost, &s); err != nil {
 			return err
 		}
@@ -215,18 +223,18 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	costs := []costProc{
-		{"ingest", func() int {
+		{name: "ingest", pid: func() int {
 			if br.ingest == nil {
 				return 0 // not started yet: nothing spent
 			}
 			return br.ingest.PID()
-		}, nil},
-		{"router", br.router.PID, br.router},
+		}},
+		{name: "router", pid: br.router.PID, svc: br.router},
 	}
 	for i, pub := range br.pubs {
-		costs = append(costs, costProc{br.pubName(i), pub.PID, pub})
+		costs = append(costs, costProc{name: br.pubName(i), pid: pub.PID, svc: pub})
 	}
-	costs = append(costs, costProc{"redis-server", redisSrv.PID, nil}, brokerCost, thisProgram)
+	costs = append(costs, costProc{name: "redis-server", pid: redisSrv.PID}, brokerCost, thisProgram)
 	costBefore := readCost(costs)
 	messagesBefore := publishedMessages(br)
 	startedAt := time.Now()
@@ -295,11 +303,19 @@ func run(ctx context.Context, o options) error {
 	if o.phases[4] {
 		c.reset()
 		before := scrapeAll(br)
-		rawCosts := []costProc{brokerCost, thisProgram}
-		oneProcessCosts := []costProc{{"redis-server", redisSrv.PID, nil}, brokerCost, thisProgram}
-		st, err := runSteady(ctx, o, w, rdb, c, next, costs, oneProcessCosts, rawCosts)
+		oneCPU, rawCPU := &childCPU{}, &childCPU{}
+		one, err := startOneProcess(ctx, w, rdb, redisSrv.URL(1), oneProcessSteadyStream, "bench/one-process/", o.rawInFlight, oneCPU)
 		if err != nil {
 			return err
+		}
+		rawCosts := []costProc{brokerCost, {name: "raw client", ticks: rawCPU.ticks}, thisProgram}
+		oneProcessCosts := []costProc{{name: "one process", ticks: oneCPU.ticks}, {name: "redis-server", pid: redisSrv.PID}, brokerCost, thisProgram}
+		st, err := runSteady(ctx, o, w, rdb, c, next, one, rawCPU, costs, oneProcessCosts, rawCosts)
+		if stopErr := one.stop(); err == nil {
+			err = stopErr
+		}
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, env.LogTails(20))
 		}
 		after := scrapeAll(br)
 		s.steady, s.oneProcessSteady, s.rawSteady = st.pipeline, st.oneProcess, st.raw
@@ -335,8 +351,8 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Println()
 	if o.phases[1] && o.phases[2] {
-		fmt.Printf("drain: %.0f%% of the raw ceiling, %.0f%% of raw MQTT with the bridge's properties, %.0f%% of the one-process pipeline (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
-			100*s.drain.rate()/s.raw.rate(), 100*s.drain.rate()/s.rawShaped.rate(), 100*s.drain.rate()/s.oneProcess.rate())
+		fmt.Printf("drain: %.0f%% of the raw ceiling, %.0f%% of raw MQTT with the bridge's properties, %.0f%% of the one-process pipeline, %.0f%% of the raw ceiling measured in the bench's process (each tool's status snapshot rides along: up to 2 MQTT messages per event)\n",
+			100*s.drain.rate()/s.raw.rate(), 100*s.drain.rate()/s.rawShaped.rate(), 100*s.drain.rate()/s.oneProcess.rate(), 100*s.drain.rate()/s.rawInBench.rate())
 	}
 	if allPhases(o.phases) {
 		fmt.Println(s)
@@ -346,17 +362,30 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// runOneProcess measures the one-process pipeline (see
-// oneProcess) after the raw ceilings, and prints it with its cost.
+// runOneProcess measures the one-process pipeline (see oneProcess)
+// draining a backlog after the raw ceilings, and prints it with its cost.
+// Like the raw ceiling, it is timed from when the connected client began.
 func runOneProcess(ctx context.Context, o options, w workload, redisSrv *harness.Redis, brokerCost costProc, s *summary) error {
 	rdb := redisSrv.Client(1)
 	defer rdb.Close()
-	costs := []costProc{{"redis-server", redisSrv.PID, nil}, brokerCost, thisProgram}
-	before := readCost(costs)
-	var err error
-	if s.oneProcess, err = oneProcessDrain(ctx, w, rdb, o.events, o.rawInFlight, o.tools); err != nil {
+	if err := writeEventsTo(ctx, rdb, oneProcessStream, w, 0, o.events, spread(o.tools)); err != nil {
 		return err
 	}
+	cpu := &childCPU{}
+	costs := []costProc{{name: "one process", ticks: cpu.ticks}, {name: "redis-server", pid: redisSrv.PID}, brokerCost, thisProgram}
+	before := readCost(costs)
+	one, err := startOneProcess(ctx, w, rdb, redisSrv.URL(1), oneProcessStream, "", o.rawInFlight, cpu)
+	if err != nil {
+		return err
+	}
+	last, got, err := one.settle(o.events, w.qos)
+	if stopErr := one.stop(); err == nil {
+		err = stopErr
+	}
+	if err != nil {
+		return fmt.Errorf("one-process pipeline: %w", err)
+	}
+	s.oneProcess = result{messages: got, took: last.Sub(one.started)}
 	fmt.Printf("  one process, Redis to MQTT: XREADGROUP, publish (%d in flight), XACK  %s\n", o.rawInFlight, s.oneProcess)
 	printCost("per event", costs, before, readCost(costs), s.oneProcess.messages)
 	return nil

@@ -73,7 +73,7 @@ type steadyOutcome struct {
 
 // runSteady is the latency phase: the pipeline (events numbered from
 // first over the workload's tools, written to NEMO's stream and caught by
-// c), the one-process pipeline (see oneProcess) and raw MQTT (one
+// c), the one-process pipeline one (see oneProcess) and raw MQTT (one
 // paho.golang client, -raw-inflight outstanding) take turns at -rate a
 // second, -steady-rounds turns each of -steady ÷ -steady-rounds, in that
 // order. On a shared machine the raw client's p99 moved from 2.6 to
@@ -81,7 +81,7 @@ type steadyOutcome struct {
 // minute apart carried that; taking turns lets every side meet the
 // machine in the same state. A turn ends once all its messages arrived
 // and turnGap passed, so that no turn pays for the one before.
-func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c *collector, first int, pipelineCosts, oneProcessCosts, rawCosts []costProc) (steadyOutcome, error) {
+func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c *collector, first int, one *oneProcess, rawCPU *childCPU, pipelineCosts, oneProcessCosts, rawCosts []costProc) (steadyOutcome, error) {
 	rounds := max(1, o.steadyRounds)
 	turn := o.steady / time.Duration(rounds)
 	var out steadyOutcome
@@ -99,11 +99,6 @@ func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c 
 		return nil
 	}}
 
-	one, err := startOneProcess(ctx, w, rdb, oneProcessSteadyStream, "bench/one-process/", o.rawInFlight)
-	if err != nil {
-		return out, err
-	}
-	defer one.stop()
 	oneEvents, oneArrived := 0, 0
 	oneProcess := &steadySide{costs: oneProcessCosts, spent: spentNothing(oneProcessCosts), turn: func() error {
 		n, err := writeSteady(ctx, rdb, oneProcessSteadyStream, w, oneEvents, o.rate, turn, o.tools)
@@ -118,17 +113,15 @@ func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c 
 	}}
 
 	var failed error
-	got, _, _, err := rawRun(ctx, w, "steady", o.rawInFlight, o.tools, false, func(jobs chan<- int, rawArrived *collector) int {
+	got, _, _, err := rawRun(ctx, w, "steady", o.rawInFlight, o.tools, false, rawCPU, func(send func(from, to int) error, rawArrived *collector) (int, error) {
 		sent := 0
 		raw := &steadySide{costs: rawCosts, spent: spentNothing(rawCosts), turn: func() error {
 			from := sent
-			n, _ := paced(o.rate, turn, func(lo, hi int) error {
-				for i := from + lo; i < from+hi; i++ {
-					jobs <- i
-				}
-				return nil
-			})
+			n, err := paced(o.rate, turn, func(lo, hi int) error { return send(from+lo, from+hi) })
 			sent += n
+			if err != nil {
+				return fmt.Errorf("raw steady: %w", err)
+			}
 			if _, _, err := settle(rawArrived, sent, 30*time.Second, w.qos); err != nil {
 				return fmt.Errorf("raw steady: %w", err)
 			}
@@ -138,11 +131,11 @@ func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c 
 		for range rounds {
 			for _, side := range []*steadySide{pipeline, oneProcess, raw} {
 				if failed = side.take(); failed != nil {
-					return sent
+					return sent, nil
 				}
 			}
 		}
-		return sent
+		return sent, nil
 	})
 	if failed != nil {
 		return out, failed
