@@ -172,30 +172,20 @@ func (ch *child) wait() error {
 // send gives the child a line of work.
 func (ch *child) send(line string) error {
 	if _, err := io.WriteString(ch.stdin, line+"\n"); err != nil {
-		return fmt.Errorf("the child stopped: %w", errors.Join(err, ch.ended()))
+		_, exit := ch.ended()
+		return fmt.Errorf("the child stopped: %w", errors.Join(err, exit))
 	}
 	return nil
 }
 
-// ended is the child's exit error if it has ended, else nil.
-func (ch *child) ended() error {
+// ended reports whether the child has ended, and its exit error if so.
+func (ch *child) ended() (bool, error) {
 	select {
 	case err := <-ch.exited:
 		ch.exited <- err
-		return err
+		return true, err
 	default:
-		return nil
-	}
-}
-
-// running says whether the child is still at work.
-func (ch *child) running() bool {
-	select {
-	case err := <-ch.exited:
-		ch.exited <- err
-		return false
-	default:
-		return true
+		return false, nil
 	}
 }
 

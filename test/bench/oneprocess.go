@@ -81,8 +81,8 @@ func (p *oneProcess) settle(n int, qos byte) (time.Time, int, error) {
 		if pending.Count == 0 {
 			return last, got, nil
 		}
-		if !p.child.running() || time.Since(wait) > 10*time.Second {
-			return last, got, fmt.Errorf("the one-process pipeline left %d entries unacknowledged (%v)", pending.Count, p.child.ended())
+		if ended, exit := p.child.ended(); ended || time.Since(wait) > 10*time.Second {
+			return last, got, fmt.Errorf("the one-process pipeline left %d entries unacknowledged (ended: %v, %v)", pending.Count, ended, exit)
 		}
 	}
 }

@@ -74,9 +74,9 @@ type steadyOutcome struct {
 // runSteady is the latency phase: the pipeline (events numbered from
 // first over the workload's tools, written to NEMO's stream and caught by
 // c), the one-process pipeline one (see oneProcess) and raw MQTT (one
-// paho.golang client, -raw-inflight outstanding) take turns at -rate a
-// second, -steady-rounds turns each of -steady ÷ -steady-rounds, in that
-// order. On a shared machine the raw client's p99 moved from 2.6 to
+// paho.golang client in a process of its own, -raw-inflight outstanding)
+// take turns at -rate a second, -steady-rounds turns each of -steady ÷
+// -steady-rounds, in that order. On a shared machine the raw client's p99 moved from 2.6 to
 // 4.6 ms between runs a minute apart, and a ratio of two figures taken a
 // minute apart carried that; taking turns lets every side meet the
 // machine in the same state. A turn ends once all its messages arrived
