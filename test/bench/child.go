@@ -74,7 +74,9 @@ func runChild(ctx context.Context, config string) error {
 			return err
 		}
 		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("-child: %s holds no PEM certificate", cfg.CAFile)
+		}
 		w.tls = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	switch cfg.Kind {
@@ -87,18 +89,18 @@ func runChild(ctx context.Context, config string) error {
 }
 
 // childCPU is the CPU time of the children of one kind, those that ended
-// included, in clock ticks: what a cost line reads.
+// included, in clock ticks: what a cost line reads. running is the child
+// at work, nil between children.
 type childCPU struct {
-	mu       sync.Mutex
-	ended    float64
-	running  *exec.Cmd
-	finished bool
+	mu      sync.Mutex
+	ended   float64
+	running *exec.Cmd
 }
 
 func (c *childCPU) ticks() float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.running == nil || c.finished {
+	if c.running == nil {
 		return c.ended
 	}
 	return c.ended + cpuTicks(c.running.Process.Pid)
@@ -136,7 +138,7 @@ func startChild(cfg childConfig, cpu *childCPU) (*child, error) {
 	}
 	ch := &child{cmd: cmd, stdin: stdin, cpu: cpu, exited: make(chan error, 1)}
 	cpu.mu.Lock()
-	cpu.running, cpu.finished = cmd, false
+	cpu.running = cmd
 	cpu.mu.Unlock()
 	ready := make(chan bool, 1)
 	go func() {
@@ -165,7 +167,7 @@ func (ch *child) wait() error {
 	if st := ch.cmd.ProcessState; st != nil {
 		ch.cpu.ended += (st.UserTime() + st.SystemTime()).Seconds() * 100 // USER_HZ
 	}
-	ch.cpu.finished = true
+	ch.cpu.running = nil
 	return err
 }
 

@@ -12,10 +12,13 @@ import (
 // spread puts event i on tool i mod tools.
 func spread(tools int) func(int) int { return func(i int) int { return i % tools } }
 
+// nemoStream is NEMO's stream, which the bridge's ingest reads.
+const nemoStream = "nemo:events"
+
 // writeEvents writes events from..to-1 in the NEMO plugin's envelope,
 // event i for tool toolOf(i), to NEMO's stream.
 func writeEvents(ctx context.Context, rdb *redis.Client, w workload, from, to int, toolOf func(int) int) error {
-	return writeEventsTo(ctx, rdb, "nemo:events", w, from, to, toolOf)
+	return writeEventsTo(ctx, rdb, nemoStream, w, from, to, toolOf)
 }
 
 // writeEventsTo is writeEvents to another stream.

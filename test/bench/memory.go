@@ -190,11 +190,11 @@ func yesNo(ok bool, yes, no string) string {
 // pendingText is the stream's length and what ingest's consumer group
 // has not read or not acknowledged.
 func pendingText(ctx context.Context, rdb *redis.Client) string {
-	length, err := rdb.XLen(ctx, "nemo:events").Result()
+	length, err := rdb.XLen(ctx, nemoStream).Result()
 	if err != nil {
 		return err.Error()
 	}
-	groups, err := rdb.XInfoGroups(ctx, "nemo:events").Result()
+	groups, err := rdb.XInfoGroups(ctx, nemoStream).Result()
 	if err != nil {
 		return err.Error()
 	}

@@ -88,7 +88,7 @@ func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c 
 
 	events, arrivedEvents := 0, 0
 	pipeline := &steadySide{costs: pipelineCosts, spent: spentNothing(pipelineCosts), turn: func() error {
-		n, err := writeSteady(ctx, rdb, "nemo:events", w, first+events, o.rate, turn, o.tools)
+		n, err := writeSteady(ctx, rdb, nemoStream, w, first+events, o.rate, turn, o.tools)
 		if err == nil {
 			events += n
 			_, arrivedEvents, err = settle(c, events, 30*time.Second, w.qos)
