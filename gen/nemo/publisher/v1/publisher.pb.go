@@ -488,8 +488,12 @@ func (x *GetSessionResponse) GetStandby() bool {
 }
 
 type PublishRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Messages      []*v1.Message          `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Messages []*v1.Message          `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	// When the router sent this request, by its clock: the publisher's
+	// nemo_publisher_stage_seconds{stage="transit"} is the time from here to
+	// its receipt. Unset from an older router.
+	SentAt        *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -527,6 +531,13 @@ func (*PublishRequest) Descriptor() ([]byte, []int) {
 func (x *PublishRequest) GetMessages() []*v1.Message {
 	if x != nil {
 		return x.Messages
+	}
+	return nil
+}
+
+func (x *PublishRequest) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
 	}
 	return nil
 }
@@ -692,9 +703,10 @@ const file_nemo_publisher_v1_publisher_proto_rawDesc = "" +
 	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\x05 \x01(\tR\tlastError\x12\x18\n" +
-	"\astandby\x18\x06 \x01(\bR\astandby\"E\n" +
+	"\astandby\x18\x06 \x01(\bR\astandby\"z\n" +
 	"\x0ePublishRequest\x123\n" +
-	"\bmessages\x18\x01 \x03(\v2\x17.nemo.bridge.v1.MessageR\bmessages\"M\n" +
+	"\bmessages\x18\x01 \x03(\v2\x17.nemo.bridge.v1.MessageR\bmessages\x123\n" +
+	"\asent_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"M\n" +
 	"\x0fPublishResponse\x12:\n" +
 	"\aresults\x18\x01 \x03(\v2 .nemo.publisher.v1.PublishResultR\aresults\"\xce\x01\n" +
 	"\rPublishResult\x12\x1d\n" +
@@ -750,24 +762,25 @@ var file_nemo_publisher_v1_publisher_proto_depIdxs = []int32{
 	12, // 2: nemo.publisher.v1.RoundTripResponse.received_at:type_name -> google.protobuf.Timestamp
 	12, // 3: nemo.publisher.v1.GetSessionResponse.since:type_name -> google.protobuf.Timestamp
 	13, // 4: nemo.publisher.v1.PublishRequest.messages:type_name -> nemo.bridge.v1.Message
-	11, // 5: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
-	14, // 6: nemo.publisher.v1.PublishResult.outcome:type_name -> nemo.bridge.v1.Outcome
-	15, // 7: nemo.publisher.v1.PublishResult.cause:type_name -> nemo.bridge.v1.Cause
-	9,  // 8: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
-	7,  // 9: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
-	5,  // 10: nemo.publisher.v1.PublisherService.RoundTrip:input_type -> nemo.publisher.v1.RoundTripRequest
-	2,  // 11: nemo.publisher.v1.PublisherService.ReadRetained:input_type -> nemo.publisher.v1.ReadRetainedRequest
-	0,  // 12: nemo.publisher.v1.PublisherService.InFlight:input_type -> nemo.publisher.v1.InFlightRequest
-	10, // 13: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
-	8,  // 14: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
-	6,  // 15: nemo.publisher.v1.PublisherService.RoundTrip:output_type -> nemo.publisher.v1.RoundTripResponse
-	3,  // 16: nemo.publisher.v1.PublisherService.ReadRetained:output_type -> nemo.publisher.v1.ReadRetainedResponse
-	1,  // 17: nemo.publisher.v1.PublisherService.InFlight:output_type -> nemo.publisher.v1.InFlightResponse
-	13, // [13:18] is the sub-list for method output_type
-	8,  // [8:13] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	12, // 5: nemo.publisher.v1.PublishRequest.sent_at:type_name -> google.protobuf.Timestamp
+	11, // 6: nemo.publisher.v1.PublishResponse.results:type_name -> nemo.publisher.v1.PublishResult
+	14, // 7: nemo.publisher.v1.PublishResult.outcome:type_name -> nemo.bridge.v1.Outcome
+	15, // 8: nemo.publisher.v1.PublishResult.cause:type_name -> nemo.bridge.v1.Cause
+	9,  // 9: nemo.publisher.v1.PublisherService.Publish:input_type -> nemo.publisher.v1.PublishRequest
+	7,  // 10: nemo.publisher.v1.PublisherService.GetSession:input_type -> nemo.publisher.v1.GetSessionRequest
+	5,  // 11: nemo.publisher.v1.PublisherService.RoundTrip:input_type -> nemo.publisher.v1.RoundTripRequest
+	2,  // 12: nemo.publisher.v1.PublisherService.ReadRetained:input_type -> nemo.publisher.v1.ReadRetainedRequest
+	0,  // 13: nemo.publisher.v1.PublisherService.InFlight:input_type -> nemo.publisher.v1.InFlightRequest
+	10, // 14: nemo.publisher.v1.PublisherService.Publish:output_type -> nemo.publisher.v1.PublishResponse
+	8,  // 15: nemo.publisher.v1.PublisherService.GetSession:output_type -> nemo.publisher.v1.GetSessionResponse
+	6,  // 16: nemo.publisher.v1.PublisherService.RoundTrip:output_type -> nemo.publisher.v1.RoundTripResponse
+	3,  // 17: nemo.publisher.v1.PublisherService.ReadRetained:output_type -> nemo.publisher.v1.ReadRetainedResponse
+	1,  // 18: nemo.publisher.v1.PublisherService.InFlight:output_type -> nemo.publisher.v1.InFlightResponse
+	14, // [14:19] is the sub-list for method output_type
+	9,  // [9:14] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_nemo_publisher_v1_publisher_proto_init() }

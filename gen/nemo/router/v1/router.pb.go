@@ -27,8 +27,12 @@ const (
 )
 
 type RouteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Events        []*v1.Event            `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*v1.Event            `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// When ingest sent this request, by its clock: the router's
+	// nemo_router_stage_seconds{stage="transit"} is the time from here to
+	// its receipt. Unset from an older ingest.
+	SentAt        *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -66,6 +70,13 @@ func (*RouteRequest) Descriptor() ([]byte, []int) {
 func (x *RouteRequest) GetEvents() []*v1.Event {
 	if x != nil {
 		return x.Events
+	}
+	return nil
+}
+
+func (x *RouteRequest) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
 	}
 	return nil
 }
@@ -494,9 +505,10 @@ var File_nemo_router_v1_router_proto protoreflect.FileDescriptor
 
 const file_nemo_router_v1_router_proto_rawDesc = "" +
 	"\n" +
-	"\x1bnemo/router/v1/router.proto\x12\x0enemo.router.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"=\n" +
+	"\x1bnemo/router/v1/router.proto\x12\x0enemo.router.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1anemo/bridge/v1/event.proto\"r\n" +
 	"\fRouteRequest\x12-\n" +
-	"\x06events\x18\x01 \x03(\v2\x15.nemo.bridge.v1.EventR\x06events\"=\n" +
+	"\x06events\x18\x01 \x03(\v2\x15.nemo.bridge.v1.EventR\x06events\x123\n" +
+	"\asent_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"=\n" +
 	"\rRouteResponse\x12,\n" +
 	"\x04acks\x18\x01 \x03(\v2\x18.nemo.bridge.v1.EventAckR\x04acks\"\x11\n" +
 	"\x0fGetRulesRequest\"?\n" +
@@ -553,32 +565,33 @@ var file_nemo_router_v1_router_proto_goTypes = []any{
 	(*DryRunRequest)(nil),         // 7: nemo.router.v1.DryRunRequest
 	(*DryRunResponse)(nil),        // 8: nemo.router.v1.DryRunResponse
 	(*v1.Event)(nil),              // 9: nemo.bridge.v1.Event
-	(*v1.EventAck)(nil),           // 10: nemo.bridge.v1.EventAck
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*v1.EventAck)(nil),           // 11: nemo.bridge.v1.EventAck
 	(*v1.Message)(nil),            // 12: nemo.bridge.v1.Message
 }
 var file_nemo_router_v1_router_proto_depIdxs = []int32{
 	9,  // 0: nemo.router.v1.RouteRequest.events:type_name -> nemo.bridge.v1.Event
-	10, // 1: nemo.router.v1.RouteResponse.acks:type_name -> nemo.bridge.v1.EventAck
-	4,  // 2: nemo.router.v1.GetRulesResponse.rules:type_name -> nemo.router.v1.Rules
-	11, // 3: nemo.router.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
-	11, // 4: nemo.router.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
-	4,  // 5: nemo.router.v1.ReloadRulesResponse.rules:type_name -> nemo.router.v1.Rules
-	9,  // 6: nemo.router.v1.DryRunRequest.event:type_name -> nemo.bridge.v1.Event
-	12, // 7: nemo.router.v1.DryRunResponse.messages:type_name -> nemo.bridge.v1.Message
-	0,  // 8: nemo.router.v1.RouterService.Route:input_type -> nemo.router.v1.RouteRequest
-	2,  // 9: nemo.router.v1.RouterService.GetRules:input_type -> nemo.router.v1.GetRulesRequest
-	5,  // 10: nemo.router.v1.RouterService.ReloadRules:input_type -> nemo.router.v1.ReloadRulesRequest
-	7,  // 11: nemo.router.v1.RouterService.DryRun:input_type -> nemo.router.v1.DryRunRequest
-	1,  // 12: nemo.router.v1.RouterService.Route:output_type -> nemo.router.v1.RouteResponse
-	3,  // 13: nemo.router.v1.RouterService.GetRules:output_type -> nemo.router.v1.GetRulesResponse
-	6,  // 14: nemo.router.v1.RouterService.ReloadRules:output_type -> nemo.router.v1.ReloadRulesResponse
-	8,  // 15: nemo.router.v1.RouterService.DryRun:output_type -> nemo.router.v1.DryRunResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	10, // 1: nemo.router.v1.RouteRequest.sent_at:type_name -> google.protobuf.Timestamp
+	11, // 2: nemo.router.v1.RouteResponse.acks:type_name -> nemo.bridge.v1.EventAck
+	4,  // 3: nemo.router.v1.GetRulesResponse.rules:type_name -> nemo.router.v1.Rules
+	10, // 4: nemo.router.v1.Rules.loaded_at:type_name -> google.protobuf.Timestamp
+	10, // 5: nemo.router.v1.Rules.last_error_at:type_name -> google.protobuf.Timestamp
+	4,  // 6: nemo.router.v1.ReloadRulesResponse.rules:type_name -> nemo.router.v1.Rules
+	9,  // 7: nemo.router.v1.DryRunRequest.event:type_name -> nemo.bridge.v1.Event
+	12, // 8: nemo.router.v1.DryRunResponse.messages:type_name -> nemo.bridge.v1.Message
+	0,  // 9: nemo.router.v1.RouterService.Route:input_type -> nemo.router.v1.RouteRequest
+	2,  // 10: nemo.router.v1.RouterService.GetRules:input_type -> nemo.router.v1.GetRulesRequest
+	5,  // 11: nemo.router.v1.RouterService.ReloadRules:input_type -> nemo.router.v1.ReloadRulesRequest
+	7,  // 12: nemo.router.v1.RouterService.DryRun:input_type -> nemo.router.v1.DryRunRequest
+	1,  // 13: nemo.router.v1.RouterService.Route:output_type -> nemo.router.v1.RouteResponse
+	3,  // 14: nemo.router.v1.RouterService.GetRules:output_type -> nemo.router.v1.GetRulesResponse
+	6,  // 15: nemo.router.v1.RouterService.ReloadRules:output_type -> nemo.router.v1.ReloadRulesResponse
+	8,  // 16: nemo.router.v1.RouterService.DryRun:output_type -> nemo.router.v1.DryRunResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_nemo_router_v1_router_proto_init() }

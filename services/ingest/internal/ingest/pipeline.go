@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
@@ -237,7 +238,7 @@ type routeStream struct {
 
 func (s routeStream) Send(events []*bridgev1.Event) error {
 	return relay.SendInParts(events, func(part []*bridgev1.Event) error {
-		return s.RouterService_RouteClient.Send(&routerv1.RouteRequest{Events: part})
+		return s.RouterService_RouteClient.Send(&routerv1.RouteRequest{Events: part, SentAt: timestamppb.Now()})
 	})
 }
 

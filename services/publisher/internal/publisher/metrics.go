@@ -10,9 +10,9 @@ type metrics struct {
 	active   prometheus.Gauge
 	latency  prometheus.Histogram
 	replaced prometheus.Counter
-	// stageQueue and stageBroker are the publisher's hops of an event's
-	// walk, for the table of where its time goes.
-	stageQueue, stageBroker prometheus.Observer
+	// stageTransit, stageQueue and stageBroker are the publisher's hops of
+	// an event's walk, for the table of where its time goes.
+	stageTransit, stageQueue, stageBroker prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -41,10 +41,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	stage := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "nemo_publisher_stage_seconds",
-		Help:    "Time a message spends in each of the publisher's stages: queue (received from the router until first written to the broker) and broker (written until the broker's answer, each attempt).",
+		Help:    "Time a message spends in each of the publisher's stages: transit (the router sent its Publish request until the publisher received it: the gRPC hop, by the two services' clocks), queue (received from the router until first written to the broker) and broker (written until the broker's answer, each attempt).",
 		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
 	}, []string{"stage"})
-	m.stageQueue, m.stageBroker = stage.WithLabelValues("queue"), stage.WithLabelValues("broker")
+	m.stageTransit, m.stageQueue, m.stageBroker = stage.WithLabelValues("transit"), stage.WithLabelValues("queue"), stage.WithLabelValues("broker")
 	reg.MustRegister(m.messages, m.connected, m.active, m.latency, m.replaced, stage)
 	return m
 }

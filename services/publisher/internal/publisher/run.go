@@ -40,7 +40,7 @@ func Run(ctx context.Context, o Options) error {
 	o.MQTT.Version = service.Version
 	return service.Run(ctx, o.Service, func(rt *service.Runtime) (func(context.Context) error, error) {
 		m := newMetrics(rt.Metrics)
-		srv := newServer(o.MQTT)
+		srv := newServer(o.MQTT, m.stageTransit)
 		publisherv1.RegisterPublisherServiceServer(rt.GRPC, srv)
 		// Only the active publisher keeps the plugin's status: a standby
 		// never writes it over the active one's.

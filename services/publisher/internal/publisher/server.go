@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -30,6 +31,8 @@ import (
 type server struct {
 	publisherv1.UnimplementedPublisherServiceServer
 	cfg mqttsession.Config
+	// transit observes each message's hop from the router.
+	transit prometheus.Observer
 	// pipeline and session are nil while this publisher stands by.
 	pipeline *pipeline.Pipeline
 	session  *mqttsession.Session
@@ -43,8 +46,8 @@ type server struct {
 	cancels map[*context.CancelFunc]struct{}
 }
 
-func newServer(cfg mqttsession.Config) *server {
-	return &server{cfg: cfg, cancels: map[*context.CancelFunc]struct{}{}}
+func newServer(cfg mqttsession.Config, transit prometheus.Observer) *server {
+	return &server{cfg: cfg, transit: transit, cancels: map[*context.CancelFunc]struct{}{}}
 }
 
 // activate starts accepting streams once this publisher holds the session,
@@ -154,6 +157,7 @@ func (s *server) receive(ctx context.Context, stream publisherv1.PublisherServic
 		if err != nil {
 			return err
 		}
+		relay.ObserveTransit(s.transit, req.GetSentAt(), len(req.GetMessages()))
 		msgs := make([]pipeline.Message, 0, len(req.GetMessages()))
 		for _, m := range req.GetMessages() {
 			pm := pipeline.Message{Ctx: ctx, Key: m.GetOrderingKey(), Replaceable: m.GetReplaceable(), Done: answer(m.GetId(), replies)}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"google.golang.org/grpc/codes"
@@ -47,7 +48,7 @@ func TestUnpublishableNamesWhatBrokersRefuse(t *testing.T) {
 // A standby holds nothing of its shard: it sends the router to the active
 // publisher; an oversized question is refused before any work.
 func TestInFlightIsRefusedByAStandbyAndWhenTooLarge(t *testing.T) {
-	srv := newServer(mqttsession.Config{})
+	srv := newServer(mqttsession.Config{}, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "transit"}))
 	_, err := srv.InFlight(t.Context(), &publisherv1.InFlightRequest{OrderingKeys: []string{"tool:1"}})
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("a standby answered %v, want FailedPrecondition", err)

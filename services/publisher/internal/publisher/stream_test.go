@@ -7,14 +7,18 @@ import (
 	"net"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
@@ -50,7 +54,7 @@ func (broker) Send(batch []mqttsession.Outgoing) []error {
 // refused, the cause the router passes on to the dead letters: what the
 // router reads instead of guessing from the reason's words.
 func TestEveryMessageIsAnsweredWithItsOutcomeAndCause(t *testing.T) {
-	srv := newServer(mqttsession.Config{ClientID: "test"})
+	srv := newServer(mqttsession.Config{ClientID: "test"}, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "transit"}))
 	log := slog.New(slog.DiscardHandler)
 	p := pipeline.New(broker{}, pipeline.Options{Capacity: 16, MaxInFlight: 4, Log: log})
 	t.Cleanup(p.Close)
@@ -101,7 +105,7 @@ func TestEveryMessageIsAnsweredWithItsOutcomeAndCause(t *testing.T) {
 // a standby's too, before it refuses the stream: a router learns it before
 // it sends anything.
 func TestEveryStreamAnnouncesThatThePublisherReadsTheEventIDField(t *testing.T) {
-	client := publishClient(t, newServer(mqttsession.Config{ClientID: "test"}))
+	client := publishClient(t, newServer(mqttsession.Config{ClientID: "test"}, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "transit"})))
 	stream, err := client.Publish(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -133,4 +137,46 @@ func publishClient(t *testing.T, srv *server) publisherv1.PublisherServiceClient
 	}
 	t.Cleanup(func() { conn.Close() })
 	return publisherv1.NewPublisherServiceClient(conn)
+}
+
+// A Publish request stamped by the router is observed in the transit
+// stage once per message, from its stamp; an older router's, without
+// one, is left out.
+func TestTransitIsObservedForEachMessageOfAStampedRequest(t *testing.T) {
+	transit := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "transit"})
+	srv := newServer(mqttsession.Config{ClientID: "test"}, transit)
+	p := pipeline.New(broker{}, pipeline.Options{Capacity: 16, MaxInFlight: 4, Log: slog.New(slog.DiscardHandler)})
+	t.Cleanup(p.Close)
+	srv.activate(p, nil)
+	stream, err := publishClient(t, srv).Publish(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(id string) *bridgev1.Message {
+		return &bridgev1.Message{Id: id, Topic: "nemo/tools/" + id + "/enabled", Qos: 1, OrderingKey: "tool:" + id, Payload: []byte("{}")}
+	}
+	if err := stream.Send(&publisherv1.PublishRequest{Messages: []*bridgev1.Message{msg("1"), msg("2")}}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := timestamppb.New(time.Now().Add(-30 * time.Millisecond))
+	if err := stream.Send(&publisherv1.PublishRequest{SentAt: stamp, Messages: []*bridgev1.Message{msg("3"), msg("4"), msg("5")}}); err != nil {
+		t.Fatal(err)
+	}
+	for results := 0; results < 5; {
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		results += len(resp.GetResults())
+	}
+	var m dto.Metric
+	if err := transit.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.GetHistogram().GetSampleCount(); n != 3 {
+		t.Errorf("transit: %d observations, want one for each of the stamped request's 3 messages", n)
+	}
+	if sum := m.GetHistogram().GetSampleSum(); sum < 0.090 {
+		t.Errorf("transit: %.4fs in all, want at least the 3 × 30 ms since the stamp", sum)
+	}
 }

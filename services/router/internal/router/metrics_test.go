@@ -2,15 +2,32 @@ package router
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
+	routerv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/router/v1"
 )
 
 // stageSamples is how many observations nemo_router_stage_seconds holds
 // for stage in reg.
 func stageSamples(t *testing.T, reg *prometheus.Registry, stage string) uint64 {
+	t.Helper()
+	return stageHistogram(t, reg, stage).GetSampleCount()
+}
+
+// stageSum is the sum of stage's observations in reg, in seconds.
+func stageSum(t *testing.T, reg *prometheus.Registry, stage string) float64 {
+	t.Helper()
+	return stageHistogram(t, reg, stage).GetSampleSum()
+}
+
+// stageHistogram is nemo_router_stage_seconds for stage in reg, nil
+// (no observations) when it has none.
+func stageHistogram(t *testing.T, reg *prometheus.Registry, stage string) *dto.Histogram {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
@@ -23,12 +40,12 @@ func stageSamples(t *testing.T, reg *prometheus.Registry, stage string) uint64 {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == "stage" && l.GetValue() == stage {
-					return m.GetHistogram().GetSampleCount()
+					return m.GetHistogram()
 				}
 			}
 		}
 	}
-	return 0
+	return nil
 }
 
 // A routed batch is observed once per event in each stage: route for
@@ -50,6 +67,41 @@ func TestStageHistogramsObserveRoutedEvents(t *testing.T) {
 	}
 	if n := stageSamples(t, reg, "publish"); n != 2 {
 		t.Errorf("publish: %d observations, want 2", n)
+	}
+	if n := stageSamples(t, reg, "transit"); n != 0 {
+		t.Errorf("transit: %d observations of a request that carries no sent_at (an older ingest's), want none", n)
+	}
+}
+
+// A Route request stamped by ingest is observed in the transit stage once
+// per event it carries, from its stamp: the hop the stages inside the
+// services leave out.
+func TestTransitIsObservedForEachEventOfAStampedRequest(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	rdb := startRedis(t)
+	client, _ := routeServerMetrics(t, newTestBook(t, rulesFile(t, rulesV2), ""), newStateKeeper(rdb, "nemo:events", testLog(t)), reg)
+	stream, err := client.Route(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := timestamppb.New(time.Now().Add(-30 * time.Millisecond))
+	if err := stream.Send(&routerv1.RouteRequest{SentAt: sent, Events: []*bridgev1.Event{
+		toolEvent("1-0", "1-0", "tool_enabled"), toolEvent("2-0", "2-0", "tool_disabled"),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for acks := 0; acks < 2; {
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		acks += len(resp.GetAcks())
+	}
+	if n := stageSamples(t, reg, "transit"); n != 2 {
+		t.Errorf("transit: %d observations, want one for each of the 2 events", n)
+	}
+	if sum := stageSum(t, reg, "transit"); sum < 0.060 {
+		t.Errorf("transit: %.4fs in all, want at least the 2 × 30 ms since the stamp", sum)
 	}
 }
 

@@ -94,6 +94,7 @@ func (s *server) receive(ctx context.Context, stream routerv1.RouterService_Rout
 				recvErr = err
 				return
 			}
+			relay.ObserveTransit(s.metrics.transit, req.GetSentAt(), len(req.GetEvents()))
 			select {
 			case batches <- req.GetEvents():
 			case <-ctx.Done():

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	bridgev1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/bridge/v1"
 	publisherv1 "github.com/nemo-mqtt-bridge/bridge/gen/nemo/publisher/v1"
@@ -101,7 +102,7 @@ func (s *publishStream) Send(msgs []*bridgev1.Message) error {
 		msgs = withEventIDProperty(msgs)
 	}
 	return relay.SendInParts(msgs, func(part []*bridgev1.Message) error {
-		return s.PublisherService_PublishClient.Send(&publisherv1.PublishRequest{Messages: part})
+		return s.PublisherService_PublishClient.Send(&publisherv1.PublishRequest{Messages: part, SentAt: timestamppb.Now()})
 	})
 }
 
@@ -142,8 +143,8 @@ type metrics struct {
 	pending  prometheus.GaugeFunc
 	// stages is the router's share of an event's latency; route and
 	// publish are its observers, looked up once.
-	stages         *prometheus.HistogramVec
-	route, publish prometheus.Observer
+	stages                  *prometheus.HistogramVec
+	transit, route, publish prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer, pending func() float64) *metrics {
@@ -164,12 +165,13 @@ func newMetrics(reg prometheus.Registerer, pending func() float64) *metrics {
 	m.stages = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "nemo_router_stage_seconds",
 		Help: "Time an event spends in each stage of the router, one observation per event, by stage: " +
+			"transit (ingest sent its Route request until the router received it: the gRPC hop, by the two services' clocks), " +
 			"route (its Route batch received until its first messages were handed to the publisher link: sequence screen, rules, messages built, and the tool state saved in Redis first when the rules read it), " +
 			"publish (handed to the publisher until its last message, its tool's snapshot included, was settled, by the broker's PUBACK or a refusal, and its EventAck went on the reply stream).",
 		// Log-spaced from 50 µs to 6.5 s, and +Inf.
 		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
 	}, []string{"stage"})
-	m.route, m.publish = m.stages.WithLabelValues("route"), m.stages.WithLabelValues("publish")
+	m.transit, m.route, m.publish = m.stages.WithLabelValues("transit"), m.stages.WithLabelValues("route"), m.stages.WithLabelValues("publish")
 	reg.MustRegister(m.events, m.messages, m.pending, m.stages)
 	return m
 }
