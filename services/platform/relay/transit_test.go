@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -39,5 +40,11 @@ func TestTransitIsObservedOncePerItemFromTheSendersStamp(t *testing.T) {
 	ObserveTransit(h, timestamppb.New(time.Now().Add(time.Hour)), 1)
 	if n, after := histogramOf(t, h); n != 4 || after != sum {
 		t.Errorf("a stamp an hour ahead: %d observations adding %.4fs, want one adding 0", n-3, after-sum)
+	}
+	// A stamp no clock gives (a peer's bug or worse) is observed as the
+	// longest time there is, not a crash or a negative time.
+	ObserveTransit(h, &timestamppb.Timestamp{Seconds: math.MinInt64, Nanos: -1}, 1)
+	if n, after := histogramOf(t, h); n != 5 || after-sum < 1e9 {
+		t.Errorf("an absurd stamp: %d observations adding %gs, want one adding the longest time", n-4, after-sum)
 	}
 }
