@@ -29,7 +29,7 @@ import (
 
 // childConfig is what a child is given, as JSON in -child.
 type childConfig struct {
-	Kind         string `json:"kind"` // childRaw or childOneProcess
+	Kind         string `json:"kind"` // childRaw, childOneProcess or childEcho
 	Broker       string `json:"broker"`
 	CAFile       string `json:"ca_file,omitempty"`
 	QoS          byte   `json:"qos"`
@@ -43,11 +43,14 @@ type childConfig struct {
 	RedisURL    string `json:"redis_url,omitempty"`
 	Stream      string `json:"stream,omitempty"`
 	TopicPrefix string `json:"topic_prefix,omitempty"`
+	// The echo: the address it connects to.
+	EchoAddr string `json:"echo_addr,omitempty"`
 }
 
 const (
 	childRaw        = "raw"
 	childOneProcess = "one-process"
+	childEcho       = "echo"
 )
 
 // childConfigFor is a child's configuration for the workload w.
@@ -57,11 +60,14 @@ func childConfigFor(kind string, w workload, inFlight int) childConfig {
 
 // runChild is this program started with -child: it connects, says
 // "ready" on its standard output, and works until its standard input
-// ends (see runRawChild, runOneProcessChild) or ctx does.
+// ends (see runRawChild, runOneProcessChild, runEchoChild) or ctx does.
 func runChild(ctx context.Context, config string) error {
 	var cfg childConfig
 	if err := json.Unmarshal([]byte(config), &cfg); err != nil {
 		return fmt.Errorf("-child: %w", err)
+	}
+	if cfg.Kind == childEcho {
+		return runEchoChild(ctx, cfg)
 	}
 	w := workload{qos: cfg.QoS, payloadBytes: cfg.PayloadBytes, caFile: cfg.CAFile}
 	var err error

@@ -142,6 +142,11 @@ func (c *collector) percentiles() (p50, p99, max time.Duration) {
 	c.mu.Lock()
 	l := slices.Clone(c.latencies)
 	c.mu.Unlock()
+	return percentilesOf(l)
+}
+
+// percentilesOf sorts l and returns its p50, p99 and max.
+func percentilesOf(l []time.Duration) (p50, p99, max time.Duration) {
 	if len(l) == 0 {
 		return 0, 0, 0
 	}

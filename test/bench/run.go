@@ -301,6 +301,11 @@ func run(ctx context.Context, o options) error {
 	}
 
 	if o.phases[4] {
+		afterIdle, backToBack, err := measureWakeUps(300)
+		if err != nil {
+			return fmt.Errorf("wake-ups: %w", err)
+		}
+		fmt.Printf("4 machine: a round trip to another process over loopback TCP takes %s after %v idle, %s back to back; each hop between processes begins with half of one\n", afterIdle, burstGap, backToBack)
 		c.reset()
 		before := scrapeAll(br)
 		oneCPU, rawCPU := &childCPU{}, &childCPU{}

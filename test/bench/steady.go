@@ -8,11 +8,14 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// paced calls send every 10 ms with what is due to keep rate items per
+// burstGap is the time between the steady phases' bursts.
+const burstGap = 10 * time.Millisecond
+
+// paced calls send every burstGap with what is due to keep rate items per
 // second for d, catching up after a late tick, and returns how many it
 // sent: the pace of both steady phases.
 func paced(rate int, d time.Duration, send func(from, to int) error) (int, error) {
-	tick := time.NewTicker(10 * time.Millisecond)
+	tick := time.NewTicker(burstGap)
 	defer tick.Stop()
 	total := int(d.Seconds() * float64(rate))
 	next := 0
