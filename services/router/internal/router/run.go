@@ -141,8 +141,8 @@ type metrics struct {
 	events   *prometheus.CounterVec
 	messages prometheus.Counter
 	pending  prometheus.GaugeFunc
-	// stages is the router's share of an event's latency; route and
-	// publish are its observers, looked up once.
+	// stages is the router's share of an event's latency; transit, route
+	// and publish are its observers, looked up once.
 	stages                  *prometheus.HistogramVec
 	transit, route, publish prometheus.Observer
 }
