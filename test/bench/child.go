@@ -29,7 +29,7 @@ import (
 
 // childConfig is what a child is given, as JSON in -child.
 type childConfig struct {
-	Kind         string `json:"kind"` // childRaw, childOneProcess or childEcho
+	Kind         string `json:"kind"` // childRaw, childOneProcess, childEcho or childStreamEcho
 	Broker       string `json:"broker"`
 	CAFile       string `json:"ca_file,omitempty"`
 	QoS          byte   `json:"qos"`
@@ -39,7 +39,7 @@ type childConfig struct {
 	Name             string `json:"name,omitempty"`
 	Tools            int    `json:"tools,omitempty"`
 	BridgeProperties bool   `json:"bridge_properties,omitempty"`
-	// The one-process pipeline.
+	// The one-process pipeline, and the stream echo.
 	RedisURL    string `json:"redis_url,omitempty"`
 	Stream      string `json:"stream,omitempty"`
 	TopicPrefix string `json:"topic_prefix,omitempty"`
@@ -51,6 +51,7 @@ const (
 	childRaw        = "raw"
 	childOneProcess = "one-process"
 	childEcho       = "echo"
+	childStreamEcho = "stream-echo"
 )
 
 // childConfigFor is a child's configuration for the workload w.
@@ -60,14 +61,18 @@ func childConfigFor(kind string, w workload, inFlight int) childConfig {
 
 // runChild is this program started with -child: it connects, says
 // "ready" on its standard output, and works until its standard input
-// ends (see runRawChild, runOneProcessChild, runEchoChild) or ctx does.
+// ends (see runRawChild, runOneProcessChild, runEchoChild,
+// runStreamEchoChild) or ctx does.
 func runChild(ctx context.Context, config string) error {
 	var cfg childConfig
 	if err := json.Unmarshal([]byte(config), &cfg); err != nil {
 		return fmt.Errorf("-child: %w", err)
 	}
-	if cfg.Kind == childEcho {
+	switch cfg.Kind {
+	case childEcho:
 		return runEchoChild(ctx, cfg)
+	case childStreamEcho:
+		return runStreamEchoChild(ctx, cfg)
 	}
 	w := workload{qos: cfg.QoS, payloadBytes: cfg.PayloadBytes, caFile: cfg.CAFile}
 	var err error

@@ -21,11 +21,14 @@ type costPoint struct {
 }
 
 // costReading is every measured process's counters at one moment, and
-// the machine's idle time: what the processes left unused says whether
-// a phase was bound by CPU or by waiting.
+// the machine's idle and stolen time: what the processes left unused
+// says whether a phase was bound by CPU or by waiting, and what the
+// hypervisor took from a virtual machine's cores, during which whatever
+// ran on them stood still, how much of a tail is the host's.
 type costReading struct {
-	procs     []costPoint
-	idleTicks float64 // idle and iowait of all cores, from /proc/stat
+	procs      []costPoint
+	idleTicks  float64 // idle and iowait of all cores, from /proc/stat
+	stealTicks float64 // steal of all cores, from /proc/stat
 }
 
 // costProc is a process whose cost is measured; svc is nil for one that
@@ -39,7 +42,8 @@ type costProc struct {
 }
 
 func readCost(ps []costProc) costReading {
-	out := costReading{procs: make([]costPoint, len(ps)), idleTicks: idleTicks()}
+	out := costReading{procs: make([]costPoint, len(ps))}
+	out.idleTicks, out.stealTicks = machineTicks()
 	for i, p := range ps {
 		if p.ticks != nil {
 			out.procs[i].cpuTicks = p.ticks()
@@ -66,11 +70,12 @@ func (r *costReading) add(before, after costReading) {
 		r.procs[i].mallocs += after.procs[i].mallocs - before.procs[i].mallocs
 	}
 	r.idleTicks += after.idleTicks - before.idleTicks
+	r.stealTicks += after.stealTicks - before.stealTicks
 }
 
 // printCost prints each process's CPU µs and allocations per event
-// between two readings, after what (say, "per event drained"), and the
-// CPU time no process used.
+// between two readings, after what (say, "per event drained"), the
+// CPU time no process used, and the time the hypervisor took.
 func printCost(what string, ps []costProc, before, after costReading, events int) {
 	const tick = 1e6 / 100 // µs per clock tick (USER_HZ is 100 on Linux)
 	fmt.Printf("  cost %s:", what)
@@ -84,7 +89,8 @@ func printCost(what string, ps []costProc, before, after costReading, events int
 		}
 		fmt.Print(";")
 	}
-	fmt.Printf(" in all %.1fµs CPU; idle %.1fµs\n", total, (after.idleTicks-before.idleTicks)*tick/float64(events))
+	fmt.Printf(" in all %.1fµs CPU; idle %.1fµs; stolen %.1fµs\n", total,
+		(after.idleTicks-before.idleTicks)*tick/float64(events), (after.stealTicks-before.stealTicks)*tick/float64(events))
 }
 
 // thisProgram is the bench's own process: the measuring subscribers, and
@@ -109,21 +115,29 @@ func cpuTicks(pid int) float64 {
 	return u + s
 }
 
-// idleTicks is the idle and iowait time of all cores so far, in clock
-// ticks, 0 if unknown.
-func idleTicks() float64 {
+// machineTicks is the idle and iowait time of all cores so far, and the
+// time the hypervisor ran something else on them, in clock ticks; 0 if
+// unknown.
+func machineTicks() (idle, steal float64) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line) // cpu user nice system idle iowait ...
-	if len(f) < 6 || f[0] != "cpu" {
-		return 0
+	return parseMachineTicks(line)
+}
+
+// parseMachineTicks reads the idle, iowait and steal fields of the "cpu"
+// line of /proc/stat (steal is 0 outside a virtual machine).
+func parseMachineTicks(line string) (idle, steal float64) {
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
 	}
-	idle, _ := strconv.ParseFloat(f[4], 64)
+	idle, _ = strconv.ParseFloat(f[4], 64)
 	iowait, _ := strconv.ParseFloat(f[5], 64)
-	return idle + iowait
+	steal, _ = strconv.ParseFloat(f[8], 64)
+	return idle + iowait, steal
 }
 
 // publishedMessages is how many MQTT messages the publishers have had

@@ -306,6 +306,11 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("wake-ups: %w", err)
 		}
 		fmt.Printf("4 machine: a round trip to another process over loopback TCP takes %s after %v idle, %s back to back; each hop between processes begins with half of one\n", afterIdle, burstGap, backToBack)
+		throughRedis, err := measureRedisHops(ctx, rdb, redisSrv.URL(1), 300)
+		if err != nil {
+			return fmt.Errorf("round trips through Redis: %w", err)
+		}
+		fmt.Printf("4 machine: a round trip through Redis to another process (XADD, its blocked XREADGROUP, its XADD back) takes %s after %v idle; an XADD reaches a reader such as ingest in about half of one\n", throughRedis, burstGap)
 		c.reset()
 		before := scrapeAll(br)
 		oneCPU, rawCPU := &childCPU{}, &childCPU{}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/redistest"
 )
 
 // echoPair is a loopback connection whose far end runs echo.
@@ -64,5 +67,43 @@ func TestARoundTripToAClosedEchoIsAnError(t *testing.T) {
 	_, err := timeRoundTrips(client, 5, 0)
 	if err == nil || !strings.Contains(err.Error(), "round trip") {
 		t.Fatalf("round trips to a closed echo: %v, want a round trip error", err)
+	}
+}
+
+// A round trip through Redis comes back through the stream echo, entry
+// after entry, and the group's entries are acknowledged.
+func TestRoundTripsThroughRedisComeBackFromTheStreamEcho(t *testing.T) {
+	rdb := redistest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := rdb.XGroupCreateMkStream(ctx, redisHopOut, redisHopGroup, "$").Err(); err != nil {
+		t.Fatal(err)
+	}
+	echoed := make(chan error, 1)
+	go func() { echoed <- echoEntries(ctx, rdb) }()
+	trips, err := timeRedisRoundTrips(ctx, rdb, 5, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trips.p50 <= 0 || trips.p99 < trips.p50 {
+		t.Fatalf("round trips %v: want a positive p50 and a p99 not below it", trips)
+	}
+	if n := rdb.XLen(ctx, redisHopBack).Val(); n != 5 {
+		t.Fatalf("%d entries came back, want 5", n)
+	}
+	cancel()
+	if err := <-echoed; err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+	if pending := rdb.XPending(context.Background(), redisHopOut, redisHopGroup).Val(); pending.Count != 0 {
+		t.Fatalf("%d entries left pending in the echo's group", pending.Count)
+	}
+}
+
+// Without an echo the round trip ends in an error, not a hang.
+func TestARoundTripThroughRedisWithoutAnEchoIsAnError(t *testing.T) {
+	rdb := redistest.Start(t)
+	if _, err := timeRedisRoundTrips(context.Background(), rdb, 1, 0); err == nil {
+		t.Fatal("a round trip with nothing reading came back")
 	}
 }
