@@ -82,7 +82,7 @@ func runRawChild(ctx context.Context, cfg childConfig, w workload) error {
 	}
 	defer pub.Disconnect(context.Background())
 	fmt.Println("ready")
-	jobs := make(chan int, cfg.InFlight)
+	jobs := make(chan publishJob, cfg.InFlight)
 	published := make(chan error, 1)
 	go func() {
 		published <- publishJobs(ctx, pub, w, cfg.Name, cfg.Tools, cfg.BridgeProperties, cfg.InFlight, jobs)
@@ -92,8 +92,12 @@ func runRawChild(ctx context.Context, cfg childConfig, w workload) error {
 		if _, err := fmt.Sscan(line, &from, &to); err != nil {
 			return fmt.Errorf("work %q: %w", line, err)
 		}
-		for i := from; i < to; i++ {
-			jobs <- i
+		job := publishJob{}
+		if w.stampBursts {
+			job.burstNS = time.Now().UnixNano()
+		}
+		for job.i = from; job.i < to; job.i++ {
+			jobs <- job
 		}
 		return nil
 	})
@@ -101,10 +105,17 @@ func runRawChild(ctx context.Context, cfg childConfig, w workload) error {
 	return errors.Join(err, <-published)
 }
 
+// publishJob is message i to publish, of a burst handed over at burstNS
+// (0: not stamped).
+type publishJob struct {
+	i       int
+	burstNS int64
+}
+
 // publishJobs publishes message i on bench/<name>/<i mod tools> for each
-// i from jobs, inFlight at once, until jobs is closed, and returns the
+// job from jobs, inFlight at once, until jobs is closed, and returns the
 // first error.
-func publishJobs(ctx context.Context, pub *autopaho.ConnectionManager, w workload, name string, tools int, withBridgeProperties bool, inFlight int, jobs <-chan int) error {
+func publishJobs(ctx context.Context, pub *autopaho.ConnectionManager, w workload, name string, tools int, withBridgeProperties bool, inFlight int, jobs <-chan publishJob) error {
 	var wg sync.WaitGroup
 	var failed error
 	var once sync.Once
@@ -112,9 +123,10 @@ func publishJobs(ctx context.Context, pub *autopaho.ConnectionManager, w workloa
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range jobs {
+			for job := range jobs {
+				i := job.i
 				tool := i % tools
-				msg := &paho.Publish{Topic: fmt.Sprintf("bench/%s/%d", name, tool), QoS: w.qos, Payload: w.payload(tool, i, time.Now().UnixNano())}
+				msg := &paho.Publish{Topic: fmt.Sprintf("bench/%s/%d", name, tool), QoS: w.qos, Payload: w.payload(tool, i, time.Now().UnixNano(), job.burstNS)}
 				if withBridgeProperties {
 					msg.Properties = bridgeProperties(fmt.Sprintf("1796186499123-%d", i)) // an id of the length Redis gives
 				}
@@ -146,11 +158,11 @@ func ceilingInBench(ctx context.Context, w workload, messages, inFlight int) (re
 	}
 	defer pub.Disconnect(context.Background())
 	start := time.Now()
-	jobs := make(chan int, inFlight)
+	jobs := make(chan publishJob, inFlight)
 	published := make(chan error, 1)
 	go func() { published <- publishJobs(ctx, pub, w, "ceiling-in-bench", 50, false, inFlight, jobs) }()
 	for i := range messages {
-		jobs <- i
+		jobs <- publishJob{i: i}
 	}
 	close(jobs)
 	if err := <-published; err != nil {

@@ -39,6 +39,8 @@ type childConfig struct {
 	Name             string `json:"name,omitempty"`
 	Tools            int    `json:"tools,omitempty"`
 	BridgeProperties bool   `json:"bridge_properties,omitempty"`
+	// StampBursts: each message carries when its line of work came in.
+	StampBursts bool `json:"stamp_bursts,omitempty"`
 	// The one-process pipeline, and the stream echo.
 	RedisURL    string `json:"redis_url,omitempty"`
 	Stream      string `json:"stream,omitempty"`
@@ -56,7 +58,7 @@ const (
 
 // childConfigFor is a child's configuration for the workload w.
 func childConfigFor(kind string, w workload, inFlight int) childConfig {
-	return childConfig{Kind: kind, Broker: w.broker.String(), CAFile: w.caFile, QoS: w.qos, PayloadBytes: w.payloadBytes, InFlight: inFlight}
+	return childConfig{Kind: kind, Broker: w.broker.String(), CAFile: w.caFile, QoS: w.qos, PayloadBytes: w.payloadBytes, InFlight: inFlight, StampBursts: w.stampBursts}
 }
 
 // runChild is this program started with -child: it connects, says
@@ -74,7 +76,7 @@ func runChild(ctx context.Context, config string) error {
 	case childStreamEcho:
 		return runStreamEchoChild(ctx, cfg)
 	}
-	w := workload{qos: cfg.QoS, payloadBytes: cfg.PayloadBytes, caFile: cfg.CAFile}
+	w := workload{qos: cfg.QoS, payloadBytes: cfg.PayloadBytes, caFile: cfg.CAFile, stampBursts: cfg.StampBursts}
 	var err error
 	if w.broker, err = url.Parse(cfg.Broker); err != nil {
 		return err

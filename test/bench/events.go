@@ -38,7 +38,13 @@ func writeEventsTo(ctx context.Context, rdb *redis.Client, stream string, w work
 // envelope is event i for tool in NEMO's envelope, asking for the
 // workload's QoS, its payload padded to the workload's size.
 func envelope(w workload, i, tool int) string {
-	payload := w.payload(tool, i, time.Now().UnixNano())
+	// The XADD hands the event over and sends it: both times are now.
+	now := time.Now().UnixNano()
+	burst := int64(0)
+	if w.stampBursts {
+		burst = now
+	}
+	payload := w.payload(tool, i, now, burst)
 	env, _ := json.Marshal(map[string]any{
 		"topic":     fmt.Sprintf("nemo/tools/%d/enabled", tool),
 		"payload":   string(payload),

@@ -22,16 +22,27 @@ type probe struct {
 	ToolID int   `json:"tool_id"`
 	Seq    int   `json:"seq"`
 	SentNS int64 `json:"sent_ns"`
+	// BurstNS, in the latency phase, is when the message's burst was
+	// handed over: to Redis, by the bench's XADD (the same as SentNS), or
+	// to the raw client, where the message waits while the client
+	// publishes the burst's earlier ones, and SentNS is its own publish
+	// call. Each side's latency is counted from it, so that both count
+	// their own queueing.
+	BurstNS int64 `json:"burst_ns,omitempty"`
 	// Pad fills the payload to -payload-bytes.
 	Pad string `json:"pad,omitempty"`
 }
 
 // collector subscribes and records, for each distinct message, when it
-// arrived and how long it took since it was written.
+// arrived and how long it took since it was written (since its burst was
+// handed over, where the probe says).
 type collector struct {
 	mu        sync.Mutex
 	seen      map[[2]int]bool
 	latencies []time.Duration
+	// fromCall are the latencies from each message's own publish call, of
+	// the probes that carry their burst's time too.
+	fromCall []time.Duration
 	// first and last are when the first and the latest distinct message
 	// arrived.
 	first, last time.Time
@@ -57,7 +68,12 @@ func (c *collector) receive(p *paho.Publish) {
 	key := [2]int{pr.ToolID, pr.Seq}
 	if !c.seen[key] {
 		c.seen[key] = true
-		c.latencies = append(c.latencies, now.Sub(time.Unix(0, pr.SentNS)))
+		from := pr.SentNS
+		if pr.BurstNS != 0 {
+			from = pr.BurstNS
+			c.fromCall = append(c.fromCall, now.Sub(time.Unix(0, pr.SentNS)))
+		}
+		c.latencies = append(c.latencies, now.Sub(time.Unix(0, from)))
 		if len(c.seen) == 1 {
 			c.first = now
 		}
@@ -74,7 +90,7 @@ func (c *collector) receive(p *paho.Publish) {
 func (c *collector) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.seen, c.latencies, c.first, c.last = map[[2]int]bool{}, nil, time.Time{}, time.Time{}
+	c.seen, c.latencies, c.fromCall, c.first, c.last = map[[2]int]bool{}, nil, nil, time.Time{}, time.Time{}
 }
 
 // wait blocks until n distinct messages arrived, or nothing new came for
@@ -141,6 +157,15 @@ func (c *collector) mean() time.Duration {
 func (c *collector) percentiles() (p50, p99, max time.Duration) {
 	c.mu.Lock()
 	l := slices.Clone(c.latencies)
+	c.mu.Unlock()
+	return percentilesOf(l)
+}
+
+// percentilesFromCall are those of the latencies from each message's own
+// publish call (the pipeline's XADD is its burst's hand-over too).
+func (c *collector) percentilesFromCall() (p50, p99, max time.Duration) {
+	c.mu.Lock()
+	l := slices.Clone(c.fromCall)
 	c.mu.Unlock()
 	return percentilesOf(l)
 }

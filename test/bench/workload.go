@@ -19,15 +19,19 @@ type workload struct {
 	broker       *url.URL
 	tls          *tls.Config
 	caFile       string // the CA the publisher is given with TLS
+	// stampBursts, in the latency phase, has every message carry when its
+	// burst was handed over (probe.BurstNS) beside when it was sent.
+	stampBursts bool
 }
 
 // filler pads payloads; sliced, never copied per message.
 var filler = strings.Repeat("x", 1<<20)
 
-// payload is the probe of event seq for tool, as JSON, padded with a
+// payload is the probe of event seq for tool, sent at sentNS, of the
+// burst handed over at burstNS (0: not said), as JSON, padded with a
 // filler field to about payloadBytes when that is larger than the probe.
-func (w workload) payload(tool, seq int, sentNS int64) []byte {
-	p := probe{ToolID: tool, Seq: seq, SentNS: sentNS}
+func (w workload) payload(tool, seq int, sentNS, burstNS int64) []byte {
+	p := probe{ToolID: tool, Seq: seq, SentNS: sentNS, BurstNS: burstNS}
 	b, _ := json.Marshal(p)
 	const field = len(`,"pad":""`)
 	if extra := w.payloadBytes - len(b) - field; extra > 0 {
@@ -51,7 +55,7 @@ func (w workload) transport() string {
 
 func (w workload) payloadText() string {
 	if w.payloadBytes == 0 {
-		return fmt.Sprintf("payload %d bytes", len(w.payload(0, 0, 0)))
+		return fmt.Sprintf("payload %d bytes", len(w.payload(0, 0, 0, 0)))
 	}
 	return fmt.Sprintf("payload padded to %d bytes", w.payloadBytes)
 }
