@@ -21,11 +21,16 @@ func writeEvents(ctx context.Context, rdb *redis.Client, w workload, from, to in
 	return writeEventsTo(ctx, rdb, nemoStream, w, from, to, toolOf)
 }
 
-// writeEventsTo is writeEvents to another stream.
+// writeEventsTo is writeEvents to another stream. In the latency phase the
+// events are a burst, handed over now, before the first is built.
 func writeEventsTo(ctx context.Context, rdb *redis.Client, stream string, w workload, from, to int, toolOf func(int) int) error {
+	burst := int64(0)
+	if w.stampBursts {
+		burst = time.Now().UnixNano()
+	}
 	pipe := rdb.Pipeline()
 	for i := from; i < to; i++ {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"event", envelope(w, i, toolOf(i))}})
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"event", envelope(w, i, toolOf(i), burst)}})
 		if pipe.Len() == 1000 || i == to-1 {
 			if _, err := pipe.Exec(ctx); err != nil {
 				return fmt.Errorf("write events: %w", err)
@@ -35,16 +40,11 @@ func writeEventsTo(ctx context.Context, rdb *redis.Client, stream string, w work
 	return nil
 }
 
-// envelope is event i for tool in NEMO's envelope, asking for the
-// workload's QoS, its payload padded to the workload's size.
-func envelope(w workload, i, tool int) string {
-	// The XADD hands the event over and sends it: both times are now.
-	now := time.Now().UnixNano()
-	burst := int64(0)
-	if w.stampBursts {
-		burst = now
-	}
-	payload := w.payload(tool, i, now, burst)
+// envelope is event i for tool in NEMO's envelope, of the burst handed
+// over at burstNS (0: none), asking for the workload's QoS, its payload
+// padded to the workload's size.
+func envelope(w workload, i, tool int, burstNS int64) string {
+	payload := w.payload(tool, i, time.Now().UnixNano(), burstNS)
 	env, _ := json.Marshal(map[string]any{
 		"topic":     fmt.Sprintf("nemo/tools/%d/enabled", tool),
 		"payload":   string(payload),

@@ -23,10 +23,11 @@ type probe struct {
 	Seq    int   `json:"seq"`
 	SentNS int64 `json:"sent_ns"`
 	// BurstNS, in the latency phase, is when the message's burst was
-	// handed over: to Redis, by the bench's XADD (the same as SentNS), or
-	// to the raw client, where the message waits while the client
-	// publishes the burst's earlier ones, and SentNS is its own publish
-	// call. Each side's latency is counted from it, so that both count
+	// handed over: to the bench's writer, which builds the burst's
+	// envelopes and XADDs them in one write (SentNS is when its envelope
+	// was built), or to the raw client, where the message waits while the
+	// client publishes the burst's earlier ones (SentNS is its own publish
+	// call). Each side's latency is counted from it, so that both count
 	// their own queueing.
 	BurstNS int64 `json:"burst_ns,omitempty"`
 	// Pad fills the payload to -payload-bytes.
@@ -162,7 +163,7 @@ func (c *collector) percentiles() (p50, p99, max time.Duration) {
 }
 
 // percentilesFromCall are those of the latencies from each message's own
-// publish call (the pipeline's XADD is its burst's hand-over too).
+// publish call (the pipelines': when its envelope was built for the XADD).
 func (c *collector) percentilesFromCall() (p50, p99, max time.Duration) {
 	c.mu.Lock()
 	l := slices.Clone(c.fromCall)

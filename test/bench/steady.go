@@ -90,9 +90,9 @@ func runSteady(ctx context.Context, o options, w workload, rdb *redis.Client, c 
 	turn := o.steady / time.Duration(rounds)
 	var out steadyOutcome
 	// Every side's clock starts when a burst is handed over: the
-	// pipelines' at the XADD, which takes the whole burst at once, raw
-	// MQTT's when its client takes the burst, not when it gets round to
-	// each message's publish call.
+	// pipelines' when the writer takes it, before it builds the envelopes
+	// it XADDs in one write, raw MQTT's when its client takes it, not when
+	// the client gets round to each message's publish call.
 	w.stampBursts = true
 
 	events, arrivedEvents := 0, 0
