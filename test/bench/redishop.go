@@ -9,12 +9,12 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// NEMO's XADD reaches ingest through Redis, which has to wake twice on
-// the way (for the XADD and to answer the blocked read) before the reader
-// wakes. The latency phase measures that hop in the same run as the
-// wake-ups: a round trip through Redis to a process of its own, blocked
-// in XREADGROUP as ingest is, which XADDs each entry back to a stream this
-// program waits on.
+// NEMO's XADD reaches ingest through Redis: Redis wakes for the XADD and
+// answers the blocked read, then the reader wakes, two wake-ups before
+// ingest has the event. The latency phase measures that hop in the same
+// run as the wake-ups: a round trip through Redis to a process of its
+// own, blocked in XREADGROUP as ingest is, which XADDs each entry back to
+// a stream this program waits on.
 
 // The streams of the round trip through Redis, and the group the child
 // reads with.
