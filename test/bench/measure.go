@@ -154,21 +154,13 @@ func (c *collector) mean() time.Duration {
 	return sum / time.Duration(len(c.latencies))
 }
 
-// percentiles of the recorded latencies.
-func (c *collector) percentiles() (p50, p99, max time.Duration) {
+// recorded is a copy of the recorded latencies, and of those from each
+// message's own publish call (the pipelines': when its envelope was built
+// for the XADD).
+func (c *collector) recorded() (latencies, fromCall []time.Duration) {
 	c.mu.Lock()
-	l := slices.Clone(c.latencies)
-	c.mu.Unlock()
-	return percentilesOf(l)
-}
-
-// percentilesFromCall are those of the latencies from each message's own
-// publish call (the pipelines': when its envelope was built for the XADD).
-func (c *collector) percentilesFromCall() (p50, p99, max time.Duration) {
-	c.mu.Lock()
-	l := slices.Clone(c.fromCall)
-	c.mu.Unlock()
-	return percentilesOf(l)
+	defer c.mu.Unlock()
+	return slices.Clone(c.latencies), slices.Clone(c.fromCall)
 }
 
 // percentilesOf sorts l and returns its p50, p99 and max.

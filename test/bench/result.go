@@ -19,8 +19,9 @@ type result struct {
 
 func measured(c *collector, messages int, took time.Duration) result {
 	r := result{messages: messages, took: took}
-	r.p50, r.p99, r.max = c.percentiles()
-	r.fromCall.p50, r.fromCall.p99, r.fromCall.max = c.percentilesFromCall()
+	latencies, fromCall := c.recorded()
+	r.p50, r.p99, r.max = percentilesOf(latencies)
+	r.fromCall.p50, r.fromCall.p99, r.fromCall.max = percentilesOf(fromCall)
 	return r
 }
 
