@@ -44,17 +44,30 @@ type summary struct {
 	steady, rawSteady   result
 	oneProcessSteady    result // the one-process pipeline at the steady rate (phase 4): beside the ratios
 	ingestAlone         result
+	// rounds are the raw ceiling and the drain in pairs (phases 1 and 2
+	// the first); drain_ratio is the median pair's.
+	rounds []drainRound
 	maxRSS              int64 // bytes, the largest service's peak in phase 2
 }
 
 func (s summary) String() string {
 	return fmt.Sprintf("bench: drain_ratio=%.2f one_tool_ratio=%.2f p50_ratio=%.2f p99_ratio=%.2f max_rss_mib=%.1f"+
 		" raw=%.0f/s drain=%.0f/s one_tool=%.0f/s p50=%s/%s p99=%s/%s raw_from_call=%s/%s ingest_alone=%.0f/s one_process=%.0f/s one_process_p99=%s raw_in_bench=%.0f/s",
-		s.drain.rate()/s.raw.rate(), s.oneTool.rate()/s.raw.rate(),
+		s.ratioRound().ratio(), s.oneTool.rate()/s.ratioRound().raw.rate(),
 		ratio(s.steady.p50, s.rawSteady.p50), ratio(s.steady.p99, s.rawSteady.p99), mib(s.maxRSS),
-		s.raw.rate(), s.drain.rate(), s.oneTool.rate(), ms(s.steady.p50), ms(s.rawSteady.p50), ms(s.steady.p99), ms(s.rawSteady.p99),
+		s.ratioRound().raw.rate(), s.ratioRound().drain.rate(), s.oneTool.rate(), ms(s.steady.p50), ms(s.rawSteady.p50), ms(s.steady.p99), ms(s.rawSteady.p99),
 		ms(s.rawSteady.fromCall.p50), ms(s.rawSteady.fromCall.p99),
 		s.ingestAlone.rate(), s.oneProcess.rate(), ms(s.oneProcessSteady.p99), s.rawInBench.rate())
+}
+
+// ratioRound is the pair of raw ceiling and drain that the ratios divide
+// by and the summary prints: the median round, or phases 1 and 2 when
+// only they were measured.
+func (s summary) ratioRound() drainRound {
+	if len(s.rounds) == 0 {
+		return drainRound{raw: s.raw, drain: s.drain}
+	}
+	return medianRound(s.rounds)
 }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
@@ -68,10 +81,10 @@ func (s summary) partial(phases map[int]bool) string {
 	add := func(format string, a ...any) { f = append(f, fmt.Sprintf(format, a...)) }
 	add("phases=%s", phasesText(phases))
 	if phases[1] && phases[2] {
-		add("drain_ratio=%.2f", s.drain.rate()/s.raw.rate())
+		add("drain_ratio=%.2f", s.ratioRound().ratio())
 	}
 	if phases[1] && phases[3] {
-		add("one_tool_ratio=%.2f", s.oneTool.rate()/s.raw.rate())
+		add("one_tool_ratio=%.2f", s.oneTool.rate()/s.ratioRound().raw.rate())
 	}
 	if phases[4] {
 		add("p50_ratio=%.2f p99_ratio=%.2f", ratio(s.steady.p50, s.rawSteady.p50), ratio(s.steady.p99, s.rawSteady.p99))
@@ -80,10 +93,10 @@ func (s summary) partial(phases map[int]bool) string {
 		add("max_rss_mib=%.1f", mib(s.maxRSS))
 	}
 	if phases[1] {
-		add("raw=%.0f/s", s.raw.rate())
+		add("raw=%.0f/s", s.ratioRound().raw.rate())
 	}
 	if phases[2] {
-		add("drain=%.0f/s", s.drain.rate())
+		add("drain=%.0f/s", s.ratioRound().drain.rate())
 	}
 	if phases[3] {
 		add("one_tool=%.0f/s", s.oneTool.rate())
