@@ -47,7 +47,7 @@ type summary struct {
 	// rounds are the raw ceiling and the drain in pairs (phases 1 and 2
 	// the first); drain_ratio is the median pair's.
 	rounds []drainRound
-	maxRSS              int64 // bytes, the largest service's peak in phase 2
+	maxRSS int64 // bytes, the largest service's peak in phase 2
 }
 
 func (s summary) String() string {
