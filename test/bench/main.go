@@ -30,7 +30,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 2000, "events per second in the latency phase")
 	flag.DurationVar(&o.steady, "steady", 20*time.Second, "how long the latency phase lasts, for the pipeline and for raw MQTT each (in -steady-rounds turns)")
 	flag.IntVar(&o.steadyRounds, "steady-rounds", 4, "the latency phase's turns: the pipeline, the one-process pipeline and raw MQTT take turns this many times each, for -steady ÷ this each turn, so that all meet the machine in the same state")
-	flag.IntVar(&o.drainRounds, "drain-rounds", 3, "with phases 1 and 2: the raw ceiling and the drain are measured this many times, in pairs back to back (the first pair is phases 1 and 2), and drain_ratio is the median pair's")
+	flag.IntVar(&o.drainRounds, "drain-rounds", 5, "with phases 1 and 2: the raw ceiling and the drain are measured this many times, in pairs back to back (the first pair is phases 1 and 2), and drain_ratio is the median pair's")
 	flag.IntVar(&o.brokerInFlight, "broker-inflight", 0, "mosquitto's max_inflight_messages, the Receive Maximum it announces (0: unlimited; -1: mosquitto's default, 20)")
 	flag.BoolVar(&o.brokerNoDelay, "broker-nodelay", false, "mosquitto sends without Nagle's delay (set_tcp_nodelay true), as docs/performance.md's Tuning suggests; the default is mosquitto's own (Nagle on)")
 	flag.IntVar(&o.rawInFlight, "raw-inflight", 1000, "publishes outstanding at once in the raw MQTT ceiling and the raw steady phase")

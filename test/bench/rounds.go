@@ -40,8 +40,10 @@ func medianRound(rounds []drainRound) drainRound {
 // ceiling of one run moves with the machine (it varied 20,400 – 29,400
 // msg/s between runs on this machine), and phases 1 and 2 are half a minute
 // apart; pairs measured back to back, and the median of their ratios,
-// give a drain_ratio that does not hang on one moment of the machine.
-// next is the first event number not written yet; it returns the rounds
+// give a drain_ratio that does not hang on one moment of the machine
+// (in one run of five rounds the drain alone went 18,900 – 26,800
+// events/s while the ceiling stayed at 24,500 – 26,300 msg/s: six busy
+// processes on two cores). next is the first event number not written yet; it returns the rounds
 // and the next one after them.
 func moreDrainRounds(ctx context.Context, o options, w workload, rdb *redis.Client, br *bridge, c *collector, next int) ([]drainRound, int, error) {
 	var rounds []drainRound

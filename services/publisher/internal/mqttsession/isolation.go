@@ -49,7 +49,7 @@ type isolation struct {
 	losses uint64
 	// inflight is every PUBLISH in the session by packet identifier;
 	// passing counts those let through the gate and not in it yet.
-	inflight map[uint16]*flight
+	inflight packetTable[*flight]
 	passing  int
 	// previous is what was in flight at the last loss; taken, the ordering
 	// keys of the messages it took out of the session.
@@ -131,7 +131,6 @@ func newIsolation(log *slog.Logger) *isolation {
 	return &isolation{
 		log:      log,
 		changed:  make(chan struct{}),
-		inflight: map[uint16]*flight{},
 		suspects: map[*paho.Publish]func() bool{},
 	}
 }
@@ -159,7 +158,7 @@ func (s *isolation) enter(ctx context.Context, f *flight) (uint64, error) {
 		if !s.up {
 			return 0, session.ErrNoConnection
 		}
-		if suspect && s.alone == nil && len(s.inflight) == 0 && s.passing == 0 {
+		if suspect && s.alone == nil && s.inflight.len() == 0 && s.passing == 0 {
 			s.alone = f.pub
 			s.passing++
 			s.log.Info("sending a suspect message alone", "event_id", eventID(f.pub), "topic", f.pub.Topic)
@@ -206,7 +205,7 @@ func (s *isolation) added(id uint16, f *flight, since uint64) (withdraw bool) {
 			return true
 		}
 	}
-	s.inflight[id] = f
+	s.inflight.put(id, f)
 	return false
 }
 
@@ -226,11 +225,10 @@ func (s *isolation) failed(f *flight) {
 func (s *isolation) answered(id uint16) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok := s.inflight[id]
+	f, ok := s.inflight.take(id)
 	if !ok {
 		return
 	}
-	delete(s.inflight, id)
 	if stop, ok := s.suspects[f.pub]; ok {
 		stop()
 		delete(s.suspects, f.pub)
@@ -249,7 +247,7 @@ func (s *isolation) connected(sessionPresent bool) {
 	defer s.mu.Unlock()
 	s.up = true
 	if !sessionPresent {
-		clear(s.inflight)
+		s.inflight.clear()
 	}
 	s.notify()
 }
@@ -270,7 +268,7 @@ func (s *isolation) lost(dp *packets.Disconnect) []uint16 {
 	defer s.notify()
 
 	inFlight := map[*paho.Publish][]uint16{}
-	for id, f := range s.inflight {
+	for id, f := range s.inflight.all() {
 		if f.pub != nil {
 			inFlight[f.pub] = append(inFlight[f.pub], id)
 		}
@@ -279,11 +277,11 @@ func (s *isolation) lost(dp *packets.Disconnect) []uint16 {
 	taken := map[string]bool{} // the keys of the messages taken out
 	take := func(pub *paho.Publish, why error) {
 		for _, id := range inFlight[pub] {
-			if key := s.inflight[id].key; key != "" {
-				taken[key] = true
+			f, _ := s.inflight.take(id)
+			if f.key != "" {
+				taken[f.key] = true
 			}
-			s.inflight[id].withdrawn = why
-			delete(s.inflight, id)
+			f.withdrawn = why
 			withdraw = append(withdraw, id)
 		}
 		delete(inFlight, pub)
@@ -311,7 +309,7 @@ func (s *isolation) lost(dp *packets.Disconnect) []uint16 {
 		}
 		s.log.Warn("the broker dropped the connection twice with this message in flight: it is taken out of the session and sent again alone, to find out whether it is the cause",
 			"event_id", eventID(pub), "topic", pub.Topic, "in_flight", n, "broker_said", brokerWords(dp))
-		s.suspects[pub] = context.AfterFunc(s.inflight[ids[0]].owner, func() { s.forget(pub) })
+		s.suspects[pub] = context.AfterFunc(s.flightOf(ids[0]).owner, func() { s.forget(pub) })
 		take(pub, errResendAlone)
 	}
 	// The reconnect would resend what stays in the session ahead of what
@@ -320,12 +318,18 @@ func (s *isolation) lost(dp *packets.Disconnect) []uint16 {
 	// messages again in order (an earlier one goes too: the pipeline
 	// rewinds from the earliest answer it gets).
 	for pub, ids := range inFlight {
-		if taken[s.inflight[ids[0]].key] {
+		if taken[s.flightOf(ids[0]).key] {
 			take(pub, errResendBehind)
 		}
 	}
 	s.previous, s.taken = current, taken
 	return withdraw
+}
+
+// flightOf is the flight in the session as packet id; s.mu is held.
+func (s *isolation) flightOf(id uint16) *flight {
+	f, _ := s.inflight.get(id)
+	return f
 }
 
 // forget drops a suspect whose caller gave up on it (its stream ended):

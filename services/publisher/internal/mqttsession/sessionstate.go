@@ -35,7 +35,7 @@ type watchedState struct {
 	// answering is every PUBLISH sent through send that the broker has not
 	// answered yet, by packet identifier.
 	mu        sync.Mutex
-	answering map[uint16]*flight
+	answering packetTable[*flight]
 }
 
 // flightKey carries a Publish call's *flight in its context, from
@@ -44,7 +44,7 @@ type watchedState struct {
 type flightKey struct{}
 
 func newWatchedState(iso *isolation) *watchedState {
-	return &watchedState{State: state.New(newPacketStore(), memory.New()), iso: iso, answering: map[uint16]*flight{}}
+	return &watchedState{State: state.New(newPacketStore(), memory.New()), iso: iso}
 }
 
 // ConAckReceived resends what is in the session (paho does it here). A
@@ -109,7 +109,7 @@ func (w *watchedState) add(ctx context.Context, pub *packets.Publish, resp chan<
 	}
 	if f.answer != nil {
 		w.mu.Lock()
-		w.answering[pub.PacketID] = f
+		w.answering.put(pub.PacketID, f)
 		w.mu.Unlock()
 	}
 	if w.iso.added(pub.PacketID, f, since) {
@@ -152,23 +152,25 @@ func (w *watchedState) takeAnswer(ack *packets.ControlPacket) { _ = w.PacketRece
 func (w *watchedState) unanswered() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.answering)
+	return w.answering.len()
 }
 
 // take removes and returns the flight waiting for the answer to packet id.
 func (w *watchedState) take(id uint16) *flight {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	f := w.answering[id]
-	delete(w.answering, id)
+	f, _ := w.answering.take(id)
 	return f
 }
 
 // failAll answers everything waiting with err.
 func (w *watchedState) failAll(err error) {
 	w.mu.Lock()
-	waiting := w.answering
-	w.answering = map[uint16]*flight{}
+	var waiting []*flight
+	for _, f := range w.answering.all() {
+		waiting = append(waiting, f)
+	}
+	w.answering.clear()
 	w.mu.Unlock()
 	for _, f := range waiting {
 		f.answer(err)

@@ -17,7 +17,7 @@ import (
 // a lost connection.
 type packetStore struct {
 	mu      sync.Mutex
-	packets map[uint16]storedPacket
+	packets packetTable[storedPacket]
 	seq     uint64 // order of Put, for List
 }
 
@@ -26,7 +26,7 @@ type storedPacket struct {
 	packet io.WriterTo
 }
 
-func newPacketStore() *packetStore { return &packetStore{packets: map[uint16]storedPacket{}} }
+func newPacketStore() *packetStore { return &packetStore{} }
 
 // Put keeps w, which must not change afterwards: paho's state stores a
 // packet it built and does not touch again (a resend sets DUP on the copy
@@ -35,13 +35,13 @@ func (s *packetStore) Put(id uint16, _ byte, w io.WriterTo) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
-	s.packets[id] = storedPacket{seq: s.seq, packet: w}
+	s.packets.put(id, storedPacket{seq: s.seq, packet: w})
 	return nil
 }
 
 func (s *packetStore) Get(id uint16) (io.ReadCloser, error) {
 	s.mu.Lock()
-	p, ok := s.packets[id]
+	p, ok := s.packets.get(id)
 	s.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("packet %d is not in the session", id)
@@ -56,7 +56,7 @@ func (s *packetStore) Get(id uint16) (io.ReadCloser, error) {
 func (s *packetStore) Delete(id uint16) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.packets, id)
+	s.packets.take(id)
 	return nil
 }
 
@@ -68,17 +68,25 @@ func (s *packetStore) Quarantine(id uint16) error { return s.Delete(id) }
 func (s *packetStore) List() ([]uint16, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]uint16, 0, len(s.packets))
-	for id := range s.packets {
-		ids = append(ids, id)
+	type put struct {
+		id  uint16
+		seq uint64
 	}
-	slices.SortFunc(ids, func(a, b uint16) int { return cmp.Compare(s.packets[a].seq, s.packets[b].seq) })
+	all := make([]put, 0, s.packets.len())
+	for id, p := range s.packets.all() {
+		all = append(all, put{id, p.seq})
+	}
+	slices.SortFunc(all, func(a, b put) int { return cmp.Compare(a.seq, b.seq) })
+	ids := make([]uint16, len(all))
+	for i, p := range all {
+		ids[i] = p.id
+	}
 	return ids, nil
 }
 
 func (s *packetStore) Reset() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	clear(s.packets)
+	s.packets.clear()
 	return nil
 }
