@@ -44,21 +44,24 @@ func medianRound(rounds []drainRound) drainRound {
 // (in one run of five rounds the drain alone went 18,900 – 26,800
 // events/s while the ceiling stayed at 24,500 – 26,300 msg/s: six busy
 // processes on two cores). next is the first event number not written yet; it returns the rounds
-// and the next one after them.
-func moreDrainRounds(ctx context.Context, o options, w workload, rdb *redis.Client, br *bridge, c *collector, next int) ([]drainRound, int, error) {
+// and the next one after them, each drain's cost per event (costs) printed
+// under it.
+func moreDrainRounds(ctx context.Context, o options, w workload, rdb *redis.Client, br *bridge, c *collector, costs []costProc, next int) ([]drainRound, int, error) {
 	var rounds []drainRound
 	for round := 2; round <= o.drainRounds; round++ {
 		raw, err := ceiling(ctx, w, o.events, o.rawInFlight, false, &childCPU{})
 		if err != nil {
 			return nil, next, fmt.Errorf("raw MQTT ceiling, round %d: %w", round, err)
 		}
-		drained, _, err := drainAgain(ctx, br, rdb, w, c, next, next+o.events, spread(o.tools), func() {})
+		var costBefore costReading
+		drained, _, err := drainAgain(ctx, br, rdb, w, c, next, next+o.events, spread(o.tools), func() { costBefore = readCost(costs) })
 		if err != nil {
 			return nil, next, fmt.Errorf("pipeline drain, round %d: %w", round, err)
 		}
 		next += o.events
 		r := drainRound{raw: raw, drain: drained}
 		fmt.Printf("  round %d: raw ceiling %8.0f msg/s, then the drain %8.0f events/s: %.2f\n", round, raw.rate(), drained.rate(), r.ratio())
+		printCost("per event drained", costs, costBefore, readCost(costs), drained.messages)
 		rounds = append(rounds, r)
 	}
 	return rounds, next, nil

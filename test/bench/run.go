@@ -268,7 +268,7 @@ func run(ctx context.Context, o options) error {
 			s.rounds = []drainRound{{raw: s.raw, drain: s.drain}}
 			if o.drainRounds > 1 {
 				fmt.Printf("2 the raw ceiling and the drain again, back to back, rounds 2 to %d (round 1 is phases 1 and 2 above)\n", o.drainRounds)
-				more, after, err := moreDrainRounds(ctx, o, w, rdb, br, c, next)
+				more, after, err := moreDrainRounds(ctx, o, w, rdb, br, c, costs, next)
 				if err != nil {
 					return fmt.Errorf("%w\n%s", err, env.LogTails(20))
 				}
