@@ -66,7 +66,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// On SIGTERM too, the run stops its redis-server, mosquitto and
+	// services before it exits, instead of leaving them running.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err = run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
