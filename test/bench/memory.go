@@ -150,7 +150,10 @@ func runMemory(ctx context.Context, o options, env *harness.Env, redisSrv *harne
 		got, n, yesNo(got == n, "all arrived", "NOT all arrived"), last.Sub(startedAt).Seconds(), o.outage, last.Sub(outageEnded).Seconds())
 	fmt.Printf("after the broker was back: first event after %.1fs, the rest at %.0f events/s\n",
 		resumed.Seconds(), float64(got-atStop)/(last.Sub(outageEnded)-resumed).Seconds())
-	fmt.Printf("pending in Redis at the end: %s\n\n", pendingText(ctx, rdb))
+	// The last events' XACKs follow their arrival: wait for them, so that
+	// what is left pending is what the bridge did not acknowledge.
+	settled := waitAcknowledged(ctx, rdb, 10*time.Second)
+	fmt.Printf("pending in Redis %s after the last event: %s\n\n", settled.Round(10*time.Millisecond), pendingText(ctx, rdb))
 	fmt.Printf("  VmRSS (MiB)   %14s %14s %14s %10s\n", "peak before", "peak during", "peak after", "at the end")
 	for i, name := range names {
 		fmt.Printf("  %-12s  %14.1f %14.1f %14.1f %10.1f\n", name, mib(periods[0][i]), mib(periods[1][i]), mib(periods[2][i]), mib(end[i]))
@@ -189,6 +192,27 @@ func yesNo(ok bool, yes, no string) string {
 
 // pendingText is the stream's length and what ingest's consumer group
 // has not read or not acknowledged.
+// waitAcknowledged waits, up to limit, until no group of the stream has
+// entries unread or pending, and returns how long it waited.
+func waitAcknowledged(ctx context.Context, rdb *redis.Client, limit time.Duration) time.Duration {
+	start := time.Now()
+	for time.Since(start) < limit && ctx.Err() == nil {
+		groups, err := rdb.XInfoGroups(ctx, nemoStream).Result()
+		if err != nil {
+			break
+		}
+		open := false
+		for _, g := range groups {
+			open = open || g.Pending > 0 || g.Lag > 0
+		}
+		if !open {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
 func pendingText(ctx context.Context, rdb *redis.Client) string {
 	length, err := rdb.XLen(ctx, nemoStream).Result()
 	if err != nil {
