@@ -89,36 +89,6 @@ func TestPlainAnswersGoToTheSessionStateAndTheRestToPaho(t *testing.T) {
 	}
 }
 
-// With gatherAbove messages or more waiting for an answer, the reader
-// pauses before each read of an empty socket, and never while answers it
-// has read are still buffered; with fewer waiting it reads at once.
-func TestUnderABacklogTheReaderLetsAnswersGatherBeforeReadingTheSocket(t *testing.T) {
-	for _, tc := range []struct {
-		waiting int
-		want    []string
-	}{
-		{gatherAbove, []string{"gather", "read", "take 1", "take 2", "gather", "read", "take 3", "gather", "read"}},
-		{gatherAbove - 1, []string{"read", "take 1", "take 2", "read", "take 3", "read"}},
-	} {
-		var got []string
-		src := &chunkedSocket{log: &got, chunks: [][]byte{
-			{0x40, 0x02, 0x00, 0x01, 0x40, 0x02, 0x00, 0x02}, // two PUBACKs in one read
-			{0x40, 0x02, 0x00, 0x03},
-		}}
-		answers := testAnswers{waiting: tc.waiting, take: func(cp *packets.ControlPacket) {
-			got = append(got, fmt.Sprintf("take %d", cp.Content.(*packets.Puback).PacketID))
-		}}
-		r := &ackConn{in: newAckReader(src, answers)}
-		r.in.gather = func() { got = append(got, "gather") }
-		if _, err := packets.ReadPacket(r); !errors.Is(err, io.EOF) {
-			t.Fatalf("%d waiting: ReadPacket = %v, want io.EOF once every answer went to the session state", tc.waiting, err)
-		}
-		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("%d waiting: (-want +got):\n%s", tc.waiting, diff)
-		}
-	}
-}
-
 // testAnswers is the session state for ackReader's tests: take gets each
 // answer, and waiting is how many messages it says are unanswered.
 type testAnswers struct {

@@ -51,7 +51,7 @@ func dialer(c Config, l *brokerList, log *slog.Logger, w *tlsWatch, timeout time
 		if err != nil {
 			return nil, err
 		}
-		conn := quickAck(raw)
+		conn := quickAck(raw, gatherer(acks, pauseForAnswers))
 		if u.Scheme != "tls" {
 			conn = takeAcks(conn, acks)
 			w.live.set(conn, nil, files, b)

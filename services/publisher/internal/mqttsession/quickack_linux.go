@@ -19,29 +19,36 @@ type quickAckConn struct {
 	in *bufio.Reader
 }
 
-// socketReader reads from the socket itself, asking for a quick ACK first.
+// socketReader reads from the socket itself, asking for a quick ACK
+// first, after before (gatherer), if set.
 type socketReader struct {
-	tcp *net.TCPConn
-	raw syscall.RawConn
+	tcp    *net.TCPConn
+	raw    syscall.RawConn
+	before func()
 }
 
 func (r socketReader) Read(b []byte) (int, error) {
+	if r.before != nil {
+		r.before()
+	}
 	_ = r.raw.Control(func(fd uintptr) {
 		_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
 	})
 	return r.tcp.Read(b)
 }
 
-func quickAck(c net.Conn) net.Conn {
+// quickAck is c reading with quick ACKs, and calling beforeRead (if not
+// nil) before each read of the socket.
+func quickAck(c net.Conn, beforeRead func()) net.Conn {
 	tcp, ok := c.(*net.TCPConn)
 	if !ok {
-		return c
+		return beforeReads(c, beforeRead)
 	}
 	raw, err := tcp.SyscallConn()
 	if err != nil {
-		return c
+		return beforeReads(c, beforeRead)
 	}
-	return &quickAckConn{TCPConn: tcp, in: bufio.NewReaderSize(socketReader{tcp, raw}, 32<<10)}
+	return &quickAckConn{TCPConn: tcp, in: bufio.NewReaderSize(socketReader{tcp, raw, beforeRead}, 32<<10)}
 }
 
 func (c *quickAckConn) Read(b []byte) (int, error) { return c.in.Read(b) }
