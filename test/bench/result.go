@@ -51,11 +51,12 @@ type summary struct {
 }
 
 func (s summary) String() string {
+	m := s.ratioRound()
 	return fmt.Sprintf("bench: drain_ratio=%.2f one_tool_ratio=%.2f p50_ratio=%.2f p99_ratio=%.2f max_rss_mib=%.1f"+
 		" raw=%.0f/s drain=%.0f/s one_tool=%.0f/s p50=%s/%s p99=%s/%s raw_from_call=%s/%s ingest_alone=%.0f/s one_process=%.0f/s one_process_p99=%s raw_in_bench=%.0f/s",
-		s.ratioRound().ratio(), s.oneTool.rate()/s.ratioRound().raw.rate(),
+		m.ratio(), s.oneTool.rate()/m.raw.rate(),
 		ratio(s.steady.p50, s.rawSteady.p50), ratio(s.steady.p99, s.rawSteady.p99), mib(s.maxRSS),
-		s.ratioRound().raw.rate(), s.ratioRound().drain.rate(), s.oneTool.rate(), ms(s.steady.p50), ms(s.rawSteady.p50), ms(s.steady.p99), ms(s.rawSteady.p99),
+		m.raw.rate(), m.drain.rate(), s.oneTool.rate(), ms(s.steady.p50), ms(s.rawSteady.p50), ms(s.steady.p99), ms(s.rawSteady.p99),
 		ms(s.rawSteady.fromCall.p50), ms(s.rawSteady.fromCall.p99),
 		s.ingestAlone.rate(), s.oneProcess.rate(), ms(s.oneProcessSteady.p99), s.rawInBench.rate())
 }
@@ -79,12 +80,13 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float6
 func (s summary) partial(phases map[int]bool) string {
 	var f []string
 	add := func(format string, a ...any) { f = append(f, fmt.Sprintf(format, a...)) }
+	m := s.ratioRound()
 	add("phases=%s", phasesText(phases))
 	if phases[1] && phases[2] {
-		add("drain_ratio=%.2f", s.ratioRound().ratio())
+		add("drain_ratio=%.2f", m.ratio())
 	}
 	if phases[1] && phases[3] {
-		add("one_tool_ratio=%.2f", s.oneTool.rate()/s.ratioRound().raw.rate())
+		add("one_tool_ratio=%.2f", s.oneTool.rate()/m.raw.rate())
 	}
 	if phases[4] {
 		add("p50_ratio=%.2f p99_ratio=%.2f", ratio(s.steady.p50, s.rawSteady.p50), ratio(s.steady.p99, s.rawSteady.p99))
@@ -93,10 +95,10 @@ func (s summary) partial(phases map[int]bool) string {
 		add("max_rss_mib=%.1f", mib(s.maxRSS))
 	}
 	if phases[1] {
-		add("raw=%.0f/s", s.ratioRound().raw.rate())
+		add("raw=%.0f/s", m.raw.rate())
 	}
 	if phases[2] {
-		add("drain=%.0f/s", s.ratioRound().drain.rate())
+		add("drain=%.0f/s", m.drain.rate())
 	}
 	if phases[3] {
 		add("one_tool=%.0f/s", s.oneTool.rate())

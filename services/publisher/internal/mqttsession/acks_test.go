@@ -57,7 +57,7 @@ func TestPlainAnswersGoToTheSessionStateAndTheRestToPaho(t *testing.T) {
 	}
 	for name, src := range map[string]io.Reader{"whole": bytes.NewReader(stream.Bytes()), "a byte at a time": iotest.OneByteReader(bytes.NewReader(stream.Bytes()))} {
 		var got []string
-		r := &ackConn{in: newAckReader(src, testAnswers{take: func(cp *packets.ControlPacket) {
+		r := &ackConn{in: newAckReader(src, &backlog{take: func(cp *packets.ControlPacket) {
 			switch a := cp.Content.(type) {
 			case *packets.Puback:
 				got = append(got, fmt.Sprintf("state: PUBACK %d 0x%02X", a.PacketID, a.ReasonCode))
@@ -87,32 +87,6 @@ func TestPlainAnswersGoToTheSessionStateAndTheRestToPaho(t *testing.T) {
 			t.Errorf("%s: (-want +got):\n%s", name, diff)
 		}
 	}
-}
-
-// testAnswers is the session state for ackReader's tests: take gets each
-// answer, and waiting is how many messages it says are unanswered.
-type testAnswers struct {
-	take    func(*packets.ControlPacket)
-	waiting int
-}
-
-func (a testAnswers) takeAnswer(cp *packets.ControlPacket) { a.take(cp) }
-func (a testAnswers) unanswered() int                      { return a.waiting }
-
-// chunkedSocket gives one chunk a read, logging each read, then io.EOF.
-type chunkedSocket struct {
-	log    *[]string
-	chunks [][]byte
-}
-
-func (s *chunkedSocket) Read(p []byte) (int, error) {
-	*s.log = append(*s.log, "read")
-	if len(s.chunks) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, s.chunks[0])
-	s.chunks = s.chunks[1:]
-	return n, nil
 }
 
 func encode(t *testing.T, cp *packets.ControlPacket) []byte {

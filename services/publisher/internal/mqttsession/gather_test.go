@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// backlog is the session state for the gathering tests: waiting is how
+// backlog is the session state for the ack reader's tests: waiting is how
 // many messages it says are unanswered, take gets each answer.
 type backlog struct {
 	waiting atomic.Int64
