@@ -321,13 +321,16 @@ func (c Config) Client() redis.UniversalClient {
 	case Sentinel:
 		o := c.failover
 		o.SentinelAddrs = append([]string(nil), o.SentinelAddrs...)
+		o.Dialer = dialer(o.DialTimeout, o.TLSConfig)
 		return redis.NewFailoverClient(&o)
 	case Cluster:
 		o := c.cluster
 		o.Addrs = append([]string(nil), o.Addrs...)
+		o.Dialer = dialer(o.DialTimeout, o.TLSConfig)
 		return redis.NewClusterClient(&o)
 	}
 	o := c.single
+	o.Dialer = dialer(o.DialTimeout, o.TLSConfig)
 	return redis.NewClient(&o)
 }
 

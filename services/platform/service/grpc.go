@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/rawsock"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -161,6 +162,7 @@ func (rt *Runtime) DialPeer(addr string) (*grpc.ClientConn, error) {
 	}
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(creds),
+		grpc.WithContextDialer(dialPeer),
 		grpc.WithKeepaliveParams(peerKeepalive),
 		grpc.WithConnectParams(peerConnect),
 		grpc.WithInitialWindowSize(streamWindow),
@@ -172,6 +174,24 @@ func (rt *Runtime) DialPeer(addr string) (*grpc.ClientConn, error) {
 	}
 	return conn, nil
 }
+
+// dialPeer connects to a neighbouring service directly (no proxy: the
+// pipeline's hops stay inside its network) with a connection whose reads
+// and writes keep clear of the scheduler's system-call hand-off
+// (rawsock), and the TCP_USER_TIMEOUT gRPC sets on connections it dials
+// itself.
+func dialPeer(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := rawsock.Dial(ctx, &net.Dialer{}, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	_ = rawsock.SetUserTimeout(c, peerKeepalive.Timeout)
+	return c, nil
+}
+
+// acceptedUserTimeout is the TCP_USER_TIMEOUT gRPC's server sets on the
+// connections it accepts: its keepalive timeout, 20 s by default.
+const acceptedUserTimeout = 20 * time.Second
 
 // observer is the platform's own interceptor, outermost on every call:
 // it turns a panic into codes.Internal (logged with its stack) instead of

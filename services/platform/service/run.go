@@ -18,6 +18,7 @@ import (
 
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/envflag"
 	"github.com/nemo-mqtt-bridge/bridge/services/platform/logging"
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/rawsock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
@@ -211,7 +212,7 @@ func Run(ctx context.Context, o Options, setup Setup) error {
 		defer pprofSrv.Close()
 		log.Info("profiles listening", "addr", pprofLis.Addr().String())
 	}
-	go func() { _ = rt.GRPC.Serve(lis) }()
+	go func() { _ = rt.GRPC.Serve(rawsock.Listener{Listener: lis, UserTimeout: acceptedUserTimeout}) }()
 	log.Info("gRPC listening", "addr", lis.Addr().String())
 
 	loopCtx, cancelLoop := context.WithCancel(context.WithoutCancel(ctx))

@@ -3,7 +3,8 @@ package mqttsession
 import (
 	"bufio"
 	"net"
-	"syscall"
+
+	"github.com/nemo-mqtt-bridge/bridge/services/platform/rawsock"
 )
 
 // quickAckConn asks the kernel, before every read from the socket, to
@@ -11,19 +12,18 @@ import (
 // resets TCP_QUICKACK by itself, hence every read). Its reads are
 // buffered: paho reads a packet's header a byte at a time, which would
 // cost a system call (and a setsockopt) per byte; with the buffer, one
-// read takes in every PUBACK that has arrived. Writes go straight to the
-// *net.TCPConn, whose writev keeps each packet whole when paho writes from
-// several goroutines.
+// read takes in every PUBACK that has arrived. Reads and writes are raw
+// system calls (rawsock); each write is one call, which keeps each
+// packet whole when paho writes from several goroutines.
 type quickAckConn struct {
-	*net.TCPConn
+	*rawsock.Conn
 	in *bufio.Reader
 }
 
 // socketReader reads from the socket itself, asking for a quick ACK
 // first, after before (gatherer), if set.
 type socketReader struct {
-	tcp    *net.TCPConn
-	raw    syscall.RawConn
+	conn   *rawsock.Conn
 	before func()
 }
 
@@ -31,24 +31,18 @@ func (r socketReader) Read(b []byte) (int, error) {
 	if r.before != nil {
 		r.before()
 	}
-	_ = r.raw.Control(func(fd uintptr) {
-		_ = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_QUICKACK, 1)
-	})
-	return r.tcp.Read(b)
+	r.conn.QuickAck()
+	return r.conn.Read(b)
 }
 
 // quickAck is c reading with quick ACKs, and calling beforeRead (if not
 // nil) before each read of the socket.
 func quickAck(c net.Conn, beforeRead func()) net.Conn {
-	tcp, ok := c.(*net.TCPConn)
+	rc, ok := rawsock.Wrap(c).(*rawsock.Conn)
 	if !ok {
 		return beforeReads(c, beforeRead)
 	}
-	raw, err := tcp.SyscallConn()
-	if err != nil {
-		return beforeReads(c, beforeRead)
-	}
-	return &quickAckConn{TCPConn: tcp, in: bufio.NewReaderSize(socketReader{tcp, raw, beforeRead}, 32<<10)}
+	return &quickAckConn{Conn: rc, in: bufio.NewReaderSize(socketReader{rc, beforeRead}, 32<<10)}
 }
 
 func (c *quickAckConn) Read(b []byte) (int, error) { return c.in.Read(b) }
