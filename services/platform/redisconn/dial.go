@@ -22,10 +22,10 @@ const defaultDialTimeout = 5 * time.Second
 // and writes keep clear of the scheduler's system-call hand-off
 // (rawsock): every command of the pipeline's hot path is one.
 func dialer(timeout time.Duration, tlsCfg *tls.Config) func(context.Context, string, string) (net.Conn, error) {
+	if timeout <= 0 {
+		timeout = defaultDialTimeout
+	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if timeout <= 0 {
-			timeout = defaultDialTimeout
-		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		c, err := rawsock.Dial(ctx, &net.Dialer{KeepAliveConfig: keepAlive}, network, addr)
