@@ -13,8 +13,9 @@ import (
 // buffered: paho reads a packet's header a byte at a time, which would
 // cost a system call (and a setsockopt) per byte; with the buffer, one
 // read takes in every PUBACK that has arrived. Reads and writes are raw
-// system calls (rawsock); each write is one call, which keeps each
-// packet whole when paho writes from several goroutines.
+// system calls (rawsock); each write is made whole under the socket's
+// write lock, which keeps each packet whole when paho writes from several
+// goroutines.
 type quickAckConn struct {
 	*rawsock.Conn
 	in *bufio.Reader
